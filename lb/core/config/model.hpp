@@ -1,0 +1,165 @@
+#pragma once
+// The configuration model: what lb understood of a HAProxy-syntax file. Plain data; the
+// parser builds it, config/printer writes it back as HAProxy syntax.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lb/core/time/clock.hpp"
+
+namespace lb::core {
+
+struct SourcePos {
+  std::string file;
+  int line = 0;
+  bool operator==(const SourcePos&) const = default;
+};
+
+enum class Mode { Http, Tcp };
+enum class Balance { RoundRobin, LeastConn, First };
+
+// `log stdout|stderr [format raw|short|...] [facility [level]]`, or `log global`.
+struct LogTarget {
+  std::string target;           // "stdout", "stderr", or an address kept verbatim
+  std::string format = "rfc3164";
+  std::string facility = "local0";
+  std::string level;            // max level, empty = all
+  bool operator==(const LogTarget&) const = default;
+};
+
+struct Bind {
+  std::string host;  // empty = all addresses
+  std::uint16_t port = 0;
+  bool operator==(const Bind&) const = default;
+};
+
+struct Timeouts {
+  std::optional<Ms> connect, client, server, check, http_request, queue, http_keep_alive;
+  bool operator==(const Timeouts&) const = default;
+};
+
+// `http-check expect` / `tcp-check expect`.
+enum class ExpectKind {
+  Status,    // comma-separated codes and ranges: "200-399,404"
+  RStatus,   // regex on the 3-digit status text
+  String,    // substring of the body (http) or of the received bytes (tcp)
+  RString,   // regex on the body / received bytes
+  Binary,    // tcp-check: hex-encoded bytes
+};
+struct ExpectRule {
+  ExpectKind kind = ExpectKind::Status;
+  bool negate = false;
+  std::string pattern;  // as written (hex text for Binary)
+  bool operator==(const ExpectRule&) const = default;
+};
+
+// The request of `option httpchk` + `http-check send`.
+struct HttpCheckRequest {
+  std::string method = "OPTIONS";
+  std::string uri = "/";
+  std::string version = "HTTP/1.0";
+  std::vector<std::pair<std::string, std::string>> headers;  // as written
+  std::string body;
+  bool operator==(const HttpCheckRequest&) const = default;
+};
+
+struct TcpCheckRule {
+  enum class Kind { Connect, Send, SendBinary, Expect };
+  Kind kind = Kind::Connect;
+  std::optional<std::uint16_t> port;  // connect
+  std::string data;                   // send: text (escapes resolved); send-binary: hex text
+  ExpectRule expect;                  // expect
+  bool operator==(const TcpCheckRule&) const = default;
+};
+
+enum class CheckKind {
+  Connect,   // no check option: pass when the TCP handshake completes (L4OK)
+  HttpChk,   // option httpchk
+  TcpCheck,  // option tcp-check
+};
+
+struct CheckSpec {
+  CheckKind kind = CheckKind::Connect;
+  HttpCheckRequest http;
+  std::vector<ExpectRule> http_expects;  // empty = implicit "status 200-399"
+  bool disable_on_404 = false;
+  std::vector<TcpCheckRule> tcp_rules;
+  bool operator==(const CheckSpec&) const = default;
+};
+
+// Per-server settings that `default-server` can also set.
+struct ServerSettings {
+  bool check = false;
+  Ms inter{2000};
+  std::optional<Ms> fastinter, downinter;
+  int rise = 2;
+  int fall = 3;
+  std::optional<std::uint16_t> check_port;  // `port`
+  std::optional<std::string> check_addr;    // `addr`
+  int weight = 1;
+  bool backup = false;
+  bool disabled = false;
+  int maxconn = 0;  // 0 = unlimited
+  bool operator==(const ServerSettings&) const = default;
+};
+
+struct ServerConfig {
+  std::string name;
+  std::string host;  // as written: an IPv4/IPv6 literal or a name resolved at start-up
+  std::uint16_t port = 0;
+  ServerSettings settings;
+  SourcePos pos;
+  bool operator==(const ServerConfig&) const = default;
+};
+
+enum class ProxyKind { Defaults, Frontend, Backend, Listen };
+
+struct ProxyConfig {
+  ProxyKind kind = ProxyKind::Backend;
+  std::string name;
+  SourcePos pos;
+  Mode mode = Mode::Tcp;  // HAProxy's default when no `mode` is given
+  Balance balance = Balance::RoundRobin;
+  Timeouts timeouts;
+  int retries = 3;
+  bool redispatch = false;
+  int redispatch_interval = -1;  // -1 = only on the last retry
+  bool allbackups = false;
+  bool forwardfor = false;
+  bool log_health_checks = false;
+  std::vector<LogTarget> logs;
+  bool log_global = false;
+  std::vector<Bind> binds;
+  std::string default_backend;
+  std::vector<std::string> use_backends;
+  CheckSpec check;
+  ServerSettings default_server;
+  std::vector<ServerConfig> servers;
+
+  bool has_backend_role() const { return kind == ProxyKind::Backend || kind == ProxyKind::Listen; }
+  bool has_frontend_role() const { return kind == ProxyKind::Frontend || kind == ProxyKind::Listen; }
+  bool operator==(const ProxyConfig&) const = default;
+};
+
+struct GlobalConfig {
+  std::vector<LogTarget> logs;
+  int spread_checks = 0;  // percent, 0..50
+  std::optional<Ms> max_spread_checks;
+  bool operator==(const GlobalConfig&) const = default;
+};
+
+struct Config {
+  GlobalConfig global;
+  std::vector<ProxyConfig> proxies;  // frontends, backends and listens in file order
+
+  const ProxyConfig* find_backend(std::string_view name) const {
+    for (const auto& p : proxies)
+      if (p.has_backend_role() && p.name == name) return &p;
+    return nullptr;
+  }
+  bool operator==(const Config&) const = default;
+};
+
+}  // namespace lb::core

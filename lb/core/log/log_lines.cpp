@@ -1,0 +1,83 @@
+#include "lb/core/log/log_lines.hpp"
+
+#include <array>
+
+namespace lb::core {
+namespace {
+
+std::string server_prefix(ServerRef s) {
+  return fmt::format("{}Server {}/{}", s.backup ? "Backup " : "", s.backend, s.server);
+}
+
+std::string running_on_backup(BackendCounts c) {
+  return (c.active == 0 && c.backup > 0) ? " Running on backup." : "";
+}
+
+std::string reason_text(const CheckResult* r) { return r ? format_reason(*r) : std::string{}; }
+
+}  // namespace
+
+std::string_view severity_name(Severity s) {
+  static constexpr std::array<std::string_view, 8> kNames{"emerg", "alert",  "crit", "err",
+                                                          "warning", "notice", "info", "debug"};
+  return kNames[static_cast<std::size_t>(s)];
+}
+
+LogLine server_down_line(ServerRef s, const CheckResult* reason, BackendCounts after,
+                         int sessions_active, int requeued, int queued, bool was_stopping) {
+  return {was_stopping ? Severity::Notice : Severity::Alert,
+          fmt::format("{} is DOWN{}. {} active and {} backup servers left.{} {} sessions active, "
+                      "{} requeued, {} remaining in queue.",
+                      server_prefix(s), reason_text(reason), after.active, after.backup,
+                      running_on_backup(after), sessions_active, requeued, queued)};
+}
+
+LogLine server_up_line(ServerRef s, const CheckResult* reason, BackendCounts after, int requeued,
+                       int queued) {
+  return {Severity::Notice,
+          fmt::format("{} is UP{}. {} active and {} backup servers online.{} {} sessions requeued, "
+                      "{} total in queue.",
+                      server_prefix(s), reason_text(reason), after.active, after.backup,
+                      running_on_backup(after), requeued, queued)};
+}
+
+LogLine server_stopping_line(ServerRef s, const CheckResult* reason, BackendCounts after,
+                             int requeued, int queued) {
+  return {Severity::Notice,
+          fmt::format("{} is stopping{}. {} active and {} backup servers online.{} {} sessions "
+                      "requeued, {} total in queue.",
+                      server_prefix(s), reason_text(reason), after.active, after.backup,
+                      running_on_backup(after), requeued, queued)};
+}
+
+LogLine no_server_available_line(std::string_view proxy, bool is_listen) {
+  return {Severity::Emerg,
+          fmt::format("{} {} has no server available!", is_listen ? "proxy" : "backend", proxy)};
+}
+
+std::string no_server_available_stderr(std::string_view proxy, bool is_listen) {
+  return fmt::format("{} '{}' has no server available!", is_listen ? "proxy" : "backend", proxy);
+}
+
+HealthDisplay health_display(int health, int rise, int fall, bool drain) {
+  if (health >= rise) return {health - rise + 1, fall, true, drain};
+  return {health, rise, false, false};
+}
+
+LogLine health_check_line(ServerRef s, const CheckResult& r, HealthDisplay h) {
+  const char* outcome = "failed";
+  if (r.verdict() == CheckVerdict::Passed) outcome = "succeeded";
+  if (r.verdict() == CheckVerdict::ConditionallyPassed) outcome = "conditionally succeeded";
+  return {Severity::Notice,
+          fmt::format("Health check for {}server {}/{} {}{}, status: {}/{} {}.",
+                      s.backup ? "backup " : "", s.backend, s.server, outcome, format_reason(r),
+                      h.x, h.y, h.up ? (h.drain ? "DRAIN" : "UP") : "DOWN")};
+}
+
+std::string stderr_line(std::string_view level, int pid, std::string_view text) {
+  // HAProxy pads "[LEVEL]" to a fixed width of 10 columns before " (pid) : ".
+  const std::string tag = fmt::format("[{}]", level);
+  return fmt::format("{:<10} ({}) : {}", tag, pid, text);
+}
+
+}  // namespace lb::core

@@ -1,0 +1,61 @@
+#pragma once
+// HAProxy 2.6's server-state messages, built byte for byte (src/server.c, src/backend.c).
+// Core code never writes logs: it returns these strings and lb/net/logger prints them.
+#include <string>
+#include <string_view>
+
+#include "lb/core/check/status.hpp"
+
+namespace lb::core {
+
+// Syslog severities, as HAProxy numbers them.
+enum class Severity { Emerg = 0, Alert, Crit, Err, Warning, Notice, Info, Debug };
+std::string_view severity_name(Severity s);  // "emerg" .. "debug"
+
+// The counts HAProxy prints after a transition, taken after the change.
+struct BackendCounts {
+  int active = 0;  // usable active servers
+  int backup = 0;  // usable backup servers
+};
+
+struct ServerRef {
+  std::string_view backend;
+  std::string_view server;
+  bool backup = false;
+};
+
+struct LogLine {
+  Severity severity;
+  std::string text;  // without the stderr "[LEVEL] (pid) : " prefix
+  bool operator==(const LogLine&) const = default;
+};
+
+// `reason` is the check that caused the change; nullopt prints no reason (as with
+// option log-health-checks, where the reason was logged by the health-check line).
+LogLine server_down_line(ServerRef s, const CheckResult* reason, BackendCounts after,
+                         int sessions_active = 0, int requeued = 0, int queued = 0,
+                         bool was_stopping = false);
+LogLine server_up_line(ServerRef s, const CheckResult* reason, BackendCounts after,
+                       int requeued = 0, int queued = 0);
+LogLine server_stopping_line(ServerRef s, const CheckResult* reason, BackendCounts after,
+                             int requeued = 0, int queued = 0);
+
+// "backend apps has no server available!" (syslog form; `is_listen` says "proxy").
+LogLine no_server_available_line(std::string_view proxy, bool is_listen);
+// The stderr form quotes the name: "backend 'apps' has no server available!".
+std::string no_server_available_stderr(std::string_view proxy, bool is_listen);
+
+// option log-health-checks: "Health check for server b/s failed, reason: ..., status: 1/2 UP."
+struct HealthDisplay {
+  int x;
+  int y;
+  bool up;
+  bool drain = false;
+};
+HealthDisplay health_display(int health, int rise, int fall, bool drain = false);
+LogLine health_check_line(ServerRef s, const CheckResult& r, HealthDisplay h);
+
+// The stderr line HAProxy prints for a message: "[WARNING]  (123) : text".
+std::string stderr_line(std::string_view level, int pid, std::string_view text);
+
+}  // namespace lb::core
