@@ -1,0 +1,47 @@
+#pragma once
+// One check attempt as a pure conversation: the edge (lb/net, or the simulator) reports what
+// happened on the connection, CheckRun answers with bytes to send and, eventually, the result.
+// It knows the check ruleset (plain connect, option httpchk + http-check, option tcp-check) and
+// classifies exactly as HAProxy 2.6 does. Durations are filled in by the caller (the engine).
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lb/core/check/status.hpp"
+#include "lb/core/config/model.hpp"
+
+namespace lb::core {
+
+struct CheckStep {
+  std::string send;                   // bytes to write now (may be empty)
+  std::optional<CheckResult> result;  // set once the check is decided; later events are ignored
+};
+
+class CheckRun {
+ public:
+  // `server_up`: whether the server is currently UP (http-check disable-on-404 only turns a
+  // 404 into L7OKC for an UP server).
+  CheckRun(const CheckSpec& spec, bool server_up);
+
+  // The TCP handshake completed.
+  CheckStep on_connected();
+  // Bytes arrived from the server (any split: one byte at a time is fine).
+  CheckStep on_data(std::string_view bytes);
+  // The server closed its side (FIN).
+  CheckStep on_peer_closed();
+  // A socket error with its OS text (strerror), before or after the connection was made:
+  // before → L4CON, after → SOCKERR.
+  CheckResult on_error(std::string_view os_error);
+  // The deadline passed: L4TOUT while connecting, else L7TOUT (tcp-check: with step info).
+  CheckResult on_timeout() const;
+
+  bool connected() const;
+  bool done() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace lb::core
