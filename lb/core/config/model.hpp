@@ -83,6 +83,7 @@ enum class CheckKind {
 struct CheckSpec {
   CheckKind kind = CheckKind::Connect;
   HttpCheckRequest http;
+  bool http_send = false;                // the request was set by `http-check send`
   std::vector<ExpectRule> http_expects;  // empty = implicit "status 200-399"
   bool disable_on_404 = false;
   std::vector<TcpCheckRule> tcp_rules;

@@ -1,0 +1,929 @@
+#include "lb/core/config/parser.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <span>
+
+#include "lb/core/config/lexer.hpp"
+#include "lb/core/config/values.hpp"
+
+namespace lb::core {
+namespace {
+
+using Words = std::span<const std::string>;
+
+bool one_of(std::string_view w, std::initializer_list<std::string_view> list) {
+  return std::find(list.begin(), list.end(), w) != list.end();
+}
+
+// Keywords HAProxy 2.6 knows that change behaviour lb does not implement: naming them as such
+// is clearer than "unknown keyword", and silently ignoring them would change what the user gets.
+constexpr std::array kUnsupportedSections{"userlist", "peers",    "resolvers", "mailers", "program",
+                                          "http-errors", "ring", "cache",     "fcgi-app"};
+constexpr std::array kUnsupportedGlobal{"lua-load",   "setenv",         "presetenv", "unsetenv",
+                                        "resetenv",   "external-check", "nbproc",    "cpu-map",
+                                        "server-state-file", "server-state-base", "h1-case-adjust",
+                                        "localpeer",  "set-dumpable",   "node",      "description"};
+// Process knobs with no effect on checks or routing: accepted, with a warning that lb ignores them.
+constexpr std::array kIgnoredGlobal{"daemon",  "master-worker", "maxconn",  "user",     "group",
+                                    "uid",     "gid",           "chroot",   "pidfile",  "nbthread",
+                                    "stats",   "ca-base",       "crt-base", "quiet",    "hard-stop-after",
+                                    "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
+                                    "ssl-default-bind-options", "ssl-default-server-ciphers",
+                                    "ssl-default-server-ciphersuites", "ssl-default-server-options",
+                                    "ssl-dh-param-file", "tune.ssl.default-dh-param", "log-send-hostname",
+                                    "log-tag"};
+constexpr std::array kUnsupportedProxy{
+    "acl",         "http-request",   "http-response", "http-after-response", "tcp-request",
+    "tcp-response", "stick-table",   "stick",         "cookie",              "capture",
+    "redirect",    "server-template", "hash-type",    "filter",              "compression",
+    "errorloc",    "errorloc302",    "errorloc303",   "unique-id-format",    "unique-id-header",
+    "log-format",  "log-format-sd",  "monitor-uri",   "monitor",             "stats",
+    "external-check", "email-alert", "persist",       "force-persist",       "ignore-persist",
+    "http-reuse",  "source",         "dispatch",      "rate-limit",          "id",
+    "disabled",    "enabled",        "grace",         "declare",             "use-server",
+    "log-tag",     "http-send-name-header", "hash-balance-factor", "load-server-state-from-file",
+    "server-state-file-name", "bind-process", "max-keep-alive-queue", "http-error", "errorfiles",
+    "backlog",     "dynamic-cookie-key", "retry-on",   "email-alert"};
+constexpr std::array kIgnoredProxy{"maxconn", "fullconn", "description", "errorfile", "log-tag"};
+constexpr std::array kUnsupportedOptions{
+    "ssl-hello-chk", "smtpchk", "mysql-check", "pgsql-check", "redis-check", "ldap-check",
+    "spop-check", "external-check", "http-use-proxy-header", "originalto", "persist",
+    "http-buffer-request", "prefer-last-server", "accept-invalid-http-request",
+    "accept-invalid-http-response", "checkcache", "disable-h2-upgrade", "h1-case-adjust-bogus-client",
+    "h1-case-adjust-bogus-server", "http-ignore-probes", "http-no-delay", "http-pretend-keepalive",
+    "http-restrict-req-hdr-names", "httpslog", "independent-streams", "nolinger", "transparent",
+    "tcp-smart-accept", "tcp-smart-connect", "http_proxy", "idle-close-on-response", "abortonclose",
+    "socket-stats", "log-separate-errors"};
+// Logging and connection-reuse options that do not change check or routing decisions.
+constexpr std::array kIgnoredOptions{"httplog",       "tcplog",      "dontlognull", "dontlog-normal",
+                                     "http-server-close", "http-keep-alive", "httpclose",
+                                     "splice-auto",   "splice-request", "splice-response",
+                                     "logasap",       "tcpka",       "clitcpka",    "srvtcpka",
+                                     "contstats"};
+constexpr std::array kUnsupportedServerKeywords{
+    "ssl", "verify", "ca-file", "crt", "sni", "check-ssl", "check-sni", "agent-check", "agent-port",
+    "agent-inter", "agent-addr", "agent-send", "send-proxy", "send-proxy-v2", "resolvers",
+    "resolve-prefer", "resolve-opts", "resolve-net", "init-addr", "cookie", "slowstart", "observe",
+    "on-error", "on-marked-down", "on-marked-up", "error-limit", "track", "id", "redir", "minconn",
+    "maxqueue", "proto", "alpn", "check-proto", "check-alpn", "check-send-proxy", "pool-max-conn",
+    "pool-purge-delay", "pool-low-conn", "source", "tfo", "namespace", "usesrc", "non-stick", "ws",
+    "no-ssl", "no-verifyhost", "verifyhost", "ciphers", "ciphersuites", "ssl-min-ver",
+    "ssl-max-ver", "check-via-socks4", "socks4", "sni", "shard", "log-proto", "tcp-ut", "max-reuse",
+    "proxy-v2-options", "stick", "npn", "allow-0rtt", "force-sslv3", "force-tlsv10", "force-tlsv11",
+    "force-tlsv12", "force-tlsv13", "set-proxy-v2-tlv-fmt"};
+constexpr std::array kTimeoutNames{"connect",  "client",     "server",     "check",   "http-request",
+                                   "queue",    "http-keep-alive", "tunnel", "tarpit", "client-fin",
+                                   "server-fin"};
+
+template <std::size_t N>
+bool in(const std::array<const char*, N>& list, std::string_view w) {
+  return std::any_of(list.begin(), list.end(), [&](const char* k) { return w == k; });
+}
+
+std::string_view section_name(ProxyKind k) {
+  switch (k) {
+    case ProxyKind::Defaults: return "defaults";
+    case ProxyKind::Frontend: return "frontend";
+    case ProxyKind::Backend: return "backend";
+    case ProxyKind::Listen: return "listen";
+  }
+  return "?";
+}
+
+std::string join(Words w, std::size_t from = 0) {
+  std::string out;
+  for (std::size_t i = from; i < w.size(); ++i) {
+    if (!out.empty()) out += ' ';
+    out += w[i];
+  }
+  return out;
+}
+
+// Every directive of the supported subset, by section; used for "did you mean" hints.
+constexpr std::array kGlobalKeywords{"log", "spread-checks", "max-spread-checks"};
+constexpr std::array kProxyKeywords{"mode",    "bind",       "default_backend", "use_backend",
+                                    "balance", "timeout",    "retries",         "option",
+                                    "no",      "http-check", "tcp-check",       "default-server",
+                                    "server",  "log"};
+constexpr std::array kServerKeywords{"check", "no-check", "inter",   "fastinter", "downinter",
+                                     "rise",  "fall",     "port",    "addr",      "weight",
+                                     "backup", "no-backup", "disabled", "enabled", "maxconn"};
+
+// Damerau-free edit distance, small inputs only.
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+template <std::size_t N>
+std::string suggestion(const std::array<const char*, N>& list, std::string_view word) {
+  std::string_view best;
+  std::size_t best_d = 3;
+  for (const char* k : list) {
+    const auto d = distance(word, k);
+    if (d < best_d) best_d = d, best = k;
+  }
+  if (best.empty()) return "";
+  return fmt::format("; did you mean '{}' maybe ?", best);
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string_view file) : file_(file) {
+    defaults_.kind = ProxyKind::Defaults;
+    defaults_.mode = Mode::Tcp;
+  }
+
+  ParseResult run(std::string_view text) {
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      const auto end = text.find('\n', start);
+      const auto line = text.substr(start, end == std::string_view::npos ? text.size() - start : end - start);
+      ++line_;
+      if (end == std::string_view::npos && line.empty()) break;
+      on_line(line);
+      if (end == std::string_view::npos) break;
+      start = end + 1;
+    }
+    finish_proxy();
+    validate();
+    return std::move(out_);
+  }
+
+ private:
+  enum class Section { None, Global, Proxy, Unsupported };
+
+  void alert(std::string message) { out_.diagnostics.push_back({Diagnostic::Level::Alert, pos(), std::move(message)}); }
+  void warn(std::string message) { out_.diagnostics.push_back({Diagnostic::Level::Warning, pos(), std::move(message)}); }
+  SourcePos pos() const { return {file_, line_}; }
+
+  void on_line(std::string_view line) {
+    auto lexed = lex_line(line);
+    if (!lexed.error.empty()) return alert(lexed.error);
+    if (lexed.words.empty()) return;
+    const Words w{lexed.words};
+    if (start_section(w)) return;
+    switch (section_) {
+      case Section::None:
+        return alert(fmt::format("unknown keyword '{}' out of section.", w[0]));
+      case Section::Unsupported:
+        return;  // the section header was already reported
+      case Section::Global:
+        return global_keyword(w);
+      case Section::Proxy:
+        return proxy_keyword(w);
+    }
+  }
+
+  bool start_section(Words w) {
+    const std::string_view kw = w[0];
+    if (kw == "global") {
+      finish_proxy();
+      section_ = Section::Global;
+      return true;
+    }
+    if (in(kUnsupportedSections, kw)) {
+      finish_proxy();
+      section_ = Section::Unsupported;
+      alert(fmt::format("'{}' sections are not supported by lb", kw));
+      return true;
+    }
+    ProxyKind kind;
+    if (kw == "defaults") kind = ProxyKind::Defaults;
+    else if (kw == "frontend") kind = ProxyKind::Frontend;
+    else if (kw == "backend") kind = ProxyKind::Backend;
+    else if (kw == "listen") kind = ProxyKind::Listen;
+    else return false;
+
+    finish_proxy();
+    section_ = Section::Proxy;
+    if (kind == ProxyKind::Defaults) {
+      // A new defaults section starts from HAProxy's built-in defaults, not the previous one.
+      defaults_ = ProxyConfig{};
+      defaults_.kind = ProxyKind::Defaults;
+      defaults_.pos = pos();
+      if (w.size() > 1) defaults_.name = w[1];
+      proxy_ = &defaults_;
+      return true;
+    }
+    if (w.size() < 2) {
+      alert(fmt::format("'{}' expects <name> as argument.", kw));
+      section_ = Section::Unsupported;
+      return true;
+    }
+    current_ = defaults_;
+    current_.kind = kind;
+    current_.name = w[1];
+    current_.pos = pos();
+    current_.servers.clear();
+    current_.binds.clear();
+    current_.use_backends.clear();
+    if (kind == ProxyKind::Backend) current_.default_backend.clear();
+    proxy_ = &current_;
+    in_proxy_ = true;
+    if (w.size() > 2) {
+      if (kind == ProxyKind::Backend) {
+        alert(fmt::format("'{}' cannot handle unexpected argument '{}'.", kw, w[2]));
+      } else {
+        // `listen NAME ADDR:PORT` / `frontend NAME ADDR:PORT`: an implicit bind.
+        add_bind(w.subspan(2));
+      }
+    }
+    return true;
+  }
+
+  void finish_proxy() {
+    if (!in_proxy_) return;
+    in_proxy_ = false;
+    // Defaults' default_backend is a frontend setting; backends never keep it.
+    if (current_.kind == ProxyKind::Backend) current_.default_backend.clear();
+    out_.config.proxies.push_back(std::move(current_));
+    current_ = ProxyConfig{};
+    proxy_ = nullptr;
+  }
+
+  // ---------------------------------------------------------------- global
+  void global_keyword(Words w) {
+    const std::string_view kw = w[0];
+    auto& g = out_.config.global;
+    if (kw == "log") {
+      if (w.size() > 1 && w[1] == "global") return alert("'log global' is not allowed in the 'global' section.");
+      if (auto t = parse_log_target(w)) g.logs.push_back(*t);
+      return;
+    }
+    if (kw == "spread-checks") {
+      if (w.size() < 2) return alert(fmt::format("'{}' expects an integer argument.", kw));
+      const auto v = parse_loose_int(w[1]);
+      if (!v.strict) warn(fmt::format("'{}' reads '{}' as {}", kw, w[1], v.value));
+      if (v.value < 0 || v.value > 50) return alert(fmt::format("'{}' needs a positive value between 0 and 50.", kw));
+      g.spread_checks = static_cast<int>(v.value);
+      return;
+    }
+    if (kw == "max-spread-checks") {
+      if (w.size() < 2) return alert(fmt::format("'{}' expects an integer argument.", kw));
+      auto d = parse_duration(w[1]);
+      if (!d) return alert(fmt::format("{} in '{}' argument.", d.error().message, kw));
+      g.max_spread_checks = *d;
+      return;
+    }
+    if (in(kIgnoredGlobal, kw)) return warn(fmt::format("'{}' has no effect in lb and is ignored", kw));
+    if (in(kUnsupportedGlobal, kw)) return alert(fmt::format("'{}' is a HAProxy keyword that lb does not support", kw));
+    alert(fmt::format("unknown keyword '{}' in 'global' section{}", kw, suggestion(kGlobalKeywords, kw)));
+  }
+
+  std::optional<LogTarget> parse_log_target(Words w) {
+    if (w.size() < 2) {
+      alert("'log' expects either <address[:port]> and <facility> or 'global' as arguments.");
+      return std::nullopt;
+    }
+    LogTarget t;
+    t.target = w[1];
+    std::size_t i = 2;
+    if (i < w.size() && w[i] == "len") i += 2;
+    if (i < w.size() && w[i] == "format") {
+      if (i + 1 >= w.size()) {
+        alert("'log format' expects a format name");
+        return std::nullopt;
+      }
+      t.format = w[i + 1];
+      if (!one_of(t.format, {"raw", "short", "rfc3164", "rfc5424", "priority", "timed", "iso", "local"})) {
+        alert(fmt::format("unknown log format '{}'", t.format));
+        return std::nullopt;
+      }
+      i += 2;
+    }
+    if (i < w.size() && w[i] == "sample") {
+      alert("'log ... sample' is a HAProxy feature that lb does not support");
+      return std::nullopt;
+    }
+    if (i >= w.size()) {
+      alert("missing facility name in 'log' line.");
+      return std::nullopt;
+    }
+    static constexpr std::array kFacilities{"kern",   "user",   "mail",   "daemon", "auth",   "syslog",
+                                            "lpr",    "news",   "uucp",   "cron",   "auth2",  "ftp",
+                                            "ntp",    "audit",  "alert",  "cron2",  "local0", "local1",
+                                            "local2", "local3", "local4", "local5", "local6", "local7"};
+    if (!in(kFacilities, w[i])) {
+      alert(fmt::format("unknown log facility '{}'", w[i]));
+      return std::nullopt;
+    }
+    t.facility = w[i++];
+    static constexpr std::array kLevels{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
+    if (i < w.size()) {
+      if (!in(kLevels, w[i])) {
+        alert(fmt::format("unknown optional log level '{}'", w[i]));
+        return std::nullopt;
+      }
+      t.level = w[i++];
+    }
+    if (i < w.size() && in(kLevels, w[i])) ++i;  // minimum level: accepted, not used
+    if (i < w.size()) {
+      alert(fmt::format("cannot handle unexpected argument '{}' in 'log' line", w[i]));
+      return std::nullopt;
+    }
+    return t;
+  }
+
+  // ---------------------------------------------------------------- proxies
+  void proxy_keyword(Words w) {
+    ProxyConfig& p = *proxy_;
+    const std::string_view kw = w[0];
+    const std::string_view sect = section_name(p.kind);
+
+    if (kw == "mode") {
+      if (w.size() < 2) return alert("'mode' expects one of 'tcp', 'http', 'health' or 'log'.");
+      if (w[1] == "http") p.mode = Mode::Http;
+      else if (w[1] == "tcp") p.mode = Mode::Tcp;
+      else if (w[1] == "health" || w[1] == "log") return alert(fmt::format("'mode {}' is not supported by lb", w[1]));
+      else return alert(fmt::format("unknown proxy mode '{}'.", w[1]));
+      return;
+    }
+    if (kw == "bind") {
+      if (!p.has_frontend_role()) return not_allowed(kw, sect);
+      if (w.size() < 2) return alert(fmt::format("'bind' expects {{<path>|[addr1]:port1[-end1]}}{{,[addr]:port[-end]}}... as arguments."));
+      return add_bind(w.subspan(1));
+    }
+    if (kw == "default_backend") {
+      if (p.kind == ProxyKind::Backend) return not_allowed(kw, sect);
+      if (w.size() != 2) return alert(fmt::format("'{}' expects a backend name.", kw));
+      p.default_backend = w[1];
+      return;
+    }
+    if (kw == "use_backend") {
+      if (!p.has_frontend_role()) return not_allowed(kw, sect);
+      if (w.size() < 2) return alert(fmt::format("'{}' expects a backend name.", kw));
+      if (w.size() > 2) return alert(fmt::format("conditional '{}' ({} {}) is not supported by lb", kw, w[2], join(w, 3)));
+      p.use_backends.push_back(w[1]);
+      return;
+    }
+    if (kw == "balance") {
+      if (p.kind == ProxyKind::Frontend) return not_allowed(kw, sect);
+      if (w.size() < 2) return alert("'balance' expects an algorithm name.");
+      if (w[1] == "roundrobin") p.balance = Balance::RoundRobin;
+      else if (w[1] == "leastconn") p.balance = Balance::LeastConn;
+      else if (w[1] == "first") p.balance = Balance::First;
+      else if (one_of(w[1], {"static-rr", "source", "uri", "url_param", "hdr", "random", "rdp-cookie", "hash"}) ||
+               w[1].starts_with("hdr(") || w[1].starts_with("rdp-cookie("))
+        return alert(fmt::format("'balance {}' is a HAProxy algorithm that lb does not support", w[1]));
+      else
+        return alert(fmt::format("'balance' only supports 'roundrobin', 'static-rr', 'leastconn', 'source', "
+                                 "'uri', 'url_param', 'hash', 'hdr(name)' and 'rdp-cookie(name)' options."));
+      if (w.size() > 2) return alert(fmt::format("'balance {}' does not expect any argument.", w[1]));
+      return;
+    }
+    if (kw == "timeout") return timeout(w, p);
+    if (kw == "retries") {
+      if (p.kind == ProxyKind::Frontend) return not_allowed(kw, sect);
+      if (w.size() < 2) return alert(fmt::format("'{}' expects an integer value.", kw));
+      const auto v = parse_loose_int(w[1]);
+      if (!v.strict) warn(fmt::format("'retries' reads '{}' as {}, as HAProxy does", w[1], v.value));
+      p.retries = static_cast<int>(v.value);
+      return;
+    }
+    if (kw == "option") return option(w, p, true);
+    if (kw == "no") {
+      if (w.size() < 2 || w[1] != "option") {
+        if (w.size() > 1 && w[1] == "log") {
+          p.logs.clear();
+          p.log_global = false;
+          return;
+        }
+        return alert("'no' only supports 'option' and 'log'.");
+      }
+      return option(w.subspan(1), p, false);
+    }
+    if (kw == "http-check") return http_check(w, p);
+    if (kw == "tcp-check") return tcp_check(w, p);
+    if (kw == "default-server") {
+      if (p.kind == ProxyKind::Frontend) return not_allowed(kw, sect);
+      ServerSettings s = p.default_server;
+      if (server_params(w.subspan(1), s, "default-server", true)) p.default_server = s;
+      return;
+    }
+    if (kw == "server") {
+      if (p.kind == ProxyKind::Defaults || p.kind == ProxyKind::Frontend) return not_allowed(kw, sect);
+      return server(w, p);
+    }
+    if (kw == "log") {
+      if (w.size() >= 2 && w[1] == "global") {
+        if (w.size() > 2) return alert("'log global' does not expect any argument.");
+        p.log_global = true;
+        return;
+      }
+      if (auto t = parse_log_target(w)) p.logs.push_back(*t);
+      return;
+    }
+    if (in(kIgnoredProxy, kw)) return warn(fmt::format("'{}' has no effect in lb and is ignored", kw));
+    if (in(kUnsupportedProxy, kw)) return alert(fmt::format("'{}' is a HAProxy keyword that lb does not support", kw));
+    alert(fmt::format("unknown keyword '{}' in '{}' section{}", kw, sect, suggestion(kProxyKeywords, kw)));
+  }
+
+  void not_allowed(std::string_view kw, std::string_view sect) {
+    alert(fmt::format("'{}' not allowed in '{}' section.", kw, sect));
+  }
+
+  void add_bind(Words args) {
+    ProxyConfig& p = *proxy_;
+    for (std::size_t i = 1; i < args.size(); ++i)
+      if (!args[i].empty())
+        return alert(fmt::format("'bind {}' : option '{}' is not supported by lb", args[0], args[i]));
+    // A bind address may list several addresses separated by commas.
+    std::string_view list = args[0];
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      const auto one = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+      if (one.find('@') != std::string_view::npos || one.starts_with("/"))
+        return alert(fmt::format("'bind {}' : only ADDR:PORT binds are supported by lb", args[0]));
+      auto hp = parse_host_port(one);
+      if (!hp) return alert(fmt::format("'bind' : {}", hp.error().message));
+      if (!hp->port) return alert(fmt::format("'bind {}' : missing port number: '{}'", args[0], one));
+      if (*hp->port == 0) return alert(fmt::format("'bind {}' : invalid port '0'", args[0]));
+      p.binds.push_back({hp->host, *hp->port});
+    }
+  }
+
+  void timeout(Words w, ProxyConfig& p) {
+    if (w.size() < 2 || !in(kTimeoutNames, w[1]))
+      return alert(fmt::format("'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', "
+                               "'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '{}')",
+                               w.size() < 2 ? "" : w[1]));
+    const std::string_view name = w[1];
+    if (w.size() < 3) return alert(fmt::format("'timeout {}' expects an integer value (in milliseconds)", name));
+    auto d = parse_duration(w[2]);
+    if (!d) return alert(fmt::format("'timeout {}' : {}", name, d.error().message));
+    if (w.size() > 3) return alert(fmt::format("'timeout {}' : unexpected extra argument '{}'", name, w[3]));
+    const bool frontend_side = one_of(name, {"client", "http-request", "http-keep-alive", "client-fin", "tarpit"});
+    if (frontend_side && p.kind == ProxyKind::Backend && name != "http-keep-alive" && name != "http-request" &&
+        name != "tarpit") {
+      return warn(fmt::format("'timeout {}' will be ignored because backend '{}' has no frontend capability", name, p.name));
+    }
+    if (!frontend_side && name != "queue" && p.kind == ProxyKind::Frontend)
+      return warn(fmt::format("'timeout {}' will be ignored because frontend '{}' has no backend capability", name, p.name));
+    auto& t = p.timeouts;
+    if (name == "connect") t.connect = *d;
+    else if (name == "client") t.client = *d;
+    else if (name == "server") t.server = *d;
+    else if (name == "check") t.check = *d;
+    else if (name == "http-request") t.http_request = *d;
+    else if (name == "queue") t.queue = *d;
+    else if (name == "http-keep-alive") t.http_keep_alive = *d;
+    else warn(fmt::format("'timeout {}' has no effect in lb and is ignored", name));
+  }
+
+  void option(Words w, ProxyConfig& p, bool enable) {
+    if (w.size() < 2) return alert("'option' expects an option name.");
+    const std::string_view name = w[1];
+    auto flag = [&](bool& field, std::initializer_list<ProxyKind> not_for = {}) {
+      for (const auto k : not_for)
+        if (p.kind == k) return warn(fmt::format("'option {}' ignored because {} '{}' has no {} capability.", name,
+                                                 section_name(p.kind), p.name,
+                                                 k == ProxyKind::Frontend ? "backend" : "frontend"));
+      if (w.size() > 2) return alert(fmt::format("'option {}' does not expect any argument.", name));
+      field = enable;
+    };
+    if (name == "redispatch") {
+      if (w.size() > 3) return alert("'option redispatch' expects at most one argument.");
+      p.redispatch = enable;
+      p.redispatch_interval = -1;
+      if (enable && w.size() == 3) {
+        const auto v = parse_loose_int(w[2]);
+        if (!v.strict) warn(fmt::format("'option redispatch' reads '{}' as {}, as HAProxy does", w[2], v.value));
+        p.redispatch_interval = static_cast<int>(v.value);
+      }
+      return;
+    }
+    if (name == "allbackups") return flag(p.allbackups, {ProxyKind::Frontend});
+    if (name == "log-health-checks") return flag(p.log_health_checks, {ProxyKind::Frontend});
+    if (name == "forwardfor") {
+      if (w.size() > 2) return alert(fmt::format("'option forwardfor {}' is not supported by lb (only the bare option)", w[2]));
+      p.forwardfor = enable;
+      return;
+    }
+    if (name == "httpchk") {
+      if (!enable) {
+        if (p.check.kind == CheckKind::HttpChk) p.check = CheckSpec{};
+        return;
+      }
+      if (p.kind == ProxyKind::Frontend)
+        return warn(fmt::format("'option httpchk' ignored because frontend '{}' has no backend capability.", p.name));
+      if (w.size() > 5) return alert("'option httpchk' expects at most 3 arguments: [<method>] [<uri>] [<version>]");
+      CheckSpec spec;
+      spec.kind = CheckKind::HttpChk;
+      spec.http_expects = p.check.http_expects;
+      spec.disable_on_404 = p.check.disable_on_404;
+      if (p.check.http_send) {
+        // `http-check send` takes precedence over the request of `option httpchk`, whatever the order.
+        spec.http = p.check.http;
+        spec.http_send = true;
+        p.check = std::move(spec);
+        return;
+      }
+      if (w.size() == 3) spec.http.uri = w[2];
+      if (w.size() >= 4) spec.http.method = w[2], spec.http.uri = w[3];
+      if (w.size() == 5) {
+        if (w[4].find('\r') != std::string::npos || w[4].find('\n') != std::string::npos)
+          return alert("'option httpchk' with headers in the version string is deprecated; lb does not support it, "
+                       "use 'http-check send hdr'");
+        spec.http.version = w[4];
+      }
+      p.check = std::move(spec);
+      return;
+    }
+    if (name == "tcp-check") {
+      if (!enable) {
+        if (p.check.kind == CheckKind::TcpCheck) p.check = CheckSpec{};
+        return;
+      }
+      if (p.kind == ProxyKind::Frontend)
+        return warn(fmt::format("'option tcp-check' ignored because frontend '{}' has no backend capability.", p.name));
+      if (w.size() > 2) return alert("'option tcp-check' does not expect any argument.");
+      CheckSpec spec = p.check;
+      spec.kind = CheckKind::TcpCheck;
+      p.check = std::move(spec);
+      return;
+    }
+    if (in(kIgnoredOptions, name)) return warn(fmt::format("'option {}' has no effect in lb and is ignored", name));
+    if (in(kUnsupportedOptions, name))
+      return alert(fmt::format("'option {}' is a HAProxy option that lb does not support", name));
+    alert(fmt::format("unknown option '{}'.", name));
+  }
+
+  std::optional<ExpectRule> expect_rule(Words w, std::string_view directive, bool http) {
+    // w starts after "expect".
+    std::size_t i = 0;
+    ExpectRule r;
+    while (i < w.size()) {
+      const std::string_view a = w[i];
+      if (a == "comment") {
+        if (i + 1 >= w.size()) {
+          alert(fmt::format("'{} expect' : '{}' expects a string as argument.", directive, a));
+          return std::nullopt;
+        }
+        i += 2;
+        continue;
+      }
+      if (one_of(a, {"min-recv", "ok-status", "error-status", "tout-status", "on-success", "on-error", "status-code"})) {
+        alert(fmt::format("'{} expect' : '{}' is a HAProxy option that lb does not support", directive, a));
+        return std::nullopt;
+      }
+      break;
+    }
+    if (i < w.size() && w[i] == "!") {
+      r.negate = true;
+      ++i;
+    }
+    if (i >= w.size()) {
+      alert(fmt::format("'{} expect' : expects a pattern-matching method as argument", directive));
+      return std::nullopt;
+    }
+    const std::string_view m = w[i];
+    if (m == "status" && http) r.kind = ExpectKind::Status;
+    else if (m == "rstatus" && http) r.kind = ExpectKind::RStatus;
+    else if (m == "string") r.kind = ExpectKind::String;
+    else if (m == "rstring") r.kind = ExpectKind::RString;
+    else if (m == "binary" && !http) r.kind = ExpectKind::Binary;
+    else if (one_of(m, {"hdr", "fhdr", "rbinary", "string-lf", "binary-lf"})) {
+      alert(fmt::format("'{} expect {}' is a HAProxy matching method that lb does not support", directive, m));
+      return std::nullopt;
+    } else {
+      alert(fmt::format("'{} expect' : unknown pattern-matching method '{}'", directive, m));
+      return std::nullopt;
+    }
+    if (i + 1 >= w.size()) {
+      alert(fmt::format("'{} expect {}' : expects <pattern> as an argument", directive, m));
+      return std::nullopt;
+    }
+    r.pattern = w[i + 1];
+    if (i + 2 < w.size()) {
+      alert(fmt::format("'{} expect {}' : unexpected argument '{}'", directive, m, w[i + 2]));
+      return std::nullopt;
+    }
+    if (r.kind == ExpectKind::Status && !valid_status_list(r.pattern)) {
+      alert(fmt::format("'{} expect status' : invalid status list '{}'", directive, r.pattern));
+      return std::nullopt;
+    }
+    if (r.kind == ExpectKind::Binary && !valid_hex(r.pattern)) {
+      alert(fmt::format("'{} expect binary' : '{}' is not a valid hexadecimal string", directive, r.pattern));
+      return std::nullopt;
+    }
+    return r;
+  }
+
+  static bool valid_hex(std::string_view s) {
+    if (s.empty() || s.size() % 2) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  }
+
+  static bool valid_status_list(std::string_view s) {
+    while (true) {
+      const auto comma = s.find(',');
+      const auto item = s.substr(0, comma);
+      const auto dash = item.find('-');
+      auto number = [](std::string_view n) {
+        return !n.empty() && std::all_of(n.begin(), n.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+      };
+      if (dash == std::string_view::npos ? !number(item) : (!number(item.substr(0, dash)) || !number(item.substr(dash + 1))))
+        return false;
+      if (comma == std::string_view::npos) return true;
+      s = s.substr(comma + 1);
+    }
+  }
+
+  void http_check(Words w, ProxyConfig& p) {
+    if (p.kind == ProxyKind::Frontend) return not_allowed(w[0], section_name(p.kind));
+    if (w.size() < 2) return alert("'http-check' expects 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var' or 'unset-var'.");
+    const std::string_view sub = w[1];
+    if (sub == "disable-on-404") {
+      p.check.disable_on_404 = true;
+      return note_http_rules(p);
+    }
+    if (sub == "expect") {
+      auto r = expect_rule(w.subspan(2), "http-check", true);
+      if (!r) return;
+      p.check.http_expects.push_back(*r);
+      return note_http_rules(p);
+    }
+    if (sub == "send") {
+      HttpCheckRequest req = p.check.http;
+      req.headers.clear();
+      req.body.clear();
+      for (std::size_t i = 2; i < w.size(); ++i) {
+        const std::string_view a = w[i];
+        auto need = [&](std::size_t n) {
+          if (i + n < w.size()) return true;
+          alert(fmt::format("'http-check send' : '{}' expects {} as argument.", a,
+                            n == 2 ? "<name> and <value>" : "a string"));
+          return false;
+        };
+        if (a == "meth") { if (!need(1)) return; req.method = w[++i]; }
+        else if (a == "uri") { if (!need(1)) return; req.uri = w[++i]; }
+        else if (a == "ver") { if (!need(1)) return; req.version = w[++i]; }
+        else if (a == "hdr") { if (!need(2)) return; req.headers.emplace_back(w[i + 1], w[i + 2]); i += 2; }
+        else if (a == "body") { if (!need(1)) return; req.body = w[++i]; }
+        else if (a == "comment") { if (!need(1)) return; ++i; }
+        else if (one_of(a, {"uri-lf", "body-lf"}))
+          return alert(fmt::format("'http-check send' : '{}' is a HAProxy option that lb does not support", a));
+        else
+          return alert(fmt::format("'http-check send' : expects 'comment', 'meth', 'uri', 'uri-lf', 'ver', 'hdr', "
+                                   "'body' or 'body-lf' but got '{}' as argument.", a));
+      }
+      if (p.check.http_send) return alert("'http-check send' : lb supports one 'http-check send' per backend");
+      p.check.http = std::move(req);
+      p.check.http_send = true;
+      return note_http_rules(p);
+    }
+    if (one_of(sub, {"send-state", "comment", "connect", "set-var", "unset-var"}))
+      return alert(fmt::format("'http-check {}' is a HAProxy rule that lb does not support", sub));
+    alert(fmt::format("'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', "
+                      "'expect', 'set-var' and 'unset-var' (got '{}').", sub));
+  }
+
+  void note_http_rules(ProxyConfig&) {}
+
+  void tcp_check(Words w, ProxyConfig& p) {
+    if (p.kind == ProxyKind::Frontend) return not_allowed(w[0], section_name(p.kind));
+    if (w.size() < 2) return alert("'tcp-check' expects 'comment', 'connect', 'send', 'send-binary', 'expect', 'set-var' or 'unset-var'.");
+    const std::string_view sub = w[1];
+    TcpCheckRule rule;
+    if (sub == "connect") {
+      rule.kind = TcpCheckRule::Kind::Connect;
+      for (std::size_t i = 2; i < w.size(); ++i) {
+        if (w[i] == "port") {
+          if (i + 1 >= w.size()) return alert("'tcp-check connect' : 'port' expects a port number as argument.");
+          const auto v = parse_loose_int(w[i + 1]);
+          if (!v.strict || v.value < 1 || v.value > 65535)
+            return alert(fmt::format("'tcp-check connect' : invalid port '{}'", w[i + 1]));
+          rule.port = static_cast<std::uint16_t>(v.value);
+          ++i;
+        } else if (w[i] == "comment") {
+          if (i + 1 >= w.size()) return alert("'tcp-check connect' : 'comment' expects a string as argument.");
+          ++i;
+        } else if (one_of(w[i], {"default", "addr", "send-proxy", "via-socks4", "ssl", "sni", "alpn", "proto", "linger"})) {
+          return alert(fmt::format("'tcp-check connect' : '{}' is a HAProxy option that lb does not support", w[i]));
+        } else {
+          return alert(fmt::format("'tcp-check connect' : unknown argument '{}'", w[i]));
+        }
+      }
+      if (!p.check.tcp_rules.empty())
+        return alert("'tcp-check connect' : lb supports 'connect' only as the first tcp-check rule");
+    } else if (sub == "send" || sub == "send-binary") {
+      rule.kind = sub == "send" ? TcpCheckRule::Kind::Send : TcpCheckRule::Kind::SendBinary;
+      if (w.size() < 3) return alert(fmt::format("'tcp-check {}' expects a {} as argument.", sub, sub == "send" ? "string" : "hexadecimal string"));
+      if (w.size() > 3 && !(w.size() == 5 && w[3] == "comment"))
+        return alert(fmt::format("'tcp-check {}' : unexpected argument '{}'", sub, w[3]));
+      rule.data = w[2];
+      if (rule.kind == TcpCheckRule::Kind::SendBinary && !valid_hex(rule.data))
+        return alert(fmt::format("'tcp-check send-binary' : '{}' is not a valid hexadecimal string", rule.data));
+    } else if (sub == "expect") {
+      auto r = expect_rule(w.subspan(2), "tcp-check", false);
+      if (!r) return;
+      rule.kind = TcpCheckRule::Kind::Expect;
+      rule.expect = *r;
+    } else if (one_of(sub, {"comment", "send-lf", "send-binary-lf", "set-var", "unset-var"})) {
+      return alert(fmt::format("'tcp-check {}' is a HAProxy rule that lb does not support", sub));
+    } else {
+      return alert(fmt::format("'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', "
+                               "'set-var' and 'unset-var' (got '{}').", sub));
+    }
+    p.check.tcp_rules.push_back(std::move(rule));
+  }
+
+  // ---------------------------------------------------------------- servers
+  void server(Words w, ProxyConfig& p) {
+    if (w.size() < 3) {
+      if (w.size() < 2) return alert("'server' expects <name> and <addr>[:<port>] as arguments.");
+      return alert(fmt::format("'server {}' : expects <name> and <addr>[:<port>] as arguments.", w[1]));
+    }
+    ServerConfig s;
+    s.name = w[1];
+    s.pos = pos();
+    auto hp = parse_host_port(w[2]);
+    if (!hp) return alert(fmt::format("'server {}' : {}", s.name, hp.error().message));
+    if (hp->host.empty()) return alert(fmt::format("'server {}' : invalid address: '{}'", s.name, w[2]));
+    s.host = hp->host;
+    s.port = hp->port.value_or(0);
+    s.settings = p.default_server;
+    if (!server_params(w.subspan(3), s.settings, fmt::format("server {}", s.name), false)) return;
+    for (const auto& other : p.servers)
+      if (other.name == s.name)
+        return alert(fmt::format("'server {}' : already found a server named '{}' (declared at {}:{}) in {} '{}'",
+                                 s.name, s.name, other.pos.file, other.pos.line, section_name(p.kind), p.name));
+    if (s.settings.check && s.port == 0 && !s.settings.check_port)
+      warn(fmt::format("'server {}' has neither service port nor check port; lb disables its health check, as "
+                       "HAProxy does",
+                       s.name));
+    p.servers.push_back(std::move(s));
+  }
+
+  bool server_params(Words w, ServerSettings& s, std::string_view who, bool is_default) {
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const std::string_view kw = w[i];
+      auto arg = [&]() -> const std::string* {
+        if (i + 1 < w.size()) return &w[++i];
+        alert(fmt::format("'{}' : '{}' expects an argument.", who, kw));
+        return nullptr;
+      };
+      auto time_arg = [&](Ms& out) {
+        const auto* a = arg();
+        if (!a) return false;
+        auto d = parse_duration(*a);
+        if (!d) {
+          alert(fmt::format("'{}' : {} in '{}' argument.", who, d.error().message, kw));
+          return false;
+        }
+        if (d->count() == 0) {
+          alert(fmt::format("'{}' : invalid value 0 for '{}'; it must be > 0.", who, kw));
+          return false;
+        }
+        out = *d;
+        return true;
+      };
+      auto count_arg = [&](int& out) {
+        const auto* a = arg();
+        if (!a) return false;
+        const auto v = parse_loose_int(*a);
+        if (v.value <= 0) {
+          alert(fmt::format("'{}' : '{}' has to be > 0.", who, kw));
+          return false;
+        }
+        if (!v.strict) warn(fmt::format("'{}' : '{}' reads '{}' as {}, as HAProxy does", who, kw, *a, v.value));
+        out = static_cast<int>(v.value);
+        return true;
+      };
+      if (kw == "check") s.check = true;
+      else if (kw == "no-check") s.check = false;
+      else if (kw == "backup") s.backup = true;
+      else if (kw == "no-backup") s.backup = false;
+      else if (kw == "disabled") s.disabled = true;
+      else if (kw == "enabled") s.disabled = false;
+      else if (kw == "inter") { if (!time_arg(s.inter)) return false; }
+      else if (kw == "fastinter") { Ms d{}; if (!time_arg(d)) return false; s.fastinter = d; }
+      else if (kw == "downinter") { Ms d{}; if (!time_arg(d)) return false; s.downinter = d; }
+      else if (kw == "rise") { if (!count_arg(s.rise)) return false; }
+      else if (kw == "fall") { if (!count_arg(s.fall)) return false; }
+      else if (kw == "port") {
+        const auto* a = arg();
+        if (!a) return false;
+        const auto v = parse_loose_int(*a);
+        if (v.value < 1 || v.value > 65535) {
+          alert(fmt::format("'{}' : invalid port '{}' for 'port'.", who, *a));
+          return false;
+        }
+        if (!v.strict) warn(fmt::format("'{}' : 'port' reads '{}' as {}, as HAProxy does", who, *a, v.value));
+        s.check_port = static_cast<std::uint16_t>(v.value);
+      } else if (kw == "addr") {
+        const auto* a = arg();
+        if (!a) return false;
+        auto hp = parse_host_port(*a);
+        if (!hp || hp->host.empty()) {
+          alert(fmt::format("'{}' : invalid address '{}' for 'addr'.", who, *a));
+          return false;
+        }
+        s.check_addr = hp->host;
+        if (hp->port && !s.check_port) s.check_port = *hp->port;
+      } else if (kw == "weight") {
+        const auto* a = arg();
+        if (!a) return false;
+        const auto v = parse_loose_int(*a);
+        if (v.value < 0 || v.value > 256) {
+          alert(fmt::format("'{}' : weight of server is not within 0 and 256 ({}).", who, v.value));
+          return false;
+        }
+        if (!v.strict) warn(fmt::format("'{}' : 'weight' reads '{}' as {}, as HAProxy does", who, *a, v.value));
+        s.weight = static_cast<int>(v.value);
+      } else if (kw == "maxconn") {
+        const auto* a = arg();
+        if (!a) return false;
+        const auto v = parse_loose_int(*a);
+        if (!v.strict) warn(fmt::format("'{}' : 'maxconn' reads '{}' as {}, as HAProxy does", who, *a, v.value));
+        s.maxconn = static_cast<int>(std::max(0L, v.value));
+      } else if (in(kUnsupportedServerKeywords, kw)) {
+        alert(fmt::format("'{}' : '{}' is a HAProxy server keyword that lb does not support", who, kw));
+        return false;
+      } else {
+        alert(fmt::format("'{}' unknown keyword '{}'{}", who, kw, suggestion(kServerKeywords, kw)));
+        return false;
+      }
+    }
+    (void)is_default;
+    return true;
+  }
+
+  // ---------------------------------------------------------------- whole-config checks
+  void validate() {
+    auto& cfg = out_.config;
+    const SourcePos none{file_, 0};
+    for (std::size_t i = 0; i < cfg.proxies.size(); ++i) {
+      const auto& p = cfg.proxies[i];
+      for (std::size_t j = 0; j < i; ++j) {
+        const auto& q = cfg.proxies[j];
+        if (q.name == p.name && (q.has_backend_role() == p.has_backend_role() || q.has_frontend_role() == p.has_frontend_role()))
+          out_.diagnostics.push_back({Diagnostic::Level::Alert, p.pos,
+                                      fmt::format("{} '{}' has the same name as {} '{}' declared at {}:{}.",
+                                                  section_name(p.kind), p.name, section_name(q.kind), q.name,
+                                                  q.pos.file, q.pos.line)});
+      }
+      auto need_backend = [&](const std::string& name, std::string_view what) {
+        if (!name.empty() && !cfg.find_backend(name))
+          out_.diagnostics.push_back({Diagnostic::Level::Alert, none,
+                                      fmt::format("Proxy '{}': unable to find required {}: '{}'.", p.name, what, name)});
+      };
+      if (p.has_frontend_role()) {
+        need_backend(p.default_backend, "default_backend");
+        for (const auto& b : p.use_backends) need_backend(b, "use_backend");
+        if (p.binds.empty())
+          out_.diagnostics.push_back({Diagnostic::Level::Alert, none,
+                                      fmt::format("Proxy '{}' has no 'bind' directive. Please declare it as a "
+                                                  "backend if this was intended.",
+                                                  p.name)});
+      }
+      if (p.mode == Mode::Http && (!p.timeouts.connect || (p.has_frontend_role() && !p.timeouts.client) ||
+                                   (p.has_backend_role() && !p.timeouts.server)))
+        out_.diagnostics.push_back({Diagnostic::Level::Warning, none,
+                                    fmt::format("missing timeouts for {} '{}'.", section_name(p.kind), p.name)});
+      if (p.has_backend_role() && p.check.kind != CheckKind::HttpChk &&
+          (!p.check.http_expects.empty() || p.check.disable_on_404 || p.check.http_send))
+        out_.diagnostics.push_back({Diagnostic::Level::Warning, p.pos,
+                                    fmt::format("{} '{}' has http-check rules but no 'option httpchk'; they are "
+                                                "ignored.",
+                                                section_name(p.kind), p.name)});
+      if (p.has_backend_role() && p.check.kind != CheckKind::TcpCheck && !p.check.tcp_rules.empty())
+        out_.diagnostics.push_back({Diagnostic::Level::Warning, p.pos,
+                                    fmt::format("{} '{}' has tcp-check rules but no 'option tcp-check'; they are "
+                                                "ignored.",
+                                                section_name(p.kind), p.name)});
+    }
+  }
+
+  std::string file_;
+  int line_ = 0;
+  Section section_ = Section::None;
+  ProxyConfig defaults_;
+  ProxyConfig current_;
+  ProxyConfig* proxy_ = nullptr;
+  bool in_proxy_ = false;
+  ParseResult out_;
+};
+
+}  // namespace
+
+ParseResult parse_config(std::string_view text, std::string_view file_name) { return Parser(file_name).run(text); }
+
+std::string format_diagnostic(const Diagnostic& d) {
+  if (d.pos.line == 0) return fmt::format("config : {}", d.message);
+  return fmt::format("parsing [{}:{}] : {}", d.pos.file, d.pos.line, d.message);
+}
+
+}  // namespace lb::core

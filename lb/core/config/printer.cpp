@@ -1,0 +1,129 @@
+#include "lb/core/config/printer.hpp"
+
+#include <fmt/format.h>
+
+#include "lb/core/config/lexer.hpp"
+#include "lb/core/config/values.hpp"
+
+namespace lb::core {
+namespace {
+
+std::string_view kind_name(ProxyKind k) {
+  switch (k) {
+    case ProxyKind::Defaults: return "defaults";
+    case ProxyKind::Frontend: return "frontend";
+    case ProxyKind::Backend: return "backend";
+    case ProxyKind::Listen: return "listen";
+  }
+  return "";
+}
+
+std::string log_line(const LogTarget& t) {
+  std::string out = fmt::format("log {} format {} {}", quote_word(t.target), t.format, t.facility);
+  if (!t.level.empty()) out += " " + t.level;
+  return out;
+}
+
+std::string expect_text(const ExpectRule& r) {
+  static constexpr std::string_view kNames[] = {"status", "rstatus", "string", "rstring", "binary"};
+  return fmt::format("expect {}{} {}", r.negate ? "! " : "", kNames[static_cast<int>(r.kind)], quote_word(r.pattern));
+}
+
+std::string server_settings(const ServerSettings& s) {
+  const ServerSettings d{};
+  std::string out;
+  auto add = [&](const std::string& word) { out += " " + word; };
+  if (s.check) add("check");
+  add("inter " + format_duration(s.inter));
+  if (s.fastinter) add("fastinter " + format_duration(*s.fastinter));
+  if (s.downinter) add("downinter " + format_duration(*s.downinter));
+  add(fmt::format("rise {} fall {}", s.rise, s.fall));
+  if (s.check_addr) add("addr " + quote_word(*s.check_addr));
+  if (s.check_port) add(fmt::format("port {}", *s.check_port));
+  add(fmt::format("weight {}", s.weight));
+  if (s.backup) add("backup");
+  if (s.disabled) add("disabled");
+  if (s.maxconn != d.maxconn) add(fmt::format("maxconn {}", s.maxconn));
+  return out;
+}
+
+void print_proxy(std::string& out, const ProxyConfig& p) {
+  auto line = [&](const std::string& text) { out += "    " + text + "\n"; };
+  out += fmt::format("\n{} {}\n", kind_name(p.kind), quote_word(p.name));
+  line(p.mode == Mode::Http ? "mode http" : "mode tcp");
+  for (const auto& b : p.binds) line("bind " + format_host_port(b.host.empty() ? "*" : b.host, b.port));
+  if (p.log_global) line("log global");
+  for (const auto& l : p.logs) line(log_line(l));
+  if (p.has_frontend_role() && !p.default_backend.empty()) line("default_backend " + quote_word(p.default_backend));
+  if (p.has_frontend_role())
+    for (const auto& b : p.use_backends) line("use_backend " + quote_word(b));
+  if (p.has_backend_role()) {
+    static constexpr std::string_view kBalance[] = {"roundrobin", "leastconn", "first"};
+    line(fmt::format("balance {}", kBalance[static_cast<int>(p.balance)]));
+    line(fmt::format("retries {}", p.retries));
+  }
+  const auto& t = p.timeouts;
+  auto timeout = [&](std::string_view name, const std::optional<Ms>& v) {
+    if (v) line(fmt::format("timeout {} {}", name, format_duration(*v)));
+  };
+  timeout("connect", t.connect);
+  timeout("client", t.client);
+  timeout("server", t.server);
+  timeout("check", t.check);
+  timeout("http-request", t.http_request);
+  timeout("queue", t.queue);
+  timeout("http-keep-alive", t.http_keep_alive);
+  if (p.has_backend_role()) {
+    if (p.redispatch)
+      line(p.redispatch_interval == -1 ? "option redispatch" : fmt::format("option redispatch {}", p.redispatch_interval));
+    if (p.allbackups) line("option allbackups");
+    if (p.log_health_checks) line("option log-health-checks");
+  }
+  if (p.forwardfor) line("option forwardfor");
+  if (p.has_backend_role()) {
+    const auto& c = p.check;
+    if (c.kind == CheckKind::HttpChk) {
+      line(fmt::format("option httpchk {} {} {}", quote_word(c.http.method), quote_word(c.http.uri),
+                       quote_word(c.http.version)));
+      if (c.http_send) {
+        std::string send = fmt::format("http-check send meth {} uri {} ver {}", quote_word(c.http.method),
+                                       quote_word(c.http.uri), quote_word(c.http.version));
+        for (const auto& [n, v] : c.http.headers) send += fmt::format(" hdr {} {}", quote_word(n), quote_word(v));
+        if (!c.http.body.empty()) send += " body " + quote_word(c.http.body);
+        line(send);
+      }
+      if (c.disable_on_404) line("http-check disable-on-404");
+      for (const auto& e : c.http_expects) line("http-check " + expect_text(e));
+    }
+    if (c.kind == CheckKind::TcpCheck) {
+      line("option tcp-check");
+      for (const auto& r : c.tcp_rules) {
+        switch (r.kind) {
+          case TcpCheckRule::Kind::Connect:
+            line(r.port ? fmt::format("tcp-check connect port {}", *r.port) : "tcp-check connect");
+            break;
+          case TcpCheckRule::Kind::Send: line("tcp-check send " + quote_word(r.data)); break;
+          case TcpCheckRule::Kind::SendBinary: line("tcp-check send-binary " + r.data); break;
+          case TcpCheckRule::Kind::Expect: line("tcp-check " + expect_text(r.expect)); break;
+        }
+      }
+    }
+    for (const auto& s : p.servers)
+      line(fmt::format("server {} {}{}", quote_word(s.name), format_host_port(s.host, s.port ? std::optional<std::uint16_t>(s.port) : std::nullopt),
+                       server_settings(s.settings)));
+  }
+}
+
+}  // namespace
+
+std::string print_config(const Config& c) {
+  std::string out = "global\n";
+  for (const auto& l : c.global.logs) out += "    " + log_line(l) + "\n";
+  if (c.global.spread_checks) out += fmt::format("    spread-checks {}\n", c.global.spread_checks);
+  if (c.global.max_spread_checks)
+    out += fmt::format("    max-spread-checks {}\n", format_duration(*c.global.max_spread_checks));
+  for (const auto& p : c.proxies) print_proxy(out, p);
+  return out;
+}
+
+}  // namespace lb::core

@@ -1,0 +1,44 @@
+#pragma once
+// Value syntaxes shared by config directives: HAProxy time values, integers, addresses.
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lb/core/time/clock.hpp"
+
+namespace lb::core {
+
+// Errors carry only the message; the caller adds file:line and the keyword.
+struct ValueError {
+  std::string message;
+};
+template <class T>
+using ValueResult = boost::system::result<T, ValueError>;
+[[noreturn]] void throw_exception_from_error(const ValueError& e, const boost::source_location&);
+
+// HAProxy time value: digits followed by an optional unit us, ms, s, m, h or d (default ms).
+ValueResult<Ms> parse_duration(std::string_view text);
+// Prints a duration in the largest unit that divides it exactly ("2s", "1500ms", "0").
+std::string format_duration(Ms d);
+
+// HAProxy reads most integers with atoi(): leading digits count, the rest is ignored ("abc" is
+// 0). `strict` says whether the whole text was a number, so lb can warn where HAProxy is silent.
+struct LooseInt {
+  long value = 0;
+  bool strict = false;
+};
+LooseInt parse_loose_int(std::string_view text);
+
+struct HostPort {
+  std::string host;  // without brackets; empty = any address ("*" or "" in bind)
+  std::optional<std::uint16_t> port;
+};
+// "127.0.0.1:80", "[::1]:80", "::1:80" (HAProxy's last-colon rule), "app:8080", ":80", "*:80",
+// "host" (no port).
+ValueResult<HostPort> parse_host_port(std::string_view text);
+std::string format_host_port(std::string_view host, std::optional<std::uint16_t> port);
+
+}  // namespace lb::core
