@@ -245,8 +245,28 @@ class Parser {
   void finish_proxy() {
     if (!in_proxy_) return;
     in_proxy_ = false;
-    // Defaults' default_backend is a frontend setting; backends never keep it.
-    if (current_.kind == ProxyKind::Backend) current_.default_backend.clear();
+    // Settings inherited from defaults that the proxy's role cannot use are dropped, so the model
+    // holds only what takes effect (HAProxy ignores them the same way).
+    ProxyConfig& p = current_;
+    if (!p.has_frontend_role()) {
+      p.default_backend.clear();
+      p.timeouts.client.reset();
+    }
+    if (!p.has_backend_role()) {
+      const ProxyConfig blank;
+      p.balance = blank.balance;
+      p.retries = blank.retries;
+      p.redispatch = blank.redispatch;
+      p.redispatch_interval = blank.redispatch_interval;
+      p.allbackups = blank.allbackups;
+      p.log_health_checks = blank.log_health_checks;
+      p.check = blank.check;
+      p.default_server = blank.default_server;
+      p.timeouts.connect.reset();
+      p.timeouts.server.reset();
+      p.timeouts.check.reset();
+      p.timeouts.queue.reset();
+    }
     out_.config.proxies.push_back(std::move(current_));
     current_ = ProxyConfig{};
     proxy_ = nullptr;
@@ -889,8 +909,8 @@ class Parser {
                                                   "backend if this was intended.",
                                                   p.name)});
       }
-      if (p.mode == Mode::Http && (!p.timeouts.connect || (p.has_frontend_role() && !p.timeouts.client) ||
-                                   (p.has_backend_role() && !p.timeouts.server)))
+      if (p.mode == Mode::Http && ((p.has_frontend_role() && !p.timeouts.client) ||
+                                   (p.has_backend_role() && (!p.timeouts.connect || !p.timeouts.server))))
         out_.diagnostics.push_back({Diagnostic::Level::Warning, none,
                                     fmt::format("missing timeouts for {} '{}'.", section_name(p.kind), p.name)});
       if (p.has_backend_role() && p.check.kind != CheckKind::HttpChk &&

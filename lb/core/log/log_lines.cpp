@@ -51,12 +51,9 @@ LogLine server_stopping_line(ServerRef s, const CheckResult* reason, BackendCoun
 }
 
 LogLine no_server_available_line(std::string_view proxy, bool is_listen) {
-  return {Severity::Emerg,
-          fmt::format("{} {} has no server available!", is_listen ? "proxy" : "backend", proxy)};
-}
-
-std::string no_server_available_stderr(std::string_view proxy, bool is_listen) {
-  return fmt::format("{} '{}' has no server available!", is_listen ? "proxy" : "backend", proxy);
+  const std::string_view kind = is_listen ? "proxy" : "backend";
+  return {Severity::Emerg, fmt::format("{} {} has no server available!", kind, proxy),
+          fmt::format("{} '{}' has no server available!", kind, proxy)};
 }
 
 HealthDisplay health_display(int health, int rise, int fall, bool drain) {

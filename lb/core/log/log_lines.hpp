@@ -26,7 +26,8 @@ struct ServerRef {
 
 struct LogLine {
   Severity severity;
-  std::string text;  // without the stderr "[LEVEL] (pid) : " prefix
+  std::string text;         // as sent to log targets, without the stderr "[LEVEL] (pid) : " prefix
+  std::string stderr_text;  // set where HAProxy's stderr wording differs from `text`
   bool operator==(const LogLine&) const = default;
 };
 
@@ -40,10 +41,9 @@ LogLine server_up_line(ServerRef s, const CheckResult* reason, BackendCounts aft
 LogLine server_stopping_line(ServerRef s, const CheckResult* reason, BackendCounts after,
                              int requeued = 0, int queued = 0);
 
-// "backend apps has no server available!" (syslog form; `is_listen` says "proxy").
+// "backend apps has no server available!" (`is_listen` says "proxy"); on stderr HAProxy quotes
+// the name: "backend 'apps' has no server available!".
 LogLine no_server_available_line(std::string_view proxy, bool is_listen);
-// The stderr form quotes the name: "backend 'apps' has no server available!".
-std::string no_server_available_stderr(std::string_view proxy, bool is_listen);
 
 // option log-health-checks: "Health check for server b/s failed, reason: ..., status: 1/2 UP."
 struct HealthDisplay {

@@ -41,7 +41,8 @@ TEST(LogLines, NoServerAvailable) {
   EXPECT_EQ(no_server_available_line("apps", false).text, "backend apps has no server available!");
   EXPECT_EQ(no_server_available_line("apps", false).severity, Severity::Emerg);
   EXPECT_EQ(no_server_available_line("web", true).text, "proxy web has no server available!");
-  EXPECT_EQ(no_server_available_stderr("be_server", false), "backend 'be_server' has no server available!");
+  EXPECT_EQ(no_server_available_line("be_server", false).stderr_text,
+            "backend 'be_server' has no server available!");
 }
 
 TEST(LogLines, HealthCheckLinesShowTheCounter) {

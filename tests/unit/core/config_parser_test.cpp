@@ -1,0 +1,288 @@
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "lb/core/config/lexer.hpp"
+#include "lb/core/config/parser.hpp"
+#include "lb/core/config/printer.hpp"
+#include "lb/core/config/values.hpp"
+
+namespace lb::core {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::vector<std::string> alerts(const ParseResult& r) {
+  std::vector<std::string> out;
+  for (const auto& d : r.diagnostics)
+    if (d.level == Diagnostic::Level::Alert) out.push_back(format_diagnostic(d));
+  return out;
+}
+std::vector<std::string> warnings(const ParseResult& r) {
+  std::vector<std::string> out;
+  for (const auto& d : r.diagnostics)
+    if (d.level == Diagnostic::Level::Warning) out.push_back(format_diagnostic(d));
+  return out;
+}
+
+TEST(Lexer, SplitsOnBlanksAndStopsAtComments) {
+  EXPECT_THAT(lex_line("  server s1\t127.0.0.1:80 check # comment").words,
+              ElementsAre("server", "s1", "127.0.0.1:80", "check"));
+  EXPECT_TRUE(lex_line("   # only a comment").words.empty());
+}
+
+TEST(Lexer, QuotesAndEscapesAsHaproxy) {
+  EXPECT_THAT(lex_line(R"(http-check send hdr Host "a b" body 'x\ny')").words,
+              ElementsAre("http-check", "send", "hdr", "Host", "a b", "body", "x\\ny"));
+  EXPECT_THAT(lex_line(R"(a\ b \#c "q\"d" "e\r\n" \x41)").words, ElementsAre("a b", "#c", "q\"d", "e\r\n", "A"));
+  EXPECT_THAT(lex_line(R"(x"y z"w)").words, ElementsAre("xy zw"));
+  EXPECT_THAT(lex_line(R"(empty "" word)").words, ElementsAre("empty", "", "word"));
+}
+
+TEST(Lexer, ReportsUnmatchedQuoteAndBadHexEscape) {
+  EXPECT_THAT(lex_line(R"(server "abc)").error, HasSubstr("unmatched quote"));
+  EXPECT_THAT(lex_line(R"(a \xZZ)").error, HasSubstr("hexadecimal"));
+}
+
+TEST(Lexer, QuoteWordRoundTrips) {
+  for (const std::string w : {"plain", "a b", "", "q\"uote", "back\\slash", "#hash", "tab\tnl\n", "\x01\x7f"}) {
+    const auto words = lex_line(quote_word(w)).words;
+    ASSERT_EQ(words.size(), 1u) << quote_word(w);
+    EXPECT_EQ(words[0], w);
+  }
+}
+
+TEST(Duration, ParsesHaproxyUnitsWithMillisecondsByDefault) {
+  EXPECT_EQ(parse_duration("1500").value(), Ms{1500});
+  EXPECT_EQ(parse_duration("2s").value(), Ms{2000});
+  EXPECT_EQ(parse_duration("100ms").value(), Ms{100});
+  EXPECT_EQ(parse_duration("1m").value(), Ms{60000});
+  EXPECT_EQ(parse_duration("1h").value(), Ms{3600000});
+  EXPECT_EQ(parse_duration("1d").value(), Ms{86400000});
+  EXPECT_EQ(parse_duration("1500us").value(), Ms{2});
+  EXPECT_THAT(parse_duration("2x").error().message, HasSubstr("unexpected character 'x'"));
+  EXPECT_FALSE(parse_duration("").has_value());
+  EXPECT_FALSE(parse_duration("-1").has_value());
+  EXPECT_FALSE(parse_duration("30d").has_value());  // beyond 2^31 ms
+}
+
+TEST(Duration, FormatsInTheLargestExactUnit) {
+  EXPECT_EQ(format_duration(Ms{2000}), "2s");
+  EXPECT_EQ(format_duration(Ms{1500}), "1500ms");
+  EXPECT_EQ(format_duration(Ms{120000}), "2m");
+  EXPECT_EQ(format_duration(Ms{0}), "0");
+}
+
+TEST(LooseInt, ReadsLeadingDigitsLikeAtoi) {
+  EXPECT_EQ(parse_loose_int("12").value, 12);
+  EXPECT_TRUE(parse_loose_int("12").strict);
+  EXPECT_EQ(parse_loose_int("abc").value, 0);
+  EXPECT_FALSE(parse_loose_int("abc").strict);
+  EXPECT_EQ(parse_loose_int("3x").value, 3);
+  EXPECT_FALSE(parse_loose_int("3x").strict);
+  EXPECT_EQ(parse_loose_int("-1").value, -1);
+  EXPECT_TRUE(parse_loose_int("-1").strict);
+}
+
+TEST(HostPort, AcceptsHaproxyAddressForms) {
+  EXPECT_EQ(parse_host_port("127.0.0.1:80")->host, "127.0.0.1");
+  EXPECT_EQ(parse_host_port("127.0.0.1:80")->port, 80);
+  EXPECT_EQ(parse_host_port("[::1]:8080")->host, "::1");
+  EXPECT_EQ(parse_host_port("::1:8080")->port, 8080);
+  EXPECT_EQ(parse_host_port("app1:8080")->host, "app1");
+  EXPECT_EQ(parse_host_port(":80")->host, "");
+  EXPECT_EQ(parse_host_port("*:80")->host, "");
+  EXPECT_EQ(parse_host_port("app1")->port, std::nullopt);
+  EXPECT_FALSE(parse_host_port("1.2.3.4:99999").has_value());
+  EXPECT_FALSE(parse_host_port("1.2.3.4:8o").has_value());
+}
+
+constexpr std::string_view kIncidentConfig = R"(global
+    log stdout format raw local0
+
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+    timeout http-request 10s
+
+frontend fe_main
+    bind *:8080
+    default_backend be_server
+
+backend be_server
+    balance roundrobin
+    option httpchk
+    default-server inter 2s fall 3 rise 2
+    server app1 app1:8080 check
+    server app2 app2:8080 check weight 2
+    server app3 10.0.0.3:8080 check backup
+)";
+
+TEST(ConfigParser, ReadsTheIncidentConfigWithInheritedDefaults) {
+  const auto r = parse_config(kIncidentConfig, "haproxy.cfg");
+  EXPECT_TRUE(alerts(r).empty()) << ::testing::PrintToString(alerts(r));
+  EXPECT_THAT(warnings(r), ElementsAre("parsing [haproxy.cfg:7] : 'option httplog' has no effect in lb and is ignored"));
+  ASSERT_EQ(r.config.proxies.size(), 2u);
+  const auto& fe = r.config.proxies[0];
+  EXPECT_EQ(fe.kind, ProxyKind::Frontend);
+  EXPECT_THAT(fe.binds, ElementsAre(Bind{"", 8080}));
+  EXPECT_EQ(fe.default_backend, "be_server");
+  EXPECT_EQ(fe.timeouts.client, Ms{10000});
+  EXPECT_TRUE(fe.log_global);
+  const auto& be = r.config.proxies[1];
+  EXPECT_EQ(be.mode, Mode::Http);
+  EXPECT_EQ(be.check.kind, CheckKind::HttpChk);
+  EXPECT_EQ(be.check.http.method, "OPTIONS");
+  EXPECT_EQ(be.check.http.uri, "/");
+  EXPECT_EQ(be.check.http.version, "HTTP/1.0");
+  EXPECT_EQ(be.timeouts.connect, Ms{5000});
+  EXPECT_EQ(be.timeouts.check, std::nullopt);
+  ASSERT_EQ(be.servers.size(), 3u);
+  EXPECT_EQ(be.servers[0].host, "app1");
+  EXPECT_EQ(be.servers[0].port, 8080);
+  EXPECT_EQ(be.servers[0].settings.fall, 3);
+  EXPECT_EQ(be.servers[0].settings.inter, Ms{2000});
+  EXPECT_TRUE(be.servers[0].settings.check);
+  EXPECT_EQ(be.servers[1].settings.weight, 2);
+  EXPECT_TRUE(be.servers[2].settings.backup);
+  EXPECT_EQ(be.servers[2].pos.line, 23);
+  EXPECT_EQ(r.config.global.logs.at(0).format, "raw");
+}
+
+TEST(ConfigParser, HttpchkFormsSetMethodUriAndVersion) {
+  auto check_of = [](std::string_view line) {
+    auto r = parse_config(fmt::format("backend b\n    {}\n", line), "c.cfg");
+    EXPECT_TRUE(r.ok()) << ::testing::PrintToString(alerts(r));
+    return r.config.proxies.at(0).check.http;
+  };
+  EXPECT_EQ(check_of("option httpchk /health").uri, "/health");
+  EXPECT_EQ(check_of("option httpchk /health").method, "OPTIONS");
+  EXPECT_EQ(check_of("option httpchk GET /h").method, "GET");
+  EXPECT_EQ(check_of("option httpchk GET /h HTTP/1.1").version, "HTTP/1.1");
+  auto r = parse_config("backend b\n    option httpchk A B C D\n", "c.cfg");
+  EXPECT_THAT(alerts(r), ElementsAre(HasSubstr("parsing [c.cfg:2]")));
+}
+
+TEST(ConfigParser, HttpCheckSendAndExpectBuildTheRuleset) {
+  const auto r = parse_config(R"(backend b
+    option httpchk
+    http-check send meth GET uri /health ver HTTP/1.1 hdr Host example.com
+    http-check expect ! status 500
+    http-check expect string ok
+    http-check disable-on-404
+    server s1 127.0.0.1:80 check
+)", "c.cfg");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(alerts(r));
+  const auto& c = r.config.proxies[0].check;
+  EXPECT_EQ(c.http.method, "GET");
+  EXPECT_EQ(c.http.uri, "/health");
+  EXPECT_THAT(c.http.headers, ElementsAre(std::pair<std::string, std::string>{"Host", "example.com"}));
+  ASSERT_EQ(c.http_expects.size(), 2u);
+  EXPECT_TRUE(c.http_expects[0].negate);
+  EXPECT_EQ(c.http_expects[0].kind, ExpectKind::Status);
+  EXPECT_EQ(c.http_expects[1].kind, ExpectKind::String);
+  EXPECT_TRUE(c.disable_on_404);
+}
+
+TEST(ConfigParser, TcpCheckRulesInOrder) {
+  const auto r = parse_config(R"(backend b
+    option tcp-check
+    tcp-check connect port 6379
+    tcp-check send PING\r\n
+    tcp-check expect string +PONG
+    tcp-check send-binary 0a0b
+    tcp-check expect ! binary ff
+    server s1 127.0.0.1:80 check
+)", "c.cfg");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(alerts(r));
+  const auto& rules = r.config.proxies[0].check.tcp_rules;
+  ASSERT_EQ(rules.size(), 5u);
+  EXPECT_EQ(rules[0].port, 6379);
+  EXPECT_EQ(rules[1].data, "PING\r\n");
+  EXPECT_EQ(rules[2].expect.pattern, "+PONG");
+  EXPECT_EQ(rules[3].kind, TcpCheckRule::Kind::SendBinary);
+  EXPECT_TRUE(rules[4].expect.negate);
+}
+
+TEST(ConfigParser, CollectsEveryErrorWithItsLine) {
+  const auto r = parse_config(R"(global
+    nosuchkw
+backend apps
+    server s1 127.0.0.1:80 chek
+    server s2 127.0.0.1:81 check inter 2x
+    balance foo
+    timeout check 5x
+    acl is_x path /x
+)", "site.cfg");
+  EXPECT_THAT(alerts(r),
+              ElementsAre("parsing [site.cfg:2] : unknown keyword 'nosuchkw' in 'global' section",
+                          HasSubstr("[site.cfg:4]"), HasSubstr("[site.cfg:5]"), HasSubstr("parsing [site.cfg:6]"),
+                          HasSubstr("parsing [site.cfg:7]"),
+                          "parsing [site.cfg:8] : 'acl' is a HAProxy keyword that lb does not support"));
+}
+
+TEST(ConfigParser, LooseNumbersAreAcceptedWithAWarningAsHaproxyReadsThem) {
+  const auto r = parse_config(R"(backend apps
+    retries three
+    server s1 127.0.0.1:80 weight abc
+)", "site.cfg");
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.config.proxies[0].retries, 0);
+  EXPECT_EQ(r.config.proxies[0].servers[0].settings.weight, 0);
+  EXPECT_THAT(warnings(r), ElementsAre(HasSubstr("[site.cfg:2]"), HasSubstr("[site.cfg:3]")));
+}
+
+TEST(ConfigParser, RejectsOutOfRangeValues) {
+  EXPECT_FALSE(parse_config("backend b\n  server s1 1.2.3.4:80 rise 0\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  server s1 1.2.3.4:80 fall -1\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  server s1 1.2.3.4:80 weight 300\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  server s1 1.2.3.4:80 inter 0\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  server s1 1.2.3.4:80 port 70000\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  server s1\n", "c").ok());
+  EXPECT_FALSE(parse_config("frontend f\n  bind :99999\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  mode foo\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  timeout nosuch 5s\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  option nosuchopt\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  http-check expect\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  http-check expect status\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  http-check expect foo bar\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  tcp-check expect string\n", "c").ok());
+  EXPECT_FALSE(parse_config("backnd b\n", "c").ok());
+  EXPECT_FALSE(parse_config("frontend f\n  bind :80\n  server s1 1.2.3.4:80\n", "c").ok());
+  EXPECT_FALSE(parse_config("backend b\n  server \"abc\n", "c").ok());
+}
+
+TEST(ConfigParser, CrossReferencesAreCheckedAfterParsing) {
+  const auto r = parse_config(R"(frontend fe
+    bind :80
+    default_backend nosuch
+backend apps
+    server s1 1.2.3.4:80
+    server s1 1.2.3.5:80
+)", "site.cfg");
+  EXPECT_THAT(alerts(r), ElementsAre(HasSubstr("[site.cfg:6]"),
+                                     "config : Proxy 'fe': unable to find required default_backend: 'nosuch'."));
+}
+
+TEST(ConfigPrinter, PrintedConfigParsesToTheSameModel) {
+  auto first = parse_config(kIncidentConfig, "a.cfg");
+  ASSERT_TRUE(first.ok());
+  const std::string printed = print_config(first.config);
+  auto second = parse_config(printed, "b.cfg");
+  ASSERT_TRUE(second.ok()) << printed;
+  for (auto* c : {&first.config, &second.config})
+    for (auto& p : c->proxies) {
+      p.pos = {};
+      p.default_server = {};
+      for (auto& s : p.servers) s.pos = {};
+    }
+  EXPECT_EQ(first.config, second.config) << printed;
+}
+
+}  // namespace
+}  // namespace lb::core
