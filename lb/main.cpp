@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "lb/core/config/check_report.hpp"
 #include "lb/core/config/parser.hpp"
 #include "lb/core/log/log_lines.hpp"
 
@@ -19,33 +20,24 @@ constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitBadInput = 2;
 
+// Prints what `haproxy -c` prints for the file: diagnostics on stderr, verdict on stdout.
 int check_config(const std::string& path, bool quiet) {
+  const int pid = ::getpid();
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    std::fputs(lb::core::stderr_line("ALERT", ::getpid(), fmt::format("config : Could not open configuration file {} : {}",
-                                                                       path, std::strerror(errno)))
-                   .c_str(),
-               stderr);
-    std::fputc('\n', stderr);
+    fmt::print(stderr, "{}\n",
+               lb::core::stderr_line("ALERT", pid,
+                                     fmt::format("config : Cannot open configuration file/directory {} : {}", path,
+                                                 std::strerror(errno))));
     return kExitBadInput;
   }
   std::ostringstream text;
   text << in.rdbuf();
-  const auto result = lb::core::parse_config(text.str(), path);
-  const int pid = ::getpid();
-  for (const auto& d : result.diagnostics) {
-    const bool alert = d.level == lb::core::Diagnostic::Level::Alert;
-    fmt::print(stderr, "{}\n",
-               lb::core::stderr_line(alert ? "ALERT" : "WARNING", pid, lb::core::format_diagnostic(d)));
-  }
-  if (!result.ok()) {
-    fmt::print(stderr, "{}\n",
-               lb::core::stderr_line("ALERT", pid, fmt::format("config : Error(s) found in configuration file : {}", path)));
-    fmt::print(stderr, "{}\n", lb::core::stderr_line("ALERT", pid, "config : Fatal errors found in configuration."));
-    return kExitBadInput;
-  }
-  if (!quiet) fmt::print("Configuration file is valid\n");
-  return kExitOk;
+  const auto report = lb::core::check_report(lb::core::parse_config(text.str(), path), path);
+  for (const auto& line : report.stderr_lines)
+    fmt::print(stderr, "{}\n", lb::core::stderr_line(line.level, pid, line.text));
+  if (!quiet || report.exit_code != kExitOk) fmt::print("{}", report.stdout_text);
+  return report.exit_code;
 }
 
 }  // namespace

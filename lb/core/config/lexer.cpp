@@ -83,7 +83,12 @@ LexedLine lex_line(std::string_view line) {
     in_word = true;
   }
   if (quote) {
-    out.error = fmt::format("unmatched quote at position {}", quote_pos + 1);
+    // HAProxy shows the line without its indentation and points at the opening quote.
+    const auto indent = line.find_first_not_of(" \t");
+    auto shown = line.substr(indent);
+    while (!shown.empty() && (shown.back() == '\n' || shown.back() == '\r')) shown.remove_suffix(1);
+    out.error = fmt::format("unmatched quote at position {}:\n  {}\n  {}^", quote_pos + 1, shown,
+                            std::string(quote_pos - indent, ' '));
     out.words.clear();
     return out;
   }

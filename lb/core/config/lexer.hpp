@@ -9,7 +9,7 @@ namespace lb::core {
 
 struct LexedLine {
   std::vector<std::string> words;
-  std::string error;  // non-empty: the line could not be split (message without position prefix)
+  std::string error;  // non-empty: the line could not be split, in HAProxy's words (may span lines)
 };
 
 LexedLine lex_line(std::string_view line);

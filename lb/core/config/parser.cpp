@@ -103,8 +103,10 @@ std::string join(Words w, std::size_t from = 0) {
 }
 
 // Every directive of the supported subset, by section; used for "did you mean" hints.
-constexpr std::array kGlobalKeywords{"log", "spread-checks", "max-spread-checks"};
-constexpr std::array kProxyKeywords{"mode",    "bind",       "default_backend", "use_backend",
+constexpr std::array kGlobalKeywords{"log",      "spread-checks", "max-spread-checks", "global",
+                                     "defaults", "frontend",      "backend",           "listen"};
+constexpr std::array kProxyKeywords{"global", "defaults", "frontend", "backend", "listen",
+                                    "mode",    "bind",       "default_backend", "use_backend",
                                     "balance", "timeout",    "retries",         "option",
                                     "no",      "http-check", "tcp-check",       "default-server",
                                     "server",  "log"};
@@ -156,20 +158,26 @@ class Parser {
       start = end + 1;
     }
     finish_proxy();
-    validate();
+    // Like HAProxy, judge the whole configuration only once every line could be read.
+    if (out_.ok()) validate();
     return std::move(out_);
   }
 
  private:
   enum class Section { None, Global, Proxy, Unsupported };
 
-  void alert(std::string message) { out_.diagnostics.push_back({Diagnostic::Level::Alert, pos(), std::move(message)}); }
-  void warn(std::string message) { out_.diagnostics.push_back({Diagnostic::Level::Warning, pos(), std::move(message)}); }
+  using Form = Diagnostic::Form;
+  void alert(std::string message, Form form = Form::Parsing) {
+    out_.diagnostics.push_back({Diagnostic::Level::Alert, pos(), std::move(message), form});
+  }
+  void warn(std::string message, Form form = Form::Parsing) {
+    out_.diagnostics.push_back({Diagnostic::Level::Warning, pos(), std::move(message), form});
+  }
   SourcePos pos() const { return {file_, line_}; }
 
   void on_line(std::string_view line) {
     auto lexed = lex_line(line);
-    if (!lexed.error.empty()) return alert(lexed.error);
+    if (!lexed.error.empty()) return alert(lexed.error, Form::ParsingTight);
     if (lexed.words.empty()) return;
     const Words w{lexed.words};
     if (start_section(w)) return;
@@ -285,7 +293,7 @@ class Parser {
       if (w.size() < 2) return alert(fmt::format("'{}' expects an integer argument.", kw));
       const auto v = parse_loose_int(w[1]);
       if (!v.strict) warn(fmt::format("'{}' reads '{}' as {}", kw, w[1], v.value));
-      if (v.value < 0 || v.value > 50) return alert(fmt::format("'{}' needs a positive value between 0 and 50.", kw));
+      if (v.value < 0 || v.value > 50) return alert(fmt::format("'{}' needs a positive value in range 0..50.", kw), Form::ParsingTight);
       g.spread_checks = static_cast<int>(v.value);
       return;
     }
@@ -397,9 +405,9 @@ class Parser {
                w[1].starts_with("hdr(") || w[1].starts_with("rdp-cookie("))
         return alert(fmt::format("'balance {}' is a HAProxy algorithm that lb does not support", w[1]));
       else
-        return alert(fmt::format("'balance' only supports 'roundrobin', 'static-rr', 'leastconn', 'source', "
-                                 "'uri', 'url_param', 'hash', 'hdr(name)' and 'rdp-cookie(name)' options."));
-      if (w.size() > 2) return alert(fmt::format("'balance {}' does not expect any argument.", w[1]));
+        return alert("balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', "
+                     "'hdr(name)' and 'rdp-cookie(name)' options.");
+      if (w.size() > 2) warn(fmt::format("'balance {}' ignores the extra argument '{}', as HAProxy does", w[1], w[2]));
       return;
     }
     if (kw == "timeout") return timeout(w, p);
@@ -428,11 +436,16 @@ class Parser {
     if (kw == "default-server") {
       if (p.kind == ProxyKind::Frontend) return not_allowed(kw, sect);
       ServerSettings s = p.default_server;
-      if (server_params(w.subspan(1), s, "default-server", true)) p.default_server = s;
+      if (server_params(w.subspan(1), s, "", "default-server")) p.default_server = s;
       return;
     }
     if (kw == "server") {
-      if (p.kind == ProxyKind::Defaults || p.kind == ProxyKind::Frontend) return not_allowed(kw, sect);
+      if (p.kind == ProxyKind::Frontend)
+        return alert(fmt::format("parsing [{}:{}] : 'server' not allowed because frontend '{}' has no backend "
+                                 "capability.",
+                                 file_, line_, p.name),
+                     Form::Bracketed);
+      if (p.kind == ProxyKind::Defaults) return alert("'server' not allowed in 'defaults' section.");
       return server(w, p);
     }
     if (kw == "log") {
@@ -449,8 +462,11 @@ class Parser {
     alert(fmt::format("unknown keyword '{}' in '{}' section{}", kw, sect, suggestion(kProxyKeywords, kw)));
   }
 
-  void not_allowed(std::string_view kw, std::string_view sect) {
-    alert(fmt::format("'{}' not allowed in '{}' section.", kw, sect));
+  void not_allowed(std::string_view kw, std::string_view) {
+    const ProxyConfig& p = *proxy_;
+    const bool lacks_backend = !p.has_backend_role();
+    alert(fmt::format("'{}' not allowed because {} '{}' has no {} capability.", kw, section_name(p.kind), p.name,
+                      lacks_backend ? "backend" : "frontend"));
   }
 
   void add_bind(Words args) {
@@ -482,7 +498,7 @@ class Parser {
     const std::string_view name = w[1];
     if (w.size() < 3) return alert(fmt::format("'timeout {}' expects an integer value (in milliseconds)", name));
     auto d = parse_duration(w[2]);
-    if (!d) return alert(fmt::format("'timeout {}' : {}", name, d.error().message));
+    if (!d) return alert(fmt::format("{} in 'timeout {}'", d.error().message, name));
     if (w.size() > 3) return alert(fmt::format("'timeout {}' : unexpected extra argument '{}'", name, w[3]));
     const bool frontend_side = one_of(name, {"client", "http-request", "http-keep-alive", "client-fin", "tarpit"});
     if (frontend_side && p.kind == ProxyKind::Backend && name != "http-keep-alive" && name != "http-request" &&
@@ -507,7 +523,7 @@ class Parser {
     const std::string_view name = w[1];
     auto flag = [&](bool& field, std::initializer_list<ProxyKind> not_for = {}) {
       for (const auto k : not_for)
-        if (p.kind == k) return warn(fmt::format("'option {}' ignored because {} '{}' has no {} capability.", name,
+        if (p.kind == k) return warn(fmt::format("'{}' ignored because {} '{}' has no {} capability.", name,
                                                  section_name(p.kind), p.name,
                                                  k == ProxyKind::Frontend ? "backend" : "frontend"));
       if (w.size() > 2) return alert(fmt::format("'option {}' does not expect any argument.", name));
@@ -537,8 +553,8 @@ class Parser {
         return;
       }
       if (p.kind == ProxyKind::Frontend)
-        return warn(fmt::format("'option httpchk' ignored because frontend '{}' has no backend capability.", p.name));
-      if (w.size() > 5) return alert("'option httpchk' expects at most 3 arguments: [<method>] [<uri>] [<version>]");
+        return warn(fmt::format("'httpchk' ignored because frontend '{}' has no backend capability.", p.name));
+      if (w.size() > 5) return alert(fmt::format("'option httpchk' cannot handle unexpected argument '{}'.", w[5]));
       CheckSpec spec;
       spec.kind = CheckKind::HttpChk;
       spec.http_expects = p.check.http_expects;
@@ -567,7 +583,7 @@ class Parser {
         return;
       }
       if (p.kind == ProxyKind::Frontend)
-        return warn(fmt::format("'option tcp-check' ignored because frontend '{}' has no backend capability.", p.name));
+        return warn(fmt::format("'tcp-check' ignored because frontend '{}' has no backend capability.", p.name));
       if (w.size() > 2) return alert("'option tcp-check' does not expect any argument.");
       CheckSpec spec = p.check;
       spec.kind = CheckKind::TcpCheck;
@@ -605,7 +621,7 @@ class Parser {
       ++i;
     }
     if (i >= w.size()) {
-      alert(fmt::format("'{} expect' : expects a pattern-matching method as argument", directive));
+      alert(fmt::format("'{} expect' : expects at least a matching pattern as arguments.", directive));
       return std::nullopt;
     }
     const std::string_view m = w[i];
@@ -618,11 +634,18 @@ class Parser {
       alert(fmt::format("'{} expect {}' is a HAProxy matching method that lb does not support", directive, m));
       return std::nullopt;
     } else {
-      alert(fmt::format("'{} expect' : unknown pattern-matching method '{}'", directive, m));
+      if (http)
+        alert(fmt::format("'http-check expect' : 'only supports min-recv, [!]string', '[!]rstring', '[!]string-lf', "
+                          "'[!]status', '[!]rstatus', [!]hdr, [!]fhdr or comment but got '{}' as argument..",
+                          m));
+      else
+        alert(fmt::format("'tcp-check expect' : 'only supports min-recv, [!]string', '[!]rstring', '[!]string-lf', "
+                          "'[!]binary', '[!]rbinary', '[!]binary-lf' or comment but got '{}' as argument..",
+                          m));
       return std::nullopt;
     }
     if (i + 1 >= w.size()) {
-      alert(fmt::format("'{} expect {}' : expects <pattern> as an argument", directive, m));
+      alert(fmt::format("'{} expect' : '{}' expects a <pattern> as argument.", directive, m));
       return std::nullopt;
     }
     r.pattern = w[i + 1];
@@ -683,7 +706,7 @@ class Parser {
         const std::string_view a = w[i];
         auto need = [&](std::size_t n) {
           if (i + n < w.size()) return true;
-          alert(fmt::format("'http-check send' : '{}' expects {} as argument.", a,
+          alert(fmt::format("'http-check send' : '{}' expects {} as argument..", a,
                             n == 2 ? "<name> and <value>" : "a string"));
           return false;
         };
@@ -755,58 +778,55 @@ class Parser {
       return alert(fmt::format("'tcp-check {}' is a HAProxy rule that lb does not support", sub));
     } else {
       return alert(fmt::format("'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', "
-                               "'set-var' and 'unset-var' (got '{}').", sub));
+                               "'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '{}'", sub));
     }
     p.check.tcp_rules.push_back(std::move(rule));
   }
 
   // ---------------------------------------------------------------- servers
   void server(Words w, ProxyConfig& p) {
-    if (w.size() < 3) {
-      if (w.size() < 2) return alert("'server' expects <name> and <addr>[:<port>] as arguments.");
-      return alert(fmt::format("'server {}' : expects <name> and <addr>[:<port>] as arguments.", w[1]));
-    }
+    if (w.size() < 3) return alert("'server' expects <name> and <addr>[:<port>] as arguments.", Form::Bracketed);
     ServerConfig s;
     s.name = w[1];
     s.pos = pos();
+    const std::string who = fmt::format("'server {}/{}' : ", p.name, s.name);
     auto hp = parse_host_port(w[2]);
-    if (!hp) return alert(fmt::format("'server {}' : {}", s.name, hp.error().message));
-    if (hp->host.empty()) return alert(fmt::format("'server {}' : invalid address: '{}'", s.name, w[2]));
+    if (!hp) return alert(who + hp.error().message + ".", Form::Bracketed);
+    if (hp->host.empty()) return alert(fmt::format("{}invalid address: '{}'.", who, w[2]), Form::Bracketed);
     s.host = hp->host;
     s.port = hp->port.value_or(0);
     s.settings = p.default_server;
-    if (!server_params(w.subspan(3), s.settings, fmt::format("server {}", s.name), false)) return;
-    for (const auto& other : p.servers)
-      if (other.name == s.name)
-        return alert(fmt::format("'server {}' : already found a server named '{}' (declared at {}:{}) in {} '{}'",
-                                 s.name, s.name, other.pos.file, other.pos.line, section_name(p.kind), p.name));
-    if (s.settings.check && s.port == 0 && !s.settings.check_port)
-      warn(fmt::format("'server {}' has neither service port nor check port; lb disables its health check, as "
-                       "HAProxy does",
-                       s.name));
+    if (!server_params(w.subspan(3), s.settings, who, s.name)) return;
     p.servers.push_back(std::move(s));
   }
 
-  bool server_params(Words w, ServerSettings& s, std::string_view who, bool is_default) {
+  // `who` prefixes messages ("'server apps/s1' : ", empty for default-server); `name` is how
+  // HAProxy names the server inside them.
+  bool server_params(Words w, ServerSettings& s, std::string_view who, std::string_view name) {
+    auto fail = [&](std::string message) {
+      alert(fmt::format("{}{}", who, message), Form::Bracketed);
+      return false;
+    };
     for (std::size_t i = 0; i < w.size(); ++i) {
       const std::string_view kw = w[i];
       auto arg = [&]() -> const std::string* {
         if (i + 1 < w.size()) return &w[++i];
-        alert(fmt::format("'{}' : '{}' expects an argument.", who, kw));
+        fail(fmt::format("'{}' expects an argument..", kw));
         return nullptr;
       };
       auto time_arg = [&](Ms& out) {
-        const auto* a = arg();
-        if (!a) return false;
-        auto d = parse_duration(*a);
+        if (i + 1 >= w.size()) return fail(fmt::format("'{}' expects a delay as argument..", kw));
+        const std::string& a = w[++i];
+        auto d = parse_duration(a);
         if (!d) {
-          alert(fmt::format("'{}' : {} in '{}' argument.", who, d.error().message, kw));
-          return false;
+          if (d.error().message == "timer overflow")
+            return fail(fmt::format("timer overflow in argument <{}> to <{}> of server {}, maximum value is "
+                                    "2147483647 ms (~24.8 days)..",
+                                    a, kw, name));
+          // HAProxy 2.6 names 'agent-inter' here whichever interval keyword was used.
+          return fail(fmt::format("{} in 'agent-inter' argument of server {}..", d.error().message, name));
         }
-        if (d->count() == 0) {
-          alert(fmt::format("'{}' : invalid value 0 for '{}'; it must be > 0.", who, kw));
-          return false;
-        }
+        if (d->count() == 0) return fail(fmt::format("invalid value 0 for argument '{}' of server {}..", kw, name));
         out = *d;
         return true;
       };
@@ -814,13 +834,13 @@ class Parser {
         const auto* a = arg();
         if (!a) return false;
         const auto v = parse_loose_int(*a);
-        if (v.value <= 0) {
-          alert(fmt::format("'{}' : '{}' has to be > 0.", who, kw));
-          return false;
-        }
-        if (!v.strict) warn(fmt::format("'{}' : '{}' reads '{}' as {}, as HAProxy does", who, kw, *a, v.value));
+        if (v.value <= 0) return fail(fmt::format("'{}' has to be > 0..", kw));
+        if (!v.strict) warn(fmt::format("{}'{}' reads '{}' as {}, as HAProxy does", who, kw, *a, v.value), Form::Bracketed);
         out = static_cast<int>(v.value);
         return true;
+      };
+      auto loose_warn = [&](const std::string& a, long value) {
+        warn(fmt::format("{}'{}' reads '{}' as {}, as HAProxy does", who, kw, a, value), Form::Bracketed);
       };
       if (kw == "check") s.check = true;
       else if (kw == "no-check") s.check = false;
@@ -837,94 +857,121 @@ class Parser {
         const auto* a = arg();
         if (!a) return false;
         const auto v = parse_loose_int(*a);
-        if (v.value < 1 || v.value > 65535) {
-          alert(fmt::format("'{}' : invalid port '{}' for 'port'.", who, *a));
-          return false;
-        }
-        if (!v.strict) warn(fmt::format("'{}' : 'port' reads '{}' as {}, as HAProxy does", who, *a, v.value));
+        if (v.value < 1 || v.value > 65535) return fail(fmt::format("invalid port '{}' for 'port'..", *a));
+        if (!v.strict) loose_warn(*a, v.value);
         s.check_port = static_cast<std::uint16_t>(v.value);
       } else if (kw == "addr") {
         const auto* a = arg();
         if (!a) return false;
         auto hp = parse_host_port(*a);
-        if (!hp || hp->host.empty()) {
-          alert(fmt::format("'{}' : invalid address '{}' for 'addr'.", who, *a));
-          return false;
-        }
+        if (!hp || hp->host.empty()) return fail(fmt::format("invalid address '{}' for 'addr'..", *a));
         s.check_addr = hp->host;
         if (hp->port && !s.check_port) s.check_port = *hp->port;
       } else if (kw == "weight") {
         const auto* a = arg();
         if (!a) return false;
         const auto v = parse_loose_int(*a);
-        if (v.value < 0 || v.value > 256) {
-          alert(fmt::format("'{}' : weight of server is not within 0 and 256 ({}).", who, v.value));
-          return false;
-        }
-        if (!v.strict) warn(fmt::format("'{}' : 'weight' reads '{}' as {}, as HAProxy does", who, *a, v.value));
+        if (v.value < 0 || v.value > 256)
+          return fail(fmt::format("weight of server {} is not within 0 and 256 ({})..", name, v.value));
+        if (!v.strict) loose_warn(*a, v.value);
         s.weight = static_cast<int>(v.value);
       } else if (kw == "maxconn") {
         const auto* a = arg();
         if (!a) return false;
         const auto v = parse_loose_int(*a);
-        if (!v.strict) warn(fmt::format("'{}' : 'maxconn' reads '{}' as {}, as HAProxy does", who, *a, v.value));
+        if (!v.strict) loose_warn(*a, v.value);
         s.maxconn = static_cast<int>(std::max(0L, v.value));
       } else if (in(kUnsupportedServerKeywords, kw)) {
-        alert(fmt::format("'{}' : '{}' is a HAProxy server keyword that lb does not support", who, kw));
-        return false;
+        return fail(fmt::format("'{}' is a HAProxy server keyword that lb does not support.", kw));
       } else {
-        alert(fmt::format("'{}' unknown keyword '{}'{}", who, kw, suggestion(kServerKeywords, kw)));
-        return false;
+        const auto hint = suggestion(kServerKeywords, kw);
+        return fail(fmt::format("unknown keyword '{}'{}", kw, hint.empty() ? "." : hint));
       }
     }
-    (void)is_default;
     return true;
   }
 
   // ---------------------------------------------------------------- whole-config checks
+  void post(Diagnostic::Level level, SourcePos at, Form form, std::string message, bool while_reading = false) {
+    out_.diagnostics.push_back({level, std::move(at), std::move(message), form, while_reading});
+  }
+
   void validate() {
+    using Level = Diagnostic::Level;
     auto& cfg = out_.config;
-    const SourcePos none{file_, 0};
     for (std::size_t i = 0; i < cfg.proxies.size(); ++i) {
       const auto& p = cfg.proxies[i];
       for (std::size_t j = 0; j < i; ++j) {
         const auto& q = cfg.proxies[j];
         if (q.name == p.name && (q.has_backend_role() == p.has_backend_role() || q.has_frontend_role() == p.has_frontend_role()))
-          out_.diagnostics.push_back({Diagnostic::Level::Alert, p.pos,
-                                      fmt::format("{} '{}' has the same name as {} '{}' declared at {}:{}.",
-                                                  section_name(p.kind), p.name, section_name(q.kind), q.name,
-                                                  q.pos.file, q.pos.line)});
+          post(Level::Alert, p.pos, Form::ParsingUpper,
+               fmt::format("{} '{}' has the same name as {} '{}' declared at {}:{}.", section_name(p.kind), p.name,
+                           section_name(q.kind), q.name, q.pos.file, q.pos.line),
+               /*while_reading=*/true);  // HAProxy finds it at the section line
       }
-      auto need_backend = [&](const std::string& name, std::string_view what) {
-        if (!name.empty() && !cfg.find_backend(name))
-          out_.diagnostics.push_back({Diagnostic::Level::Alert, none,
-                                      fmt::format("Proxy '{}': unable to find required {}: '{}'.", p.name, what, name)});
+      for (std::size_t a = 0; a < p.servers.size(); ++a)
+        for (std::size_t b = 0; b < a; ++b)
+          if (p.servers[a].name == p.servers[b].name) {
+            post(Level::Alert, p.servers[a].pos, Form::Parsing,
+                 fmt::format("{} '{}', another server named '{}' was already defined at line {}, please use distinct "
+                             "names.",
+                             section_name(p.kind), p.name, p.servers[a].name, p.servers[b].pos.line));
+            break;
+          }
+      for (const auto& s : p.servers)
+        if (s.settings.check && s.port == 0 && !check_port_known(s, p.check))
+          post(Level::Alert, s.pos, Form::Whole,
+               fmt::format("config: {} '{}': server '{}' has neither service port nor check port.",
+                           section_name(p.kind), p.name, s.name));
+      auto need_backend = [&](const std::string& name, bool is_default) {
+        if (name.empty()) return;
+        const auto* be = cfg.find_backend(name);
+        if (!be)
+          return post(Level::Alert, p.pos, Form::Whole,
+                      fmt::format("Proxy '{}': unable to find required {}: '{}'.", p.name,
+                                  is_default ? "default_backend" : "use_backend", name));
+        // A TCP frontend may hand over to an HTTP backend (HAProxy upgrades it); not the reverse.
+        if (p.mode == Mode::Http && be->mode == Mode::Tcp)
+          post(Level::Alert, p.pos, Form::Whole,
+               fmt::format("{} {} '{}' ({}:{}) tries to use incompatible {} {} '{}' ({}:{}) {} (see 'mode').",
+                           mode_name(p.mode), section_name(p.kind), p.name, p.pos.file, p.pos.line,
+                           mode_name(be->mode), section_name(be->kind), be->name, be->pos.file, be->pos.line,
+                           is_default ? "as its default backend" : "in a 'use_backend' rule"));
       };
       if (p.has_frontend_role()) {
-        need_backend(p.default_backend, "default_backend");
-        for (const auto& b : p.use_backends) need_backend(b, "use_backend");
+        need_backend(p.default_backend, true);
+        for (const auto& b : p.use_backends) need_backend(b, false);
         if (p.binds.empty())
-          out_.diagnostics.push_back({Diagnostic::Level::Alert, none,
-                                      fmt::format("Proxy '{}' has no 'bind' directive. Please declare it as a "
-                                                  "backend if this was intended.",
-                                                  p.name)});
+          post(Level::Warning, p.pos, Form::Whole,
+               fmt::format("Proxy '{}' has no 'bind' directive. Please declare it as a backend if this was intended.",
+                           p.name));
       }
-      if (p.mode == Mode::Http && ((p.has_frontend_role() && !p.timeouts.client) ||
-                                   (p.has_backend_role() && (!p.timeouts.connect || !p.timeouts.server))))
-        out_.diagnostics.push_back({Diagnostic::Level::Warning, none,
-                                    fmt::format("missing timeouts for {} '{}'.", section_name(p.kind), p.name)});
+      if ((p.has_frontend_role() && !p.timeouts.client) ||
+          (p.has_backend_role() && (!p.timeouts.connect || !p.timeouts.server)))
+        post(Level::Warning, p.pos, Form::Whole,
+             fmt::format("missing timeouts for {} '{}'.\n"
+                         "   | While not properly invalid, you will certainly encounter various problems\n"
+                         "   | with such a configuration. To fix this, please ensure that all following\n"
+                         "   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.",
+                         section_name(p.kind), p.name));
       if (p.has_backend_role() && p.check.kind != CheckKind::HttpChk &&
           (!p.check.http_expects.empty() || p.check.disable_on_404 || p.check.http_send))
-        out_.diagnostics.push_back({Diagnostic::Level::Warning, p.pos,
-                                    fmt::format("{} '{}' has http-check rules but no 'option httpchk'; they are "
-                                                "ignored.",
-                                                section_name(p.kind), p.name)});
+        post(Level::Warning, p.pos, Form::Whole,
+             fmt::format("{} '{}' has http-check rules but no 'option httpchk': lb ignores them.", section_name(p.kind),
+                         p.name));
       if (p.has_backend_role() && p.check.kind != CheckKind::TcpCheck && !p.check.tcp_rules.empty())
-        out_.diagnostics.push_back({Diagnostic::Level::Warning, p.pos,
-                                    fmt::format("{} '{}' has tcp-check rules but no 'option tcp-check'; they are "
-                                                "ignored.",
-                                                section_name(p.kind), p.name)});
+        post(Level::Warning, p.pos, Form::Whole,
+             fmt::format("{} '{}' has tcp-check rules but no 'option tcp-check': lb ignores them.",
+                         section_name(p.kind), p.name));
     }
+  }
+
+  static std::string_view mode_name(Mode m) { return m == Mode::Http ? "http" : "tcp"; }
+
+  static bool check_port_known(const ServerConfig& s, const CheckSpec& spec) {
+    if (s.settings.check_port) return true;
+    return spec.kind == CheckKind::TcpCheck && !spec.tcp_rules.empty() &&
+           spec.tcp_rules.front().kind == TcpCheckRule::Kind::Connect && spec.tcp_rules.front().port;
   }
 
   std::string file_;
@@ -942,8 +989,15 @@ class Parser {
 ParseResult parse_config(std::string_view text, std::string_view file_name) { return Parser(file_name).run(text); }
 
 std::string format_diagnostic(const Diagnostic& d) {
-  if (d.pos.line == 0) return fmt::format("config : {}", d.message);
-  return fmt::format("parsing [{}:{}] : {}", d.pos.file, d.pos.line, d.message);
+  using Form = Diagnostic::Form;
+  switch (d.form) {
+    case Form::Parsing: return fmt::format("config : parsing [{}:{}] : {}", d.pos.file, d.pos.line, d.message);
+    case Form::ParsingTight: return fmt::format("config : parsing [{}:{}]: {}", d.pos.file, d.pos.line, d.message);
+    case Form::ParsingUpper: return fmt::format("config : Parsing [{}:{}]: {}", d.pos.file, d.pos.line, d.message);
+    case Form::Bracketed: return fmt::format("config : [{}:{}] : {}", d.pos.file, d.pos.line, d.message);
+    case Form::Whole: return fmt::format("config : {}", d.message);
+  }
+  return d.message;
 }
 
 }  // namespace lb::core

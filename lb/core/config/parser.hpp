@@ -13,9 +13,21 @@ namespace lb::core {
 
 struct Diagnostic {
   enum class Level { Alert, Warning };
+  // HAProxy words its position prefix differently depending on which parser found the problem.
+  enum class Form {
+    Parsing,        // "parsing [f:l] : msg"
+    ParsingTight,   // "parsing [f:l]: msg"
+    ParsingUpper,   // "Parsing [f:l]: msg"
+    Bracketed,      // "[f:l] : msg" (server keywords)
+    Whole,          // "msg" (a finding about the whole configuration)
+  };
   Level level = Level::Alert;
-  SourcePos pos;  // line 0: not tied to a line (a cross-reference found after parsing)
+  SourcePos pos;
   std::string message;
+  Form form = Form::Parsing;
+  // Found while reading lines (HAProxy then says "Error(s) found in configuration file") or by the
+  // whole-configuration checks that only run once reading succeeded.
+  bool while_reading = true;
   bool operator==(const Diagnostic&) const = default;
 };
 
@@ -31,8 +43,9 @@ struct ParseResult {
 
 ParseResult parse_config(std::string_view text, std::string_view file_name);
 
-// HAProxy's wording: "parsing [site.cfg:12] : unknown keyword 'chek' in 'backend' section" or,
-// for a whole-config finding, "config : Proxy 'fe': unable to find ...".
+// HAProxy's wording after the stderr prefix, e.g.
+// "config : parsing [site.cfg:12] : unknown keyword 'chek' in 'backend' section".
 std::string format_diagnostic(const Diagnostic& d);
+
 
 }  // namespace lb::core

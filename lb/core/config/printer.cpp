@@ -51,7 +51,7 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
   auto line = [&](const std::string& text) { out += "    " + text + "\n"; };
   out += fmt::format("\n{} {}\n", kind_name(p.kind), quote_word(p.name));
   line(p.mode == Mode::Http ? "mode http" : "mode tcp");
-  for (const auto& b : p.binds) line("bind " + format_host_port(b.host.empty() ? "*" : b.host, b.port));
+  for (const auto& b : p.binds) line("bind " + quote_word(format_host_port(b.host.empty() ? "*" : b.host, b.port)));
   if (p.log_global) line("log global");
   for (const auto& l : p.logs) line(log_line(l));
   if (p.has_frontend_role() && !p.default_backend.empty()) line("default_backend " + quote_word(p.default_backend));
@@ -109,7 +109,8 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
       }
     }
     for (const auto& s : p.servers)
-      line(fmt::format("server {} {}{}", quote_word(s.name), format_host_port(s.host, s.port ? std::optional<std::uint16_t>(s.port) : std::nullopt),
+      line(fmt::format("server {} {}{}", quote_word(s.name),
+                       quote_word(format_host_port(s.host, s.port ? std::optional<std::uint16_t>(s.port) : std::nullopt)),
                        server_settings(s.settings)));
   }
 }

@@ -126,7 +126,7 @@ backend be_server
 TEST(ConfigParser, ReadsTheIncidentConfigWithInheritedDefaults) {
   const auto r = parse_config(kIncidentConfig, "haproxy.cfg");
   EXPECT_TRUE(alerts(r).empty()) << ::testing::PrintToString(alerts(r));
-  EXPECT_THAT(warnings(r), ElementsAre("parsing [haproxy.cfg:7] : 'option httplog' has no effect in lb and is ignored"));
+  EXPECT_THAT(warnings(r), ElementsAre("config : parsing [haproxy.cfg:7] : 'option httplog' has no effect in lb and is ignored"));
   ASSERT_EQ(r.config.proxies.size(), 2u);
   const auto& fe = r.config.proxies[0];
   EXPECT_EQ(fe.kind, ProxyKind::Frontend);
@@ -220,10 +220,10 @@ backend apps
     acl is_x path /x
 )", "site.cfg");
   EXPECT_THAT(alerts(r),
-              ElementsAre("parsing [site.cfg:2] : unknown keyword 'nosuchkw' in 'global' section",
+              ElementsAre("config : parsing [site.cfg:2] : unknown keyword 'nosuchkw' in 'global' section",
                           HasSubstr("[site.cfg:4]"), HasSubstr("[site.cfg:5]"), HasSubstr("parsing [site.cfg:6]"),
                           HasSubstr("parsing [site.cfg:7]"),
-                          "parsing [site.cfg:8] : 'acl' is a HAProxy keyword that lb does not support"));
+                          "config : parsing [site.cfg:8] : 'acl' is a HAProxy keyword that lb does not support"));
 }
 
 TEST(ConfigParser, LooseNumbersAreAcceptedWithAWarningAsHaproxyReadsThem) {
@@ -234,7 +234,10 @@ TEST(ConfigParser, LooseNumbersAreAcceptedWithAWarningAsHaproxyReadsThem) {
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.config.proxies[0].retries, 0);
   EXPECT_EQ(r.config.proxies[0].servers[0].settings.weight, 0);
-  EXPECT_THAT(warnings(r), ElementsAre(HasSubstr("[site.cfg:2]"), HasSubstr("[site.cfg:3]")));
+  EXPECT_THAT(warnings(r), ElementsAre("config : parsing [site.cfg:2] : 'retries' reads 'three' as 0, as HAProxy does",
+                                       "config : [site.cfg:3] : 'server apps/s1' : 'weight' reads 'abc' as 0, as "
+                                       "HAProxy does",
+                                       HasSubstr("missing timeouts for backend 'apps'.")));
 }
 
 TEST(ConfigParser, RejectsOutOfRangeValues) {
@@ -265,8 +268,9 @@ backend apps
     server s1 1.2.3.4:80
     server s1 1.2.3.5:80
 )", "site.cfg");
-  EXPECT_THAT(alerts(r), ElementsAre(HasSubstr("[site.cfg:6]"),
-                                     "config : Proxy 'fe': unable to find required default_backend: 'nosuch'."));
+  EXPECT_THAT(alerts(r), ElementsAre("config : Proxy 'fe': unable to find required default_backend: 'nosuch'.",
+                                     "config : parsing [site.cfg:6] : backend 'apps', another server named 's1' was "
+                                     "already defined at line 5, please use distinct names."));
 }
 
 TEST(ConfigPrinter, PrintedConfigParsesToTheSameModel) {

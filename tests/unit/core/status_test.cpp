@@ -33,6 +33,8 @@ struct ReasonCase {
   std::string expected;
 };
 
+void PrintTo(const ReasonCase& c, std::ostream* os) { *os << c.expected; }
+
 class FormatReason : public ::testing::TestWithParam<ReasonCase> {};
 
 TEST_P(FormatReason, MatchesHaproxy) { EXPECT_EQ(format_reason(GetParam().result), GetParam().expected); }

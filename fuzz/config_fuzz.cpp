@@ -1,0 +1,20 @@
+// Config parser fuzz target: any bytes must give diagnostics, never a crash or a hang; a file
+// that parses cleanly must print to a file that parses cleanly again.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "lb/core/config/parser.hpp"
+#include "lb/core/config/printer.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const auto first = lb::core::parse_config(text, "fuzz.cfg");
+  for (const auto& d : first.diagnostics) (void)lb::core::format_diagnostic(d);
+  if (first.ok()) {
+    const auto again = lb::core::parse_config(lb::core::print_config(first.config), "printed.cfg");
+    if (!again.ok()) std::abort();
+  }
+  return 0;
+}

@@ -1,0 +1,39 @@
+#include "lb/core/config/check_report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace lb::core {
+
+CheckReport check_report(const ParseResult& result, std::string_view path) {
+  CheckReport out;
+  bool warnings = false, reading_errors = false;
+  for (const auto& d : result.diagnostics) {
+    const bool is_alert = d.level == Diagnostic::Level::Alert;
+    warnings |= !is_alert;
+    reading_errors |= is_alert && d.while_reading;
+    out.stderr_lines.push_back({is_alert ? "ALERT" : "WARNING", format_diagnostic(d)});
+  }
+  out.exit_code = 2;
+  if (!result.ok()) {
+    // HAProxy names the file only when the errors were found while reading its lines.
+    if (reading_errors)
+      out.stderr_lines.push_back({"ALERT", fmt::format("config : Error(s) found in configuration file : {}", path)});
+    out.stderr_lines.push_back({"ALERT", "config : Fatal errors found in configuration."});
+    return out;
+  }
+  if (warnings) out.stdout_text += "Warnings were found.\n";
+  const auto& proxies = result.config.proxies;
+  const bool has_listener = std::any_of(proxies.begin(), proxies.end(),
+                                        [](const ProxyConfig& p) { return p.has_frontend_role() && !p.binds.empty(); });
+  if (!has_listener) {
+    out.stdout_text += "Configuration file has no error but will not start (no listener) => exit(2).\n";
+    return out;
+  }
+  out.stdout_text += "Configuration file is valid\n";
+  out.exit_code = 0;
+  return out;
+}
+
+}  // namespace lb::core

@@ -1,0 +1,24 @@
+#pragma once
+// What `lb -c` prints for a parsed file, line for line as `haproxy -c` prints it: diagnostics and
+// closing lines for stderr, the verdict for stdout, and the exit code.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lb/core/config/parser.hpp"
+
+namespace lb::core {
+
+struct CheckReport {
+  struct Line {
+    std::string_view level;  // "ALERT" or "WARNING", for the "[LEVEL]    (pid) : " prefix
+    std::string text;        // may continue on further lines ("\n   | ...")
+  };
+  std::vector<Line> stderr_lines;
+  std::string stdout_text;
+  int exit_code = 0;  // 0 valid, 2 invalid or nothing to run (HAProxy: 1 and 2)
+};
+
+CheckReport check_report(const ParseResult& result, std::string_view path);
+
+}  // namespace lb::core
