@@ -1,0 +1,40 @@
+#pragma once
+// The control API as a pure function of (world, request): the edge parses HTTP and writes the
+// reply; everything the API decides is testable without a socket.
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mockserver/core/engine.hpp"
+#include "mockserver/core/journal.hpp"
+
+namespace mock::core {
+
+struct World {
+  explicit World(std::size_t journal_limit) : journal(journal_limit) {}
+  std::vector<std::unique_ptr<Listener>> listeners;
+  Journal journal;
+  std::string blackhole_method = "bpf";  // reported by /v1/health; the edge sets what it uses
+  Listener* find(std::string_view name);
+};
+
+// GET /v1/wait: hold the reply until `count` journal entries match, or 408 after `timeout`.
+struct WaitQuery {
+  JournalFilter filter;
+  std::size_t count = 1;
+  Ms timeout{5000};
+};
+
+struct AdminReply {
+  int status = 200;
+  std::string body;               // JSON
+  std::optional<WaitQuery> wait;  // set: the edge waits, then answers with wait_reply()
+};
+
+AdminReply handle_admin(World& w, std::string_view method, std::string_view target,
+                        std::string_view body, TimePoint now);
+AdminReply wait_reply(const World& w, const WaitQuery& q, bool timed_out);
+
+}  // namespace mock::core

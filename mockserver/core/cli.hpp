@@ -1,0 +1,29 @@
+#pragma once
+// The compact command-line forms, decoded through the same JSON decoder as spec files so both
+// accept and reject exactly the same things:
+//   --listen s1=127.0.0.1:0
+//   --fault  s1=hang            --fault 's1=drip bytes=2 every_ms=100'
+//   --rule   's1: method=OPTIONS -> status 500'
+//   --rule   's1: path^=/api nth=3 -> status 503 body="busy" delay=100'
+//   --rule   's1: flap=20000/5000 -> refuse'
+#include <boost/system/result.hpp>
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "mockserver/core/model.hpp"
+
+namespace mock::core {
+
+template <class T>
+using CliResult = boost::system::result<T, std::string>;
+
+[[noreturn]] void throw_exception_from_error(const std::string& e, const boost::source_location&);
+
+CliResult<std::pair<std::string, Endpoint>> parse_listen_arg(std::string_view text);
+CliResult<std::pair<std::string, Fault>> parse_fault_arg(std::string_view text);
+// `index` numbers default rule ids (rule-1, rule-2, ...) per listener.
+CliResult<std::pair<std::string, Rule>> parse_rule_arg(std::string_view text, std::size_t index = 0);
+
+}  // namespace mock::core

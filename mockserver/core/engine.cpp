@@ -1,0 +1,178 @@
+#include "mockserver/core/engine.hpp"
+
+#include <algorithm>
+
+namespace mock::core {
+
+namespace {
+
+// std::regex recurses per character; long paths would exhaust the stack.
+constexpr std::size_t kMaxRegexSubject = 2048;
+
+int shape_of(bool keep_alive, bool http10) { return !keep_alive ? 1 : http10 ? 2 : 0; }
+
+PreparedResponse prepare(const Response& r, std::string_view listener) {
+  PreparedResponse p;
+  for (int head = 0; head < 2; ++head) {
+    for (int shape = 0; shape < 3; ++shape) {
+      const RequestFacts facts{head ? "HEAD" : "GET", "/", shape != 1, shape == 2};
+      const WritePlan plan = plan_response(r, listener, facts);
+      p.bytes[head][shape] = plan.steps.empty() ? std::string() : plan.steps.front().bytes;
+      p.closes[shape] = !plan.keep_alive;
+    }
+  }
+  return p;
+}
+
+Phase phase_of(const std::optional<Fault>& f) { return f ? info(f->kind).phase : Phase::Request; }
+
+}  // namespace
+
+bool matches(const Match& m, const Request& req) {
+  if (!m.methods.empty() &&
+      std::find(m.methods.begin(), m.methods.end(), req.method) == m.methods.end())
+    return false;
+  const auto path = req.path();
+  switch (m.path.kind) {
+    case PathMatch::Kind::Any: break;
+    case PathMatch::Kind::Exact:
+      if (path != m.path.text) return false;
+      break;
+    case PathMatch::Kind::Prefix:
+      if (!path.starts_with(m.path.text)) return false;
+      break;
+    case PathMatch::Kind::Regex:
+      if (!m.path.re || path.size() > kMaxRegexSubject) return false;
+      if (!std::regex_search(path.begin(), path.end(), *m.path.re)) return false;
+      break;
+  }
+  for (const auto& h : m.headers) {
+    const Header* found = req.find(h.name);
+    if (!found) return false;
+    if (h.value && found->value != *h.value) return false;
+  }
+  return true;
+}
+
+Listener::Listener(ListenerSpec spec, TimePoint armed) : spec_(std::move(spec)), armed_(armed) {
+  compile();
+}
+
+void Listener::compile() {
+  std::vector<Compiled> rules;
+  rules.reserve(spec_.rules.size());
+  for (const auto& r : spec_.rules) {
+    Compiled c{r, {}, std::nullopt};
+    if (!r.fault && is_static(r.respond)) c.prepared = prepare(r.respond, spec_.name);
+    rules.push_back(std::move(c));
+  }
+  rules_ = std::move(rules);
+  default_ = prepare(Response{}, spec_.name);
+}
+
+std::vector<RuleStats> Listener::rule_stats() const {
+  std::vector<RuleStats> out;
+  for (const auto& c : rules_) out.push_back({c.rule.id, c.counters.matches, c.counters.fired});
+  return out;
+}
+
+void Listener::set_rules(std::vector<Rule> rules) {
+  spec_.rules = std::move(rules);
+  compile();
+}
+
+void Listener::set_fault(std::optional<Fault> fault) { spec_.fault = std::move(fault); }
+
+void Listener::reset(TimePoint now) {
+  counters_ = {};
+  for (auto& c : rules_) c.counters = {};
+  armed_ = now;
+  ++generation_;
+}
+
+Mode Listener::mode_at(TimePoint now) const {
+  if (spec_.mode != Mode::Serve) return spec_.mode;
+  if (phase_of(spec_.fault) == Phase::Listener) return mode_of(spec_.fault->kind);
+  // Judged for the next connection and request: "after 3 requests" refuses the 4th.
+  const ListenerCounters next{counters_.probes + 1, counters_.requests + 1};
+  for (const auto& c : rules_) {
+    if (phase_of(c.rule.fault) != Phase::Listener) continue;
+    if (active(c.rule.schedule, next, c.counters, elapsed(now))) return mode_of(c.rule.fault->kind);
+  }
+  return Mode::Serve;
+}
+
+bool Listener::has_listener_rules() const {
+  return std::any_of(rules_.begin(), rules_.end(),
+                     [](const Compiled& c) { return phase_of(c.rule.fault) == Phase::Listener; });
+}
+
+std::optional<TimePoint> Listener::next_mode_change(TimePoint now) const {
+  if (spec_.mode != Mode::Serve || phase_of(spec_.fault) == Phase::Listener) return std::nullopt;
+  std::optional<Ms> best;
+  for (const auto& c : rules_) {
+    if (phase_of(c.rule.fault) != Phase::Listener) continue;
+    if (const auto t = next_change(c.rule.schedule, elapsed(now)); t && (!best || *t < *best))
+      best = t;
+  }
+  if (!best) return std::nullopt;
+  return armed_ + *best;
+}
+
+AcceptDecision Listener::on_accept(TimePoint now) {
+  ++counters_.probes;
+  if (phase_of(spec_.fault) == Phase::Connection) return {"listener", spec_.fault};
+  for (auto& c : rules_) {
+    if (phase_of(c.rule.fault) != Phase::Connection) continue;
+    ++c.counters.matches;
+    if (!active(c.rule.schedule, counters_, c.counters, elapsed(now))) continue;
+    ++c.counters.fired;
+    return {c.rule.id, c.rule.fault};
+  }
+  return {};
+}
+
+void Listener::on_request(const Request& req, TimePoint now, Decision& d) {
+  ++counters_.requests;
+  const RequestFacts facts{req.method, req.path(), req.keep_alive, req.minor == 0};
+  const int head = req.head() ? 1 : 0;
+  const int shape = shape_of(req.keep_alive, req.minor == 0);
+  d.fault.reset();
+  d.prepared = {};
+  d.plan.steps.clear();
+
+  if (phase_of(spec_.fault) == Phase::Request && spec_.fault) {
+    d.rule = "listener";
+    d.fault = spec_.fault->kind;
+    d.status = 0;
+    d.plan = plan_fault(*spec_.fault, spec_.name, facts, Response{});
+    return;
+  }
+  for (auto& c : rules_) {
+    if (phase_of(c.rule.fault) != Phase::Request) continue;
+    if (!matches(c.rule.match, req)) continue;
+    ++c.counters.matches;
+    if (!active(c.rule.schedule, counters_, c.counters, elapsed(now))) continue;
+    ++c.counters.fired;
+    d.rule = c.rule.id;
+    if (c.rule.fault) {
+      d.fault = c.rule.fault->kind;
+      d.status = 0;
+      d.plan = plan_fault(*c.rule.fault, spec_.name, facts, c.rule.respond);
+    } else if (c.prepared) {
+      d.status = c.rule.respond.status;
+      d.prepared = c.prepared->bytes[head][shape];
+      d.prepared_closes = c.prepared->closes[shape];
+    } else {
+      d.status = c.rule.respond.status;
+      d.plan = plan_response(c.rule.respond, spec_.name, facts);
+    }
+    return;
+  }
+  d.rule = {};
+  d.status = 200;
+  d.prepared = default_.bytes[head][shape];
+  d.prepared_closes = default_.closes[shape];
+}
+
+}  // namespace mock::core

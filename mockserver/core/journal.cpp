@@ -1,0 +1,165 @@
+#include "mockserver/core/journal.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+
+namespace mock::core {
+
+namespace json = boost::json;
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+bool JournalFilter::accepts(const JournalEntry& e) const {
+  if (e.seq <= since) return false;
+  if (listener && e.listener != *listener) return false;
+  if (method && e.method != *method) return false;
+  if (path && e.path != *path) return false;
+  if (rule && e.rule != *rule) return false;
+  if (outcome && e.outcome != *outcome) return false;
+  return true;
+}
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() &&
+               hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> parse_filter(std::string_view query, JournalFilter& f) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    const std::string key = url_decode(pair.substr(0, eq));
+    const std::string value = eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
+    if (key == "listener") f.listener = value;
+    else if (key == "method") f.method = value;
+    else if (key == "path") f.path = value;
+    else if (key == "rule") f.rule = value;
+    else if (key == "outcome") f.outcome = value;
+    else if (key == "since" || key == "limit") {
+      std::uint64_t n = 0;
+      const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc{} || p != value.data() + value.size() || value.empty())
+        return fmt::format("{}: expected a non-negative integer", key);
+      if (key == "since") f.since = n;
+      else f.limit = static_cast<std::size_t>(std::min<std::uint64_t>(n, 1'000'000));
+    } else {
+      return fmt::format("{}: unknown parameter", key);
+    }
+  }
+  return std::nullopt;
+}
+
+JournalEntry* Journal::next() {
+  if (limit_ == 0) {
+    ++seq_;
+    ++dropped_;
+    return nullptr;
+  }
+  std::size_t slot;
+  if (count_ == limit_) {
+    slot = head_;
+    head_ = (head_ + 1) % limit_;
+    ++dropped_;
+  } else {
+    slot = (head_ + count_) % limit_;
+    ++count_;
+  }
+  if (slot >= ring_.size()) ring_.resize(slot + 1);
+  JournalEntry& e = ring_[slot];
+  e.seq = ++seq_;
+  e.bytes_sent = 0;
+  e.t = lb::core::Ms{0};
+  // clear() keeps capacity: the next request's strings fit without allocating.
+  for (auto* s : {&e.listener, &e.peer, &e.method, &e.path, &e.headers, &e.rule, &e.outcome, &e.end})
+    s->clear();
+  return &e;
+}
+
+JournalEntry* Journal::find(std::uint64_t seq) {
+  if (count_ == 0 || seq > seq_ || seq <= seq_ - count_) return nullptr;
+  const std::uint64_t oldest = seq_ - count_ + 1;
+  return &ring_[(head_ + (seq - oldest)) % limit_];
+}
+
+void Journal::clear() {
+  head_ = 0;
+  count_ = 0;
+}
+
+std::size_t Journal::count(const JournalFilter& f) const {
+  std::size_t n = 0;
+  for_each([&](const JournalEntry& e) { n += f.accepts(e) ? 1 : 0; });
+  return n;
+}
+
+json::value Journal::list(const JournalFilter& f) const {
+  json::array entries;
+  std::size_t matched = 0;
+  for_each([&](const JournalEntry& e) {
+    if (!f.accepts(e)) return;
+    ++matched;
+    entries.push_back(to_json(e));
+  });
+  // Keep the newest `limit` entries: a test asks for what just happened.
+  if (entries.size() > f.limit) entries.erase(entries.begin(), entries.end() - static_cast<std::ptrdiff_t>(f.limit));
+  return json::object{{"entries", std::move(entries)},
+                      {"matched", matched},
+                      {"dropped", dropped_},
+                      {"last_seq", seq_}};
+}
+
+json::value to_json(const JournalEntry& e) {
+  json::array headers;
+  std::string_view rest = e.headers;
+  while (!rest.empty()) {
+    const auto eol = rest.find("\r\n");
+    const auto line = rest.substr(0, eol);
+    const auto colon = line.find(':');
+    if (colon != std::string_view::npos) {
+      auto value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      headers.push_back(json::array{json::string(line.substr(0, colon)), json::string(value)});
+    }
+    if (eol == std::string_view::npos) break;
+    rest.remove_prefix(eol + 2);
+  }
+  return json::object{{"seq", e.seq},
+                      {"listener", e.listener},
+                      {"peer", e.peer},
+                      {"method", e.method},
+                      {"path", e.path},
+                      {"headers", std::move(headers)},
+                      {"t_ms", e.t.count()},
+                      {"rule", e.rule},
+                      {"outcome", e.outcome},
+                      {"bytes_sent", e.bytes_sent},
+                      {"end", e.end}};
+}
+
+}  // namespace mock::core

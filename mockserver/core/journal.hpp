@@ -1,0 +1,77 @@
+#pragma once
+// Every probe and request, newest last, in a bounded ring: old entries are dropped and counted,
+// never grown without bound. Slots are reused so steady-state recording allocates nothing.
+#include <boost/json/fwd.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lb/core/time/clock.hpp"
+
+namespace mock::core {
+
+struct JournalEntry {
+  std::uint64_t seq = 0;
+  std::string listener;
+  std::string peer;
+  std::string method;  // empty: the connection ended before a request (connection fault, ...)
+  std::string path;    // the full request target, query included
+  std::string headers;  // "Name: value\r\n" lines as received
+  lb::core::Ms t{0};     // receive time, ms since the mockserver started
+  std::string rule;      // "" = default answer
+  std::string outcome;   // "200", "fault:hang", "bad-request"
+  std::uint64_t bytes_sent = 0;
+  std::string end;       // "open", "fin-by-us", "rst-by-us", "fin-by-peer", "held"
+};
+
+struct JournalFilter {
+  std::optional<std::string> listener, method, path, rule, outcome;
+  std::uint64_t since = 0;  // entries with seq > since
+  std::size_t limit = 1000;
+  bool accepts(const JournalEntry& e) const;
+};
+
+// Parses "listener=s1&method=OPTIONS&limit=5"; unknown keys and bad numbers are errors naming
+// the parameter.
+std::optional<std::string> parse_filter(std::string_view query, JournalFilter& out);
+std::string url_decode(std::string_view s);
+
+class Journal {
+ public:
+  explicit Journal(std::size_t limit) : limit_(limit) {}
+
+  // A slot to fill, with the next seq; reused storage. nullptr when the journal is off.
+  JournalEntry* next();
+  // The entry with this seq if still kept.
+  JournalEntry* find(std::uint64_t seq);
+  void clear();
+
+  std::size_t size() const { return count_; }
+  std::uint64_t dropped() const { return dropped_; }
+  std::uint64_t last_seq() const { return seq_; }
+  std::size_t limit() const { return limit_; }
+
+  std::size_t count(const JournalFilter& f) const;
+  boost::json::value list(const JournalFilter& f) const;
+
+  template <class F>
+  void for_each(F&& fn) const {  // oldest first
+    const std::size_t n = size();
+    for (std::size_t i = 0; i < n; ++i) fn(ring_[(head_ + i) % limit_]);
+  }
+
+ private:
+  std::size_t limit_;
+  std::vector<JournalEntry> ring_;
+  std::size_t head_ = 0;   // index of the oldest kept entry
+  std::size_t count_ = 0;  // kept entries
+  std::uint64_t seq_ = 0;
+  std::uint64_t dropped_ = 0;
+};
+
+boost::json::value to_json(const JournalEntry& e);
+
+}  // namespace mock::core

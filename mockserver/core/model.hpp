@@ -1,0 +1,202 @@
+#pragma once
+// The mockserver's behaviour model as plain data: listeners, rules (match, schedule, answer) and
+// faults. Decoded from JSON or the CLI (spec.hpp, cli.hpp), evaluated by engine.hpp.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "lb/core/time/clock.hpp"
+
+namespace mock::core {
+
+using lb::core::Ms;
+using lb::core::TimePoint;
+
+// ---------------------------------------------------------------------------------------------
+// Faults
+// ---------------------------------------------------------------------------------------------
+
+// When a fault acts: on the listening socket (no connection is ever accepted), right after
+// accept (before any byte is read), or after a request has been read.
+enum class Phase { Listener, Connection, Request };
+
+enum class FaultKind {
+  Refuse,
+  Blackhole,
+  SlowAccept,
+  ResetOnAccept,
+  CloseBeforeRequest,
+  HangNoRead,
+  Hang,
+  Reset,
+  Close,
+  Garbage,
+  Partial,
+  Drip,
+  BadLength,
+  BadChunked,
+  Http09,
+  OversizedHeaders,
+  ResetMidResponse,
+  Interim1xx,
+  BadStatusLine,
+  Delay,
+};
+
+struct FaultInfo {
+  FaultKind kind;
+  std::string_view name;  // the id used in files, the CLI and the API
+  Phase phase;
+  std::string_view summary;
+};
+
+std::span<const FaultInfo> fault_table();
+const FaultInfo& info(FaultKind k);
+std::optional<FaultKind> fault_from_name(std::string_view name);
+
+// What a fault does once its bytes are out: keep the connection open forever, or close it.
+enum class Ending { Hold, Close };
+
+struct Fault {
+  FaultKind kind = FaultKind::Hang;
+  std::size_t bytes = 0;  // garbage: count; drip: per step; oversized-headers: block size;
+                          // bad-length: bytes promised beyond the body
+  Ms every{0};            // drip: interval; delay: wait before the response; bad-chunked: split
+  std::uint32_t seed = 1;  // garbage
+  Ending then = Ending::Close;
+  bool operator==(const Fault&) const = default;
+};
+
+// A fault of `kind` with the catalogue's default parameters.
+Fault make_fault(FaultKind kind);
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+// ---------------------------------------------------------------------------------------------
+
+enum class Mode { Serve, Refuse, Blackhole, SlowAccept };
+std::string_view name(Mode m);
+std::optional<Mode> mode_from_name(std::string_view name);
+// The listener mode a Phase::Listener fault puts the listener in.
+Mode mode_of(FaultKind k);
+
+struct PathMatch {
+  enum class Kind { Any, Exact, Prefix, Regex };
+  Kind kind = Kind::Any;
+  std::string text;
+  std::shared_ptr<const std::regex> re;  // compiled once, shared by copies
+  bool operator==(const PathMatch& o) const { return kind == o.kind && text == o.text; }
+};
+
+struct HeaderMatch {
+  std::string name;                  // compared case-insensitively
+  std::optional<std::string> value;  // unset: presence is enough
+  bool operator==(const HeaderMatch&) const = default;
+};
+
+struct Match {
+  std::vector<std::string> methods;  // empty: any
+  PathMatch path;
+  std::vector<HeaderMatch> headers;
+  bool empty() const { return methods.empty() && path.kind == PathMatch::Kind::Any && headers.empty(); }
+  bool operator==(const Match&) const = default;
+};
+
+// 1-based inclusive range of counter values; `to` unset means open-ended.
+struct Range {
+  std::uint64_t from = 1;
+  std::optional<std::uint64_t> to;
+  bool contains(std::uint64_t n) const { return n >= from && (!to || n <= *to); }
+  bool operator==(const Range&) const = default;
+};
+
+// On for `down` out of every `period`, starting `offset` into the timeline.
+struct TimeFlap {
+  Ms period{0};
+  Ms down{0};
+  Ms offset{0};
+  bool operator==(const TimeFlap&) const = default;
+};
+
+struct CountFlap {
+  std::uint64_t period = 0;
+  std::uint64_t down = 0;
+  std::uint64_t offset = 0;
+  bool operator==(const CountFlap&) const = default;
+};
+
+// When a matching rule applies. Every field set must hold (logical and); empty: always.
+struct Schedule {
+  std::optional<Range> matches;    // index of this request among those the rule's match accepted
+  std::optional<Range> requests;   // index of this request on the listener
+  std::optional<Range> probes;     // index of this connection on the listener
+  std::optional<std::uint64_t> times;  // apply to the first n only, then fall through
+  std::optional<std::uint64_t> every;  // every k-th match
+  std::optional<Ms> from;          // window on the listener's timeline [from, until)
+  std::optional<Ms> until;
+  std::optional<TimeFlap> flap;
+  std::optional<CountFlap> flap_requests;
+  // Counters that need a connection or request to move; meaningless for listener faults,
+  // whose dropped SYNs are invisible.
+  bool counts_connections() const { return matches || probes || times || every; }
+  bool operator==(const Schedule&) const = default;
+};
+
+struct Response {
+  int status = 200;
+  std::optional<std::string> reason;  // unset: the standard phrase
+  bool omit_reason = false;           // "HTTP/1.1 200\r\n"
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<std::string> body;  // unset: "hello from {name}"; {name} {method} {path} substituted
+  Ms delay{0};                      // before the status line
+  std::size_t chunk_bytes = 0;      // body sent in pieces of this size ...
+  Ms chunk_delay{0};                // ... with this pause between them
+  bool chunked = false;             // Transfer-Encoding: chunked instead of Content-Length
+  bool operator==(const Response&) const = default;
+};
+
+struct Rule {
+  std::string id;
+  Match match;
+  Schedule schedule;
+  Response respond;            // used when fault is unset
+  std::optional<Fault> fault;  // wins over respond
+  bool operator==(const Rule&) const = default;
+};
+
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
+};
+// "127.0.0.1:8080", "[::1]:0"; nullopt when malformed.
+std::optional<Endpoint> parse_endpoint(std::string_view text);
+std::string to_string(const Endpoint& e);
+
+struct ListenerSpec {
+  std::string name;
+  Endpoint listen;
+  Mode mode = Mode::Serve;
+  std::optional<Fault> fault;  // applies to every connection or request, before the rules
+  std::vector<Rule> rules;
+  bool operator==(const ListenerSpec&) const = default;
+};
+
+struct Spec {
+  std::vector<ListenerSpec> listeners;
+  std::optional<Endpoint> admin;
+  std::size_t journal_limit = 10000;
+  bool operator==(const Spec&) const = default;
+};
+
+bool valid_listener_name(std::string_view name);
+std::string_view standard_reason(int status);
+
+}  // namespace mock::core

@@ -1,0 +1,230 @@
+#include "tests/support/child.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+extern char** environ;
+
+namespace lb::test {
+
+namespace {
+
+int shell_status(int st) {
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return -1;
+}
+
+}  // namespace
+
+Child::~Child() {
+  if (pid_ > 0) stop();
+  join_reader();
+}
+
+Child::Child(Child&& o) noexcept { *this = std::move(o); }
+
+Child& Child::operator=(Child&& o) noexcept {
+  if (this == &o) return *this;
+  if (pid_ > 0) stop();
+  join_reader();
+  pid_ = std::exchange(o.pid_, -1);
+  status_ = std::exchange(o.status_, std::nullopt);
+  out_ = std::move(o.out_);
+  reader_ = std::move(o.reader_);
+  cursor_ = o.cursor_;
+  endpoints_ = std::move(o.endpoints_);
+  return *this;
+}
+
+void Child::join_reader() {
+  if (reader_.joinable()) reader_.join();
+}
+
+Child Child::start(const std::string& bin, const std::vector<std::string>& args, ChildOptions opts) {
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0)
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(bin.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  Child c;
+  const int rc = ::posix_spawn(&c.pid_, bin.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  if (rc != 0) {
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    c.pid_ = -1;
+    throw std::runtime_error("spawn " + bin + ": " + std::strerror(rc));
+  }
+  c.out_ = std::make_shared<Output>();
+  // One thread drains both pipes so a chatty child never blocks on a full pipe.
+  c.reader_ = std::thread([out = c.out_, ofd = out_pipe[0], efd = err_pipe[0]] {
+    pollfd fds[2] = {{ofd, POLLIN, 0}, {efd, POLLIN, 0}};
+    char buf[4096];
+    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+        const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+        std::lock_guard lock(out->mu);
+        if (n <= 0) {
+          ::close(fds[i].fd);
+          fds[i].fd = -1;
+          (i == 0 ? out->out_eof : out->err_eof) = true;
+          if (i == 0 && !out->partial.empty()) out->lines.push_back(std::move(out->partial));
+        } else if (i == 1) {
+          out->err.append(buf, static_cast<std::size_t>(n));
+        } else {
+          out->partial.append(buf, static_cast<std::size_t>(n));
+          for (auto nl = out->partial.find('\n'); nl != std::string::npos; nl = out->partial.find('\n')) {
+            out->lines.push_back(out->partial.substr(0, nl));
+            out->partial.erase(0, nl + 1);
+          }
+        }
+        out->cv.notify_all();
+      }
+    }
+  });
+
+  if (!opts.ready_line.empty()) {
+    const auto deadline = std::chrono::steady_clock::now() + opts.timeout;
+    std::unique_lock lock(c.out_->mu);
+    std::size_t seen = 0;
+    bool ready = false;
+    while (!ready) {
+      for (; seen < c.out_->lines.size(); ++seen) {
+        const std::string& line = c.out_->lines[seen];
+        if (line == opts.ready_line) {
+          ready = true;
+          break;
+        }
+        if (line.starts_with("listening ")) {
+          const std::string rest = line.substr(10);
+          const auto sp = rest.find(' ');
+          if (sp == std::string::npos) c.endpoints_[""] = rest;
+          else c.endpoints_[rest.substr(0, sp)] = rest.substr(sp + 1);
+        }
+      }
+      if (ready) break;
+      if (c.out_->out_eof ||
+          c.out_->cv.wait_until(lock, deadline) == std::cv_status::timeout) {
+        const bool eof = c.out_->out_eof;
+        lock.unlock();
+        // Give stderr a moment to arrive when the child died: it says why.
+        if (eof) c.wait_exit(1s);
+        const std::string err = c.stderr_text();
+        const std::string why = eof ? "exited before '" : "no '";
+        throw std::runtime_error(why + opts.ready_line + "' from " + bin + "; stderr:\n" + err);
+      }
+    }
+  }
+  return c;
+}
+
+std::string Child::address(std::string_view name) const {
+  const auto it = endpoints_.find(name);
+  if (it == endpoints_.end()) throw std::runtime_error("no 'listening' line for '" + std::string(name) + "'");
+  const auto colon = it->second.rfind(':');
+  std::string host = it->second.substr(0, colon);
+  if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
+  return host;
+}
+
+int Child::port(std::string_view name) const {
+  const auto it = endpoints_.find(name);
+  if (it == endpoints_.end()) throw std::runtime_error("no 'listening' line for '" + std::string(name) + "'");
+  return std::stoi(it->second.substr(it->second.rfind(':') + 1));
+}
+
+std::optional<std::string> Child::await_line(std::string_view substr, std::chrono::milliseconds timeout) {
+  if (!out_) return std::nullopt;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(out_->mu);
+  while (true) {
+    for (; cursor_ < out_->lines.size(); ++cursor_) {
+      if (out_->lines[cursor_].find(substr) != std::string::npos) return out_->lines[cursor_++];
+    }
+    if (out_->out_eof) return std::nullopt;
+    if (out_->cv.wait_until(lock, deadline) == std::cv_status::timeout) {
+      // One last look: lines may have arrived with the timeout.
+      for (; cursor_ < out_->lines.size(); ++cursor_)
+        if (out_->lines[cursor_].find(substr) != std::string::npos) return out_->lines[cursor_++];
+      return std::nullopt;
+    }
+  }
+}
+
+std::vector<std::string> Child::stdout_lines() const {
+  if (!out_) return {};
+  std::lock_guard lock(out_->mu);
+  return out_->lines;
+}
+
+std::string Child::stderr_text() const {
+  if (!out_) return {};
+  std::lock_guard lock(out_->mu);
+  return out_->err;
+}
+
+bool Child::running() {
+  if (pid_ <= 0 || status_) return false;
+  int st = 0;
+  if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+    status_ = shell_status(st);
+    return false;
+  }
+  return true;
+}
+
+void Child::reap_blocking_until(std::chrono::steady_clock::time_point deadline) {
+  // Bounded polling: waitpid has no timeout, and a SIGCHLD handler would be process-global.
+  auto step = std::chrono::milliseconds(1);
+  while (running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(step);
+    step = std::min(step * 2, std::chrono::milliseconds(20));
+  }
+}
+
+std::optional<int> Child::wait_exit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  reap_blocking_until(std::chrono::steady_clock::now() + timeout);
+  return status_;
+}
+
+int Child::stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return -1;
+  if (running()) {
+    ::kill(pid_, SIGTERM);
+    reap_blocking_until(std::chrono::steady_clock::now() + grace);
+    if (running()) {
+      ::kill(pid_, SIGKILL);
+      int st = 0;
+      if (::waitpid(pid_, &st, 0) == pid_) status_ = shell_status(st);
+    }
+  }
+  pid_ = -1;
+  join_reader();
+  return status_.value_or(-1);
+}
+
+}  // namespace lb::test
