@@ -13,6 +13,7 @@
 #include "lb/core/config/check_report.hpp"
 #include "lb/core/config/parser.hpp"
 #include "lb/core/log/log_lines.hpp"
+#include "lb/net/resolver.hpp"
 
 namespace {
 
@@ -33,9 +34,20 @@ int check_config(const std::string& path, bool quiet) {
   }
   std::ostringstream text;
   text << in.rdbuf();
-  const auto report = lb::core::check_report(lb::core::parse_config(text.str(), path), path);
+  const auto parsed = lb::core::parse_config(text.str(), path);
+  const auto report = lb::core::check_report(parsed, path);
   for (const auto& line : report.stderr_lines)
     fmt::print(stderr, "{}\n", lb::core::stderr_line(line.level, pid, line.text));
+  if (parsed.ok()) {
+    // Like haproxy, names are resolved now, once; a name that does not resolve is fatal.
+    const auto unresolved = lb::net::unresolvable_servers(parsed.config);
+    for (const auto& d : unresolved)
+      fmt::print(stderr, "{}\n", lb::core::stderr_line("ALERT", pid, lb::core::format_diagnostic(d)));
+    if (!unresolved.empty()) {
+      fmt::print(stderr, "{}\n", lb::core::stderr_line("ALERT", pid, "config : Failed to initialize server(s) addr."));
+      return kExitBadInput;
+    }
+  }
   if (!quiet || report.exit_code != kExitOk) fmt::print("{}", report.stdout_text);
   return report.exit_code;
 }

@@ -1,0 +1,38 @@
+#include "lb/net/resolver.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <memory>
+
+namespace lb::net {
+
+std::optional<std::string> resolve_host(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || !found) return std::nullopt;
+  const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(found, &::freeaddrinfo);
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* raw = found->ai_family == AF_INET
+                        ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr)
+                        : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(found->ai_addr)->sin6_addr);
+  if (!::inet_ntop(found->ai_family, raw, text, sizeof text)) return std::nullopt;
+  return std::string(text);
+}
+
+std::vector<core::Diagnostic> unresolvable_servers(const core::Config& config) {
+  std::vector<core::Diagnostic> out;
+  for (const auto& p : config.proxies)
+    for (const auto& s : p.servers)
+      if (!resolve_host(s.host))
+        out.push_back({core::Diagnostic::Level::Alert, s.pos,
+                       fmt::format("'server {}/{}' : could not resolve address '{}'.", p.name, s.name, s.host),
+                       core::Diagnostic::Form::Bracketed, false});
+  return out;
+}
+
+}  // namespace lb::net
