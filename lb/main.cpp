@@ -70,7 +70,11 @@ int main(int argc, char** argv) try {
 
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad configuration.
 This build validates configurations; the runtime (health checks, proxying) comes next.)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitBadInput;  // --help is a success
+  }
 
   if (!check_only) {
     fmt::print(stderr,

@@ -208,6 +208,8 @@ void Child::reap_blocking_until(std::chrono::steady_clock::time_point deadline) 
 std::optional<int> Child::wait_exit(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return std::nullopt;
   reap_blocking_until(std::chrono::steady_clock::now() + timeout);
+  // Once the process is gone its pipes reach EOF: collect everything it wrote before answering.
+  if (status_) join_reader();
   return status_;
 }
 

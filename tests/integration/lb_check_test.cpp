@@ -1,0 +1,121 @@
+// `lb -c` as a user runs it: the real binary on the example configurations, compared with what
+// the real `haproxy -c` prints for the same files.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+
+#include "tests/support/child.hpp"
+#include "tests/support/temp_file.hpp"
+
+namespace lb::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Run {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+Run run(const std::string& bin, const std::vector<std::string>& args) {
+  auto child = Child::start(bin, args, {.ready_line = ""});
+  const auto code = child.wait_exit(10s);
+  EXPECT_TRUE(code.has_value()) << bin << " did not exit";
+  std::string out;
+  for (const auto& l : child.stdout_lines()) out += l + "\n";
+  return {code.value_or(-1), out, child.stderr_text()};
+}
+
+// "[ALERT]    (1234) : text" -> "[ALERT] text": pids differ between processes.
+std::vector<std::string> messages(const std::string& err) {
+  static const std::regex kPrefix(R"(^\[(ALERT|WARNING)\] +\([0-9]+\) : )");
+  std::vector<std::string> out;
+  std::istringstream in(err);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, kPrefix)) out.push_back("[" + m[1].str() + "] " + m.suffix().str());
+  }
+  return out;
+}
+
+TEST(LbCheck, AcceptsEveryIncidentConfiguration) {
+  for (const char* cfg : {"examples/incidents/options-500.cfg", "examples/incidents/slow-backend.cfg",
+                          "examples/incidents/removed-container.cfg", "examples/incidents/resolved-once.cfg"}) {
+    const auto r = run(LB_BIN, {"-c", "-f", source_path(cfg).string()});
+    EXPECT_EQ(r.exit_code, 0) << cfg << "\n" << r.err;
+    EXPECT_EQ(r.out, "Configuration file is valid\n") << cfg;
+  }
+}
+
+TEST(LbCheck, ReportsEveryErrorOfABrokenFileAndExitsTwo) {
+  const auto path = source_path("examples/broken.cfg").string();
+  const auto r = run(LB_BIN, {"-c", "-f", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(messages(r.err),
+              ::testing::ElementsAre(
+                  "[ALERT] config : parsing [" + path + ":16] : balance only supports 'roundrobin', 'static-rr', "
+                  "'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.",
+                  "[ALERT] config : [" + path + ":18] : 'server be_server/app1' : unknown keyword 'chek'; did you "
+                  "mean 'check' maybe ?",
+                  "[ALERT] config : [" + path + ":19] : 'server be_server/app2' : unexpected character 'x' in "
+                  "'agent-inter' argument of server app2..",
+                  "[WARNING] config : [" + path + ":20] : 'server be_server/app3' : 'weight' reads 'abc' as 0, as "
+                  "HAProxy does",
+                  "[ALERT] config : Error(s) found in configuration file : " + path,
+                  "[ALERT] config : Fatal errors found in configuration."));
+}
+
+TEST(LbCheck, PrintsTheSameAlertsAsHaproxyForTheBrokenFile) {
+  const auto path = source_path("examples/broken.cfg").string();
+  const auto lb = run(LB_BIN, {"-c", "-f", path});
+  const auto ha = run("/usr/sbin/haproxy", {"-c", "-f", path});
+  ASSERT_EQ(ha.exit_code, 1) << "is haproxy installed? ci/install-deps.sh installs it\n" << ha.err;
+  std::vector<std::string> lb_alerts;
+  for (const auto& m : messages(lb.err))
+    if (m.starts_with("[ALERT]")) lb_alerts.push_back(m);
+  EXPECT_EQ(lb_alerts, messages(ha.err));
+}
+
+TEST(LbCheck, RejectsANameThatDoesNotResolveAsHaproxyDoes) {
+  TempDir dir;
+  const auto cfg = dir.write("site.cfg", R"(frontend fe
+    bind 127.0.0.1:18080
+    default_backend apps
+    timeout client 1s
+backend apps
+    timeout connect 1s
+    timeout server 1s
+    server s1 nosuchhost.invalid:80 check
+)");
+  const auto r = run(LB_BIN, {"-c", "-f", cfg.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(messages(r.err), ::testing::ElementsAre(
+                                   "[ALERT] config : [" + cfg.string() +
+                                       ":8] : 'server apps/s1' : could not resolve address 'nosuchhost.invalid'.",
+                                   "[ALERT] config : Failed to initialize server(s) addr."));
+}
+
+TEST(LbCheck, MissingFileAndMissingModeAreUsageErrors) {
+  const auto missing = run(LB_BIN, {"-c", "-f", "/nonexistent/haproxy.cfg"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("Cannot open configuration file/directory /nonexistent/haproxy.cfg : No such file"));
+  const auto no_mode = run(LB_BIN, {"-f", source_path("examples/incidents/options-500.cfg").string()});
+  EXPECT_EQ(no_mode.exit_code, 2);
+  EXPECT_THAT(no_mode.err, HasSubstr("validates configurations only"));
+  const auto no_file = run(LB_BIN, {"-c"});
+  EXPECT_EQ(no_file.exit_code, 2);
+}
+
+TEST(LbCheck, HelpShowsCopyPasteExamples) {
+  const auto r = run(LB_BIN, {"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("lb -c -f"));
+  EXPECT_THAT(r.out, HasSubstr("Exit codes"));
+}
+
+}  // namespace
+}  // namespace lb::test
