@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "mockserver: cannot read {}\n", file);
       return 2;
     }
-    auto decoded = mock::core::decode_spec(text);
+    auto decoded = mock::core::decode_spec_text(text);
     if (decoded) {
       spec = std::move(*decoded);
     } else {

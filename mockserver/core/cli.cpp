@@ -13,10 +13,6 @@ namespace mock::core {
 
 namespace json = boost::json;
 
-void throw_exception_from_error(const std::string& e, const boost::source_location&) {
-  throw std::invalid_argument(e);
-}
-
 namespace {
 
 // Splits on blanks; "double quotes" group words and are removed.

@@ -16,10 +16,10 @@
 
 namespace mock::core {
 
+// The error is the whole message, ready to print. (Use operator* / ->, not value(): a
+// std::string error has no throw_exception_from_error to find.)
 template <class T>
 using CliResult = boost::system::result<T, std::string>;
-
-[[noreturn]] void throw_exception_from_error(const std::string& e, const boost::source_location&);
 
 CliResult<std::pair<std::string, Endpoint>> parse_listen_arg(std::string_view text);
 CliResult<std::pair<std::string, Fault>> parse_fault_arg(std::string_view text);

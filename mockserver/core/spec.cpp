@@ -133,7 +133,7 @@ class Decoder {
     if (!o) return f;
     known(*o, path, {"kind", "bytes", "every_ms", "ms", "seed", "then", "split_ms"});
     if (const auto* b = o->if_contains("bytes")) {
-      if (const auto n = integer(*b, field(path, "bytes"), 0, 16 * 1024 * 1024)) f.bytes = *n;
+      if (const auto n = integer(*b, field(path, "bytes"), 0, 1024 * 1024)) f.bytes = *n;
     }
     for (const char* key : {"every_ms", "ms", "split_ms"}) {
       if (const auto* e = o->if_contains(key)) {
@@ -495,7 +495,7 @@ json::value range_json(const Range& r) {
 
 }  // namespace
 
-SpecResult<Spec> decode_spec(std::string_view text) {
+SpecResult<Spec> decode_spec_text(std::string_view text) {
   boost::system::error_code ec;
   json::parse_options opts;
   opts.max_depth = 64;

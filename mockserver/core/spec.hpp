@@ -25,7 +25,7 @@ using SpecErrors = std::vector<SpecError>;
 template <class T>
 using SpecResult = boost::system::result<T, SpecErrors>;
 
-SpecResult<Spec> decode_spec(std::string_view json_text);
+SpecResult<Spec> decode_spec_text(std::string_view json_text);
 SpecResult<Spec> decode_spec(const boost::json::value& v);
 // `path` prefixes error paths: "listeners[0].rules".
 SpecResult<std::vector<Rule>> decode_rules(const boost::json::value& v, std::string_view path);

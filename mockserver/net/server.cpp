@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <list>
 #include <stdexcept>
@@ -63,6 +64,28 @@ void detach_filter(int fd) {
   int unused = 0;
   ::setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof unused);
 }
+
+// Received bytes. Grows to the largest request seen and is reused: reading never zero-fills or
+// allocates on the hot path.
+class InBuffer {
+ public:
+  std::string_view view() const { return {buf_.data(), len_}; }
+  std::size_t size() const { return len_; }
+  asio::mutable_buffer prepare() {
+    if (buf_.size() - len_ < kReadChunk / 4) buf_.resize(std::max(buf_.size() * 2, len_ + kReadChunk));
+    return asio::buffer(buf_.data() + len_, buf_.size() - len_);
+  }
+  void commit(std::size_t n) { len_ += n; }
+  void consume(std::size_t n) {
+    std::memmove(buf_.data(), buf_.data() + n, len_ - n);
+    len_ -= n;
+  }
+  void clear() { len_ = 0; }
+
+ private:
+  std::vector<char> buf_ = std::vector<char>(kReadChunk);
+  std::size_t len_ = 0;
+};
 
 }  // namespace
 
@@ -143,7 +166,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void start() {
     peer_ = peer_string(sock_);
-    in_.reserve(kReadChunk);
     const auto d = l_->model.on_accept(srv_.now());
     if (!d.fault) return do_read();
     record_accept_fault(d);
@@ -195,15 +217,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void do_read() {
     if (srv_.stopping) return;
-    const auto old = in_.size();
     if (in_.size() > core::RequestParser::kMaxHead + core::RequestParser::kMaxBody + kReadChunk)
       return close_now("fin-by-us");
-    in_.resize(old + kReadChunk);
-    sock_.async_read_some(asio::buffer(in_.data() + old, kReadChunk),
-                          [self = shared_from_this(), old](error_code ec, std::size_t n) {
-                            self->in_.resize(old + (ec ? 0 : n));
-                            self->on_read(ec);
-                          });
+    sock_.async_read_some(in_.prepare(), [self = shared_from_this()](error_code ec, std::size_t n) {
+      if (!ec) self->in_.commit(n);
+      self->on_read(ec);
+    });
   }
 
   void on_read(error_code ec) {
@@ -218,7 +237,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void process() {
     if (srv_.stopping) return;
     state_ = State::Reading;
-    const auto r = parser_.parse(in_);
+    const auto r = parser_.parse(in_.view());
     switch (r.status) {
       case core::ParseStatus::Incomplete: return do_read();
       case core::ParseStatus::Bad: return reject(400);
@@ -229,7 +248,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const TimePoint t = srv_.now();
     l_->model.on_request(req, t, decision_);
     record_request(req, t);
-    in_.erase(0, r.consumed);  // the views in `req` die here; everything needed is copied
+    in_.consume(r.consumed);  // the views in `req` die here; everything needed is copied
     if (l_->model.has_listener_rules()) srv_.apply_mode(*l_);
     state_ = State::Writing;
     if (!decision_.prepared.empty() && decision_.plan.steps.empty()) {
@@ -374,7 +393,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   tcp::socket sock_;
   asio::steady_timer timer_;
   std::string peer_;
-  std::string in_;
+  InBuffer in_;
   std::string out_;
   core::RequestParser parser_;
   core::Decision decision_;
@@ -423,18 +442,16 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
  private:
   void do_read() {
     if (srv_.stopping) return;
-    const auto old = in_.size();
-    if (old > core::RequestParser::kMaxHead + core::RequestParser::kMaxBody) return;
-    in_.resize(old + kReadChunk);
-    sock_.async_read_some(asio::buffer(in_.data() + old, kReadChunk),
-                          [self = shared_from_this(), old](error_code ec, std::size_t n) {
-                            self->in_.resize(old + (ec ? 0 : n));
-                            if (!ec) self->process();
-                          });
+    if (in_.size() > core::RequestParser::kMaxHead + core::RequestParser::kMaxBody) return;
+    sock_.async_read_some(in_.prepare(), [self = shared_from_this()](error_code ec, std::size_t n) {
+      if (ec) return;
+      self->in_.commit(n);
+      self->process();
+    });
   }
 
   void process() {
-    const auto r = parser_.parse(in_);
+    const auto r = parser_.parse(in_.view());
     if (r.status == core::ParseStatus::Incomplete) return do_read();
     if (r.status != core::ParseStatus::Done) {
       keep_alive_ = false;
@@ -445,7 +462,7 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
     const auto& req = parser_.request();
     keep_alive_ = req.keep_alive;
     auto reply = core::handle_admin(srv_.world, req.method, req.target, req.body, srv_.now());
-    in_.erase(0, r.consumed);
+    in_.consume(r.consumed);
     srv_.sync_all();
     if (!reply.wait) return answer(reply);
     const auto id = srv_.next_waiter++;
@@ -461,7 +478,7 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
 
   Server::Impl& srv_;
   tcp::socket sock_;
-  std::string in_;
+  InBuffer in_;
   std::string out_;
   std::string body_;
   core::RequestParser parser_;
@@ -511,11 +528,6 @@ void Server::Impl::open_listener(ListenerRt& l, bool listen_now) {
   error_code ec;
   l.acceptor.open(l.ep.protocol(), ec);
   if (!ec) l.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) {
-    // SO_REUSEPORT lets a non-listening reserve socket hold the port while refusing.
-    const int one = 1;
-    ::setsockopt(l.acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  }
   if (!ec) l.acceptor.bind(l.ep, ec);
   if (!ec && listen_now) l.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -528,10 +540,16 @@ void Server::Impl::apply_mode(ListenerRt& l) {
   if (stopping) return;
   const core::Mode want = l.model.mode_at(now());
   if (want != l.applied || (want == core::Mode::Serve && !l.accepting)) {
-    // 1. a listening socket exists unless refusing
+    // 1. a listening socket exists unless refusing; the reserve gives the port back first
     if (want != core::Mode::Refuse && !l.acceptor.is_open()) {
-      open_listener(l, true);
       if (l.reserve_fd >= 0) ::close(l.reserve_fd), l.reserve_fd = -1;
+      try {
+        open_listener(l, true);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "mockserver: %s\n", e.what());
+        arm_mode_timer(l);
+        return;  // stays refusing; the next mode change tries again
+      }
     }
     // 2. the drop filter is on exactly while blackholed
     if (l.acceptor.is_open()) {
@@ -551,19 +569,20 @@ void Server::Impl::apply_mode(ListenerRt& l) {
       error_code ec;
       l.acceptor.cancel(ec);
     }
-    // 4. refusing: hold the port with a reserve socket, then close the listener
+    // 4. refusing: no listener, so the kernel answers SYNs with RST. A bound, never-listening
+    // reserve socket keeps the port ours meanwhile (SO_REUSEPORT would avoid the instant
+    // between close and bind, but would also let a second server share a fixed port silently).
     if (want == core::Mode::Refuse && l.acceptor.is_open()) {
+      error_code ec;
+      l.acceptor.close(ec);
+      l.filtered = false;
       l.reserve_fd = ::socket(l.ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
       const int one = 1;
       ::setsockopt(l.reserve_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      ::setsockopt(l.reserve_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
       if (::bind(l.reserve_fd, l.ep.data(), static_cast<socklen_t>(l.ep.size())) != 0) {
         ::close(l.reserve_fd);
         l.reserve_fd = -1;  // the port is not held, but refusing still works
       }
-      error_code ec;
-      l.acceptor.close(ec);
-      l.filtered = false;
     }
     if (want == core::Mode::Serve && !l.accepting) {
       l.accepting = true;

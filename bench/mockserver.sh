@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Compares mockserver (plain 200 rule) with nginx (`return 200`, one worker) under the same wrk
+# load on loopback, in one run. Prints req/s and p99 latency of each and the ratio.
+# Usage: bench/mockserver.sh            (builds the release preset's mockserver when missing)
+#   MOCKSERVER=path/to/mockserver  WRK_ARGS="-t1 -c50 -d5s"  bench/mockserver.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WRK_ARGS=${WRK_ARGS:-"-t1 -c50 -d5s"}
+MOCKSERVER=${MOCKSERVER:-build/release/mockserver/mockserver}
+
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
+  LBH_WITH_BENCH=1 ci/install-deps.sh
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [[ ! -x "$MOCKSERVER" ]]; then
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target mockserver
+fi
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# --- mockserver: one listener, one static 200 rule, journal off (nginx logs nothing either)
+"$MOCKSERVER" --listen s1=127.0.0.1:0 --rule 's1: -> status 200 body=ok' --journal-limit 0 \
+  >"$tmp/mock.out" 2>"$tmp/mock.err" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^ready$' "$tmp/mock.out" && break; sleep 0.05; done
+grep -q '^ready$' "$tmp/mock.out" || { cat "$tmp/mock.err"; echo "mockserver did not start" >&2; exit 1; }
+mock_port=$(awk '/^listening s1/ { n = split($3, a, ":"); print a[n] }' "$tmp/mock.out")
+
+# --- nginx: own prefix and config, one worker, no logs, `return 200`
+nginx_port=$(free_port)
+mkdir -p "$tmp/nginx/logs"
+cat >"$tmp/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/logs/error.log crit;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $tmp/nginx/body;
+  proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fastcgi;
+  uwsgi_temp_path $tmp/nginx/uwsgi;
+  scgi_temp_path $tmp/nginx/scgi;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { return 200 "ok"; }
+  }
+}
+CONF
+"$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>"$tmp/nginx.err" &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$nginx_port/" >/dev/null && break; sleep 0.05; done
+curl -sf "http://127.0.0.1:$nginx_port/" >/dev/null || { cat "$tmp/nginx.err"; echo "nginx did not start" >&2; exit 1; }
+
+# wrk prints "Requests/sec: N" and, with --latency, "99% X" (us/ms/s units).
+run_wrk() { wrk $WRK_ARGS --latency "http://127.0.0.1:$1/" >"$tmp/$2.wrk"; }
+rps() { awk '/^Requests\/sec:/ { print $2 }' "$tmp/$1.wrk"; }
+p99() { awk '$1 == "99%" { print $2 }' "$tmp/$1.wrk"; }
+
+curl -sf "http://127.0.0.1:$mock_port/" | grep -q ok
+run_wrk "$mock_port" mock
+run_wrk "$nginx_port" nginx
+
+mock_rps=$(rps mock); nginx_rps=$(rps nginx)
+ratio=$(awk -v a="$mock_rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')
+echo "wrk $WRK_ARGS"
+printf '%-11s %12s req/s   p99 %s\n' mockserver "$mock_rps" "$(p99 mock)"
+printf '%-11s %12s req/s   p99 %s\n' nginx "$nginx_rps" "$(p99 nginx)"
+echo "ratio mockserver/nginx: ${ratio}x"

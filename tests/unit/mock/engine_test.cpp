@@ -1,0 +1,135 @@
+#include "mockserver/core/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include "mockserver/core/cli.hpp"
+
+namespace mock::core {
+namespace {
+
+using namespace std::chrono_literals;
+
+const TimePoint kT0{};
+
+Rule rule(std::string_view text, std::size_t index = 0) {
+  auto r = parse_rule_arg(text, index);
+  EXPECT_TRUE(r) << r.error();
+  return r ? r->second : Rule{};
+}
+
+// Feeds one request through the listener and returns its status (0 for a fault).
+struct Harness {
+  explicit Harness(std::vector<std::string_view> rules) : l(ListenerSpec{.name = "s1"}, kT0) {
+    std::vector<Rule> rs;
+    for (auto r : rules) rs.push_back(rule(r, rs.size()));
+    l.set_rules(std::move(rs));
+  }
+  int send(std::string_view raw, TimePoint t = kT0) {
+    RequestParser p;
+    EXPECT_EQ(p.parse(raw).status, ParseStatus::Done);
+    l.on_request(p.request(), t, d);
+    return d.status;
+  }
+  Listener l;
+  Decision d;
+};
+
+constexpr std::string_view kCheck = "OPTIONS / HTTP/1.0\r\n\r\n";
+constexpr std::string_view kGet = "GET /app HTTP/1.1\r\nHost: x\r\n\r\n";
+
+TEST(Listener, FirstMatchingRuleWins) {
+  Harness h({"s1: method=OPTIONS -> status 500", "s1: -> status 201"});
+  EXPECT_EQ(h.send(kCheck), 500);
+  EXPECT_EQ(h.d.rule, "rule-1");
+  EXPECT_EQ(h.send(kGet), 201);
+  EXPECT_EQ(h.d.rule, "rule-2");
+}
+
+TEST(Listener, StaticAnswersAreServedFromPreparedBytes) {
+  Harness h({"s1: method=OPTIONS -> status 500"});
+  h.send(kCheck);
+  EXPECT_TRUE(h.d.plan.steps.empty());
+  EXPECT_EQ(h.d.prepared, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 13\r\nConnection: close\r\n\r\nhello from s1");
+  EXPECT_TRUE(h.d.prepared_closes);
+  h.send(kGet);
+  EXPECT_EQ(h.d.prepared, "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nhello from s1");
+  EXPECT_FALSE(h.d.prepared_closes);
+}
+
+TEST(Listener, TheThirdHealthCheckGets500) {
+  Harness h({"s1: method=OPTIONS nth=3 -> status 500"});
+  std::vector<int> got;
+  for (int i = 0; i < 4; ++i) {
+    got.push_back(h.send(kCheck));
+    h.send(kGet);  // traffic does not move the check count
+  }
+  EXPECT_EQ(got, (std::vector<int>{200, 200, 500, 200}));
+}
+
+TEST(Listener, FaultRulesPlanTheirFault) {
+  Harness h({"s1: path=/app -> hang"});
+  EXPECT_EQ(h.send(kGet), 0);
+  EXPECT_EQ(h.d.fault, FaultKind::Hang);
+  EXPECT_EQ(h.d.plan.steps.at(0).kind, StepKind::Hold);
+}
+
+TEST(Listener, DownFiveSecondsEveryTwentyOnSimulatedTime) {
+  Harness h({"s1: flap=20000/5000 -> refuse"});
+  EXPECT_EQ(h.l.mode_at(kT0), Mode::Refuse);
+  EXPECT_EQ(h.l.next_mode_change(kT0), kT0 + 5s);
+  EXPECT_EQ(h.l.mode_at(kT0 + 5s), Mode::Serve);
+  EXPECT_EQ(h.l.next_mode_change(kT0 + 5s), kT0 + 20s);
+  EXPECT_EQ(h.l.mode_at(kT0 + 20s), Mode::Refuse);
+  h.l.reset(kT0 + 7s);  // the timeline restarts from the reset
+  EXPECT_EQ(h.l.mode_at(kT0 + 7s), Mode::Refuse);
+  EXPECT_EQ(h.l.mode_at(kT0 + 12s), Mode::Serve);
+}
+
+TEST(Listener, RefusesAfterNRequests) {
+  Harness h({"s1: after=2 -> refuse"});
+  EXPECT_TRUE(h.l.has_listener_rules());
+  EXPECT_EQ(h.l.mode_at(kT0), Mode::Serve);
+  h.send(kGet);
+  EXPECT_EQ(h.l.mode_at(kT0), Mode::Serve);
+  h.send(kGet);
+  EXPECT_EQ(h.l.mode_at(kT0), Mode::Refuse);
+}
+
+TEST(Listener, ExplicitModeAndListenerFaultOverrideRules) {
+  Harness h({"s1: -> status 201"});
+  h.l.set_mode(Mode::Blackhole);
+  EXPECT_EQ(h.l.mode_at(kT0), Mode::Blackhole);
+  h.l.set_mode(Mode::Serve);
+  h.l.set_fault(make_fault(FaultKind::Reset));
+  EXPECT_EQ(h.send(kGet), 0);
+  EXPECT_EQ(h.d.rule, "listener");
+  h.l.set_fault(make_fault(FaultKind::SlowAccept));
+  EXPECT_EQ(h.l.mode_at(kT0), Mode::SlowAccept);
+}
+
+TEST(Listener, ConnectionFaultsActOnAccept) {
+  Harness h({"s1: probes=2 -> reset-on-accept"});
+  EXPECT_FALSE(h.l.on_accept(kT0).fault);
+  const auto second = h.l.on_accept(kT0);
+  ASSERT_TRUE(second.fault);
+  EXPECT_EQ(second.fault->kind, FaultKind::ResetOnAccept);
+  EXPECT_FALSE(h.l.on_accept(kT0).fault);
+}
+
+TEST(Matching, MethodPathAndHeaders) {
+  RequestParser p;
+  ASSERT_EQ(p.parse("GET /api/v2/users?id=1 HTTP/1.1\r\nX-Env: prod\r\n\r\n").status, ParseStatus::Done);
+  const auto& req = p.request();
+  EXPECT_TRUE(matches(rule("s1: method=GET,HEAD path=/api/v2/users -> status 200").match, req));
+  EXPECT_FALSE(matches(rule("s1: method=POST -> status 200").match, req));
+  EXPECT_TRUE(matches(rule("s1: path^=/api/ -> status 200").match, req));
+  EXPECT_FALSE(matches(rule("s1: path^=/apx -> status 200").match, req));
+  EXPECT_TRUE(matches(rule("s1: path~=^/api/v[0-9]+/ -> status 200").match, req));
+  EXPECT_TRUE(matches(rule("s1: header=x-env -> status 200").match, req));
+  EXPECT_TRUE(matches(rule("s1: header=X-Env:prod -> status 200").match, req));
+  EXPECT_FALSE(matches(rule("s1: header=X-Env:dev -> status 200").match, req));
+  EXPECT_FALSE(matches(rule("s1: header=X-Other -> status 200").match, req));
+}
+
+}  // namespace
+}  // namespace mock::core

@@ -1,0 +1,99 @@
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "mockserver/core/admin.hpp"
+
+namespace mock::core {
+namespace {
+
+namespace json = boost::json;
+const TimePoint kT0{};
+
+void record(Journal& j, std::string listener, std::string method) {
+  JournalEntry* e = j.next();
+  ASSERT_NE(e, nullptr);
+  e->listener = std::move(listener);
+  e->method = std::move(method);
+  e->path = "/";
+}
+
+TEST(Journal, KeepsTheNewestEntriesAndCountsTheDropped) {
+  Journal j(3);
+  for (int i = 0; i < 5; ++i) record(j, "s1", i % 2 ? "GET" : "OPTIONS");
+  EXPECT_EQ(j.size(), 3u);
+  EXPECT_EQ(j.dropped(), 2u);
+  EXPECT_EQ(j.find(2), nullptr);
+  ASSERT_NE(j.find(3), nullptr);
+  EXPECT_EQ(j.find(3)->seq, 3u);
+  JournalFilter f;
+  f.method = "OPTIONS";
+  EXPECT_EQ(j.count(f), 2u);  // seq 3 and 5
+  const auto listed = j.list(f);
+  EXPECT_EQ(listed.at("entries").as_array().at(0).at("seq").to_number<int>(), 3);
+  j.clear();
+  EXPECT_EQ(j.size(), 0u);
+  record(j, "s1", "GET");
+  EXPECT_EQ(j.find(6)->method, "GET");
+}
+
+TEST(Journal, ZeroLimitTurnsItOff) {
+  Journal j(0);
+  EXPECT_EQ(j.next(), nullptr);
+  EXPECT_EQ(j.size(), 0u);
+}
+
+TEST(JournalFilter, ParsesQueriesAndNamesBadParameters) {
+  JournalFilter f;
+  EXPECT_EQ(parse_filter("listener=s1&method=OPTIONS&path=%2Fhealth&limit=5&since=2", f), std::nullopt);
+  EXPECT_EQ(f.path, "/health");
+  EXPECT_EQ(f.limit, 5u);
+  EXPECT_EQ(f.since, 2u);
+  EXPECT_EQ(parse_filter("limit=x", f), "limit: expected a non-negative integer");
+  EXPECT_EQ(parse_filter("colour=red", f), "colour: unknown parameter");
+}
+
+struct AdminWorld : ::testing::Test {
+  AdminWorld() : w(100) {
+    w.listeners.push_back(std::make_unique<Listener>(ListenerSpec{.name = "s1"}, kT0));
+  }
+  AdminReply call(std::string_view method, std::string_view target, std::string_view body = "") {
+    return handle_admin(w, method, target, body, kT0);
+  }
+  World w;
+};
+
+TEST_F(AdminWorld, ReplacesRulesOnlyWhenAllAreValid) {
+  EXPECT_EQ(call("PUT", "/v1/listeners/s1/rules", R"([{"id": "a", "respond": {"status": 500}}])").status, 200);
+  const auto bad = call("PUT", "/v1/listeners/s1/rules", R"({"rules": [{"schedule": {"nth": 0}}]})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body).at("field"), "rules[0].schedule.nth");
+  EXPECT_EQ(w.listeners[0]->spec().rules.at(0).id, "a");
+}
+
+TEST_F(AdminWorld, PatchValidatesEverythingBeforeChangingAnything) {
+  const auto r = call("PATCH", "/v1/listeners/s1", R"({"mode": "refuse", "fault": "nope"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(w.listeners[0]->spec().mode, Mode::Serve);
+  EXPECT_EQ(call("PATCH", "/v1/listeners/s1", R"({"mode": "refuse"})").status, 200);
+  EXPECT_EQ(w.listeners[0]->mode_at(kT0), Mode::Refuse);
+}
+
+TEST_F(AdminWorld, WaitIsAnsweredAtOnceWhenAlreadySatisfied) {
+  EXPECT_TRUE(call("GET", "/v1/wait?listener=s1&count=1&timeout_ms=10").wait);
+  record(w.journal, "s1", "GET");
+  const auto r = call("GET", "/v1/wait?listener=s1&count=1");
+  EXPECT_FALSE(r.wait);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(call("GET", "/v1/wait?listener=zz").status, 404);
+}
+
+TEST_F(AdminWorld, UnknownPathsAndMethodsGetJsonErrors) {
+  EXPECT_EQ(call("GET", "/").status, 404);
+  EXPECT_EQ(call("DELETE", "/v1/listeners").status, 405);
+  EXPECT_EQ(call("GET", "/v1/listeners/s1/nothing").status, 404);
+  EXPECT_EQ(call("PUT", "/v1/reset").status, 405);
+  EXPECT_TRUE(json::parse(call("GET", "/v1/listeners/zz").body).as_object().contains("error"));
+}
+
+}  // namespace
+}  // namespace mock::core

@@ -1,0 +1,101 @@
+#include "mockserver/core/spec.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+namespace mock::core {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<std::string> errors_of(std::string_view text) {
+  const auto r = decode_spec_text(text);
+  std::vector<std::string> out;
+  if (!r) {
+    for (const auto& e : r.error()) out.push_back(e.to_string());
+  }
+  return out;
+}
+
+TEST(SpecDecoding, ReadsAFullSpec) {
+  const auto r = decode_spec_text(R"({
+    "admin": "127.0.0.1:9000", "journal_limit": 5,
+    "listeners": [{"name": "s1", "listen": "[::1]:8081", "mode": "serve", "fault": {"kind": "drip", "bytes": 2},
+      "rules": [
+        {"id": "opt", "match": {"method": ["OPTIONS", "HEAD"], "path_prefix": "/h", "headers": {"X-A": "1", "X-B": true}},
+         "schedule": {"nth": 3, "at_ms": [10, null], "flap": {"period_ms": 1000, "duty": 0.25}},
+         "respond": {"status": 503, "reason": null, "headers": {"Retry-After": "1"}, "body": "x", "delay_ms": 5}},
+        {"schedule": {"after_requests": 2, "flap_requests": {"period": 5, "down": 3}}, "fault": "hang"}]}]})");
+  ASSERT_TRUE(r) << r.error().front().to_string();
+  EXPECT_EQ(r->admin, (Endpoint{"127.0.0.1", 9000}));
+  EXPECT_EQ(r->journal_limit, 5u);
+  const auto& l = r->listeners.at(0);
+  EXPECT_EQ(l.listen, (Endpoint{"::1", 8081}));
+  EXPECT_EQ(l.fault->kind, FaultKind::Drip);
+  EXPECT_EQ(l.fault->bytes, 2u);
+  EXPECT_EQ(l.fault->every, 50ms);  // the catalogue default stays
+  const auto& opt = l.rules.at(0);
+  EXPECT_EQ(opt.match.methods, (std::vector<std::string>{"OPTIONS", "HEAD"}));
+  EXPECT_EQ(opt.match.path.kind, PathMatch::Kind::Prefix);
+  EXPECT_EQ(opt.match.headers.at(1).value, std::nullopt);
+  EXPECT_EQ(opt.schedule.matches, (Range{3, 3}));
+  EXPECT_EQ(opt.schedule.from, 10ms);
+  EXPECT_EQ(opt.schedule.flap->down, 250ms);
+  EXPECT_TRUE(opt.respond.omit_reason);
+  EXPECT_EQ(l.rules.at(1).id, "rule-2");
+  EXPECT_EQ(l.rules.at(1).schedule.requests, (Range{3, std::nullopt}));
+}
+
+TEST(SpecDecoding, ErrorsNameTheFieldPath) {
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{}, {}, {"respond": {"status": 99}}]}]})"),
+            (std::vector<std::string>{"listeners[0].rules[2].respond.status: expected an integer 100..999"}));
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "listen": "nowhere"}]})"),
+            (std::vector<std::string>{"listeners[0].listen: expected ADDR:PORT such as 127.0.0.1:0 or [::1]:8080"}));
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"match": {"path_regex": "("}}]}]})").size(), 1u);
+  EXPECT_EQ(errors_of(R"({"listners": []})"), (std::vector<std::string>{"listners: unknown field"}));
+  EXPECT_EQ(errors_of("[1, 2"), (std::vector<std::string>{"invalid JSON: incomplete JSON"}));
+}
+
+TEST(SpecDecoding, ReportsEveryErrorNotJustTheFirst) {
+  const auto errors = errors_of(R"({"listeners": [
+      {"name": "bad name!"}, {"name": "s1", "mode": "up", "rules": [{"fault": "melt", "id": 7}]}, {"name": "s1"}]})");
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        "listeners[0].name: expected 1..64 of [A-Za-z0-9_.-]",
+                        "listeners[1].mode: expected serve, refuse, blackhole or slow-accept",
+                        "listeners[1].rules[0].id: expected a string",
+                        errors.at(3),  // the unknown-fault message lists every fault
+                        "listeners[2].name: duplicate listener 's1'"}));
+  EXPECT_TRUE(errors.at(3).starts_with("listeners[1].rules[0].fault: unknown fault 'melt' (known: refuse, "));
+}
+
+TEST(SpecDecoding, ListenerFaultsCannotBeKeyedToUnseenConnections) {
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"schedule": {"probes": [3, 5]}, "fault": "blackhole"}]}]})"),
+            (std::vector<std::string>{"listeners[0].rules[0].schedule: 'blackhole' drops connections unseen; schedule it by time or requests only"}));
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"match": {"method": "GET"}, "fault": "refuse"}]}]})").at(0),
+            "listeners[0].rules[0].match: 'refuse' acts before a request is read; remove match");
+  EXPECT_TRUE(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"schedule": {"at_ms": [0, 100]}, "fault": "blackhole"}]}]})").empty());
+}
+
+TEST(SpecDecoding, RejectsOutOfRangeSchedules) {
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"schedule": {"flap": {"period_ms": 100, "down_ms": 200}}}]}]})"),
+            (std::vector<std::string>{"listeners[0].rules[0].schedule.flap.down_ms: expected an integer 0..100"}));
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"schedule": {"requests": [5, 2]}}]}]})"),
+            (std::vector<std::string>{"listeners[0].rules[0].schedule.requests: to is before from"}));
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"schedule": {"at_ms": [5, 5]}}]}]})"),
+            (std::vector<std::string>{"listeners[0].rules[0].schedule.at_ms: end must be after start"}));
+}
+
+TEST(SpecDecoding, EncodingRoundTrips) {
+  const auto first = decode_spec_text(R"({"listeners": [{"name": "s1", "listen": "127.0.0.1:0", "fault": "garbage",
+    "rules": [{"id": "a", "match": {"method": "GET", "path_regex": "^/x", "headers": {"H": true}},
+               "schedule": {"requests": [2, 4], "times": 1, "every": 2, "at_ms": [1, 9], "flap_requests": {"period": 3, "down": 1}},
+               "respond": {"status": 201, "reason": "Made", "headers": [["A", "b"]], "body": "z", "chunked": true}},
+              {"id": "b", "fault": {"kind": "partial", "then": "close"}}]}]})");
+  ASSERT_TRUE(first);
+  const auto second = decode_spec(to_json(*first));
+  ASSERT_TRUE(second) << second.error().front().to_string();
+  EXPECT_EQ(*first, *second);
+}
+
+}  // namespace
+}  // namespace mock::core
