@@ -18,6 +18,11 @@ struct CheckStep {
   std::optional<CheckResult> result;  // set once the check is decided; later events are ignored
 };
 
+// The bytes HAProxy 2.6 writes for `option httpchk` / `http-check send`: header names
+// lower-cased, `content-length` only with a body, `connection: close` only for HTTP/1.1 and
+// later when no Connection header was given; headers with an empty value are not sent.
+std::string build_http_check_request(const HttpCheckRequest& request);
+
 class CheckRun {
  public:
   // `server_up`: whether the server is currently UP (http-check disable-on-404 only turns a
@@ -34,10 +39,13 @@ class CheckRun {
   // before → L4CON, after → SOCKERR.
   CheckResult on_error(std::string_view os_error);
   // The deadline passed: L4TOUT while connecting, else L7TOUT (tcp-check: with step info).
-  CheckResult on_timeout() const;
+  // Like every other event it settles the result, so later events change nothing.
+  CheckResult on_timeout();
 
   bool connected() const;
   bool done() const;
+  // The result once decided (done()), with duration left at -1 for the caller to fill.
+  std::optional<CheckResult> result() const;
 
  private:
   struct Impl;

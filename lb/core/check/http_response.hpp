@@ -78,7 +78,7 @@ class HttpResponseParser {
     BodyClose,    // body delimited by the close
     ChunkSize,
     ChunkExt,
-    ChunkSizeLf,
+    ChunkSizeEnd,
     ChunkData,
     ChunkCrlf,
     ChunkLf,

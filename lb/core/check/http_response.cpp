@@ -1,0 +1,469 @@
+#include "lb/core/check/http_response.hpp"
+
+#include <algorithm>
+
+namespace lb::core {
+namespace {
+
+bool is_alnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_spht(char c) { return c == ' ' || c == '\t'; }
+bool is_lws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+// RFC 7230 tchar, HAProxy's HTTP_FLG_TOK.
+bool is_token(char c) {
+  if (is_alnum(c)) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+// HAProxy's HTTP_FLG_VER: what a version token may be made of.
+bool is_version_char(char c) { return is_alnum(c) || c == '.' || c == '/'; }
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           const auto lower = [](char ch) { return ch >= 'A' && ch <= 'Z' ? char(ch - 'A' + 'a') : ch; };
+           return lower(x) == lower(y);
+         });
+}
+std::string_view trim_lws(std::string_view v) {
+  while (!v.empty() && is_lws(v.front())) v.remove_prefix(1);
+  while (!v.empty() && is_lws(v.back())) v.remove_suffix(1);
+  return v;
+}
+
+// h1_parse_cont_len_header: a comma-separated list of identical decimal values. Returns the
+// value, or nullopt for anything HAProxy rejects (sign, non-digit, overflow, disagreement).
+// An empty value yields `previous` unchanged.
+std::optional<std::optional<std::uint64_t>> parse_content_length(
+    std::string_view v, std::optional<std::uint64_t> previous) {
+  std::optional<std::uint64_t> result = previous;
+  std::size_t i = 0;
+  while (i < v.size()) {
+    if (is_lws(v[i])) {
+      ++i;
+      continue;
+    }
+    if (!is_digit(v[i])) return std::nullopt;
+    std::uint64_t n = 0;
+    for (; i < v.size() && is_digit(v[i]); ++i) {
+      const auto d = static_cast<std::uint64_t>(v[i] - '0');
+      if (n > (UINT64_MAX - d) / 10) return std::nullopt;
+      n = n * 10 + d;
+    }
+    for (; i < v.size() && v[i] != ','; ++i)
+      if (!is_lws(v[i])) return std::nullopt;
+    if (result && *result != n) return std::nullopt;
+    result = n;
+    if (i < v.size()) ++i;  // the comma
+  }
+  return result;
+}
+
+// Splits a comma-separated header value into trimmed words.
+template <class F>
+void for_each_word(std::string_view v, F&& f) {
+  while (!v.empty()) {
+    const auto comma = v.find(',');
+    f(trim_lws(v.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    v.remove_prefix(comma + 1);
+  }
+}
+
+}  // namespace
+
+bool HttpResponseParser::fail() {
+  failed_ = true;
+  state_ = State::Done;
+  return false;
+}
+
+std::size_t HttpResponseParser::feed(std::string_view bytes) {
+  if (failed_ || complete_ || closed_) return 0;
+  std::size_t used = 0;
+  while (used < bytes.size()) {
+    if (!headers_done_) {
+      // A header block that does not fit the check buffer can never be parsed.
+      if (++header_bytes_ > kCheckBufferSize) {
+        fail();
+        return used;
+      }
+      const bool ok = step_header_byte(bytes[used++]);
+      if (!ok || headers_done_) return used;
+      continue;
+    }
+    if (complete_ || failed_ || body_window_full()) return used;
+    used += take_body(bytes.substr(used));
+    if (complete_ || failed_ || body_window_full()) return used;
+  }
+  return used;
+}
+
+void HttpResponseParser::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (failed_ || complete_) return;
+  if (!headers_done_) {
+    // Nothing, or a header block cut short: HAProxy's H1 parser reports an error.
+    fail();
+    return;
+  }
+  if (state_ == State::BodyClose) {
+    complete_ = true;
+    state_ = State::Done;
+  }
+}
+
+bool HttpResponseParser::step_header_byte(char c) {
+  switch (state_) {
+    case State::Before:
+      if (c == '\n') return true;  // empty lines before the status line are skipped
+      if (c == '\r') {
+        state_ = State::BeforeLf;
+        return true;
+      }
+      if (!is_token(c) || !is_version_char(c)) return fail();
+      version_ += c;
+      state_ = State::Version;
+      return true;
+    case State::BeforeLf:
+      if (c != '\n') return fail();
+      state_ = State::Before;
+      return true;
+    case State::Version:
+      if (is_version_char(c)) {
+        version_ += c;
+        return true;
+      }
+      if (!is_spht(c)) return fail();
+      state_ = State::VersionSp;
+      return true;
+    case State::VersionSp:
+      if (is_spht(c)) return true;
+      if (!is_digit(c)) return fail();  // CR/LF (no code) or `2OO`
+      state_ = State::Code;
+      [[fallthrough]];
+    case State::Code:
+      if (is_digit(c)) {
+        // The parser keeps the code in 16 bits.
+        status_ = (status_ * 10 + (c - '0')) & 0xffff;
+        status_text_ += c;
+        return true;
+      }
+      if (is_spht(c)) {
+        state_ = State::CodeSp;
+        return true;
+      }
+      if (c == '\r') {
+        after_lf_ = State::HeaderFirst;
+        state_ = State::LineLf;
+        return true;
+      }
+      if (c == '\n') {
+        state_ = State::HeaderFirst;
+        return true;
+      }
+      return fail();
+    case State::CodeSp:
+      if (is_spht(c)) return true;
+      state_ = State::Reason;
+      [[fallthrough]];
+    case State::Reason:
+      if (c == '\r') {
+        after_lf_ = State::HeaderFirst;
+        state_ = State::LineLf;
+        return true;
+      }
+      if (c == '\n') {
+        state_ = State::HeaderFirst;
+        return true;
+      }
+      reason_ += c;
+      return true;
+    case State::LineLf:
+      if (c != '\n') return fail();
+      state_ = after_lf_;
+      return true;
+    case State::HeaderNext:
+      if (is_spht(c)) {
+        // obs-fold: HAProxy turns the line break and the fold into spaces.
+        value_ += ' ';
+        state_ = State::Value;
+        return true;
+      }
+      if (!complete_header()) return false;
+      state_ = State::HeaderFirst;
+      [[fallthrough]];
+    case State::HeaderFirst:
+      if (c == '\r') {
+        state_ = State::LastLf;
+        return true;
+      }
+      if (c == '\n') return end_of_headers();
+      name_.clear();
+      value_.clear();
+      if (c == ':') {
+        state_ = State::ValueSp;
+        have_header_ = true;
+        return true;
+      }
+      if (!is_token(c)) return fail();  // a continuation line without a header, a control byte
+      name_ += c;
+      state_ = State::Name;
+      return true;
+    case State::Name:
+      if (is_token(c)) {
+        name_ += c;
+        return true;
+      }
+      if (c != ':') return fail();  // no colon, space before the colon, control byte
+      have_header_ = true;
+      state_ = State::ValueSp;
+      return true;
+    case State::ValueSp:
+      if (is_spht(c)) return true;
+      state_ = State::Value;
+      [[fallthrough]];
+    case State::Value:
+      if (c == '\r') {
+        after_lf_ = State::HeaderNext;
+        state_ = State::LineLf;
+        return true;
+      }
+      if (c == '\n') {
+        state_ = State::HeaderNext;
+        return true;
+      }
+      value_ += c;
+      return true;
+    case State::LastLf:
+      if (c != '\n') return fail();
+      return end_of_headers();
+    default:
+      return fail();
+  }
+}
+
+bool HttpResponseParser::complete_header() {
+  have_header_ = false;
+  std::string value(trim_lws(value_));
+  if (iequals(name_, "transfer-encoding")) {
+    transfer_encoding_ = true;
+    bool twice = false;
+    for_each_word(value, [&](std::string_view w) {
+      if (w.empty()) return;
+      chunked_ = false;
+      if (iequals(w, "chunked")) {
+        if (te_chunked_seen_) twice = true;  // chunking a chunked body is invalid
+        te_chunked_seen_ = chunked_ = true;
+      }
+    });
+    if (twice) return fail();
+  } else if (iequals(name_, "content-length")) {
+    const bool first = !content_length_.has_value();
+    const auto cl = parse_content_length(value, content_length_);
+    if (!cl) return fail();
+    content_length_ = *cl;
+    if (!first) return true;  // an identical repeat is dropped, not indexed
+  } else if (iequals(name_, "connection")) {
+    // close/keep-alive tokens are consumed; a header left empty is not indexed.
+    std::string kept;
+    for_each_word(value, [&](std::string_view w) {
+      if (w.empty() || iequals(w, "close") || iequals(w, "keep-alive")) return;
+      if (!kept.empty()) kept += ',';
+      kept += w;
+    });
+    if (kept.empty()) return true;
+    value = kept;
+  }
+  if (header_slots_ >= kMaxHeaderSlots) return fail();
+  ++header_slots_;
+  headers_.emplace_back(std::move(name_), std::move(value));
+  name_.clear();
+  value_.clear();
+  return true;
+}
+
+bool HttpResponseParser::end_of_headers() {
+  if (have_header_ && !complete_header()) return false;
+  if (header_slots_ >= kMaxHeaderSlots) return fail();  // the end marker needs a slot too
+  // RFC 7230 §2.6 as HAProxy enforces it on responses: exactly one digit "." one digit.
+  const bool version_ok = version_.size() == 8 && version_[4] == '/' && is_digit(version_[5]) &&
+                          version_[6] == '.' && is_digit(version_[7]);
+  if (!version_ok) return fail();
+  if (transfer_encoding_ && content_length_) {
+    // T-E + C-L: the length is dropped and the chunked framing (or the close) wins.
+    content_length_.reset();
+    std::erase_if(headers_, [](const auto& h) { return iequals(h.first, "content-length"); });
+  }
+  headers_done_ = true;
+  body_capacity_ = kCheckBufferSize - std::min(header_bytes_, kCheckBufferSize);
+  if (head_request_ || (status_ >= 100 && status_ < 200) || status_ == 204 || status_ == 304) {
+    complete_ = true;
+    state_ = State::Done;
+  } else if (chunked_) {
+    state_ = State::ChunkSize;
+  } else if (content_length_) {
+    remaining_ = *content_length_;
+    state_ = remaining_ == 0 ? State::Done : State::BodyLength;
+    complete_ = remaining_ == 0;
+  } else {
+    state_ = State::BodyClose;  // no length, or a transfer-coding other than chunked
+  }
+  return true;
+}
+
+void HttpResponseParser::append_body(std::string_view data) {
+  const std::size_t room = body_capacity_ - std::min(body_capacity_, body_.size());
+  body_.append(data.substr(0, room));
+}
+
+std::size_t HttpResponseParser::take_body(std::string_view bytes) {
+  const std::size_t room = body_capacity_ - std::min(body_capacity_, body_.size());
+  const char c = bytes.front();
+  switch (state_) {
+    case State::BodyLength: {
+      const auto n = static_cast<std::size_t>(
+          std::min<std::uint64_t>({bytes.size(), remaining_, std::max<std::size_t>(room, 1)}));
+      append_body(bytes.substr(0, n));
+      remaining_ -= n;
+      if (remaining_ == 0) {
+        complete_ = true;
+        state_ = State::Done;
+      }
+      return n;
+    }
+    case State::BodyClose: {
+      const auto n = std::min(bytes.size(), std::max<std::size_t>(room, 1));
+      append_body(bytes.substr(0, n));
+      return n;
+    }
+    case State::ChunkData: {
+      const auto n = static_cast<std::size_t>(
+          std::min<std::uint64_t>({bytes.size(), remaining_, std::max<std::size_t>(room, 1)}));
+      append_body(bytes.substr(0, n));
+      remaining_ -= n;
+      if (remaining_ == 0) state_ = State::ChunkCrlf;
+      return n;
+    }
+    default:
+      break;
+  }
+  // Framing bytes, one at a time. Lines are bounded by the buffer, as in HAProxy.
+  if (++line_bytes_ > kCheckBufferSize) {
+    fail();
+    return 1;
+  }
+  switch (state_) {
+    case State::ChunkSize:
+      if (const int h = hex_value(c); h >= 0) {
+        remaining_ = (remaining_ << 4) + static_cast<std::uint64_t>(h);
+        ++chunk_digits_;
+        // HAProxy refuses sizes over 13 hex digits' worth (2^52).
+        if (remaining_ & 0xF0000000000000ULL) fail();
+        return 1;
+      }
+      if (chunk_digits_ == 0) {
+        fail();
+        return 1;
+      }
+      state_ = State::ChunkSizeEnd;
+      [[fallthrough]];
+    case State::ChunkSizeEnd:  // after the digits: spaces, then an extension or the line end
+      if (is_spht(c)) return 1;
+      if (c == ';') {
+        state_ = State::ChunkExt;
+        return 1;
+      }
+      if (c == '\r') {
+        state_ = State::ChunkLf;
+        after_lf_ = State::ChunkSize;
+        return 1;
+      }
+      if (c != '\n') {
+        fail();
+        return 1;
+      }
+      break;  // end of the size line
+    case State::ChunkExt:
+      if (c == '\r') {
+        state_ = State::ChunkLf;
+        after_lf_ = State::ChunkSize;
+        return 1;
+      }
+      if (c != '\n') return 1;
+      break;  // end of the size line
+    case State::ChunkCrlf:
+      if (c == '\r') {
+        state_ = State::ChunkLf;
+        after_lf_ = State::ChunkData;
+        return 1;
+      }
+      if (c != '\n') {
+        fail();
+        return 1;
+      }
+      after_lf_ = State::ChunkData;
+      break;
+    case State::ChunkLf:
+      if (c != '\n') {
+        fail();
+        return 1;
+      }
+      break;
+    case State::Trailer:
+      if (c == '\r') {
+        state_ = State::TrailerLf;
+        return 1;
+      }
+      if (c == '\n') {
+        if (line_bytes_ == 1) {  // the empty line ends the message
+          complete_ = true;
+          state_ = State::Done;
+        }
+        line_bytes_ = 0;
+        return 1;
+      }
+      return 1;
+    case State::TrailerLf:
+      if (c != '\n') {
+        fail();
+        return 1;
+      }
+      if (line_bytes_ == 2) {
+        complete_ = true;
+        state_ = State::Done;
+      }
+      line_bytes_ = 0;
+      state_ = complete_ ? State::Done : State::Trailer;
+      return 1;
+    default:
+      fail();
+      return 1;
+  }
+  // A line ended: either a chunk-size line or the CRLF after chunk data.
+  line_bytes_ = 0;
+  if (state_ == State::ChunkCrlf || (state_ == State::ChunkLf && after_lf_ == State::ChunkData)) {
+    chunk_digits_ = 0;
+    remaining_ = 0;
+    state_ = State::ChunkSize;
+    return 1;
+  }
+  // End of a chunk-size line.
+  chunk_digits_ = 0;
+  state_ = remaining_ == 0 ? State::Trailer : State::ChunkData;
+  return 1;
+}
+
+}  // namespace lb::core

@@ -1,0 +1,510 @@
+#include "lb/core/check/check_run.hpp"
+
+#include "lb/core/check/http_response.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace lb::core {
+namespace {
+
+using S = CheckStatus;
+
+CheckResult result(CheckStatus s, int code = 0, std::string info = {}) {
+  return {s, code, std::move(info), Ms{-1}};
+}
+
+ExpectRule expect(ExpectKind kind, std::string pattern, bool negate = false) {
+  return {kind, negate, std::move(pattern)};
+}
+
+CheckSpec httpchk(std::vector<ExpectRule> expects = {}) {
+  CheckSpec s;
+  s.kind = CheckKind::HttpChk;
+  s.http_expects = std::move(expects);
+  return s;
+}
+
+CheckSpec disable_on_404(CheckSpec s) {
+  s.disable_on_404 = true;
+  return s;
+}
+
+CheckSpec with_method(CheckSpec s, std::string method) {
+  s.http.method = std::move(method);
+  return s;
+}
+
+TcpCheckRule connect_rule(std::optional<std::uint16_t> port = std::nullopt) {
+  TcpCheckRule r;
+  r.kind = TcpCheckRule::Kind::Connect;
+  r.port = port;
+  return r;
+}
+TcpCheckRule send_rule(std::string data, bool binary = false) {
+  TcpCheckRule r;
+  r.kind = binary ? TcpCheckRule::Kind::SendBinary : TcpCheckRule::Kind::Send;
+  r.data = std::move(data);
+  return r;
+}
+TcpCheckRule expect_rule(ExpectKind kind, std::string pattern, bool negate = false) {
+  TcpCheckRule r;
+  r.kind = TcpCheckRule::Kind::Expect;
+  r.expect = expect(kind, std::move(pattern), negate);
+  return r;
+}
+CheckSpec tcpcheck(std::vector<TcpCheckRule> rules) {
+  CheckSpec s;
+  s.kind = CheckKind::TcpCheck;
+  s.tcp_rules = std::move(rules);
+  return s;
+}
+
+// What the server does once it has sent its bytes.
+enum class Then { Close, Hold, Reset };
+
+// One conversation: connect, the server's bytes in the given pieces, then `then`.
+CheckResult play(const CheckSpec& spec, const std::vector<std::string_view>& pieces, Then then,
+                 bool server_up = true, std::string* sent = nullptr) {
+  CheckRun run(spec, server_up);
+  auto step = run.on_connected();
+  if (sent) *sent = step.send;
+  for (const auto piece : pieces) {
+    if (run.done()) break;
+    step = run.on_data(piece);
+    if (sent) *sent += step.send;
+  }
+  if (!run.done()) {
+    switch (then) {
+      case Then::Close:
+        run.on_peer_closed();
+        break;
+      case Then::Hold:
+        run.on_timeout();
+        break;
+      case Then::Reset:
+        run.on_error("Connection reset by peer");
+        break;
+    }
+  }
+  EXPECT_TRUE(run.done());
+  return run.result().value_or(CheckResult{});
+}
+
+struct Case {
+  std::string name;
+  CheckSpec spec;
+  std::string reply;
+  Then then;
+  CheckResult expected;
+  bool server_up = true;
+};
+
+std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.name; }
+
+// Where to cut a reply in two: everywhere, except in the multi-kilobyte ones, where a stride
+// plus every position around the check-buffer boundary keeps the test quick.
+std::vector<std::size_t> cuts(std::size_t n) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 1; i < n; ++i)
+    if (n <= 4096 || i % 37 == 0 || (i > kCheckBufferSize - 80 && i < kCheckBufferSize + 80))
+      out.push_back(i);
+  return out;
+}
+
+class CheckRunCases : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CheckRunCases, GivesTheSameResultHoweverTheReplyIsSplit) {
+  const auto& c = GetParam();
+  const std::string_view all = c.reply;
+  EXPECT_EQ(play(c.spec, {all}, c.then, c.server_up), c.expected) << "whole";
+  for (const auto cut : cuts(all.size()))
+    ASSERT_EQ(play(c.spec, {all.substr(0, cut), all.substr(cut)}, c.then, c.server_up), c.expected)
+        << "cut at " << cut;
+  std::vector<std::string_view> bytes;
+  for (std::size_t i = 0; i < all.size(); ++i) bytes.push_back(all.substr(i, 1));
+  EXPECT_EQ(play(c.spec, bytes, c.then, c.server_up), c.expected) << "one byte at a time";
+}
+
+std::string many_headers(int n) {
+  std::string r = "HTTP/1.1 200 OK\r\n";
+  for (int i = 0; i < n; ++i) r += "X-Filler-" + std::to_string(i) + ": v\r\n";
+  return r + "Content-Length: 0\r\n\r\n";
+}
+
+const std::string kChunkedHello =
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+
+// mock-faults.md section C (plus the B rows that reach the HTTP parser), one row per fault
+// with a verdict; `[obs]` rows were seen on HAProxy 2.6.12.
+INSTANTIATE_TEST_SUITE_P(
+    MockFaults, CheckRunCases,
+    ::testing::Values(
+        // status [obs 302, 404]
+        Case{"PassesOn302", httpchk(), "HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n", Then::Hold,
+             result(S::L7Ok, 302)},
+        Case{"FailsWithWrongStatusOn404", httpchk(), "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+             Then::Hold, result(S::L7WrongStatus, 404, "Not Found")},
+        Case{"FailsWithWrongStatusOn500", httpchk(), "HTTP/1.1 500 X\r\n\r\n", Then::Close,
+             result(S::L7WrongStatus, 500, "X")},
+        Case{"ConditionallyPassesOn404WhenDisableOn404AndUp", disable_on_404(httpchk()),
+             "HTTP/1.1 404 Not Found\r\n\r\n", Then::Close, result(S::L7OkConditional, 404)},
+        Case{"FailsOn404WhenDisableOn404AndDown", disable_on_404(httpchk()), "HTTP/1.1 404 Not Found\r\n\r\n",
+             Then::Close, result(S::L7WrongStatus, 404, "Not Found"), false},
+        // status-for-method
+        Case{"FailsWithWrongStatusOn500ToOptions", httpchk(),
+             "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 3\r\n\r\nerr", Then::Hold,
+             result(S::L7WrongStatus, 500, "Internal Server Error")},
+        // garbage [obs], http09 [obs]
+        Case{"FailsWithInvalidResponseOnGarbage", httpchk(), "\x8f\x01zq\x7f garbage\r\n", Then::Close,
+             result(S::L7InvalidResponse)},
+        Case{"FailsWithInvalidResponseOnGarbageEvenIfHeld", httpchk(), "\x8f\x01zq", Then::Hold,
+             result(S::L7InvalidResponse)},
+        Case{"FailsWithInvalidResponseOnBareBody", httpchk(), "<html>hello</html>\n", Then::Close,
+             result(S::L7InvalidResponse)},
+        // bad-status-line [obs 2OO, missing reason, bare LF]
+        Case{"FailsWithInvalidResponseOnLetterOInCode", httpchk(), "HTTP/1.1 2OO OK\r\n\r\n", Then::Close,
+             result(S::L7InvalidResponse)},
+        Case{"PassesWithoutReasonPhrase", httpchk(), "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", Then::Hold,
+             result(S::L7Ok, 200)},
+        Case{"FailsWithoutInfoOn503WithoutReason", httpchk(), "HTTP/1.1 503\r\n\r\n", Then::Close,
+             result(S::L7WrongStatus, 503)},
+        Case{"PassesWithBareLineFeeds", httpchk(), "HTTP/1.1 200 OK\nContent-Length: 0\n\n", Then::Hold,
+             result(S::L7Ok, 200)},
+        Case{"FailsWithInvalidResponseOnLongVersion", httpchk(), "HTTP/1.10 200 OK\r\n\r\n",
+             Then::Close, result(S::L7InvalidResponse)},
+        // bad-header-line [obs no colon]
+        Case{"FailsWithInvalidResponseOnHeaderWithoutColon", httpchk(),
+             "HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n", Then::Close, result(S::L7InvalidResponse)},
+        Case{"FailsWithInvalidResponseOnSpaceBeforeColon", httpchk(), "HTTP/1.1 200 OK\r\nX-A : 1\r\n\r\n",
+             Then::Close, result(S::L7InvalidResponse)},
+        Case{"FailsWithInvalidResponseOnControlByteInName", httpchk(), "HTTP/1.1 200 OK\r\nX\x02: 1\r\n\r\n",
+             Then::Close, result(S::L7InvalidResponse)},
+        Case{"PassesWithObsFoldContinuation", httpchk(), "HTTP/1.1 200 OK\r\nX-A: 1\r\n\t2\r\n\r\n",
+             Then::Close, result(S::L7Ok, 200)},
+        // huge-headers [obs 20 KB block; 120 fields]
+        Case{"FailsWithInvalidResponseOnTwentyKilobyteHeaderBlock", httpchk(),
+             "HTTP/1.1 200 OK\r\nX-Big: " + std::string(20 * 1024, 'a') + "\r\n\r\n", Then::Close,
+             result(S::L7InvalidResponse)},
+        Case{"FailsWithInvalidResponseOn120HeaderFields", httpchk(), many_headers(120), Then::Close,
+             result(S::L7InvalidResponse)},
+        Case{"PassesWith99HeaderFieldsAndContentLength", httpchk(), many_headers(99), Then::Hold,
+             result(S::L7Ok, 200)},
+        // partial-headers-stall, partial-headers-close [obs]
+        Case{"TimesOutOnPartialHeadersHeld", httpchk(), "HTTP/1.1 200 OK\r\nContent-Len", Then::Hold,
+             result(S::L7Timeout)},
+        Case{"FailsWithInvalidResponseOnPartialHeadersThenClose", httpchk(), "HTTP/1.1 200 OK\r\nContent-Len",
+             Then::Close, result(S::L7InvalidResponse)},
+        // cl-too-long-stall / -close [obs status-only]
+        Case{"PassesOnShortBodyHeldForStatusRule", httpchk(),
+             "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", Then::Hold, result(S::L7Ok, 200)},
+        Case{"TimesOutOnShortBodyHeldForStringRule", httpchk({expect(ExpectKind::String, "ready")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", Then::Hold, result(S::L7Timeout)},
+        Case{"PassesOnShortBodyClosedForStatusRule", httpchk(),
+             "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", Then::Close, result(S::L7Ok, 200)},
+        Case{"FailsContentCheckOnShortBodyClosedWithoutText", httpchk({expect(ExpectKind::String, "ready")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", Then::Close,
+             result(S::L7InvalidResponse, 200, "HTTP content check did not match")},
+        Case{"PassesOnShortBodyClosedWithText", httpchk({expect(ExpectKind::String, "345")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", Then::Close, result(S::L7Ok, 200)},
+        // cl-too-short
+        Case{"PassesIgnoringBytesBeyondContentLength", httpchk({expect(ExpectKind::String, "ok")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok and more", Then::Hold, result(S::L7Ok, 200)},
+        Case{"FailsContentCheckOnTextBeyondContentLength", httpchk({expect(ExpectKind::String, "more")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok and more", Then::Hold,
+             result(S::L7InvalidResponse, 200, "HTTP content check did not match")},
+        // cl-conflict [obs duplicate 2/5; -1]
+        Case{"FailsWithInvalidResponseOnConflictingContentLengths", httpchk(),
+             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nok", Then::Close,
+             result(S::L7InvalidResponse)},
+        Case{"FailsWithInvalidResponseOnNegativeContentLength", httpchk(),
+             "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", Then::Close, result(S::L7InvalidResponse)},
+        Case{"FailsWithInvalidResponseOnNonNumericContentLength", httpchk(),
+             "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n", Then::Close, result(S::L7InvalidResponse)},
+        Case{"FailsWithInvalidResponseOnOverflowingContentLength", httpchk(),
+             "HTTP/1.1 200 OK\r\nContent-Length: 184467440737095516160\r\n\r\n", Then::Close,
+             result(S::L7InvalidResponse)},
+        // cl-and-chunked [obs]
+        Case{"PassesWithContentLengthAndChunked", httpchk({expect(ExpectKind::String, "hello")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+             Then::Hold, result(S::L7Ok, 200)},
+        // chunk-bad-size [obs split → L7OK]: decided on the headers, as when they arrive alone
+        Case{"PassesStatusRuleDespiteBadChunkSize", httpchk(),
+             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", Then::Close,
+             result(S::L7Ok, 200)},
+        Case{"FailsWithInvalidResponseOnBadChunkSizeForStringRule", httpchk({expect(ExpectKind::String, "hello")}),
+             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", Then::Hold,
+             result(S::L7InvalidResponse)},
+        // chunk-no-terminator
+        Case{"PassesStatusRuleWithoutLastChunk", httpchk(),
+             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", Then::Hold,
+             result(S::L7Ok, 200)},
+        Case{"FailsContentCheckWithoutLastChunkThenClose", httpchk({expect(ExpectKind::String, "bye")}),
+             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", Then::Close,
+             result(S::L7InvalidResponse, 200, "HTTP content check did not match")},
+        Case{"TimesOutOnContentCheckWithoutLastChunkHeld", httpchk({expect(ExpectKind::String, "bye")}),
+             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", Then::Hold,
+             result(S::L7Timeout)},
+        // interim-1xx [obs]
+        Case{"FailsWithWrongStatus100OnInterimResponse", httpchk(),
+             "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", Then::Close,
+             result(S::L7WrongStatus, 100, "Continue")},
+        // body-mismatch
+        Case{"FailsContentCheckOnBodyMismatch", httpchk({expect(ExpectKind::String, "UP")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nDOWN", Then::Hold,
+             result(S::L7InvalidResponse, 200, "HTTP content check did not match")},
+        // B: empty [obs], reset-after-request [obs], reset-mid-response, hang [obs]
+        Case{"FailsWithInvalidResponseOnEmptyReply", httpchk(), "", Then::Close, result(S::L7InvalidResponse)},
+        Case{"FailsWithSocketErrorOnResetAfterRequest", httpchk(), "", Then::Reset,
+             result(S::SocketError, 0, "Connection reset by peer")},
+        Case{"PassesStatusRuleOnResetAfterHeaders", httpchk(), "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nab",
+             Then::Reset, result(S::L7Ok, 200)},
+        Case{"FailsWithSocketErrorOnResetInsideHeaders", httpchk(), "HTTP/1.1 200 OK\r\nConte", Then::Reset,
+             result(S::SocketError, 0, "Connection reset by peer")},
+        Case{"FailsContentCheckOnResetInsideBody", httpchk({expect(ExpectKind::String, "xyz")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nab", Then::Reset,
+             result(S::L7InvalidResponse, 200, "HTTP content check did not match")},
+        Case{"TimesOutWhenServerHangs", httpchk(), "", Then::Hold, result(S::L7Timeout)}),
+    [](const auto& info) { return info.param.name; });
+
+// Every `http-check expect` form, with and without `!`.
+INSTANTIATE_TEST_SUITE_P(
+    ExpectForms, CheckRunCases,
+    ::testing::Values(
+        Case{"StatusListPasses", httpchk({expect(ExpectKind::Status, "200,204-206")}),
+             "HTTP/1.1 205 Reset Content\r\n\r\n", Then::Hold, result(S::L7Ok, 205)},
+        Case{"StatusListFails", httpchk({expect(ExpectKind::Status, "200,204-206")}),
+             "HTTP/1.1 203 Whatever\r\n\r\n", Then::Hold, result(S::L7WrongStatus, 203, "Whatever")},
+        Case{"NegatedStatusFailsOnListedCode", httpchk({expect(ExpectKind::Status, "500", true)}),
+             "HTTP/1.1 500 Boom\r\n\r\n", Then::Hold, result(S::L7WrongStatus, 500, "Boom")},
+        Case{"NegatedStatusPassesOnOtherCode", httpchk({expect(ExpectKind::Status, "500", true)}),
+             "HTTP/1.1 404 Nope\r\n\r\n", Then::Hold, result(S::L7Ok, 404)},
+        Case{"RstatusPasses", httpchk({expect(ExpectKind::RStatus, "^2[0-9]{2}$")}),
+             "HTTP/1.1 201 Created\r\n\r\n", Then::Hold, result(S::L7Ok, 201)},
+        Case{"RstatusFails", httpchk({expect(ExpectKind::RStatus, "^2")}), "HTTP/1.1 301 Moved\r\n\r\n",
+             Then::Hold, result(S::L7WrongStatus, 301, "Moved")},
+        Case{"NegatedRstatusFails", httpchk({expect(ExpectKind::RStatus, "^5", true)}),
+             "HTTP/1.1 503 Busy\r\n\r\n", Then::Hold, result(S::L7WrongStatus, 503, "Busy")},
+        Case{"StringPassesBeforeTheBodyEnds", httpchk({expect(ExpectKind::String, "ready")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nstatus: ready", Then::Hold, result(S::L7Ok, 200)},
+        Case{"NegatedStringFailsOnUnwantedText", httpchk({expect(ExpectKind::String, "error", true)}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nan error", Then::Hold,
+             result(S::L7InvalidResponse, 200, "HTTP check matched unwanted content")},
+        Case{"NegatedStringPassesWhenBodyEndsWithoutIt", httpchk({expect(ExpectKind::String, "error", true)}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", Then::Hold, result(S::L7Ok, 200)},
+        Case{"RstringPasses", httpchk({expect(ExpectKind::RString, "v[0-9]+\\.[0-9]+")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nap v1.25", Then::Hold, result(S::L7Ok, 200)},
+        Case{"AnchoredRstringWaitsForTheWholeBody", httpchk({expect(ExpectKind::RString, "^ok$")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nokay", Then::Hold,
+             result(S::L7InvalidResponse, 200, "HTTP content check did not match")},
+        Case{"NegatedRstringFails", httpchk({expect(ExpectKind::RString, "fail(ed|ure)", true)}),
+             "HTTP/1.1 200 OK\r\n\r\ndisk failure", Then::Close,
+             result(S::L7InvalidResponse, 200, "HTTP check matched unwanted content")},
+        Case{"StringFailsWithoutBody", httpchk({expect(ExpectKind::String, "ok")}),
+             "HTTP/1.1 204 No Content\r\n\r\n", Then::Hold,
+             result(S::L7InvalidResponse, 204, "HTTP content check could not find a response body")},
+        Case{"StringFailsOnHeadResponse", with_method(httpchk({expect(ExpectKind::String, "ok")}), "HEAD"),
+             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", Then::Hold,
+             result(S::L7InvalidResponse, 200, "HTTP content check could not find a response body")},
+        Case{"StatusPassesThenStringFails",
+             httpchk({expect(ExpectKind::Status, "200"), expect(ExpectKind::String, "ok")}), kChunkedHello,
+             Then::Hold, result(S::L7InvalidResponse, 200, "HTTP content check did not match")},
+        Case{"StatusRuleFailsBeforeStringRule",
+             httpchk({expect(ExpectKind::Status, "200"), expect(ExpectKind::String, "hello")}),
+             "HTTP/1.1 500 Bad\r\n\r\nhello", Then::Close, result(S::L7WrongStatus, 500, "Bad")},
+        Case{"ChunkedBodyIsMatchedDecoded", httpchk({expect(ExpectKind::String, "hello")}), kChunkedHello,
+             Then::Hold, result(S::L7Ok, 200)}),
+    [](const auto& info) { return info.param.name; });
+
+// option tcp-check rulesets.
+INSTANTIATE_TEST_SUITE_P(
+    TcpCheck, CheckRunCases,
+    ::testing::Values(
+        Case{"PassesAfterExpectedBanner", tcpcheck({expect_rule(ExpectKind::String, "+OK")}), "+OK ready\r\n",
+             Then::Hold, result(S::L7Ok, 0, "(tcp-check)")},
+        Case{"TimesOutWaitingForMissingText", tcpcheck({expect_rule(ExpectKind::String, "OK")}), "hello\r\n",
+             Then::Hold, result(S::L7Timeout, 0, " at step 1 of tcp-check (expect string 'OK')")},
+        Case{"FailsWhenClosedWithoutText",
+             tcpcheck({send_rule("PING\r\n"), expect_rule(ExpectKind::String, "PONG")}), "hello\r\n", Then::Close,
+             result(S::L7InvalidResponse, 0, "TCPCHK did not match content 'PONG' at step 2")},
+        Case{"FailsOnUnwantedText", tcpcheck({send_rule("x"), expect_rule(ExpectKind::String, "ERR", true)}),
+             "-ERR no\r\n", Then::Hold,
+             result(S::L7InvalidResponse, 0, "TCPCHK matched unwanted content 'ERR' at step 2")},
+        Case{"NegatedExpectPassesOnClose", tcpcheck({expect_rule(ExpectKind::String, "ERR", true)}), "+OK",
+             Then::Close, result(S::L7Ok, 0, "(tcp-check)")},
+        Case{"FailsOnEmptyResponse", tcpcheck({connect_rule(), expect_rule(ExpectKind::String, "OK")}), "",
+             Then::Close, result(S::L7InvalidResponse, 0, "TCPCHK got an empty response at step 2")},
+        Case{"BinaryExpectPasses",
+             tcpcheck({send_rule("50494e470d0a", true), expect_rule(ExpectKind::Binary, "504f4e47")}),
+             "PONG\r\n", Then::Hold, result(S::L7Ok, 0, "(tcp-check)")},
+        Case{"BinaryExpectFailsOnClose", tcpcheck({expect_rule(ExpectKind::Binary, "0102")}), "\x01\x03",
+             Then::Close, result(S::L7InvalidResponse, 0, "TCPCHK did not match content (binary) at step 1")},
+        Case{"BinaryExpectTimesOutWithDecodedPattern", tcpcheck({expect_rule(ExpectKind::Binary, "4f4b")}), "no",
+             Then::Hold, result(S::L7Timeout, 0, " at step 1 of tcp-check (expect binary 'OK')")},
+        Case{"RstringPasses", tcpcheck({expect_rule(ExpectKind::RString, "^\\+OK")}), "+OK hi", Then::Hold,
+             result(S::L7Ok, 0, "(tcp-check)")},
+        Case{"RstringFailsOnClose", tcpcheck({expect_rule(ExpectKind::RString, "^\\+OK")}), "-ERR", Then::Close,
+             result(S::L7InvalidResponse, 0, "TCPCHK did not match content (regex) at step 1")},
+        Case{"RstringTimesOut", tcpcheck({expect_rule(ExpectKind::RString, "^\\+OK")}), "-ERR", Then::Hold,
+             result(S::L7Timeout, 0, " at step 1 of tcp-check (expect regex)")},
+        Case{"SecondExpectOfARunReportsTheFirstOnTimeout",
+             tcpcheck({expect_rule(ExpectKind::String, "a"), expect_rule(ExpectKind::String, "b")}), "a",
+             Then::Hold, result(S::L7Timeout, 0, " at step 1 of tcp-check (expect string 'a')")},
+        Case{"SendReleasesWhatWasReceived",
+             tcpcheck({expect_rule(ExpectKind::String, "220"), send_rule("QUIT\r\n"),
+                       expect_rule(ExpectKind::String, "220")}),
+             "220 hi\r\n", Then::Close,
+             result(S::L7InvalidResponse, 0, "TCPCHK did not match content '220' at step 3")},
+        Case{"BytesAfterASendAreKept",
+             tcpcheck({expect_rule(ExpectKind::String, "220"), send_rule("QUIT\r\n"),
+                       expect_rule(ExpectKind::String, "221")}),
+             "220 hi\r\n221 bye\r\n", Then::Close, result(S::L7Ok, 0, "(tcp-check)")},
+        Case{"SocketErrorNamesTheStep", tcpcheck({send_rule("x"), expect_rule(ExpectKind::String, "OK")}), "",
+             Then::Reset,
+             result(S::SocketError, 0, "Connection reset by peer at step 2 of tcp-check (expect string 'OK')")}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(CheckRun, PlainConnectPassesWithLayer4OkAndSendsNothing) {
+  CheckRun run(CheckSpec{}, true);
+  const auto step = run.on_connected();
+  EXPECT_EQ(step.send, "");
+  EXPECT_EQ(step.result, result(S::L4Ok));
+  EXPECT_TRUE(run.done());
+}
+
+TEST(CheckRun, PlainConnectRefusalIsLayer4ConnectionProblemWithoutSuffix) {
+  CheckRun run(CheckSpec{}, true);
+  EXPECT_EQ(run.on_error("Connection refused"), result(S::L4ConnectionProblem, 0, "Connection refused"));
+  EXPECT_FALSE(run.connected());
+}
+
+TEST(CheckRun, ConnectTimeoutIsLayer4TimeoutWithoutInfo) {
+  CheckRun run(httpchk(), true);
+  EXPECT_EQ(run.on_timeout(), result(S::L4Timeout));
+}
+
+TEST(CheckRun, HttpchkRefusalHasNoSuffix) {
+  CheckRun run(httpchk(), true);
+  EXPECT_EQ(run.on_error("Connection refused"), result(S::L4ConnectionProblem, 0, "Connection refused"));
+}
+
+TEST(CheckRun, TcpCheckRefusalNamesTheImplicitConnect) {
+  CheckRun run(tcpcheck({expect_rule(ExpectKind::String, "OK")}), true);
+  EXPECT_EQ(run.on_error("Connection refused"),
+            result(S::L4ConnectionProblem, 0, "Connection refused at initial connection step of tcp-check"));
+}
+
+TEST(CheckRun, TcpCheckRefusalNamesTheExplicitConnect) {
+  CheckRun run(tcpcheck({connect_rule(), expect_rule(ExpectKind::String, "OK")}), true);
+  EXPECT_EQ(run.on_error("Connection refused"),
+            result(S::L4ConnectionProblem, 0, "Connection refused at step 1 of tcp-check (connect)"));
+}
+
+TEST(CheckRun, TcpCheckConnectTimeoutNamesTheConnectAndItsPort) {
+  CheckRun implicit(tcpcheck({}), true);
+  EXPECT_EQ(implicit.on_timeout(), result(S::L4Timeout, 0, " at initial connection step of tcp-check"));
+  CheckRun with_port(tcpcheck({connect_rule(8080)}), true);
+  EXPECT_EQ(with_port.on_timeout(), result(S::L4Timeout, 0, " at step 1 of tcp-check (connect port 8080)"));
+}
+
+TEST(CheckRun, TcpCheckWithOnlyImplicitConnectPassesWithoutInfo) {
+  CheckRun run(tcpcheck({}), true);
+  EXPECT_EQ(run.on_connected().result, result(S::L4Ok));
+}
+
+TEST(CheckRun, TcpCheckWithOnlyExplicitConnectPassesWithTcpCheckInfo) {
+  CheckRun run(tcpcheck({connect_rule()}), true);
+  EXPECT_EQ(run.on_connected().result, result(S::L4Ok, 0, "(tcp-check)"));
+}
+
+TEST(CheckRun, TcpCheckSendsEverySendUpToTheFirstExpect) {
+  CheckRun run(tcpcheck({connect_rule(), send_rule("AUTH x\r\n"), send_rule("0d0a", true),
+                         expect_rule(ExpectKind::String, "+OK"), send_rule("QUIT\r\n")}),
+               true);
+  const auto first = run.on_connected();
+  EXPECT_EQ(first.send, "AUTH x\r\n\r\n");
+  EXPECT_FALSE(first.result);
+  const auto second = run.on_data("+OK\r\n");
+  EXPECT_EQ(second.send, "QUIT\r\n");
+  EXPECT_EQ(second.result, result(S::L7Ok, 0, "(tcp-check)"));
+}
+
+TEST(CheckRun, TcpCheckEndingWithSendPassesOnConnect) {
+  CheckRun run(tcpcheck({send_rule("hello")}), true);
+  const auto step = run.on_connected();
+  EXPECT_EQ(step.send, "hello");
+  EXPECT_EQ(step.result, result(S::L7Ok, 0, "(tcp-check)"));
+}
+
+TEST(CheckRun, ResultIsFinalOnceSet) {
+  CheckRun run(httpchk(), true);
+  run.on_connected();
+  EXPECT_EQ(run.on_timeout(), result(S::L7Timeout));
+  EXPECT_EQ(run.on_data("HTTP/1.1 200 OK\r\n\r\n").result, std::nullopt);
+  EXPECT_EQ(run.on_peer_closed().result, std::nullopt);
+  EXPECT_EQ(run.on_error("Connection reset by peer"), result(S::L7Timeout));
+  EXPECT_EQ(run.result(), result(S::L7Timeout));
+}
+
+TEST(CheckRun, StatusIsDecidedWithoutWaitingForTheBody) {
+  CheckRun run(httpchk(), true);
+  run.on_connected();
+  EXPECT_EQ(run.on_data("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n").result, result(S::L7Ok, 200));
+}
+
+TEST(CheckRun, DurationIsLeftToTheCaller) {
+  CheckRun run(CheckSpec{}, true);
+  EXPECT_EQ(run.on_connected().result->duration, Ms{-1});
+}
+
+// The request bytes, as HAProxy 2.6.12 was seen to write them.
+TEST(HttpCheckRequest, DefaultIsOptionsSlashHttp10WithoutHeaders) {
+  EXPECT_EQ(build_http_check_request({}), "OPTIONS / HTTP/1.0\r\n\r\n");
+}
+
+TEST(HttpCheckRequest, Http11GetsLowerCasedHeadersAndConnectionClose) {
+  HttpCheckRequest r{"GET", "/health", "HTTP/1.1", {{"Host", "example.com"}}, ""};
+  EXPECT_EQ(build_http_check_request(r), "GET /health HTTP/1.1\r\nhost: example.com\r\nconnection: close\r\n\r\n");
+}
+
+TEST(HttpCheckRequest, Http11WithoutHeadersStillSaysConnectionClose) {
+  HttpCheckRequest r{"GET", "/", "HTTP/1.1", {}, ""};
+  EXPECT_EQ(build_http_check_request(r), "GET / HTTP/1.1\r\nconnection: close\r\n\r\n");
+}
+
+TEST(HttpCheckRequest, GivenConnectionHeaderReplacesTheAutomaticOne) {
+  HttpCheckRequest r{"GET", "/", "HTTP/1.1", {{"Connection", "keep-alive"}}, ""};
+  EXPECT_EQ(build_http_check_request(r), "GET / HTTP/1.1\r\nconnection: keep-alive\r\n\r\n");
+}
+
+TEST(HttpCheckRequest, BodyAddsContentLength) {
+  HttpCheckRequest r{"POST", "/check", "HTTP/1.1", {{"Content-Type", "text/plain"}}, "ping"};
+  EXPECT_EQ(build_http_check_request(r),
+            "POST /check HTTP/1.1\r\ncontent-type: text/plain\r\ncontent-length: 4\r\n"
+            "connection: close\r\n\r\nping");
+}
+
+// tests/data/haproxy26/check_request_bytes.txt, req_http_check_send_body.
+TEST(HttpCheckRequest, MatchesCapturedBytesWithHeadersAndBody) {
+  HttpCheckRequest r{"POST", "/p", "HTTP/1.1", {{"Host", "h"}, {"X-Custom", "Abc"}}, "hello"};
+  EXPECT_EQ(build_http_check_request(r),
+            "POST /p HTTP/1.1\r\nhost: h\r\nx-custom: Abc\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello");
+}
+
+TEST(HttpCheckRequest, Http10KeepsGivenHeadersButAddsNoConnectionHeader) {
+  HttpCheckRequest r{"GET", "/", "HTTP/1.0", {{"X-Check", "1"}, {"X-Empty", ""}}, ""};
+  EXPECT_EQ(build_http_check_request(r), "GET / HTTP/1.0\r\nx-check: 1\r\n\r\n");
+}
+
+TEST(CheckRun, HttpchkSendsTheRequestOnConnect) {
+  CheckRun run(httpchk(), true);
+  const auto step = run.on_connected();
+  EXPECT_EQ(step.send, "OPTIONS / HTTP/1.0\r\n\r\n");
+  EXPECT_FALSE(step.result);
+  EXPECT_TRUE(run.connected());
+}
+
+}  // namespace
+}  // namespace lb::core
