@@ -1,0 +1,282 @@
+#include "lb/core/check/check_engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "lb/core/check/check_run.hpp"
+
+namespace lb::core {
+
+// ----------------------------------------------------------------------------- timing rules
+
+std::optional<ProbeTarget> check_target(const ServerConfig& server, const CheckSpec& spec) {
+  ProbeTarget t{server.settings.check_addr.value_or(server.host), server.port};
+  if (server.settings.check_port) t.port = *server.settings.check_port;
+  if (spec.kind == CheckKind::TcpCheck && !spec.tcp_rules.empty() &&
+      spec.tcp_rules.front().kind == TcpCheckRule::Kind::Connect && spec.tcp_rules.front().port)
+    t.port = *spec.tcp_rules.front().port;
+  if (t.port == 0) return std::nullopt;
+  return t;
+}
+
+Ms connect_deadline(const ServerSettings& s, const Timeouts& t) {
+  if (t.check && t.connect) return std::min(s.inter, *t.connect);
+  return s.inter;
+}
+
+std::optional<Ms> response_deadline(const Timeouts& t) { return t.check; }
+
+namespace {
+
+IntervalParams interval_params(const ServerSettings& s) { return {s.inter, s.fastinter, s.downinter}; }
+
+Ms with_spread(Ms interval, int spread_pct, const RandomSource& random) {
+  if (spread_pct <= 0 || !random) return interval;
+  const auto r = interval.count() * spread_pct / 100;
+  return Ms{interval.count() + r - static_cast<long>(std::floor(2.0 * static_cast<double>(r) * random()))};
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------------------- engine state
+
+struct CheckEngine::Impl {
+  struct Server;
+
+  // One check in flight: owns the connection and the pure conversation.
+  struct Attempt final : ProbeEvents {
+    // disable-on-404 applies to a server that is UP, stopping included, never to a DOWN one.
+    Attempt(Impl& e, Server& s) : engine(e), server(s), run(s.proxy->check, s.is_up()) {}
+    void on_connected() override {
+      if (run.done()) return;
+      if (auto t = response_deadline(server.proxy->timeouts)) engine.arm_deadline(server, engine.scheduler.now() + *t);
+      apply(run.on_connected());
+    }
+    void on_data(std::string_view bytes) override {
+      if (!run.done()) apply(run.on_data(bytes));
+    }
+    void on_peer_closed() override {
+      if (!run.done()) apply(run.on_peer_closed());
+    }
+    void on_error(std::string_view os_error) override {
+      if (!run.done()) engine.finish(server, run.on_error(os_error));
+    }
+    void apply(const CheckStep& step) {
+      if (!step.send.empty() && conn) conn->send(step.send);
+      if (step.result) engine.finish(server, *step.result);
+    }
+
+    Impl& engine;
+    Server& server;
+    CheckRun run;
+    std::unique_ptr<ProbeConnection> conn;
+    TimePoint started;
+  };
+
+  struct Server {
+    ServerKey key;
+    const ProxyConfig* proxy = nullptr;
+    const ServerConfig* config = nullptr;
+    std::optional<ProbeTarget> target;  // nullopt: no health check runs
+    std::optional<Health> health;
+    CheckStatus last_status = CheckStatus::Initializing;
+    std::shared_ptr<Attempt> attempt;
+    TimerId deadline_timer = 0;
+    TimerId next_timer = 0;
+    std::optional<TimePoint> next_at;
+
+    bool disabled() const { return config->settings.disabled; }
+    bool is_up() const { return !disabled() && (!health || health->up()); }
+    bool is_usable() const { return is_up() && !(health && health->stopping()) && config->settings.weight > 0; }
+  };
+
+  Impl(const Config& c, Scheduler& s, Prober& p, HealthEventSink k, RandomSource r)
+      : config(c), scheduler(s), prober(p), sink(std::move(k)), random(std::move(r)) {
+    for (std::size_t pi = 0; pi < config.proxies.size(); ++pi) {
+      const auto& px = config.proxies[pi];
+      if (!px.has_backend_role()) continue;
+      for (std::size_t si = 0; si < px.servers.size(); ++si) {
+        auto sv = std::make_unique<Server>();
+        sv->key = {pi, si};
+        sv->proxy = &px;
+        sv->config = &px.servers[si];
+        const auto& st = sv->config->settings;
+        if (st.check) {
+          sv->target = check_target(*sv->config, px.check);
+          if (sv->target) sv->health.emplace(st.rise, st.fall, st.disabled);
+        }
+        servers.push_back(std::move(sv));
+      }
+    }
+  }
+
+  ~Impl() {
+    for (auto& s : servers) {
+      scheduler.cancel(s->next_timer);
+      scheduler.cancel(s->deadline_timer);
+    }
+  }
+
+  Server* find(ServerKey key) const {
+    for (const auto& s : servers)
+      if (s->key == key) return s.get();
+    return nullptr;
+  }
+
+  BackendCounts counts(std::size_t proxy) const {
+    BackendCounts c;
+    for (const auto& s : servers)
+      if (s->key.proxy == proxy && s->is_usable()) ++(s->config->settings.backup ? c.backup : c.active);
+    return c;
+  }
+
+  void emit(HealthEvent::Kind kind, const Server& s, const CheckResult& r, std::optional<LogLine> line = {}) {
+    if (sink) sink(HealthEvent{kind, s.key, scheduler.now(), r, std::move(line)});
+  }
+
+  void schedule_check(Server& s, TimePoint when) {
+    scheduler.cancel(s.next_timer);
+    s.next_at = when;
+    s.next_timer = scheduler.schedule_at(when, [this, &s] {
+      s.next_timer = 0;
+      s.next_at.reset();
+      start_check(s);
+    });
+  }
+
+  void arm_deadline(Server& s, TimePoint when) {
+    scheduler.cancel(s.deadline_timer);
+    s.deadline_timer = scheduler.schedule_at(when, [this, &s] {
+      s.deadline_timer = 0;
+      if (s.attempt && !s.attempt->run.done()) finish(s, s.attempt->run.on_timeout());
+    });
+  }
+
+  void start_check(Server& s) {
+    if (s.disabled()) return;  // maintenance pauses checks
+    auto attempt = std::make_shared<Attempt>(*this, s);
+    attempt->started = scheduler.now();
+    s.attempt = attempt;
+    emit(HealthEvent::Kind::CheckStarted, s, CheckResult{CheckStatus::Started});
+    arm_deadline(s, attempt->started + connect_deadline(s.config->settings, s.proxy->timeouts));
+    attempt->conn = prober.connect(*s.target, *attempt);
+  }
+
+  void finish(Server& s, CheckResult r) {
+    auto attempt = std::move(s.attempt);
+    scheduler.cancel(s.deadline_timer);
+    s.deadline_timer = 0;
+    r.duration = std::chrono::duration_cast<Ms>(scheduler.now() - attempt->started);
+    // The prober may be inside one of this attempt's callbacks: close the connection later.
+    scheduler.schedule_at(scheduler.now(), [attempt] { attempt->conn.reset(); });
+
+    const auto& px = *s.proxy;
+    const ServerRef ref{px.name, s.config->name, s.config->settings.backup};
+    Health& h = *s.health;
+    const int before = h.value();
+    const BackendCounts counts_before = counts(s.key.proxy);
+    const bool was_stopping = h.stopping();
+    const Transition t = h.record(r.verdict(), px.check.disable_on_404);
+
+    std::optional<LogLine> check_line;
+    if (px.log_health_checks && (r.status != s.last_status || h.value() != before))
+      check_line = health_check_line(ref, r, health_display(h.value(), h.rise(), h.fall()));
+    s.last_status = r.status;
+    emit(HealthEvent::Kind::CheckFinished, s, r, std::move(check_line));
+
+    const CheckResult* reason = px.log_health_checks ? nullptr : &r;
+    const BackendCounts after = counts(s.key.proxy);
+    switch (t) {
+      case Transition::WentDown:
+        emit(HealthEvent::Kind::WentDown, s, r, server_down_line(ref, reason, after, 0, 0, 0, was_stopping));
+        if (after.active + after.backup == 0 && counts_before.active + counts_before.backup > 0)
+          emit(HealthEvent::Kind::NoServerAvailable, s, r,
+               no_server_available_line(px.name, px.kind == ProxyKind::Listen));
+        break;
+      case Transition::WentUp:
+        emit(HealthEvent::Kind::WentUp, s, r, server_up_line(ref, reason, after));
+        break;
+      case Transition::WentStopping:
+        emit(HealthEvent::Kind::WentStopping, s, r, server_stopping_line(ref, reason, after));
+        break;
+      case Transition::None:
+        break;
+    }
+    const Ms interval = h.next_interval(interval_params(s.config->settings));
+    schedule_check(s, scheduler.now() + with_spread(interval, config.global.spread_checks, random));
+  }
+
+  const Config& config;
+  Scheduler& scheduler;
+  Prober& prober;
+  HealthEventSink sink;
+  RandomSource random;
+  std::vector<std::unique_ptr<Server>> servers;
+};
+
+// ----------------------------------------------------------------------------- public API
+
+CheckEngine::CheckEngine(const Config& config, Scheduler& scheduler, Prober& prober, HealthEventSink sink,
+                         RandomSource random)
+    : impl_(std::make_unique<Impl>(config, scheduler, prober, std::move(sink), std::move(random))) {}
+
+CheckEngine::~CheckEngine() = default;
+
+std::vector<std::pair<ServerKey, Ms>> CheckEngine::initial_schedule(const Config& config) {
+  struct Checked {
+    ServerKey key;
+    Ms interval;
+  };
+  std::vector<Checked> checks;
+  Ms min_inter{0};
+  for (std::size_t pi = 0; pi < config.proxies.size(); ++pi) {
+    const auto& px = config.proxies[pi];
+    if (!px.has_backend_role()) continue;
+    for (std::size_t si = 0; si < px.servers.size(); ++si) {
+      const auto& sv = px.servers[si];
+      if (!sv.settings.check || !check_target(sv, px.check)) continue;
+      const Health h(sv.settings.rise, sv.settings.fall, sv.settings.disabled);
+      const Ms interval = h.next_interval(interval_params(sv.settings));
+      // Checks faster than one second start on their own and do not dictate the spread.
+      if (interval >= Ms{1000} && (min_inter.count() == 0 || interval < min_inter)) min_inter = interval;
+      checks.push_back({{pi, si}, interval});
+    }
+  }
+  std::vector<std::pair<ServerKey, Ms>> out;
+  const auto n = static_cast<long>(checks.size());
+  for (long pos = 0; pos < n; ++pos) {
+    const auto& c = checks[static_cast<std::size_t>(pos)];
+    // HAProxy 2.6 spreads first checks by position only; spread-checks jitter starts later.
+    Ms m = std::max(min_inter, c.interval);
+    if (config.global.max_spread_checks && m > *config.global.max_spread_checks) m = *config.global.max_spread_checks;
+    out.emplace_back(c.key, Ms{m.count() * pos / n});
+  }
+  return out;
+}
+
+void CheckEngine::start() {
+  const TimePoint now = impl_->scheduler.now();
+  for (const auto& [key, delay] : initial_schedule(impl_->config)) {
+    auto* s = impl_->find(key);
+    if (s && !s->disabled()) impl_->schedule_check(*s, now + delay);
+  }
+}
+
+bool CheckEngine::server_up(ServerKey key) const {
+  const auto* s = impl_->find(key);
+  return s && s->is_usable();
+}
+
+const Health* CheckEngine::health(ServerKey key) const {
+  const auto* s = impl_->find(key);
+  return s && s->health ? &*s->health : nullptr;
+}
+
+BackendCounts CheckEngine::counts(std::size_t proxy) const { return impl_->counts(proxy); }
+
+std::optional<TimePoint> CheckEngine::next_check_at(ServerKey key) const {
+  const auto* s = impl_->find(key);
+  return s ? s->next_at : std::nullopt;
+}
+
+}  // namespace lb::core

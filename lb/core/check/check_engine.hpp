@@ -1,0 +1,81 @@
+#pragma once
+// Runs the active health checks of every server of a configuration, as HAProxy 2.6 does:
+// staggered first checks, connect/response deadlines, the health counter, inter/fastinter/
+// downinter, and the UP/DOWN/"no server available" messages. Time and I/O are injected
+// (Scheduler, Prober), so this same engine runs in lb and in the simulator.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "lb/core/check/health.hpp"
+#include "lb/core/check/prober.hpp"
+#include "lb/core/config/model.hpp"
+#include "lb/core/log/log_lines.hpp"
+
+namespace lb::core {
+
+struct ServerKey {
+  std::size_t proxy = 0;   // index in Config::proxies
+  std::size_t server = 0;  // index in ProxyConfig::servers
+  bool operator==(const ServerKey&) const = default;
+};
+
+struct HealthEvent {
+  enum class Kind {
+    CheckStarted,       // a check connection is being opened
+    CheckFinished,      // one check completed (line set only with option log-health-checks)
+    WentUp,
+    WentDown,
+    WentStopping,       // http-check disable-on-404 saw 404 on an UP server
+    NoServerAvailable,  // the backend has just lost its last usable server
+  };
+  Kind kind;
+  ServerKey key;
+  TimePoint at;
+  CheckResult result;           // for CheckFinished and transitions
+  std::optional<LogLine> line;  // what HAProxy logs for this event, if anything
+};
+
+using HealthEventSink = std::function<void(const HealthEvent&)>;
+
+// Uniform draw in [0, 1), for spread-checks jitter; injected so tests can pin it.
+using RandomSource = std::function<double()>;
+
+class CheckEngine {
+ public:
+  CheckEngine(const Config& config, Scheduler& scheduler, Prober& prober, HealthEventSink sink,
+              RandomSource random = {});
+  ~CheckEngine();
+  CheckEngine(const CheckEngine&) = delete;
+  CheckEngine& operator=(const CheckEngine&) = delete;
+
+  // Schedules every server's first check, spread over one interval as HAProxy does.
+  void start();
+
+  // Whether the server is usable for traffic now (UP, not stopping, not disabled).
+  bool server_up(ServerKey key) const;
+  const Health* health(ServerKey key) const;  // nullptr for a server without checks
+  BackendCounts counts(std::size_t proxy) const;
+  // When the server's next check starts (nullopt: no check scheduled).
+  std::optional<TimePoint> next_check_at(ServerKey key) const;
+
+  // The delay before the first check of each checked server, in check order (exposed for tests
+  // and for the simulator's trace).
+  static std::vector<std::pair<ServerKey, Ms>> initial_schedule(const Config& config);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The address and port a server's checks connect to (HAProxy: rule port, else `port`, else the
+// port of `addr`, else the service port; `addr` else the server address); nullopt = no port.
+std::optional<ProbeTarget> check_target(const ServerConfig& server, const CheckSpec& spec);
+
+// The deadline of the connect phase (HAProxy: `inter`, or min(inter, timeout connect) when
+// `timeout check` is also set) and of the phase after the connection is established.
+Ms connect_deadline(const ServerSettings& s, const Timeouts& t);
+std::optional<Ms> response_deadline(const Timeouts& t);
+
+}  // namespace lb::core
