@@ -333,10 +333,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const core::Step& s = plan_.steps[step_++];
     switch (s.kind) {
       case core::StepKind::Send:
-        if (plan_.steps.size() > 2) {
-          error_code ec;  // each piece its own segment, so the wire shape matches the plan
-          sock_.set_option(tcp::no_delay(true), ec);
-        }
         return write(s.bytes, [](Connection& c) { c.run_plan(); });
       case core::StepKind::Pause:
         timer_.expires_after(s.pause);
@@ -609,6 +605,8 @@ void Server::Impl::do_accept(ListenerRt& l) {
     if (stopping || gen != l.accept_gen || ec == asio::error::operation_aborted) return;
     if (!ec) {
       if (l.ever_filtered) detach_filter(s.native_handle());  // children inherit the filter
+      error_code ignored;  // as nginx's tcp_nodelay: a response is one write, send it now
+      s.set_option(tcp::no_delay(true), ignored);
       std::make_shared<Connection>(*this, keep, std::move(s))->start();
     }
     do_accept(l);
