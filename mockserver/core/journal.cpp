@@ -5,18 +5,14 @@
 
 #include <charconv>
 
+#include "lb/core/text.hpp"
+
 namespace mock::core {
 
 namespace json = boost::json;
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 
@@ -37,8 +33,8 @@ std::string url_decode(std::string_view s) {
     if (s[i] == '+') {
       out += ' ';
     } else if (s[i] == '%' && i + 2 < s.size() &&
-               hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+               lb::core::hex_digit(s[i + 1]) >= 0 && lb::core::hex_digit(s[i + 2]) >= 0) {
+      out += static_cast<char>(lb::core::hex_digit(s[i + 1]) * 16 + lb::core::hex_digit(s[i + 2]));
       i += 2;
     } else {
       out += s[i];

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lb/core/check/http_response.hpp"
+#include "lb/core/text.hpp"
 
 // One check attempt, judged as HAProxy 2.6's tcpcheck_main() / tcpcheck_eval_expect*() do
 // (src/tcpcheck.c, src/check.c). Where HAProxy's answer depends on how the server's bytes
@@ -19,33 +20,6 @@ namespace lb::core {
 namespace {
 
 using Kind = TcpCheckRule::Kind;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-// `send-binary` / `expect binary` patterns are hex text; a stray digit is ignored (the config
-// parser rejects such patterns before they get here).
-std::string decode_hex(std::string_view hex) {
-  std::string out;
-  int high = -1;
-  for (const char c : hex) {
-    int v = -1;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    if (v < 0) continue;
-    if (high < 0) {
-      high = v;
-    } else {
-      out += static_cast<char>(high * 16 + v);
-      high = -1;
-    }
-  }
-  return out;
-}
 
 // "200-399,404" → {{200,399},{404,404}}; malformed items match nothing.
 std::vector<std::pair<int, int>> parse_status_list(std::string_view list) {
@@ -93,7 +67,7 @@ struct Expect {
         }
         break;
       case ExpectKind::Binary:
-        data = decode_hex(rule.pattern);
+        data = decode_hex(rule.pattern).value_or("");  // validated by the config parser
         break;
       case ExpectKind::String:
         data = rule.pattern;
@@ -362,7 +336,7 @@ struct CheckRun::Impl {
           break;
         case Kind::Send:
         case Kind::SendBinary:
-          step.send += rule.kind == Kind::Send ? rule.data : decode_hex(rule.data);
+          step.send += rule.kind == Kind::Send ? rule.data : decode_hex(rule.data).value_or("");
           buffer.clear();  // HAProxy releases the input buffer on every send
           ++pos;
           break;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "lb/core/text.hpp"
+
 namespace lb::core {
 namespace {
 
@@ -24,18 +26,6 @@ bool is_token(char c) {
 }
 // HAProxy's HTTP_FLG_VER: what a version token may be made of.
 bool is_version_char(char c) { return is_alnum(c) || c == '.' || c == '/'; }
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           const auto lower = [](char ch) { return ch >= 'A' && ch <= 'Z' ? char(ch - 'A' + 'a') : ch; };
-           return lower(x) == lower(y);
-         });
-}
 std::string_view trim_lws(std::string_view v) {
   while (!v.empty() && is_lws(v.front())) v.remove_prefix(1);
   while (!v.empty() && is_lws(v.back())) v.remove_suffix(1);
@@ -367,7 +357,7 @@ std::size_t HttpResponseParser::take_body(std::string_view bytes) {
   }
   switch (state_) {
     case State::ChunkSize:
-      if (const int h = hex_value(c); h >= 0) {
+      if (const int h = hex_digit(c); h >= 0) {
         remaining_ = (remaining_ << 4) + static_cast<std::uint64_t>(h);
         ++chunk_digits_;
         // HAProxy refuses sizes over 13 hex digits' worth (2^52).

@@ -2,15 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "lb/core/text.hpp"
+
 namespace lb::core {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
@@ -46,8 +41,8 @@ LexedLine lex_line(std::string_view line) {
         case 'n': word += '\n'; break;
         case 't': word += '\t'; break;
         case 'x': {
-          const int hi = i + 1 < line.size() ? hex_value(line[i + 1]) : -1;
-          const int lo = i + 2 < line.size() ? hex_value(line[i + 2]) : -1;
+          const int hi = i + 1 < line.size() ? hex_digit(line[i + 1]) : -1;
+          const int lo = i + 2 < line.size() ? hex_digit(line[i + 2]) : -1;
           if (hi < 0 || lo < 0) {
             out.error = fmt::format("truncated or invalid hexadecimal sequence at position {}", i);
             return out;

@@ -8,6 +8,7 @@
 
 #include "lb/core/config/lexer.hpp"
 #include "lb/core/config/values.hpp"
+#include "lb/core/text.hpp"
 
 namespace lb::core {
 namespace {
@@ -664,10 +665,7 @@ class Parser {
     return r;
   }
 
-  static bool valid_hex(std::string_view s) {
-    if (s.empty() || s.size() % 2) return false;
-    return std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
-  }
+  static bool valid_hex(std::string_view s) { return !s.empty() && decode_hex(s).has_value(); }
 
   static bool valid_status_list(std::string_view s) {
     while (true) {
