@@ -20,7 +20,8 @@ struct Probe {
 };
 
 struct Params {
-  int rise, fall, inter, fastinter, downinter, timeout_check;
+  int rise, fall, inter, timeout_check;
+  std::optional<int> fastinter, downinter;  // unset: HAProxy falls back to inter
 };
 
 struct Transition {
@@ -75,7 +76,9 @@ std::vector<Transition> model(const Params& p, const std::vector<Probe>& probes,
         out.push_back({false, end, reason});
       }
     }
-    const int interval = health == max ? p.inter : (!up && health == 0 ? p.downinter : p.fastinter);
+    const int interval = health == max ? p.inter
+                         : (!up && health == 0) ? p.downinter.value_or(p.inter)
+                                                : p.fastinter.value_or(p.inter);
     start = end + interval;
   }
   return out;
@@ -86,8 +89,8 @@ RC_GTEST_PROP(CheckEngineModel, TransitionsAndTheirTimesMatchHaproxysCounter, ()
   p.rise = *rc::gen::inRange(1, 6);
   p.fall = *rc::gen::inRange(1, 6);
   p.inter = *rc::gen::inRange(100, 3000);
-  p.fastinter = *rc::gen::inRange(50, 3000);
-  p.downinter = *rc::gen::inRange(50, 5000);
+  if (*rc::gen::arbitrary<bool>()) p.fastinter = *rc::gen::inRange(50, 3000);
+  if (*rc::gen::arbitrary<bool>()) p.downinter = *rc::gen::inRange(50, 5000);
   p.timeout_check = *rc::gen::inRange(p.inter, 4000);  // >= inter: the deterministic regime
   const auto probes = *rc::gen::container<std::vector<Probe>>(rc::gen::build<Probe>(
       rc::gen::set(&Probe::outcome, rc::gen::element(Outcome::Pass, Outcome::WrongStatus, Outcome::Hang, Outcome::Refuse)),
@@ -97,9 +100,11 @@ RC_GTEST_PROP(CheckEngineModel, TransitionsAndTheirTimesMatchHaproxysCounter, ()
     option httpchk
     timeout connect 5s
     timeout check {}
-    server s1 10.0.0.1:80 check rise {} fall {} inter {} fastinter {} downinter {}
+    server s1 10.0.0.1:80 check rise {} fall {} inter {}{}{}
 )",
-                                               p.timeout_check, p.rise, p.fall, p.inter, p.fastinter, p.downinter),
+                                               p.timeout_check, p.rise, p.fall, p.inter,
+                                               p.fastinter ? fmt::format(" fastinter {}", *p.fastinter) : "",
+                                               p.downinter ? fmt::format(" downinter {}", *p.downinter) : ""),
                                    "prop.cfg");
   RC_ASSERT(parsed.ok());
   SimScheduler sched;

@@ -34,7 +34,7 @@ rc::Gen<ExpectRule> gen_expect(bool http) {
           case 0: r.kind = ExpectKind::Status; r.pattern = std::to_string(code) + "-" + std::to_string(code + 99); break;
           case 1: r.kind = ExpectKind::RStatus; r.pattern = "^" + std::to_string(code / 100); break;
           case 2: r.kind = ExpectKind::String; r.pattern = text.empty() ? "ok" : text; break;
-          case 3: r.kind = ExpectKind::RString; r.pattern = text.empty() ? "o.k" : text; break;
+          case 3: r.kind = ExpectKind::RString; r.pattern = text.empty() ? "o.k" : "^(ok|" + std::to_string(code) + ")\\s*$"; break;
           default: r.kind = ExpectKind::Binary; r.pattern = "0a0B"; break;
         }
         return r;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "lb/core/check/check_run.hpp"
 
@@ -92,6 +93,8 @@ struct CheckEngine::Impl {
 
   Impl(const Config& c, Scheduler& s, Prober& p, HealthEventSink k, RandomSource r)
       : config(c), scheduler(s), prober(p), sink(std::move(k)), random(std::move(r)) {
+    if (config.global.spread_checks > 0 && !random)
+      throw std::invalid_argument("CheckEngine: spread-checks needs a random source");
     for (std::size_t pi = 0; pi < config.proxies.size(); ++pi) {
       const auto& px = config.proxies[pi];
       if (!px.has_backend_role()) continue;
@@ -180,7 +183,8 @@ struct CheckEngine::Impl {
 
     std::optional<LogLine> check_line;
     if (px.log_health_checks && (r.status != s.last_status || h.value() != before))
-      check_line = health_check_line(ref, r, health_display(h.value(), h.rise(), h.fall()));
+      check_line = health_check_line(ref, r,
+                                     health_display(h.value(), h.rise(), h.fall(), s.config->settings.weight == 0));
     s.last_status = r.status;
     emit(HealthEvent::Kind::CheckFinished, s, r, std::move(check_line));
 

@@ -84,6 +84,9 @@ struct CheckSpec {
   CheckKind kind = CheckKind::Connect;
   HttpCheckRequest http;
   bool http_send = false;                // the request was set by `http-check send`
+  // HAProxy 2.6 quirk: a backend that inherits `option httpchk` from defaults but declares its own
+  // http-check rules loses the implicit request with the inherited rules, so nothing is sent.
+  bool send_request = true;
   std::vector<ExpectRule> http_expects;  // empty = implicit "status 200-399"
   bool disable_on_404 = false;
   std::vector<TcpCheckRule> tcp_rules;

@@ -8,6 +8,7 @@
 
 #include "lb/core/config/lexer.hpp"
 #include "lb/core/config/values.hpp"
+#include "lb/core/regex.hpp"
 #include "lb/core/text.hpp"
 
 namespace lb::core {
@@ -93,6 +94,9 @@ std::string_view section_name(ProxyKind k) {
   }
   return "?";
 }
+
+// How HAProxy names a proxy in messages about it (proxy_type_str): a listen section is a "proxy".
+std::string_view proxy_type(ProxyKind k) { return k == ProxyKind::Listen ? "proxy" : section_name(k); }
 
 std::string join(Words w, std::size_t from = 0) {
   std::string out;
@@ -216,6 +220,7 @@ class Parser {
 
     finish_proxy();
     section_ = Section::Proxy;
+    own_check_rules_ = own_httpchk_ = false;
     if (kind == ProxyKind::Defaults) {
       // A new defaults section starts from HAProxy's built-in defaults, not the previous one.
       defaults_ = ProxyConfig{};
@@ -257,6 +262,40 @@ class Parser {
     // Settings inherited from defaults that the proxy's role cannot use are dropped, so the model
     // holds only what takes effect (HAProxy ignores them the same way).
     ProxyConfig& p = current_;
+    if (own_check_rules_ && !own_httpchk_ && p.check.kind == CheckKind::HttpChk && !p.check.http_send) {
+      // The request came with the inherited rule list that this section's rules replaced.
+      p.check.send_request = false;
+      out_.diagnostics.push_back(
+          {Diagnostic::Level::Warning, p.pos,
+           fmt::format("{} '{}' declares http-check rules but inherits 'option httpchk' from defaults: HAProxy 2.6 "
+                       "then sends no check request and its checks time out; lb does the same (declare 'option "
+                       "httpchk' or 'http-check send' in this section)",
+                       proxy_type(p.kind), p.name),
+           Diagnostic::Form::Parsing});
+    }
+    // Rules of the other check kind never run: say so, and keep only what takes effect.
+    CheckSpec& c = p.check;
+    if (p.has_backend_role() && c.kind != CheckKind::HttpChk && (!c.http_expects.empty() || c.http_send)) {
+      out_.diagnostics.push_back({Diagnostic::Level::Warning, p.pos,
+                                  fmt::format("{} '{}' has http-check rules but no 'option httpchk': they are "
+                                              "ignored in lb, as in HAProxy.",
+                                              proxy_type(p.kind), p.name),
+                                  Diagnostic::Form::Parsing});
+    }
+    if (p.has_backend_role() && c.kind != CheckKind::TcpCheck && !c.tcp_rules.empty()) {
+      out_.diagnostics.push_back({Diagnostic::Level::Warning, p.pos,
+                                  fmt::format("{} '{}' has tcp-check rules but no 'option tcp-check': they are "
+                                              "ignored in lb, as in HAProxy.",
+                                              proxy_type(p.kind), p.name),
+                                  Diagnostic::Form::Parsing});
+    }
+    if (c.kind != CheckKind::HttpChk) {
+      c.http_expects.clear();
+      c.http_send = false;
+      c.disable_on_404 = false;
+      c.http = HttpCheckRequest{};
+    }
+    if (c.kind != CheckKind::TcpCheck) c.tcp_rules.clear();
     if (!p.has_frontend_role()) {
       p.default_backend.clear();
       p.timeouts.client.reset();
@@ -466,7 +505,7 @@ class Parser {
   void not_allowed(std::string_view kw, std::string_view) {
     const ProxyConfig& p = *proxy_;
     const bool lacks_backend = !p.has_backend_role();
-    alert(fmt::format("'{}' not allowed because {} '{}' has no {} capability.", kw, section_name(p.kind), p.name,
+    alert(fmt::format("'{}' not allowed because {} '{}' has no {} capability.", kw, proxy_type(p.kind), p.name,
                       lacks_backend ? "backend" : "frontend"));
   }
 
@@ -509,13 +548,15 @@ class Parser {
     if (!frontend_side && name != "queue" && p.kind == ProxyKind::Frontend)
       return warn(fmt::format("'timeout {}' will be ignored because frontend '{}' has no backend capability", name, p.name));
     auto& t = p.timeouts;
-    if (name == "connect") t.connect = *d;
-    else if (name == "client") t.client = *d;
-    else if (name == "server") t.server = *d;
-    else if (name == "check") t.check = *d;
-    else if (name == "http-request") t.http_request = *d;
-    else if (name == "queue") t.queue = *d;
-    else if (name == "http-keep-alive") t.http_keep_alive = *d;
+    // HAProxy treats a zero timeout as not set (and warns about it as missing).
+    const std::optional<Ms> value = d->count() > 0 ? std::optional<Ms>(*d) : std::nullopt;
+    if (name == "connect") t.connect = value;
+    else if (name == "client") t.client = value;
+    else if (name == "server") t.server = value;
+    else if (name == "check") t.check = value;
+    else if (name == "http-request") t.http_request = value;
+    else if (name == "queue") t.queue = value;
+    else if (name == "http-keep-alive") t.http_keep_alive = value;
     else warn(fmt::format("'timeout {}' has no effect in lb and is ignored", name));
   }
 
@@ -525,7 +566,7 @@ class Parser {
     auto flag = [&](bool& field, std::initializer_list<ProxyKind> not_for = {}) {
       for (const auto k : not_for)
         if (p.kind == k) return warn(fmt::format("'{}' ignored because {} '{}' has no {} capability.", name,
-                                                 section_name(p.kind), p.name,
+                                                 proxy_type(p.kind), p.name,
                                                  k == ProxyKind::Frontend ? "backend" : "frontend"));
       if (w.size() > 2) return alert(fmt::format("'option {}' does not expect any argument.", name));
       field = enable;
@@ -556,6 +597,7 @@ class Parser {
       if (p.kind == ProxyKind::Frontend)
         return warn(fmt::format("'httpchk' ignored because frontend '{}' has no backend capability.", p.name));
       if (w.size() > 5) return alert(fmt::format("'option httpchk' cannot handle unexpected argument '{}'.", w[5]));
+      own_httpchk_ = true;
       CheckSpec spec;
       spec.kind = CheckKind::HttpChk;
       spec.http_expects = p.check.http_expects;
@@ -658,6 +700,13 @@ class Parser {
       alert(fmt::format("'{} expect status' : invalid status list '{}'", directive, r.pattern));
       return std::nullopt;
     }
+    if (r.kind == ExpectKind::RStatus || r.kind == ExpectKind::RString) {
+      std::string why;
+      if (!Regex::compile(r.pattern, &why)) {
+        alert(fmt::format("'{} expect' : regex '{}' is invalid (error={}).", directive, r.pattern, why));
+        return std::nullopt;
+      }
+    }
     if (r.kind == ExpectKind::Binary && !valid_hex(r.pattern)) {
       alert(fmt::format("'{} expect binary' : '{}' is not a valid hexadecimal string", directive, r.pattern));
       return std::nullopt;
@@ -682,21 +731,37 @@ class Parser {
     }
   }
 
+  // HAProxy keeps a section's check rules in one list: the first rule a proxy declares replaces
+  // the list inherited from defaults, including the request `option httpchk` put there.
+  void declare_check_rule(ProxyConfig& p) {
+    if (own_check_rules_) return;
+    own_check_rules_ = true;
+    if (p.kind == ProxyKind::Defaults) return;
+    p.check.http_expects.clear();
+    p.check.tcp_rules.clear();
+    p.check.http_send = false;
+    if (!own_httpchk_) p.check.http = HttpCheckRequest{};
+  }
+
   void http_check(Words w, ProxyConfig& p) {
     if (p.kind == ProxyKind::Frontend) return not_allowed(w[0], section_name(p.kind));
     if (w.size() < 2) return alert("'http-check' expects 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var' or 'unset-var'.");
     const std::string_view sub = w[1];
     if (sub == "disable-on-404") {
       p.check.disable_on_404 = true;
-      return note_http_rules(p);
+      return;
     }
     if (sub == "expect") {
       auto r = expect_rule(w.subspan(2), "http-check", true);
       if (!r) return;
+      declare_check_rule(p);
       p.check.http_expects.push_back(*r);
-      return note_http_rules(p);
+      return;
     }
     if (sub == "send") {
+      if (own_check_rules_ && p.check.http_send)
+        return alert("'http-check send' : lb supports one 'http-check send' per backend");
+      declare_check_rule(p);
       HttpCheckRequest req = p.check.http;
       req.headers.clear();
       req.body.clear();
@@ -720,18 +785,16 @@ class Parser {
           return alert(fmt::format("'http-check send' : expects 'comment', 'meth', 'uri', 'uri-lf', 'ver', 'hdr', "
                                    "'body' or 'body-lf' but got '{}' as argument.", a));
       }
-      if (p.check.http_send) return alert("'http-check send' : lb supports one 'http-check send' per backend");
       p.check.http = std::move(req);
       p.check.http_send = true;
-      return note_http_rules(p);
+      p.check.send_request = true;
+      return;
     }
     if (one_of(sub, {"send-state", "comment", "connect", "set-var", "unset-var"}))
       return alert(fmt::format("'http-check {}' is a HAProxy rule that lb does not support", sub));
     alert(fmt::format("'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', "
                       "'expect', 'set-var' and 'unset-var' (got '{}').", sub));
   }
-
-  void note_http_rules(ProxyConfig&) {}
 
   void tcp_check(Words w, ProxyConfig& p) {
     if (p.kind == ProxyKind::Frontend) return not_allowed(w[0], section_name(p.kind));
@@ -778,6 +841,7 @@ class Parser {
       return alert(fmt::format("'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', "
                                "'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '{}'", sub));
     }
+    declare_check_rule(p);
     p.check.tcp_rules.push_back(std::move(rule));
   }
 
@@ -903,8 +967,8 @@ class Parser {
         const auto& q = cfg.proxies[j];
         if (q.name == p.name && (q.has_backend_role() == p.has_backend_role() || q.has_frontend_role() == p.has_frontend_role()))
           post(Level::Alert, p.pos, Form::ParsingUpper,
-               fmt::format("{} '{}' has the same name as {} '{}' declared at {}:{}.", section_name(p.kind), p.name,
-                           section_name(q.kind), q.name, q.pos.file, q.pos.line),
+               fmt::format("{} '{}' has the same name as {} '{}' declared at {}:{}.", proxy_type(p.kind), p.name,
+                           proxy_type(q.kind), q.name, q.pos.file, q.pos.line),
                /*while_reading=*/true);  // HAProxy finds it at the section line
       }
       for (std::size_t a = 0; a < p.servers.size(); ++a)
@@ -913,14 +977,14 @@ class Parser {
             post(Level::Alert, p.servers[a].pos, Form::Parsing,
                  fmt::format("{} '{}', another server named '{}' was already defined at line {}, please use distinct "
                              "names.",
-                             section_name(p.kind), p.name, p.servers[a].name, p.servers[b].pos.line));
+                             proxy_type(p.kind), p.name, p.servers[a].name, p.servers[b].pos.line));
             break;
           }
       for (const auto& s : p.servers)
         if (s.settings.check && s.port == 0 && !check_port_known(s, p.check))
           post(Level::Alert, s.pos, Form::Whole,
                fmt::format("config: {} '{}': server '{}' has neither service port nor check port.",
-                           section_name(p.kind), p.name, s.name));
+                           proxy_type(p.kind), p.name, s.name));
       auto need_backend = [&](const std::string& name, bool is_default) {
         if (name.empty()) return;
         const auto* be = cfg.find_backend(name);
@@ -932,8 +996,8 @@ class Parser {
         if (p.mode == Mode::Http && be->mode == Mode::Tcp)
           post(Level::Alert, p.pos, Form::Whole,
                fmt::format("{} {} '{}' ({}:{}) tries to use incompatible {} {} '{}' ({}:{}) {} (see 'mode').",
-                           mode_name(p.mode), section_name(p.kind), p.name, p.pos.file, p.pos.line,
-                           mode_name(be->mode), section_name(be->kind), be->name, be->pos.file, be->pos.line,
+                           mode_name(p.mode), proxy_type(p.kind), p.name, p.pos.file, p.pos.line,
+                           mode_name(be->mode), proxy_type(be->kind), be->name, be->pos.file, be->pos.line,
                            is_default ? "as its default backend" : "in a 'use_backend' rule"));
       };
       if (p.has_frontend_role()) {
@@ -951,16 +1015,7 @@ class Parser {
                          "   | While not properly invalid, you will certainly encounter various problems\n"
                          "   | with such a configuration. To fix this, please ensure that all following\n"
                          "   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.",
-                         section_name(p.kind), p.name));
-      if (p.has_backend_role() && p.check.kind != CheckKind::HttpChk &&
-          (!p.check.http_expects.empty() || p.check.disable_on_404 || p.check.http_send))
-        post(Level::Warning, p.pos, Form::Whole,
-             fmt::format("{} '{}' has http-check rules but no 'option httpchk': lb ignores them.", section_name(p.kind),
-                         p.name));
-      if (p.has_backend_role() && p.check.kind != CheckKind::TcpCheck && !p.check.tcp_rules.empty())
-        post(Level::Warning, p.pos, Form::Whole,
-             fmt::format("{} '{}' has tcp-check rules but no 'option tcp-check': lb ignores them.",
-                         section_name(p.kind), p.name));
+                         proxy_type(p.kind), p.name));
     }
   }
 
@@ -979,6 +1034,8 @@ class Parser {
   ProxyConfig current_;
   ProxyConfig* proxy_ = nullptr;
   bool in_proxy_ = false;
+  bool own_check_rules_ = false;  // the current section declared http-check/tcp-check rules
+  bool own_httpchk_ = false;      // the current section declared `option httpchk`
   ParseResult out_;
 };
 

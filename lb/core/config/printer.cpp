@@ -49,6 +49,10 @@ std::string server_settings(const ServerSettings& s) {
 
 void print_proxy(std::string& out, const ProxyConfig& p) {
   auto line = [&](const std::string& text) { out += "    " + text + "\n"; };
+  // A check that sends no request only arises from `option httpchk` inherited from defaults
+  // (CheckSpec::send_request): print it that way, then reset the defaults for later sections.
+  const bool inherits_httpchk = p.check.kind == CheckKind::HttpChk && !p.check.send_request;
+  if (inherits_httpchk) out += "\ndefaults\n    option httpchk\n";
   out += fmt::format("\n{} {}\n", kind_name(p.kind), quote_word(p.name));
   line(p.mode == Mode::Http ? "mode http" : "mode tcp");
   for (const auto& b : p.binds) line("bind " + quote_word(format_host_port(b.host.empty() ? "*" : b.host, b.port)));
@@ -83,8 +87,9 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
   if (p.has_backend_role()) {
     const auto& c = p.check;
     if (c.kind == CheckKind::HttpChk) {
-      line(fmt::format("option httpchk {} {} {}", quote_word(c.http.method), quote_word(c.http.uri),
-                       quote_word(c.http.version)));
+      if (!inherits_httpchk)
+        line(fmt::format("option httpchk {} {} {}", quote_word(c.http.method), quote_word(c.http.uri),
+                         quote_word(c.http.version)));
       if (c.http_send) {
         std::string send = fmt::format("http-check send meth {} uri {} ver {}", quote_word(c.http.method),
                                        quote_word(c.http.uri), quote_word(c.http.version));
@@ -123,7 +128,10 @@ std::string print_config(const Config& c) {
   if (c.global.spread_checks) out += fmt::format("    spread-checks {}\n", c.global.spread_checks);
   if (c.global.max_spread_checks)
     out += fmt::format("    max-spread-checks {}\n", format_duration(*c.global.max_spread_checks));
-  for (const auto& p : c.proxies) print_proxy(out, p);
+  for (const auto& p : c.proxies) {
+    print_proxy(out, p);
+    if (p.check.kind == CheckKind::HttpChk && !p.check.send_request) out += "\ndefaults\n";
+  }
   return out;
 }
 

@@ -17,7 +17,7 @@ SimBehavior SimBehavior::http(int status, std::string reason, Ms delay) {
 class SimProber::Connection final : public ProbeConnection {
  public:
   Connection(Scheduler& s, TargetState& target, SimBehavior b, ProbeEvents& ev)
-      : scheduler_(s), target_(target), behavior_(std::move(b)), events_(ev) {
+      : scheduler_(s), target_(target), slot_(target.requests.size()), behavior_(std::move(b)), events_(ev) {
     target_.requests.emplace_back();
     switch (behavior_.connect) {
       case SimBehavior::Connect::Refuse:
@@ -37,8 +37,10 @@ class SimProber::Connection final : public ProbeConnection {
   ~Connection() override { *alive_ = false; }
 
   void send(std::string_view bytes) override {
-    const bool first = target_.requests.back().empty();
-    target_.requests.back() += bytes;
+    // Connections to one target may overlap: each writes to its own slot.
+    auto& request = target_.requests[slot_];
+    const bool first = request.empty();
+    request += bytes;
     if (first && !behavior_.answer_on_connect) answer();
   }
 
@@ -65,6 +67,7 @@ class SimProber::Connection final : public ProbeConnection {
 
   Scheduler& scheduler_;
   TargetState& target_;
+  std::size_t slot_;
   SimBehavior behavior_;
   ProbeEvents& events_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

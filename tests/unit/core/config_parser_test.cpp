@@ -290,3 +290,77 @@ TEST(ConfigPrinter, PrintedConfigParsesToTheSameModel) {
 
 }  // namespace
 }  // namespace lb::core
+
+namespace lb::core {
+namespace {
+
+TEST(ConfigParser, ZeroTimeoutMeansNotSetAsInHaproxy) {
+  const auto r = parse_config("backend b\n  timeout connect 0\n  timeout check 0\n  timeout server 5s\n", "c.cfg");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config.proxies[0].timeouts.connect, std::nullopt);
+  EXPECT_EQ(r.config.proxies[0].timeouts.check, std::nullopt);
+  EXPECT_THAT(warnings(r), ElementsAre(HasSubstr("missing timeouts for backend 'b'.")));
+}
+
+TEST(ConfigParser, ListenSectionsAreCalledProxyInMessages) {
+  const auto r = parse_config("listen l\n  bind :80\n  timeout client 0\n  server s 1.2.3.4:80\n", "c.cfg");
+  EXPECT_THAT(warnings(r), ElementsAre(HasSubstr("missing timeouts for proxy 'l'.")));
+}
+
+TEST(ConfigParser, OwnCheckRulesReplaceTheRulesInheritedFromDefaults) {
+  const auto r = parse_config(R"(defaults
+    option httpchk GET /health
+    http-check expect status 500
+backend inherits
+    server s1 1.2.3.4:80 check
+backend replaces
+    option httpchk GET /x
+    http-check expect string OK
+    server s1 1.2.3.4:80 check
+)", "c.cfg");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(alerts(r));
+  const auto& inherits = r.config.proxies[0].check;
+  ASSERT_EQ(inherits.http_expects.size(), 1u);
+  EXPECT_EQ(inherits.http_expects[0].pattern, "500");
+  EXPECT_EQ(inherits.http.uri, "/health");
+  const auto& replaces = r.config.proxies[1].check;
+  ASSERT_EQ(replaces.http_expects.size(), 1u);
+  EXPECT_EQ(replaces.http_expects[0].kind, ExpectKind::String);
+  EXPECT_EQ(replaces.http.uri, "/x");
+  EXPECT_TRUE(replaces.send_request);
+}
+
+// Observed on haproxy 2.6.12: `option httpchk GET /health` in defaults plus `http-check expect
+// status 200` in a backend sends no request at all, so the check times out.
+TEST(ConfigParser, InheritedHttpchkWithOwnExpectSendsNoRequestAsInHaproxy) {
+  const auto r = parse_config(R"(defaults
+    option httpchk GET /health
+backend api
+    http-check expect status 200
+    server s1 1.2.3.4:80 check
+backend api2
+    http-check send hdr Host x
+    server s1 1.2.3.4:80 check
+)", "c.cfg");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r.config.proxies[0].check.send_request);
+  EXPECT_THAT(warnings(r), ::testing::Contains(HasSubstr("backend 'api' declares http-check rules but inherits "
+                                                         "'option httpchk' from defaults")));
+  EXPECT_TRUE(r.config.proxies[1].check.send_request);
+  EXPECT_EQ(r.config.proxies[1].check.http.method, "OPTIONS");
+  // Printed and parsed again, the quirk survives.
+  auto again = parse_config(print_config(r.config), "printed.cfg");
+  ASSERT_TRUE(again.ok()) << print_config(r.config);
+  EXPECT_FALSE(again.config.proxies[0].check.send_request);
+  EXPECT_EQ(again.config.proxies[0].check, r.config.proxies[0].check);
+}
+
+TEST(ConfigParser, InvalidRegexIsRejectedAsHaproxyDoes) {
+  const auto r = parse_config("backend b\n  option httpchk\n  http-check expect rstring (abc\n", "r.cfg");
+  ASSERT_EQ(alerts(r).size(), 1u);
+  EXPECT_THAT(alerts(r)[0], ::testing::StartsWith("config : parsing [r.cfg:3] : 'http-check expect' : regex '(abc' is "
+                                                  "invalid (error="));
+}
+
+}  // namespace
+}  // namespace lb::core

@@ -90,8 +90,16 @@ TEST_P(ConfigVsHaproxy, SameVerdictAndMessages) {
   const auto cfg = test::source_path("tests/data/haproxy26/config_cases/" + v.name + ".cfg");
   const auto report = check_report(parse_config(test::read_file(cfg), "site.cfg"), "site.cfg");
   EXPECT_EQ(report.exit_code, v.exit_code == 0 ? 0 : 2);
-  EXPECT_EQ(report.stdout_text.find("Configuration file is valid") != std::string::npos,
-            v.stdout_text.find("Configuration file is valid") != std::string::npos);
+  // Valid files and files with nothing to run print HAProxy's exact verdict on stdout; lb may add
+  // "Warnings were found." for warnings of its own.
+  if (v.exit_code != 1) {
+    std::string lb_out = report.stdout_text, ha_out = v.stdout_text;
+    for (auto* out : {&lb_out, &ha_out})
+      if (out->starts_with("Warnings were found.\n")) out->erase(0, 21);
+    EXPECT_EQ(lb_out, ha_out);
+  } else {
+    EXPECT_EQ(report.stdout_text, "");
+  }
   std::vector<std::string> lb_alerts, lb_warnings;
   for (const auto& l : report.stderr_lines) (l.level == "ALERT" ? lb_alerts : lb_warnings).push_back(l.text);
   const auto& ha_alerts = v.alerts;
