@@ -1,5 +1,8 @@
 // The mockserver command line: readiness lines, --check, --help, exit codes, signals.
 #include <signal.h>
+#include <stdlib.h>
+
+#include <fstream>
 
 #include <gtest/gtest.h>
 
@@ -16,7 +19,7 @@ struct Run {
 };
 Run run(const std::vector<std::string>& args) {
   Child c = Child::start(MOCKSERVER_BIN, args, {.ready_line = ""});
-  const auto code = c.wait_exit(milliseconds(5000));
+  const auto code = c.wait_exit(kPatience);
   Run r{code.value_or(-1), {}, c.stderr_text()};
   c.stop();
   for (const auto& l : c.stdout_lines()) r.out += l + "\n";
@@ -45,7 +48,7 @@ TEST(MockCli, SigtermExitsCleanly) {
 TEST(MockCli, SigintExitsCleanly) {
   Child c = Child::start(MOCKSERVER_BIN, {"--listen", "s1=127.0.0.1:0"});
   ::kill(c.pid(), SIGINT);
-  EXPECT_EQ(c.wait_exit(milliseconds(3000)), 0);
+  EXPECT_EQ(c.wait_exit(kPatience), 0);
 }
 
 TEST(MockCli, HelpShowsTheThreeIncidentExamples) {
@@ -102,6 +105,39 @@ TEST(MockCli, SpecFileServesItsListenersAndRules) {
   Child c = Child::start(MOCKSERVER_BIN, {"-f", spec.string()});
   EXPECT_EQ(status_of(http(c.port("s1"), "OPTIONS", "/").bytes), 500);
   EXPECT_EQ(connect_to(c.port("s2")).error, ECONNREFUSED);
+}
+
+// The helper half of DiesWithTheTestProcessThatStartedIt: runs only inside that test's child.
+TEST(MockCli, HelperStartsAMockserverThenIsKilled) {
+  if (::getenv("LBH_PDEATHSIG_HELPER") == nullptr) GTEST_SKIP() << "helper for another test";
+  Child c = Child::start(MOCKSERVER_BIN, {"--listen", "s1=127.0.0.1:0"});
+  std::printf("mockserver-pid %d\n", static_cast<int>(c.pid()));
+  std::fflush(stdout);
+  ::kill(::getpid(), SIGKILL);  // no destructor runs: only the kernel can stop the mockserver
+}
+
+bool process_gone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return true;
+  const auto paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z';
+}
+
+TEST(MockCli, DiesWithTheTestProcessThatStartedIt) {
+  ::setenv("LBH_PDEATHSIG_HELPER", "1", 1);
+  Child helper = Child::start("/proc/self/exe",
+                              {"--gtest_filter=MockCli.HelperStartsAMockserverThenIsKilled"},
+                              {.ready_line = ""});
+  ::unsetenv("LBH_PDEATHSIG_HELPER");
+  const auto line = helper.await_line("mockserver-pid ", kPatience);
+  ASSERT_TRUE(line) << helper.stderr_text();
+  const pid_t pid = std::stoi(line->substr(line->find(' ') + 1));
+  EXPECT_EQ(helper.wait_exit(kPatience), 128 + SIGKILL);
+  const auto deadline = Clock::now() + kPatience;
+  while (!process_gone(pid) && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_TRUE(process_gone(pid)) << "mockserver " << pid << " outlived the test that started it";
+  if (!process_gone(pid)) ::kill(pid, SIGKILL);
 }
 
 }  // namespace

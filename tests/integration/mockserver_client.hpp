@@ -1,6 +1,8 @@
 #pragma once
 // Raw-socket probes for the mockserver integration tests: what a client observes (refused,
-// timed out, reset, EOF, bytes), each with a deadline. Loopback only.
+// timed out, reset, EOF, bytes), each with a deadline. Loopback only. Deadlines for things that
+// must happen are generous (kPatience): they only matter when a test fails, and a loaded CI
+// machine may stall a step for seconds. Short deadlines only bound checks for silence.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -27,6 +29,8 @@ namespace lb::test {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+
+constexpr milliseconds kPatience{10000};
 
 class Fd {
  public:
@@ -56,7 +60,7 @@ struct Connected {
 };
 
 // Non-blocking connect bounded by `timeout`; a dropped SYN shows up as ETIMEDOUT.
-inline Connected connect_to(int port, milliseconds timeout = milliseconds(2000),
+inline Connected connect_to(int port, milliseconds timeout = kPatience,
                             const char* host = "127.0.0.1") {
   const bool v6 = std::string_view(host).find(':') != std::string_view::npos;
   Fd fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -92,7 +96,7 @@ inline bool send_all(int fd, std::string_view bytes) {
     const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EAGAIN) {
       pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, 2000) <= 0) return false;
+      if (::poll(&p, 1, static_cast<int>(kPatience.count())) <= 0) return false;
       continue;
     }
     if (n <= 0) return false;
@@ -162,6 +166,17 @@ inline Received read_to_end(int fd, milliseconds timeout) {
   return read_until(fd, timeout, [](std::string_view) { return false; });
 }
 
+// Reads until exactly `expected` arrived (or more, or EOF/RST, or kPatience), then listens for
+// `quiet` more: the result holds everything, and `end` says how the quiet period ended.
+inline Received read_exactly_then_silence(int fd, std::string_view expected, milliseconds quiet) {
+  Received first = read_until(fd, kPatience, [&](std::string_view b) { return b.size() >= expected.size(); });
+  if (first.end != End::Done) return first;
+  Received rest = read_to_end(fd, quiet);
+  first.bytes += rest.bytes;
+  first.end = rest.end;
+  return first;
+}
+
 // True once `bytes` hold one complete response with a Content-Length body (or none).
 inline bool complete_response(std::string_view bytes, bool head = false) {
   const auto end = bytes.find("\r\n\r\n");
@@ -173,12 +188,12 @@ inline bool complete_response(std::string_view bytes, bool head = false) {
   return bytes.size() >= end + 4 + length;
 }
 
-inline Received read_response(int fd, milliseconds timeout = milliseconds(2000), bool head = false) {
+inline Received read_response(int fd, milliseconds timeout = kPatience, bool head = false) {
   return read_until(fd, timeout, [head](std::string_view b) { return complete_response(b, head); });
 }
 
 // One request on a fresh connection; reads to EOF/RST/timeout.
-inline Received request_once(int port, std::string_view request, milliseconds timeout = milliseconds(2000)) {
+inline Received request_once(int port, std::string_view request, milliseconds timeout = kPatience) {
   auto c = connect_to(port);
   EXPECT_EQ(c.error, 0) << std::strerror(c.error);
   if (c.error != 0) return {};
@@ -211,7 +226,7 @@ struct AdminReply {
 };
 
 inline AdminReply admin_call(int port, std::string_view method, std::string_view target,
-                             std::string_view body = {}, milliseconds timeout = milliseconds(3000)) {
+                             std::string_view body = {}, milliseconds timeout = kPatience) {
   std::string req = std::string(method) + " " + std::string(target) +
                     " HTTP/1.1\r\nHost: admin\r\nConnection: close\r\nContent-Length: " +
                     std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
@@ -241,13 +256,16 @@ class Mock {
   int port(std::string_view name = "s1") const { return child_.port(name); }
   int admin_port() const { return admin_port_; }
   Child& child() { return child_; }
-  AdminReply call(std::string_view method, std::string_view target, std::string_view body = {}) const {
-    return admin_call(admin_port_, method, target, body);
+  AdminReply call(std::string_view method, std::string_view target, std::string_view body = {},
+                  milliseconds timeout = kPatience) const {
+    return admin_call(admin_port_, method, target, body, timeout);
   }
   // Blocks on the server's own barrier until `count` journal entries match `filter`.
-  bool wait_journal(std::string_view filter, int count = 1, int timeout_ms = 2000) const {
+  bool wait_journal(std::string_view filter, int count = 1,
+                    int timeout_ms = static_cast<int>(kPatience.count())) const {
     const auto r = call("GET", "/v1/wait?" + std::string(filter) + "&count=" + std::to_string(count) +
-                                   "&timeout_ms=" + std::to_string(timeout_ms));
+                                   "&timeout_ms=" + std::to_string(timeout_ms),
+                        {}, milliseconds(timeout_ms) + kPatience);
     return r.status == 200;
   }
   boost::json::array journal(std::string_view filter = "") const {

@@ -66,7 +66,7 @@ TEST(MockFaults, ResetOnAcceptGivesConnectionReset) {
   ASSERT_TRUE(m.wait_journal("outcome=fault:reset-on-accept"));
   // Racy by nature (catalogue B): the RST may beat the connect's completion.
   if (c.error == 0) {
-    EXPECT_EQ(read_to_end(c.fd.get(), milliseconds(2000)).end, End::Reset);
+    EXPECT_EQ(read_to_end(c.fd.get(), kPatience).end, End::Reset);
   } else {
     EXPECT_EQ(c.error, ECONNRESET);
   }
@@ -75,7 +75,7 @@ TEST(MockFaults, ResetOnAcceptGivesConnectionReset) {
 TEST(MockFaults, CloseBeforeRequestSendsFinWithoutBytes) {
   Mock m = with_fault("close-before-request");
   auto c = connect_to(m.port());
-  const auto r = read_to_end(c.fd.get(), milliseconds(2000));
+  const auto r = read_to_end(c.fd.get(), kPatience);
   EXPECT_EQ(r.end, End::Eof);
   EXPECT_EQ(r.bytes, "");
 }
@@ -97,20 +97,24 @@ TEST(MockFaults, GarbageSendsNonHttpBytesThenFin) {
 
 TEST(MockFaults, PartialSendsStatusLineAndHeadersThenStalls) {
   Mock m = with_fault("partial");
-  const auto r = request_once(m.port(), kGet, kShort);
+  auto c = connect_to(m.port());
+  ASSERT_EQ(c.error, 0);
+  send_all(c.fd.get(), kGet);
+  const auto r = read_exactly_then_silence(c.fd.get(), "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n", kShort);
   EXPECT_EQ(r.end, End::Timeout);
   EXPECT_EQ(r.bytes, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n");
 }
 
 TEST(MockFaults, DripSendsTheResponseInTimedPieces) {
   Mock m = with_fault("drip bytes=20 every_ms=20");
+  const auto start = Clock::now();  // before the request: the server cannot finish earlier
   const auto r = request_once(m.port(), kGet);
   EXPECT_EQ(r.end, End::Eof);
   EXPECT_EQ(status_of(r.bytes), 200);
   EXPECT_EQ(body_of(r.bytes), "hello from s1");
-  // 70 bytes in pieces of 20: 4 pieces, 3 pauses of 20 ms.
-  EXPECT_GE(r.elapsed, milliseconds(55));
-  EXPECT_GE(r.arrivals.size(), 3u);
+  // 70 bytes in pieces of 20: 4 pieces, 3 pauses of 20 ms. Arrival counts are not asserted: a
+  // descheduled client may find several pieces in one read.
+  EXPECT_GE(Clock::now() - start, milliseconds(60));
 }
 
 TEST(MockFaults, BadLengthPromisesMoreThanItSends) {
@@ -163,9 +167,10 @@ TEST(MockFaults, BadStatusLineUsesLettersForDigits) {
 
 TEST(MockFaults, DelayAnswersAfterThePause) {
   Mock m = with_fault("delay ms=150");
+  const auto start = Clock::now();
   const auto r = request_once(m.port(), "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(status_of(r.bytes), 200);
-  EXPECT_GE(r.elapsed, milliseconds(150));
+  EXPECT_GE(Clock::now() - start, milliseconds(150));
 }
 
 TEST(MockFaults, ListenerResetReleasesHeldConnections) {
@@ -174,7 +179,7 @@ TEST(MockFaults, ListenerResetReleasesHeldConnections) {
   send_all(c.fd.get(), kGet);
   ASSERT_TRUE(m.wait_journal("outcome=fault:hang"));
   EXPECT_EQ(m.call("POST", "/v1/listeners/s1/reset").status, 200);
-  EXPECT_EQ(read_to_end(c.fd.get(), milliseconds(2000)).end, End::Eof);
+  EXPECT_EQ(read_to_end(c.fd.get(), kPatience).end, End::Eof);
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ Mock with_rules(std::vector<std::string> rules) {
 
 // Polls until `pred` holds or `limit` passes; the server's state changes on its own clock.
 template <class Pred>
-bool eventually(Pred pred, milliseconds limit = milliseconds(2000)) {
+bool eventually(Pred pred, milliseconds limit = kPatience) {
   const auto deadline = Clock::now() + limit;
   while (Clock::now() < deadline) {
     if (pred()) return true;
@@ -63,22 +63,39 @@ TEST(MockTimeline, FlapsByRequestCount) {
   EXPECT_EQ(statuses, (std::vector<int>{500, 200, 200, 500, 200, 200}));
 }
 
+// Time windows are relative to the listener's arming. Each test re-arms it with POST /v1/reset
+// right before probing, so a slow start-up cannot eat the window, and every window is wide enough
+// (hundreds of ms) that one probe stalled by a loaded machine cannot step over it.
+void rearm(const Mock& m) { ASSERT_EQ(m.call("POST", "/v1/reset").status, 200); }
+
 TEST(MockTimeline, AfterTimeTheRuleStartsApplying) {
-  const auto start = Clock::now();
   Mock m = with_rules({"s1: after_ms=200 -> status 503"});
+  const auto start = Clock::now();
+  rearm(m);
   EXPECT_TRUE(eventually([&] { return status_of(http(m.port(), "GET", "/").bytes) == 503; }));
   EXPECT_GE(Clock::now() - start, milliseconds(200));
 }
 
 TEST(MockTimeline, TimeWindowOpensAndCloses) {
-  Mock m = with_rules({"s1: at_ms=100..250 -> status 503"});
+  Mock m = with_rules({"s1: at_ms=200..1000 -> status 503"});
+  const auto start = Clock::now();
+  rearm(m);
   EXPECT_TRUE(eventually([&] { return status_of(http(m.port(), "GET", "/").bytes) == 503; }));
+  EXPECT_GE(Clock::now() - start, milliseconds(200));
   EXPECT_TRUE(eventually([&] { return status_of(http(m.port(), "GET", "/").bytes) == 200; }));
+  EXPECT_GE(Clock::now() - start, milliseconds(1000));
+  // One window, in the server's own order: 200s, then 503s, then 200s only.
+  std::string shape;
+  for (const auto& e : m.journal("listener=s1&limit=100000")) {
+    const char c = e.at("outcome") == "503" ? 'x' : '.';
+    if (shape.empty() || shape.back() != c) shape += c;
+  }
+  EXPECT_TRUE(shape == "x." || shape == ".x.") << shape;
 }
 
 TEST(MockTimeline, FlappingListenerAlternatesBetweenRefusingAndServing) {
-  // Down 100 ms of every 200 ms: both states show up, and again after a full period.
-  Mock m = with_rules({"s1: flap=200/100 -> refuse"});
+  // Down 250 ms of every 500 ms: both states show up, and again after a full period.
+  Mock m = with_rules({"s1: flap=500/250 -> refuse"});
   for (int round = 0; round < 2; ++round) {
     EXPECT_TRUE(eventually([&] { return connect_to(m.port()).error == ECONNREFUSED; }));
     EXPECT_TRUE(eventually([&] { return connect_to(m.port()).error == 0; }));
@@ -86,12 +103,17 @@ TEST(MockTimeline, FlappingListenerAlternatesBetweenRefusingAndServing) {
 }
 
 TEST(MockTimeline, BlackholeWindowEndsOnTime) {
-  Mock m = with_rules({"s1: at_ms=0..300 -> blackhole"});
-  EXPECT_EQ(connect_to(m.port(), milliseconds(100)).error, ETIMEDOUT);
+  Mock m = with_rules({"s1: at_ms=0..1000 -> blackhole"});
+  const auto start = Clock::now();
+  rearm(m);
+  // Only meaningful while the window is surely open; a stalled test skips the first check.
+  const auto early = connect_to(m.port(), milliseconds(100));
+  if (Clock::now() - start < milliseconds(900)) {
+    EXPECT_EQ(early.error, ETIMEDOUT);
+  }
   // After the window new connects complete (a dropped SYN would wait for its retransmit).
-  EXPECT_TRUE(eventually([&] {
-    return connect_to(m.port(), milliseconds(50)).error == 0;
-  }));
+  EXPECT_TRUE(eventually([&] { return connect_to(m.port(), milliseconds(50)).error == 0; }));
+  EXPECT_GE(Clock::now() - start, milliseconds(1000));
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,8 +11,6 @@
 #include <cstring>
 #include <stdexcept>
 #include <utility>
-
-extern char** environ;
 
 namespace lb::test {
 
@@ -51,27 +49,52 @@ void Child::join_reader() {
 }
 
 Child Child::start(const std::string& bin, const std::vector<std::string>& args, ChildOptions opts) {
-  int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0)
+  int out_pipe[2], err_pipe[2], exec_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 ||
+      ::pipe2(exec_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(bin.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  const pid_t parent = ::getpid();
   Child c;
-  const int rc = ::posix_spawn(&c.pid_, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
+  // fork + exec rather than posix_spawn: only the child itself can ask for PR_SET_PDEATHSIG, so a
+  // test binary that crashes or is killed takes its servers with it instead of leaving them
+  // running. Between fork and exec only async-signal-safe calls.
+  c.pid_ = ::fork();
+  if (c.pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    ::execv(bin.c_str(), argv.data());
+    const int err = errno;
+    (void)!::write(exec_pipe[1], &err, sizeof err);
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
-  if (rc != 0) {
+  ::close(exec_pipe[1]);
+  int exec_errno = 0;
+  if (c.pid_ > 0) {
+    // EOF (exec succeeded, the CLOEXEC end closed) or the errno of a failed exec.
+    ssize_t n;
+    while ((n = ::read(exec_pipe[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+    }
+    if (n != static_cast<ssize_t>(sizeof exec_errno)) exec_errno = 0;
+  }
+  ::close(exec_pipe[0]);
+  if (c.pid_ < 0 || exec_errno != 0) {
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
+    if (c.pid_ > 0) {
+      int st = 0;
+      ::waitpid(c.pid_, &st, 0);
+    }
     c.pid_ = -1;
-    throw std::runtime_error("spawn " + bin + ": " + std::strerror(rc));
+    throw std::runtime_error("spawn " + bin + ": " + std::strerror(exec_errno ? exec_errno : fork_errno));
   }
   c.out_ = std::make_shared<Output>();
   // One thread drains both pipes so a chatty child never blocks on a full pipe.

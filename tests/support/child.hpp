@@ -1,7 +1,9 @@
 #pragma once
 // A child process for integration tests: started with a deadline for its readiness line, its
 // stdout read line by line (awaited with deadlines, never slept on), its stderr kept for failure
-// messages. The destructor stops it: SIGTERM, reap with a deadline, then SIGKILL.
+// messages. The destructor stops it: SIGTERM, reap with a deadline, then SIGKILL. Should the test
+// process die first (crash, SIGKILL), the child gets SIGTERM from the kernel (PR_SET_PDEATHSIG):
+// start children from a thread that lives as long as they do, such as the test's own thread.
 #include <sys/types.h>
 
 #include <chrono>
