@@ -5,13 +5,13 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "lb/core/regex.hpp"
 #include "lb/core/time/clock.hpp"
 
 namespace mock::core {
@@ -87,11 +87,14 @@ std::optional<Mode> mode_from_name(std::string_view name);
 // The listener mode a Phase::Listener fault puts the listener in.
 Mode mode_of(FaultKind k);
 
+// Longest path_regex accepted: a bounded pattern keeps compilation cheap and shallow.
+constexpr std::size_t kMaxRegexPattern = 1024;
+
 struct PathMatch {
   enum class Kind { Any, Exact, Prefix, Regex };
   Kind kind = Kind::Any;
   std::string text;
-  std::shared_ptr<const std::regex> re;  // compiled once, shared by copies
+  std::optional<lb::core::Regex> re;  // compiled once, shared by copies; bounded matcher
   bool operator==(const PathMatch& o) const { return kind == o.kind && text == o.text; }
 };
 

@@ -180,12 +180,13 @@ class Decoder {
       ++path_kinds;
       const auto text = string(*pv, field(path, key));
       if (!text) continue;
-      m.path = {kind, *text, nullptr};
+      m.path = {kind, *text, std::nullopt};
       if (kind == PathMatch::Kind::Regex) {
-        try {
-          m.path.re = std::make_shared<const std::regex>(*text, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-          fail(field(path, key), fmt::format("invalid regular expression: {}", e.what()));
+        std::string why;
+        if (text->size() > kMaxRegexPattern) {
+          fail(field(path, key), fmt::format("expected at most {} characters", kMaxRegexPattern));
+        } else if (!(m.path.re = lb::core::Regex::compile(*text, &why))) {
+          fail(field(path, key), fmt::format("invalid regular expression: {}", why));
         }
       }
     }

@@ -131,5 +131,17 @@ TEST(Matching, MethodPathAndHeaders) {
   EXPECT_FALSE(matches(rule("s1: header=X-Other -> status 200").match, req));
 }
 
+TEST(Matching, RegexOnAHugePathNeitherCrashesNorFreezes) {
+  // std::regex recursed per character (SIGSEGV on long paths) and backtracked without bound.
+  const std::string path = "/" + std::string(60000, 'a');
+  const std::string raw = "GET " + path + " HTTP/1.1\r\n\r\n";
+  RequestParser p;
+  ASSERT_EQ(p.parse(raw).status, ParseStatus::Done);
+  EXPECT_TRUE(matches(rule("s1: path~=^/a*$ -> status 200").match, p.request()));
+  EXPECT_TRUE(matches(rule("s1: path~=a{100}$ -> status 200").match, p.request()));
+  // Catastrophic backtracking: the bounded matcher gives up and the rule does not match.
+  EXPECT_FALSE(matches(rule("s1: path~=^/(a+)+b$ -> status 200").match, p.request()));
+}
+
 }  // namespace
 }  // namespace mock::core

@@ -56,6 +56,19 @@ TEST(SpecDecoding, ErrorsNameTheFieldPath) {
   EXPECT_EQ(errors_of("[1, 2"), (std::vector<std::string>{"invalid JSON: incomplete JSON"}));
 }
 
+TEST(SpecDecoding, LongOrDeeplyNestedRegexIsAnErrorNotACrash) {
+  const auto spec = [](const std::string& re) {
+    return R"({"listeners": [{"name": "s1", "rules": [{"match": {"path_regex": ")" + re + R"("}}]}]})";
+  };
+  EXPECT_EQ(errors_of(spec(std::string(1025, 'a'))),
+            (std::vector<std::string>{"listeners[0].rules[0].match.path_regex: expected at most 1024 characters"}));
+  EXPECT_EQ(errors_of(spec(std::string(1024, 'a'))), std::vector<std::string>{});
+  // 500 nested groups: std::regex's recursive compiler overflowed the stack here.
+  const auto nested = errors_of(spec(std::string(500, '(') + "a" + std::string(500, ')')));
+  EXPECT_LE(nested.size(), 1u);
+  EXPECT_EQ(errors_of(spec(std::string(100000, '('))).size(), 1u);
+}
+
 TEST(SpecDecoding, ReportsEveryErrorNotJustTheFirst) {
   const auto errors = errors_of(R"({"listeners": [
       {"name": "bad name!"}, {"name": "s1", "mode": "up", "rules": [{"fault": "melt", "id": 7}]}, {"name": "s1"}]})");
