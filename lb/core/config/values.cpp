@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <stdexcept>
@@ -61,6 +62,28 @@ LooseInt parse_loose_int(std::string_view text) {
   return {negative ? -value : value, strict};
 }
 
+namespace {
+
+// A host name or IPv4 literal (letters, digits, '-', '_', '.'), or an IPv6 literal (hex digits,
+// ':', '.', and a "%scope" suffix). Anything else cannot be resolved or printed back.
+bool valid_host(std::string_view host) {
+  const auto is = [](char c, std::string_view extra) {
+    return std::isalnum(static_cast<unsigned char>(c)) || extra.find(c) != std::string_view::npos;
+  };
+  if (host.find(':') != std::string_view::npos) {
+    const auto scope = host.find('%');
+    const auto addr = host.substr(0, scope);
+    if (!std::all_of(addr.begin(), addr.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; }))
+      return false;
+    if (scope == std::string_view::npos) return true;
+    const auto name = host.substr(scope + 1);
+    return !name.empty() && std::all_of(name.begin(), name.end(), [&](char c) { return is(c, "-_."); });
+  }
+  return std::all_of(host.begin(), host.end(), [&](char c) { return is(c, "-_."); });
+}
+
+}  // namespace
+
 ValueResult<HostPort> parse_host_port(std::string_view text) {
   HostPort out;
   std::string_view port_text;
@@ -86,6 +109,7 @@ ValueResult<HostPort> parse_host_port(std::string_view text) {
     }
   }
   if (out.host == "*") out.host.clear();
+  if (!valid_host(out.host)) return ValueError{fmt::format("invalid address: '{}'", text)};
   if (has_port) {
     unsigned long port = 0;
     const auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);

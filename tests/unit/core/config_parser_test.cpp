@@ -96,6 +96,10 @@ TEST(HostPort, AcceptsHaproxyAddressForms) {
   EXPECT_EQ(parse_host_port("app1")->port, std::nullopt);
   EXPECT_FALSE(parse_host_port("1.2.3.4:99999").has_value());
   EXPECT_FALSE(parse_host_port("1.2.3.4:8o").has_value());
+  EXPECT_FALSE(parse_host_port("@[::1]:6379").has_value());  // found by fuzz/config_fuzz.cpp
+  EXPECT_FALSE(parse_host_port("a b:80").has_value());
+  EXPECT_FALSE(parse_host_port("[::1%]:80").has_value());
+  EXPECT_EQ(parse_host_port("[fe80::1%eth0]:80")->host, "fe80::1%eth0");
 }
 
 constexpr std::string_view kIncidentConfig = R"(global
