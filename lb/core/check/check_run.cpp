@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 #include <utility>
 #include <vector>
 
 #include "lb/core/check/http_response.hpp"
+#include "lb/core/regex.hpp"
 #include "lb/core/text.hpp"
 
 // One check attempt, judged as HAProxy 2.6's tcpcheck_main() / tcpcheck_eval_expect*() do
@@ -51,7 +51,7 @@ struct Expect {
   ExpectRule rule;
   std::string data;                         // string, or decoded binary
   std::vector<std::pair<int, int>> ranges;  // status
-  std::optional<std::regex> regex;          // rstatus / rstring; none if it did not compile
+  std::optional<Regex> regex;               // rstatus / rstring; none if it did not compile
 
   explicit Expect(ExpectRule r) : rule(std::move(r)) {
     switch (rule.kind) {
@@ -60,11 +60,7 @@ struct Expect {
         break;
       case ExpectKind::RStatus:
       case ExpectKind::RString:
-        try {
-          regex.emplace(rule.pattern, std::regex::ECMAScript);
-        } catch (const std::regex_error&) {
-          regex.reset();  // matches nothing
-        }
+        regex = Regex::compile(rule.pattern);  // nullopt matches nothing
         break;
       case ExpectKind::Binary:
         data = decode_hex(rule.pattern).value_or("");  // validated by the config parser
@@ -75,15 +71,19 @@ struct Expect {
     }
   }
 
-  // A regex over data that may still grow: `$` and a final word boundary must not match at
-  // the provisional end, or a partial read would pass what the whole answer fails.
-  bool search(std::string_view text, bool final) const {
-    if (!regex) return false;
-    auto flags = std::regex_constants::match_default;
-    if (!final) flags |= std::regex_constants::match_not_eol | std::regex_constants::match_not_eow;
-    return std::regex_search(text.begin(), text.end(), *regex, flags);
-  }
+  bool is_regex() const { return rule.kind == ExpectKind::RString || rule.kind == ExpectKind::RStatus; }
+  bool search(std::string_view text) const { return regex && regex->search(text); }
 };
+
+// Where `needle` first ends in `hay`, a buffer that only grows: `from` carries over between
+// calls the first position where an occurrence may still start, so each byte is searched
+// about once however the bytes arrive.
+std::size_t find_end_growing(std::string_view hay, std::string_view needle, std::size_t& from) {
+  const auto at = hay.find(needle, std::min(from, hay.size()));
+  if (at != std::string_view::npos) return at + needle.size();
+  if (hay.size() >= needle.size()) from = std::max(from, hay.size() - needle.size() + 1);
+  return std::string_view::npos;
+}
 
 }  // namespace
 
@@ -110,25 +110,16 @@ std::string build_http_check_request(const HttpCheckRequest& r) {
   return out;
 }
 
-struct CheckRun::Impl {
+struct CompiledCheck {
   CheckSpec spec;
-  bool server_up;
-  bool connected = false;
-  std::optional<CheckResult> result;
+  std::string http_request;                        // option httpchk: sent on connect
+  std::vector<Expect> http_expects;                // with the implicit "status 200-399"
+  std::vector<std::optional<Expect>> tcp_expects;  // option tcp-check: per rule, for expects
+  std::vector<std::string> tcp_sends;              // option tcp-check: per rule, decoded sends
 
-  // option httpchk
-  HttpResponseParser response;
-  std::vector<Expect> http_expects;
-
-  // option tcp-check
-  std::vector<std::optional<Expect>> tcp_expects;  // per rule, for expect rules
-  std::size_t pos = 0;    // next rule to run
-  bool closed = false;
-  std::string buffer;     // received since the last send, at most one check buffer
-
-  Impl(const CheckSpec& s, bool up)
-      : spec(s), server_up(up), response(iequals(s.http.method, "HEAD")) {
+  explicit CompiledCheck(const CheckSpec& s) : spec(s) {
     if (spec.kind == CheckKind::HttpChk) {
+      http_request = build_http_check_request(spec.http);
       if (spec.http_expects.empty())
         http_expects.emplace_back(ExpectRule{ExpectKind::Status, false, "200-399"});
       for (const auto& e : spec.http_expects) http_expects.emplace_back(e);
@@ -137,9 +128,66 @@ struct CheckRun::Impl {
       for (const auto& r : spec.tcp_rules) {
         if (r.kind == Kind::Expect) tcp_expects.emplace_back(std::in_place, r.expect);
         else tcp_expects.emplace_back();
+        tcp_sends.push_back(r.kind == Kind::Send         ? r.data
+                            : r.kind == Kind::SendBinary ? decode_hex(r.data).value_or("")
+                                                         : std::string());
       }
     }
   }
+};
+
+std::shared_ptr<const CompiledCheck> compile_check(const CheckSpec& spec) {
+  return std::make_shared<const CompiledCheck>(spec);
+}
+
+namespace {
+
+// The specs this thread compiled lately, most recently used first. Comparing a spec is far
+// cheaper than compiling its regexes; a config has few distinct specs, so a short list does.
+std::shared_ptr<const CompiledCheck> compile_check_cached(const CheckSpec& spec) {
+  constexpr std::size_t kKept = 32;
+  thread_local std::vector<std::shared_ptr<const CompiledCheck>> recent;
+  for (auto it = recent.begin(); it != recent.end(); ++it) {
+    if ((*it)->spec == spec) {
+      std::rotate(recent.begin(), it, it + 1);
+      return recent.front();
+    }
+  }
+  if (recent.size() >= kKept) recent.pop_back();
+  recent.insert(recent.begin(), compile_check(spec));
+  return recent.front();
+}
+
+}  // namespace
+
+struct CheckRun::Impl {
+  std::shared_ptr<const CompiledCheck> check;
+  const CheckSpec& spec;
+  bool server_up;
+  bool connected = false;
+  std::optional<CheckResult> result;
+
+  // option httpchk
+  HttpResponseParser response;
+  std::vector<std::size_t> body_from;  // per http expect: find_end_growing() progress
+
+  // option tcp-check
+  std::size_t pos = 0;    // next rule to run
+  bool closed = false;
+  std::string buffer;     // received since the last send, at most one check buffer
+  std::size_t scan_rule = std::string_view::npos;  // the expect scan_from belongs to
+  std::size_t scan_from = 0;
+  struct {
+    std::size_t rule = std::string_view::npos, length = 0;
+    bool match = false;
+  } regex_memo;  // the last regex verdict: the same buffer is not searched twice
+
+  Impl(std::shared_ptr<const CompiledCheck> c, bool up)
+      : check(std::move(c)),
+        spec(check->spec),
+        server_up(up),
+        response(iequals(spec.http.method, "HEAD")),
+        body_from(check->http_expects.size(), 0) {}
 
   bool explicit_connect() const {
     return !spec.tcp_rules.empty() && spec.tcp_rules.front().kind == Kind::Connect;
@@ -153,12 +201,22 @@ struct CheckRun::Impl {
   // --- option httpchk ---------------------------------------------------------------------
 
   // Judges the response as it stands; nullopt = wait for more. `final`: no more body will come.
+  //
+  // tcpcheck_eval_expect_http() (src/tcpcheck.c, v2.6.0) runs on every read: a `string` rule
+  // passes (or, negated, fails) as soon as the text is in the body received so far, which this
+  // follows at no more than one search per body byte. An `rstring` rule waits here for the
+  // whole body (end of message, close, error, or a full buffer): lb::core::Regex cannot tell a
+  // match that more bytes would undo (`$`, `\b`, look-ahead) from one they would not, and
+  // searching the whole body again on every read is quadratic. Both give HAProxy's verdict
+  // whenever the body is complete; a regex that matched a partial body does not pass a server
+  // that then stalls (HAProxy may pass it, depending on how its reads were cut).
   std::optional<CheckResult> judge_http(bool final) {
     const int code = response.status();
     if (spec.disable_on_404 && server_up && code == 404)
       return CheckResult{CheckStatus::L7OkConditional, code, {}, Ms{-1}};
     const std::string_view body = response.body();
-    for (const auto& e : http_expects) {
+    for (std::size_t i = 0; i < check->http_expects.size(); ++i) {
+      const Expect& e = check->http_expects[i];
       bool match = false;
       switch (e.rule.kind) {
         case ExpectKind::Status:
@@ -166,7 +224,7 @@ struct CheckRun::Impl {
                               [&](const auto& r) { return code >= r.first && code <= r.second; });
           break;
         case ExpectKind::RStatus:
-          match = e.search(response.status_text(), true);
+          match = e.search(response.status_text());
           break;
         case ExpectKind::String:
         case ExpectKind::Binary:
@@ -177,10 +235,11 @@ struct CheckRun::Impl {
                                "HTTP content check could not find a response body", Ms{-1}};
           }
           if (e.rule.kind == ExpectKind::RString) {
-            match = e.search(body, final);
+            if (!final) return std::nullopt;
+            match = e.search(body);
           } else {
             if (!final && body.size() < e.data.size()) return std::nullopt;
-            match = body.find(e.data) != std::string_view::npos;
+            match = find_end_growing(body, e.data, body_from[i]) != std::string_view::npos;
           }
           if (!match && !final) return std::nullopt;
           if (match != e.rule.negate) continue;
@@ -253,7 +312,7 @@ struct CheckRun::Impl {
         out += " (send)";
         break;
       case Kind::Expect: {
-        const auto& e = *tcp_expects[at];
+        const auto& e = *check->tcp_expects[at];
         switch (e.rule.kind) {
           case ExpectKind::Binary:
             out += fmt::format(" (expect binary '{}')", e.data);
@@ -273,15 +332,37 @@ struct CheckRun::Impl {
 
   enum class Verdict { Wait, Pass, Fail };
 
-  // tcpcheck_eval_expect() on `data`, without side effects; `matched` tells a negated failure.
-  Verdict judge_tcp(std::size_t at, std::string_view data, bool final, bool* matched = nullptr) const {
-    const Expect& e = *tcp_expects[at];
+  // Where expect `at`'s string or binary pattern first ends in the buffer (npos: not yet).
+  std::size_t tcp_find_end(std::size_t at) {
+    if (scan_rule != at) {
+      scan_rule = at;
+      scan_from = 0;
+    }
+    return find_end_growing(buffer, check->tcp_expects[at]->data, scan_from);
+  }
+
+  // Whether expect `at`'s regex matches the first `n` buffered bytes. Like HAProxy's
+  // tcpcheck_eval_expect(), it sees at most a check buffer less one byte.
+  bool tcp_regex_match(std::size_t at, std::size_t n) {
+    n = std::min(n, kCheckBufferSize - 1);
+    if (regex_memo.rule != at || regex_memo.length != n) {
+      regex_memo.rule = at;
+      regex_memo.length = n;
+      regex_memo.match = check->tcp_expects[at]->search(std::string_view(buffer).substr(0, n));
+    }
+    return regex_memo.match;
+  }
+
+  // tcpcheck_eval_expect() on the whole buffer, without side effects on the result;
+  // `matched` tells a negated failure.
+  Verdict judge_tcp(std::size_t at, bool final, bool* matched = nullptr) {
+    const Expect& e = *check->tcp_expects[at];
     bool match = false;
-    if (e.rule.kind == ExpectKind::RString || e.rule.kind == ExpectKind::RStatus) {
-      match = e.search(data, final);
+    if (e.is_regex()) {
+      match = tcp_regex_match(at, buffer.size());
     } else {
-      if (!final && data.size() < e.data.size()) return Verdict::Wait;
-      match = data.find(e.data) != std::string_view::npos;
+      if (!final && buffer.size() < e.data.size()) return Verdict::Wait;
+      match = tcp_find_end(at) != std::string_view::npos;
     }
     if (matched) *matched = match;
     if (!match && !final) return Verdict::Wait;
@@ -298,7 +379,7 @@ struct CheckRun::Impl {
     }
     bool match = false;
     const bool final = closed || buffer.size() >= kCheckBufferSize;
-    switch (judge_tcp(at, buffer, final, &match)) {
+    switch (judge_tcp(at, final, &match)) {
       case Verdict::Wait:
         return std::nullopt;
       case Verdict::Pass:
@@ -306,7 +387,7 @@ struct CheckRun::Impl {
       case Verdict::Fail:
         break;
     }
-    const Expect& e = *tcp_expects[at];
+    const Expect& e = *check->tcp_expects[at];
     std::string info = match ? "TCPCHK matched unwanted content" : "TCPCHK did not match content";
     switch (e.rule.kind) {
       case ExpectKind::Binary:
@@ -336,8 +417,9 @@ struct CheckRun::Impl {
           break;
         case Kind::Send:
         case Kind::SendBinary:
-          step.send += rule.kind == Kind::Send ? rule.data : decode_hex(rule.data).value_or("");
+          step.send += check->tcp_sends[pos];
           buffer.clear();  // HAProxy releases the input buffer on every send
+          scan_rule = regex_memo.rule = std::string_view::npos;
           ++pos;
           break;
         case Kind::Expect: {
@@ -358,27 +440,43 @@ struct CheckRun::Impl {
     }
   }
 
+  // The shortest buffer length in (base, end] at which the waiting expect `at` decides, as if
+  // each byte had arrived on its own; nullopt if the whole buffer does not decide it yet. An
+  // expect's verdict, once reached, holds as more bytes come. A string is found where it first
+  // ends; a regex is searched on the whole buffer once per read, as HAProxy does, and only
+  // when that decides is the deciding length searched for.
+  std::optional<std::size_t> deciding_length(std::size_t at, std::size_t base, std::size_t end) {
+    const Expect& e = *check->tcp_expects[at];
+    const bool full = end >= kCheckBufferSize;
+    if (!e.is_regex()) {
+      if (const auto found = tcp_find_end(at); found != std::string_view::npos) return std::max(found, base + 1);
+      return full ? std::optional(end) : std::nullopt;
+    }
+    const auto decided = [&](std::size_t n) { return n >= kCheckBufferSize || tcp_regex_match(at, n); };
+    if (!decided(end)) return std::nullopt;
+    std::size_t lo = base + 1;  // the smallest deciding length is in [lo, end]
+    while (lo < end) {
+      const std::size_t mid = lo + (end - lo) / 2;
+      if (decided(mid)) end = mid;
+      else lo = mid + 1;
+    }
+    if (end < kCheckBufferSize) regex_memo = {at, end, true};
+    return end;
+  }
+
   // Takes bytes as if each arrived on its own, without judging each one: the waiting expect
   // is judged on the whole piece, and only when that decides is the first deciding byte
-  // searched for (an expect's verdict, once reached, holds as more bytes come). The bytes
-  // after it then meet the next rules, e.g. a send that releases the buffer.
+  // looked for. The bytes after it then meet the next rules, e.g. a send that releases the
+  // buffer.
   void tcp_data(std::string_view bytes, CheckStep& step) {
     while (!bytes.empty() && !result && pos < spec.tcp_rules.size()) {
       if (buffer.size() >= kCheckBufferSize) return;  // a full buffer stalls the server
       const std::size_t base = buffer.size();
       const std::size_t take = std::min(bytes.size(), kCheckBufferSize - base);
       buffer.append(bytes.substr(0, take));
-      const auto decided = [&](std::size_t n) {
-        return judge_tcp(pos, std::string_view(buffer).substr(0, n), n >= kCheckBufferSize) != Verdict::Wait;
-      };
       std::size_t end = base + take;
-      if (decided(end)) {
-        std::size_t lo = base + 1;  // the smallest deciding length is in [lo, end]
-        while (lo < end) {
-          const std::size_t mid = lo + (end - lo) / 2;
-          if (decided(mid)) end = mid;
-          else lo = mid + 1;
-        }
+      if (const auto n = deciding_length(pos, base, end)) {
+        end = *n;
         buffer.resize(end);
       }
       bytes.remove_prefix(end - base);
@@ -387,8 +485,10 @@ struct CheckRun::Impl {
   }
 };
 
-CheckRun::CheckRun(const CheckSpec& spec, bool server_up)
-    : impl_(std::make_shared<Impl>(spec, server_up)) {}
+CheckRun::CheckRun(std::shared_ptr<const CompiledCheck> check, bool server_up)
+    : impl_(std::make_shared<Impl>(std::move(check), server_up)) {}
+
+CheckRun::CheckRun(const CheckSpec& spec, bool server_up) : CheckRun(compile_check_cached(spec), server_up) {}
 
 CheckStep CheckRun::on_connected() {
   auto& m = *impl_;
@@ -400,7 +500,7 @@ CheckStep CheckRun::on_connected() {
       m.settle(CheckStatus::L4Ok);
       break;
     case CheckKind::HttpChk:
-      step.send = build_http_check_request(m.spec.http);
+      step.send = m.check->http_request;
       break;
     case CheckKind::TcpCheck:
       m.pos = m.explicit_connect() ? 1 : 0;
@@ -472,5 +572,6 @@ CheckResult CheckRun::on_timeout() {
 bool CheckRun::connected() const { return impl_->connected; }
 bool CheckRun::done() const { return impl_->result.has_value(); }
 std::optional<CheckResult> CheckRun::result() const { return impl_->result; }
+const std::shared_ptr<const CompiledCheck>& CheckRun::compiled() const { return impl_->check; }
 
 }  // namespace lb::core

@@ -23,10 +23,19 @@ struct CheckStep {
 // later when no Connection header was given; headers with an empty value are not sent.
 std::string build_http_check_request(const HttpCheckRequest& request);
 
+// A CheckSpec made ready to run: status lists parsed, hex decoded, regexes compiled (as
+// lb::core::Regex: bounded, a pattern that does not compile matches nothing), request bytes
+// built. It is immutable, so one instance serves every attempt of every server sharing the spec.
+struct CompiledCheck;
+std::shared_ptr<const CompiledCheck> compile_check(const CheckSpec& spec);
+
 class CheckRun {
  public:
   // `server_up`: whether the server is currently UP (http-check disable-on-404 only turns a
   // 404 into L7OKC for an UP server).
+  CheckRun(std::shared_ptr<const CompiledCheck> check, bool server_up);
+  // Compiles `spec`, or reuses what this thread compiled for an equal spec recently, so a check
+  // engine that builds a CheckRun per attempt does not recompile its patterns every time.
   CheckRun(const CheckSpec& spec, bool server_up);
 
   // The TCP handshake completed.
@@ -46,6 +55,8 @@ class CheckRun {
   bool done() const;
   // The result once decided (done()), with duration left at -1 for the caller to fill.
   std::optional<CheckResult> result() const;
+  // The compiled ruleset this attempt runs.
+  const std::shared_ptr<const CompiledCheck>& compiled() const;
 
  private:
   struct Impl;

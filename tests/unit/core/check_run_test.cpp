@@ -134,6 +134,18 @@ std::string many_headers(int n) {
   return r + "Content-Length: 0\r\n\r\n";
 }
 
+// A Content-Length response whose body is `body`.
+std::string with_body(const std::string& body) {
+  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// `size` bytes over many lines, then `tail`.
+std::string long_body(const std::string& tail, std::size_t size = 15000) {
+  std::string b;
+  while (b.size() < size) b += "line of filler text\n";
+  return b + tail;
+}
+
 const std::string kChunkedHello =
     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
 
@@ -315,7 +327,29 @@ INSTANTIATE_TEST_SUITE_P(
              httpchk({expect(ExpectKind::Status, "200"), expect(ExpectKind::String, "hello")}),
              "HTTP/1.1 500 Bad\r\n\r\nhello", Then::Close, result(S::L7WrongStatus, 500, "Bad")},
         Case{"ChunkedBodyIsMatchedDecoded", httpchk({expect(ExpectKind::String, "hello")}), kChunkedHello,
-             Then::Hold, result(S::L7Ok, 200)}),
+             Then::Hold, result(S::L7Ok, 200)},
+        // rstring is judged on the whole body (end of message, close, or a full buffer).
+        Case{"RstringWaitsForTheWholeBodyEvenAfterAMatch", httpchk({expect(ExpectKind::RString, "rea+dy")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nstatus: ready", Then::Hold, result(S::L7Timeout)},
+        Case{"RstringPassesOnABodyCutByTheClose", httpchk({expect(ExpectKind::RString, "rea+dy")}),
+             "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nstatus: ready", Then::Close, result(S::L7Ok, 200)},
+        Case{"RstringPassesAtTheLastChunk", httpchk({expect(ExpectKind::RString, "^hel+o$")}), kChunkedHello,
+             Then::Hold, result(S::L7Ok, 200)},
+        Case{"RstringWithStarsPassesOnALongBody", httpchk({expect(ExpectKind::RString, "(.|\n)*OK")}),
+             with_body(long_body("OK")), Then::Hold, result(S::L7Ok, 200)},
+        Case{"RstringWithStarsFailsOnALongBodyWithoutIt", httpchk({expect(ExpectKind::RString, "^.*x*y*z*OK$")}),
+             with_body(long_body("KO")), Then::Hold,
+             result(S::L7InvalidResponse, 200, "HTTP content check did not match")},
+        Case{"NegatedRstringWithStarsFailsOnALongBody", httpchk({expect(ExpectKind::RString, ".*fatal.*", true)}),
+             with_body(long_body("fatal error")), Then::Hold,
+             result(S::L7InvalidResponse, 200, "HTTP check matched unwanted content")},
+        Case{"RstringThatDoesNotCompileMatchesNothing", httpchk({expect(ExpectKind::RString, "(")}),
+             with_body("("), Then::Hold, result(S::L7InvalidResponse, 200, "HTTP content check did not match")},
+        Case{"StringIsFoundAtTheEndOfALongBody", httpchk({expect(ExpectKind::String, "ready")}),
+             "HTTP/1.1 200 OK\r\n\r\n" + long_body("ready"), Then::Hold, result(S::L7Ok, 200)},
+        Case{"StringSplitAcrossChunksIsFound", httpchk({expect(ExpectKind::String, "hello")}),
+             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n", Then::Hold,
+             result(S::L7Ok, 200)}),
     [](const auto& info) { return info.param.name; });
 
 // option tcp-check rulesets.
@@ -363,7 +397,24 @@ INSTANTIATE_TEST_SUITE_P(
              "220 hi\r\n221 bye\r\n", Then::Close, result(S::L7Ok, 0, "(tcp-check)")},
         Case{"SocketErrorNamesTheStep", tcpcheck({send_rule("x"), expect_rule(ExpectKind::String, "OK")}), "",
              Then::Reset,
-             result(S::SocketError, 0, "Connection reset by peer at step 2 of tcp-check (expect string 'OK')")}),
+             result(S::SocketError, 0, "Connection reset by peer at step 2 of tcp-check (expect string 'OK')")},
+        // Searched once per read, as HAProxy does: kept short, as one byte at a time is quadratic.
+        Case{"RstringWithStarsPassesOnALongStreamWhileHeld",
+             tcpcheck({expect_rule(ExpectKind::RString, "^.*x*y*z*\\+OK")}), long_body("+OK\r\n", 5000),
+             Then::Hold, result(S::L7Ok, 0, "(tcp-check)")},
+        Case{"RstringWithStarsTimesOutOnALongStreamWithoutIt",
+             tcpcheck({expect_rule(ExpectKind::RString, "^.*x*y*z*\\+OK")}), long_body("-ERR\r\n", 5000),
+             Then::Hold, result(S::L7Timeout, 0, " at step 1 of tcp-check (expect regex)")},
+        // tcpcheck_eval_expect(): the regex sees MIN(b_data, b_size - 1) bytes.
+        Case{"RstringSeesAFullBufferLessOneByte", tcpcheck({expect_rule(ExpectKind::RString, "Z")}),
+             std::string(kCheckBufferSize - 1, 'a') + "Z", Then::Hold,
+             result(S::L7InvalidResponse, 0, "TCPCHK did not match content (regex) at step 1")},
+        Case{"StringSeesTheWholeFullBuffer", tcpcheck({expect_rule(ExpectKind::String, "Z")}),
+             std::string(kCheckBufferSize - 1, 'a') + "Z", Then::Hold, result(S::L7Ok, 0, "(tcp-check)")},
+        Case{"StringIsFoundAtTheEndOfALongStream",
+             tcpcheck({expect_rule(ExpectKind::String, "+OK"), send_rule("QUIT\r\n"),
+                       expect_rule(ExpectKind::String, "bye")}),
+             long_body("+OK\r\nbye"), Then::Hold, result(S::L7Ok, 0, "(tcp-check)")}),
     [](const auto& info) { return info.param.name; });
 
 TEST(CheckRun, PlainConnectPassesWithLayer4OkAndSendsNothing) {
@@ -452,6 +503,27 @@ TEST(CheckRun, StatusIsDecidedWithoutWaitingForTheBody) {
   CheckRun run(httpchk(), true);
   run.on_connected();
   EXPECT_EQ(run.on_data("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n").result, result(S::L7Ok, 200));
+}
+
+TEST(CheckRun, EqualSpecsShareOneCompiledRuleset) {
+  const auto spec = httpchk({expect(ExpectKind::RString, "^up$")});
+  const auto copy = spec;
+  CheckRun first(spec, true);
+  CheckRun second(copy, false);
+  EXPECT_EQ(first.compiled(), second.compiled());
+  CheckRun other(httpchk({expect(ExpectKind::RString, "^down$")}), true);
+  EXPECT_NE(first.compiled(), other.compiled());
+}
+
+TEST(CheckRun, OneCompiledRulesetServesManyAttempts) {
+  const auto compiled = compile_check(tcpcheck({send_rule("PING\r\n"), expect_rule(ExpectKind::RString, "^\\+PONG")}));
+  for (int i = 0; i < 3; ++i) {
+    CheckRun run(compiled, true);
+    EXPECT_EQ(run.compiled(), compiled);
+    EXPECT_EQ(run.on_connected().send, "PING\r\n");
+    EXPECT_EQ(run.on_data(i == 1 ? "-ERR\r\n" : "+PONG\r\n").result,
+              i == 1 ? std::nullopt : std::optional(result(S::L7Ok, 0, "(tcp-check)")));
+  }
 }
 
 TEST(CheckRun, DurationIsLeftToTheCaller) {
