@@ -75,6 +75,9 @@ struct Expect {
   bool search(std::string_view text) const { return regex && regex->search(text); }
 };
 
+// A pattern as HAProxy's "%.*s" prints it into an info text: up to its first NUL byte.
+std::string_view as_printed(std::string_view pattern) { return pattern.substr(0, pattern.find('\0')); }
+
 // Where `needle` first ends in `hay`, a buffer that only grows: `from` carries over between
 // calls the first position where an occurrence may still start, so each byte is searched
 // about once however the bytes arrive.
@@ -315,14 +318,16 @@ struct CheckRun::Impl {
         const auto& e = *check->tcp_expects[at];
         switch (e.rule.kind) {
           case ExpectKind::Binary:
-            out += fmt::format(" (expect binary '{}')", e.data);
+            // chk_report_conn_err() (src/check.c:826) prints expect->data, which
+            // parse_tcpcheck_expect() decoded from the hex (src/tcpcheck.c:3373-3380).
+            out += fmt::format(" (expect binary '{}')", as_printed(e.data));
             break;
           case ExpectKind::RString:
           case ExpectKind::RStatus:
             out += " (expect regex)";
             break;
           default:
-            out += fmt::format(" (expect string '{}')", e.data);
+            out += fmt::format(" (expect string '{}')", as_printed(e.data));
         }
         break;
       }
@@ -398,7 +403,7 @@ struct CheckRun::Impl {
         info += fmt::format(" (regex) at step {}", step_of(at));
         break;
       default:
-        info += fmt::format(" '{}' at step {}", e.data, step_of(at));
+        info += fmt::format(" '{}' at step {}", as_printed(e.data), step_of(at));
     }
     settle(CheckStatus::L7InvalidResponse, 0, std::move(info));
     return false;
