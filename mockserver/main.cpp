@@ -81,6 +81,15 @@ int main(int argc, char** argv) {
       ->type_name("NAME=FAULT");
   app.add_option("--admin", admin, "control API (JSON over HTTP) on ADDR:PORT")->type_name("ADDR:PORT");
   auto* jl = app.add_option("--journal-limit", journal_limit, "journal ring size (default 10000, 0 = off)");
+  std::int64_t idle_ms = 0;
+  std::size_t max_conns = 0;
+  auto* it = app.add_option("--idle-timeout-ms", idle_ms,
+                            "close a connection that has not sent a full request after MS "
+                            "(default 60000, 0 = never)")
+                 ->check(CLI::Range(std::int64_t{0}, std::int64_t{365} * 24 * 3600 * 1000));
+  auto* mc = app.add_option("--max-connections", max_conns,
+                            "open connections per listener before it stops accepting (default 10000)")
+                 ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   app.add_flag("--check", check, "validate the spec and flags, print every error, exit 0 or 2");
   app.add_flag("--list-faults", list_faults, "print the fault catalogue and exit");
   try {
@@ -153,6 +162,8 @@ int main(int argc, char** argv) {
     else errors.push_back(fmt::format("--admin '{}': expected ADDR:PORT such as 127.0.0.1:0", admin));
   }
   if (*jl) spec.journal_limit = journal_limit;
+  if (*it) spec.idle_timeout = mock::core::Ms{idle_ms};
+  if (*mc) spec.max_connections = max_conns;
   if (spec.listeners.empty() && errors.empty())
     errors.emplace_back("nothing to serve: give --listen NAME=ADDR:PORT or -f FILE (see --help)");
 

@@ -49,6 +49,7 @@ std::optional<json::value> parse_body(std::string_view body, AdminReply& err) {
 json::value listener_json(const Listener& l, TimePoint now) {
   json::value v = to_json(l.spec());
   v.as_object()["effective_mode"] = name(l.mode_at(now));
+  if (!l.socket_error.empty()) v.as_object()["socket_error"] = l.socket_error;
   return v;
 }
 
@@ -64,6 +65,7 @@ json::value stats_json(const World& w, TimePoint now) {
                               {"probes", l->counters().probes},
                               {"requests", l->counters().requests},
                               {"open_connections", l->open_connections},
+                              {"accept_errors", l->accept_errors},
                               {"rules", std::move(rules)}});
   }
   return json::object{{"listeners", std::move(ls)},
@@ -140,6 +142,21 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
       } else {
         return error(400, std::string(kv.key()), "unknown field (expected mode, fault)");
       }
+    }
+    // An explicit "serve" cannot beat a listener fault or an active listener rule (they rank
+    // above it, see Listener::mode_at): say which, and change nothing.
+    if (mode == Mode::Serve) {
+      const std::optional<Fault>& f = fault ? *fault : l.spec().fault;
+      if (f && info(f->kind).phase == Phase::Listener)
+        return error(409, "fault",
+                     fmt::format("listener fault '{}' keeps the listener from serving; send "
+                                 "{{\"mode\": \"serve\", \"fault\": null}}",
+                                 info(f->kind).name));
+      if (const Rule* r = l.listener_rule_at(now))
+        return error(409, "rules",
+                     fmt::format("rule '{}' ({}) is active and keeps the listener from serving; "
+                                 "delete it or wait for its window to end",
+                                 r->id, info(r->fault->kind).name));
     }
     // Validated in full above; only now does anything change.
     if (mode) l.set_mode(*mode);
@@ -220,6 +237,10 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
 }
 
 }  // namespace
+
+AdminReply socket_error_reply(std::string_view message) {
+  return error(503, "mode", message);
+}
 
 AdminReply wait_reply(const World& w, const WaitQuery& q, bool timed_out) {
   const std::size_t n = w.journal.count(q.filter);

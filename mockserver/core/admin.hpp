@@ -36,5 +36,8 @@ struct AdminReply {
 AdminReply handle_admin(World& w, std::string_view method, std::string_view target,
                         std::string_view body, TimePoint now);
 AdminReply wait_reply(const World& w, const WaitQuery& q, bool timed_out);
+// The change was made in the model, but the edge could not apply it to the socket (a re-bind
+// failed); the listener keeps its old state and retries on the next change.
+AdminReply socket_error_reply(std::string_view message);
 
 }  // namespace mock::core

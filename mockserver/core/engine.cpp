@@ -77,9 +77,21 @@ std::vector<RuleStats> Listener::rule_stats() const {
 void Listener::set_rules(std::vector<Rule> rules) {
   spec_.rules = std::move(rules);
   compile();
+  ++config_generation_;
 }
 
-void Listener::set_fault(std::optional<Fault> fault) { spec_.fault = std::move(fault); }
+void Listener::set_fault(std::optional<Fault> fault) {
+  spec_.fault = std::move(fault);
+  ++config_generation_;
+}
+
+bool Listener::still_holds(bool by_listener, std::string_view rule, std::optional<FaultKind> kind) const {
+  if (!kind) return false;
+  if (by_listener) return spec_.fault && spec_.fault->kind == *kind;
+  const auto it = std::find_if(rules_.begin(), rules_.end(),
+                               [&](const Compiled& c) { return c.rule.id == rule; });
+  return it != rules_.end() && it->rule.fault && it->rule.fault->kind == *kind;
+}
 
 void Listener::reset(TimePoint now) {
   counters_ = {};
@@ -91,13 +103,18 @@ void Listener::reset(TimePoint now) {
 Mode Listener::mode_at(TimePoint now) const {
   if (spec_.mode != Mode::Serve) return spec_.mode;
   if (phase_of(spec_.fault) == Phase::Listener) return mode_of(spec_.fault->kind);
+  const Rule* r = listener_rule_at(now);
+  return r ? mode_of(r->fault->kind) : Mode::Serve;
+}
+
+const Rule* Listener::listener_rule_at(TimePoint now) const {
   // Judged for the next connection and request: "after 3 requests" refuses the 4th.
   const ListenerCounters next{counters_.probes + 1, counters_.requests + 1};
   for (const auto& c : rules_) {
     if (phase_of(c.rule.fault) != Phase::Listener) continue;
-    if (active(c.rule.schedule, next, c.counters, elapsed(now))) return mode_of(c.rule.fault->kind);
+    if (active(c.rule.schedule, next, c.counters, elapsed(now))) return &c.rule;
   }
-  return Mode::Serve;
+  return nullptr;
 }
 
 bool Listener::has_listener_rules() const {

@@ -55,6 +55,11 @@ class Listener {
   const ListenerCounters& counters() const { return counters_; }
   std::vector<RuleStats> rule_stats() const;
   std::uint64_t generation() const { return generation_; }
+  // Moves whenever rules or the listener fault change.
+  std::uint64_t config_generation() const { return config_generation_; }
+  // Whether a connection held by the listener fault (or by rule `rule`) with fault `kind` would
+  // still be held under the current configuration.
+  bool still_holds(bool by_listener, std::string_view rule, std::optional<FaultKind> kind) const;
 
   void set_rules(std::vector<Rule> rules);
   void set_fault(std::optional<Fault> fault);
@@ -63,14 +68,21 @@ class Listener {
   // Counters and timeline restart; held connections of the old generation are released.
   void reset(TimePoint now);
 
+  // Precedence: an explicit mode other than serve, then a listener-phase fault, then the first
+  // active listener-phase rule, then serve.
   Mode mode_at(TimePoint now) const;
+  // The listener-phase rule deciding the mode now, if any.
+  const Rule* listener_rule_at(TimePoint now) const;
   // True when a rule can change the mode; the edge then re-checks it after each request.
   bool has_listener_rules() const;
   // When mode_at() may next change, for the edge to arm one timer.
   std::optional<TimePoint> next_mode_change(TimePoint now) const;
 
   AcceptDecision on_accept(TimePoint now);
-  std::uint64_t open_connections = 0;  // kept by the edge, reported by /v1/stats
+  // Kept by the edge, reported by the API.
+  std::uint64_t open_connections = 0;
+  std::uint64_t accept_errors = 0;
+  std::string socket_error;  // why the listening socket could not be (re)opened; "" = fine
 
   // `decision` is reused between calls so steady-state requests allocate nothing.
   void on_request(const Request& req, TimePoint now, Decision& decision);
@@ -90,6 +102,7 @@ class Listener {
   ListenerCounters counters_;
   TimePoint armed_;
   std::uint64_t generation_ = 0;
+  std::uint64_t config_generation_ = 0;
 };
 
 }  // namespace mock::core

@@ -11,10 +11,18 @@ namespace mock::core {
 
 namespace json = boost::json;
 
-namespace {
-
-
-}  // namespace
+void record_request_text(JournalEntry& e, std::string_view target, const std::vector<Header>& headers) {
+  e.truncated = target.size() > kMaxJournalText;
+  e.path.assign(target.substr(0, kMaxJournalText));
+  for (const auto& h : headers) {
+    const std::size_t line = h.name.size() + h.value.size() + 4;
+    if (e.headers.size() + line > kMaxJournalText) {
+      e.truncated = true;  // whole lines only: the JSON view splits them again
+      break;
+    }
+    e.headers.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+}
 
 bool JournalFilter::accepts(const JournalEntry& e) const {
   if (e.seq <= since) return false;
@@ -91,6 +99,7 @@ JournalEntry* Journal::next() {
   e.seq = ++seq_;
   e.bytes_sent = 0;
   e.t = lb::core::Ms{0};
+  e.truncated = false;
   // clear() keeps capacity: the next request's strings fit without allocating.
   for (auto* s : {&e.listener, &e.peer, &e.method, &e.path, &e.headers, &e.rule, &e.outcome, &e.end})
     s->clear();
@@ -104,6 +113,8 @@ JournalEntry* Journal::find(std::uint64_t seq) {
 }
 
 void Journal::clear() {
+  ring_.clear();
+  ring_.shrink_to_fit();  // a cleared journal gives its memory back
   head_ = 0;
   count_ = 0;
 }
@@ -115,15 +126,19 @@ std::size_t Journal::count(const JournalFilter& f) const {
 }
 
 json::value Journal::list(const JournalFilter& f) const {
-  json::array entries;
+  // The newest `limit` matches (a test asks for what just happened), found newest first so only
+  // those become JSON, then listed oldest first.
+  std::vector<const JournalEntry*> picked;
   std::size_t matched = 0;
-  for_each([&](const JournalEntry& e) {
-    if (!f.accepts(e)) return;
+  for (std::size_t i = 0; i < count_; ++i) {
+    const JournalEntry& e = nth_newest(i);
+    if (!f.accepts(e)) continue;
     ++matched;
-    entries.push_back(to_json(e));
-  });
-  // Keep the newest `limit` entries: a test asks for what just happened.
-  if (entries.size() > f.limit) entries.erase(entries.begin(), entries.end() - static_cast<std::ptrdiff_t>(f.limit));
+    if (picked.size() < f.limit) picked.push_back(&e);
+  }
+  json::array entries;
+  entries.reserve(picked.size());
+  for (auto it = picked.rbegin(); it != picked.rend(); ++it) entries.push_back(to_json(**it));
   return json::object{{"entries", std::move(entries)},
                       {"matched", matched},
                       {"dropped", dropped_},
@@ -155,7 +170,8 @@ json::value to_json(const JournalEntry& e) {
                       {"rule", e.rule},
                       {"outcome", e.outcome},
                       {"bytes_sent", e.bytes_sent},
-                      {"end", e.end}};
+                      {"end", e.end},
+                      {"truncated", e.truncated}};
 }
 
 }  // namespace mock::core

@@ -10,8 +10,13 @@
 #include <vector>
 
 #include "lb/core/time/clock.hpp"
+#include "mockserver/core/request.hpp"
 
 namespace mock::core {
+
+// Longest target and header block an entry keeps; a request may carry 64 KiB of each, and the
+// ring holds thousands of entries.
+constexpr std::size_t kMaxJournalText = 4096;
 
 struct JournalEntry {
   std::uint64_t seq = 0;
@@ -24,8 +29,12 @@ struct JournalEntry {
   std::string rule;      // "" = default answer
   std::string outcome;   // "200", "fault:hang", "bad-request"
   std::uint64_t bytes_sent = 0;
-  std::string end;       // "open", "fin-by-us", "rst-by-us", "fin-by-peer", "held"
+  std::string end;       // "open", "fin-by-us", "rst-by-us", "fin-by-peer", "held", "idle-timeout"
+  bool truncated = false;  // path or headers were cut at kMaxJournalText
 };
+
+// Fills e.path and e.headers from the request, each cut at kMaxJournalText.
+void record_request_text(JournalEntry& e, std::string_view target, const std::vector<Header>& headers);
 
 struct JournalFilter {
   std::optional<std::string> listener, method, path, rule, outcome;
@@ -62,6 +71,7 @@ class Journal {
     const std::size_t n = size();
     for (std::size_t i = 0; i < n; ++i) fn(ring_[(head_ + i) % limit_]);
   }
+  const JournalEntry& nth_newest(std::size_t i) const { return ring_[(head_ + count_ - 1 - i) % limit_]; }
 
  private:
   std::size_t limit_;

@@ -192,10 +192,20 @@ struct ListenerSpec {
   bool operator==(const ListenerSpec&) const = default;
 };
 
+// Per-connection limits the edge enforces on every listener.
+constexpr Ms kDefaultIdleTimeout{60000};
+constexpr std::size_t kDefaultMaxConnections = 10000;
+
 struct Spec {
   std::vector<ListenerSpec> listeners;
   std::optional<Endpoint> admin;
   std::size_t journal_limit = 10000;
+  // A connection waiting for a request (new, keep-alive idle, or a request trickling in) is
+  // closed after this long; 0 = never.
+  Ms idle_timeout = kDefaultIdleTimeout;
+  // Open connections per listener; at the cap the listener stops accepting (new connects wait
+  // in the kernel backlog) until one closes.
+  std::size_t max_connections = kDefaultMaxConnections;
   bool operator==(const Spec&) const = default;
 };
 

@@ -462,7 +462,7 @@ class Decoder {
     Spec s;
     const auto* o = object(v, "");
     if (!o) return s;
-    known(*o, "", {"listeners", "admin", "journal_limit"});
+    known(*o, "", {"listeners", "admin", "journal_limit", "idle_timeout_ms", "max_connections"});
     if (const auto* ls = o->if_contains("listeners")) {
       if (const auto* a = ls->if_array()) {
         std::set<std::string> names;
@@ -479,6 +479,12 @@ class Decoder {
     if (const auto* a = o->if_contains("admin")) s.admin = endpoint(*a, "admin");
     if (const auto* j = o->if_contains("journal_limit")) {
       if (const auto n = integer(*j, "journal_limit", 0, 10'000'000)) s.journal_limit = *n;
+    }
+    if (const auto* t = o->if_contains("idle_timeout_ms")) {
+      if (const auto ms = millis(*t, "idle_timeout_ms")) s.idle_timeout = *ms;
+    }
+    if (const auto* c = o->if_contains("max_connections")) {
+      if (const auto n = integer(*c, "max_connections", 1, 1'000'000)) s.max_connections = *n;
     }
     return s;
   }
@@ -623,7 +629,10 @@ json::value to_json(const ListenerSpec& l) {
 json::value to_json(const Spec& s) {
   json::array ls;
   for (const auto& l : s.listeners) ls.push_back(to_json(l));
-  json::object o{{"listeners", std::move(ls)}, {"journal_limit", s.journal_limit}};
+  json::object o{{"listeners", std::move(ls)},
+                 {"journal_limit", s.journal_limit},
+                 {"idle_timeout_ms", s.idle_timeout.count()},
+                 {"max_connections", s.max_connections}};
   if (s.admin) o["admin"] = to_string(*s.admin);
   return o;
 }

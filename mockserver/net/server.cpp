@@ -38,6 +38,9 @@ namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr auto kDrainLimit = std::chrono::seconds(2);  // a graceful close waits this long for FIN
+// After a failed accept (EMFILE, ENFILE, ENOBUFS ...) the pending connection stays queued, so an
+// immediate retry fails again at once: wait instead of spinning the loop.
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 
 std::string peer_string(const tcp::socket& s) {
   error_code ec;
@@ -60,13 +63,22 @@ bool attach_drop_filter(int fd) {
   return ::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) == 0;
 }
 
+// Whether this kernel lets us attach the filter at all, so /v1/health names the method in use.
+bool probe_drop_filter() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const bool ok = attach_drop_filter(fd);
+  ::close(fd);
+  return ok;
+}
+
 void detach_filter(int fd) {
   int unused = 0;
   ::setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof unused);
 }
 
-// Received bytes. Grows to the largest request seen and is reused: reading never zero-fills or
-// allocates on the hot path.
+// Received bytes. Grows (zero-filling the new part, once) to the largest request seen and is
+// then reused, so steady-state reads neither allocate nor fill.
 class InBuffer {
  public:
   std::string_view view() const { return {buf_.data(), len_}; }
@@ -76,6 +88,11 @@ class InBuffer {
     return asio::buffer(buf_.data() + len_, buf_.size() - len_);
   }
   void commit(std::size_t n) { len_ += n; }
+  void append(const char* data, std::size_t n) {
+    if (buf_.size() - len_ < n) buf_.resize(std::max(buf_.size() * 2, len_ + n + kReadChunk));
+    std::memcpy(buf_.data() + len_, data, n);
+    len_ += n;
+  }
   void consume(std::size_t n) {
     std::memmove(buf_.data(), buf_.data() + n, len_ - n);
     len_ -= n;
@@ -93,7 +110,8 @@ class Connection;
 class AdminConnection;
 
 struct ListenerRt : std::enable_shared_from_this<ListenerRt> {
-  ListenerRt(asio::io_context& io, core::Listener& m) : model(m), acceptor(io), mode_timer(io) {}
+  ListenerRt(asio::io_context& io, core::Listener& m)
+      : model(m), acceptor(io), mode_timer(io), accept_retry(io) {}
   core::Listener& model;
   tcp::endpoint ep;
   tcp::acceptor acceptor;
@@ -104,7 +122,11 @@ struct ListenerRt : std::enable_shared_from_this<ListenerRt> {
   bool accepting = false;
   std::uint64_t accept_gen = 0;
   std::uint64_t seen_generation = 0;
+  std::uint64_t seen_config = 0;
   asio::steady_timer mode_timer;
+  asio::steady_timer accept_retry;
+  bool accept_error_logged = false;  // one line per run of failures, not one per attempt
+  bool at_cap = false;  // accepting, but paused at max_connections
   std::unordered_set<Connection*> conns;
 };
 
@@ -127,8 +149,12 @@ struct Server::Impl {
   void open_listener(ListenerRt& l, bool listen_now);
   void apply_mode(ListenerRt& l);
   void arm_mode_timer(ListenerRt& l);
+  void start_accepting(ListenerRt& l);
+  void resume_accept(ListenerRt& l);
   void do_accept(ListenerRt& l);
+  void hold_port(ListenerRt& l);
   void sync_all();
+  void close_all();
   void do_admin_accept();
   void on_journal();
   void complete_waiter(std::list<Waiter>::iterator it, bool timed_out);
@@ -146,6 +172,7 @@ struct Server::Impl {
   std::list<Waiter> waiters;
   asio::signal_set signals{io, SIGTERM, SIGINT};
   bool stopping = false;
+  std::vector<std::string> sync_errors;  // socket errors of the last sync_all, for the API reply
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -162,37 +189,48 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection() {
     l_->conns.erase(this);
     --l_->model.open_connections;
+    srv_.resume_accept(*l_);  // below the cap again
   }
 
   void start() {
     peer_ = peer_string(sock_);
     const auto d = l_->model.on_accept(srv_.now());
-    if (!d.fault) return do_read();
+    if (!d.fault) return begin_request();
     record_accept_fault(d);
+    held_by_listener_ = d.rule == "listener";
+    held_rule_ = d.rule;
+    held_kind_ = d.fault->kind;
     switch (d.fault->kind) {
       case core::FaultKind::ResetOnAccept: return reset_now();
-      case core::FaultKind::CloseBeforeRequest: return close_now("fin-by-us");
+      case core::FaultKind::CloseBeforeRequest: return close_gracefully();
       default: return hold(false);  // hang-no-read
     }
   }
 
   // Server shutdown: everything pending completes with operation_aborted.
   void abort() {
+    state_ = State::Done;
     error_code ec;
     timer_.cancel();
     sock_.close(ec);
-    keep_alive_ref_.reset();
   }
 
   // Listener reset: connections held by a fault are let go with a FIN.
   void release() {
     if (state_ != State::Holding) return;
     close_gracefully();
-    keep_alive_ref_.reset();
+  }
+
+  // Rules or the listener fault changed: a connection held by a rule that is gone (or no longer
+  // holds) is released, as a reset would.
+  void release_if_orphaned() {
+    if (state_ != State::Holding) return;
+    if (!l_->model.still_holds(held_by_listener_, held_rule_, held_kind_)) release();
   }
 
  private:
   enum class State { Reading, Writing, Holding, Draining, Done };
+  static constexpr Ms kPeerPoll{100};  // how often a hang-no-read looks for the peer's FIN
 
   void record_accept_fault(const core::AcceptDecision& d) {
     if (auto* e = srv_.world.journal.next()) {
@@ -215,28 +253,79 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (auto* e = entry()) e->bytes_sent += n;
   }
 
+  // One timer per connection (idle, pause, drain, peer poll); re-arming it supersedes the last.
+  template <class F>
+  void after(Ms delay, F f) {
+    const auto gen = ++timer_gen_;
+    timer_.expires_after(delay);
+    timer_.async_wait([self = shared_from_this(), gen, f](error_code ec) {
+      if (!ec && gen == self->timer_gen_ && self->state_ != State::Done) f(*self);
+    });
+  }
+  void stop_timer() {
+    ++timer_gen_;
+    timer_.cancel();
+  }
+
+  // Waits for the next request, at most idle_timeout (slowloris and idle keep-alive alike).
+  void begin_request() {
+    state_ = State::Reading;
+    if (srv_.spec.idle_timeout.count() > 0) {
+      after(srv_.spec.idle_timeout, [](Connection& c) {
+        if (c.state_ != State::Reading) return;
+        c.set_end("idle-timeout");
+        c.close_now({});
+      });
+    }
+    process();
+  }
+
+  // At most one read is pending. While Reading it fills `in_` directly, and nothing else touches
+  // `in_` until it completes; in every other state it reads into `spill_` and appends, so the
+  // request being answered (views into `in_`) is never moved under a pending read.
   void do_read() {
-    if (srv_.stopping) return;
-    if (in_.size() > core::RequestParser::kMaxHead + core::RequestParser::kMaxBody + kReadChunk)
-      return close_now("fin-by-us");
-    sock_.async_read_some(in_.prepare(), [self = shared_from_this()](error_code ec, std::size_t n) {
-      if (!ec) self->in_.commit(n);
+    if (srv_.stopping || reading_ || state_ == State::Done) return;
+    const bool direct = state_ == State::Reading;
+    if (in_.size() > core::RequestParser::kMaxHead + core::RequestParser::kMaxBody + kReadChunk) {
+      if (direct) close_now("rst-by-us");  // unread input: the close is an RST
+      return;  // a peer pipelining without bound waits for us (TCP backpressure)
+    }
+    if (!direct && spill_.empty()) spill_.resize(4096);
+    reading_ = true;
+    const auto buf = direct ? in_.prepare() : asio::buffer(spill_);
+    sock_.async_read_some(buf, [self = shared_from_this(), direct](error_code ec, std::size_t n) {
+      self->reading_ = false;
+      if (!ec) {
+        if (direct) self->in_.commit(n);
+        else self->in_.append(self->spill_.data(), n);
+      }
       self->on_read(ec);
     });
   }
 
   void on_read(error_code ec) {
-    if (ec) return close_now({});  // the journal keeps how we last left it (held, ...)
-    if (state_ == State::Holding || state_ == State::Draining) {
-      in_.clear();  // a held or closing connection ignores what it is sent
-      return do_read();
+    if (state_ == State::Done) return;
+    if (ec) return peer_left(ec);
+    switch (state_) {
+      case State::Reading: return process();
+      case State::Writing: return do_read();  // pipelined bytes wait in in_
+      case State::Holding:
+      case State::Draining:
+        in_.clear();  // a held or closing connection ignores what it is sent
+        return do_read();
+      case State::Done: return;
     }
-    process();
+  }
+
+  // The peer closed or reset. A response cut short says so in the journal; otherwise the entry
+  // keeps how we last left it (held, keep-alive, fin-by-us).
+  void peer_left(error_code ec) {
+    if (state_ == State::Writing) set_end(ec == asio::error::eof ? "fin-by-peer" : "rst-by-peer");
+    close_now({});
   }
 
   void process() {
-    if (srv_.stopping) return;
-    state_ = State::Reading;
+    if (srv_.stopping || state_ != State::Reading) return;
     const auto r = parser_.parse(in_.view());
     switch (r.status) {
       case core::ParseStatus::Incomplete: return do_read();
@@ -244,6 +333,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case core::ParseStatus::TooLarge: return reject(431);
       case core::ParseStatus::Done: break;
     }
+    stop_timer();  // the idle deadline is met
     const core::Request& req = parser_.request();
     const TimePoint t = srv_.now();
     l_->model.on_request(req, t, decision_);
@@ -256,6 +346,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       closes_after_ = decision_.prepared_closes;
       return write(out_, [](Connection& c) { c.after_response(); });
     }
+    held_by_listener_ = decision_.rule == "listener";  // not the hot path: plans only
+    held_rule_.assign(decision_.rule);
+    held_kind_ = decision_.fault;
     plan_ = std::move(decision_.plan);
     decision_.plan.steps.clear();
     step_ = 0;
@@ -269,10 +362,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       e->listener = l_->model.name();
       e->peer = peer_;
       e->method = req.method;
-      e->path = req.target;
-      for (const auto& h : req.headers) {
-        e->headers.append(h.name).append(": ").append(h.value).append("\r\n");
-      }
+      core::record_request_text(*e, req.target, req.headers);
       e->t = t.time_since_epoch();
       e->rule = decision_.rule;
       if (decision_.fault) {
@@ -288,6 +378,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void reject(int status) {
+    stop_timer();
     state_ = State::Writing;
     if (auto* e = srv_.world.journal.next()) {
       seq_ = e->seq;
@@ -309,6 +400,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void write(std::string_view bytes, Next next) {
     asio::async_write(sock_, asio::buffer(bytes.data(), bytes.size()),
                       [self = shared_from_this(), next](error_code ec, std::size_t n) {
+                        if (self->state_ == State::Done) return;
                         self->add_sent(n);
                         if (ec) {
                           self->set_end(ec == asio::error::connection_reset ? "rst-by-peer" : "fin-by-peer");
@@ -321,11 +413,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void after_response() {
     if (closes_after_) return close_gracefully();
     set_end("keep-alive");
-    process();
+    begin_request();
   }
 
   void run_plan() {
-    if (srv_.stopping) return;
+    if (srv_.stopping || state_ != State::Writing) return;
     if (step_ == plan_.steps.size()) {
       closes_after_ = !plan_.keep_alive;
       return after_response();
@@ -335,10 +427,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case core::StepKind::Send:
         return write(s.bytes, [](Connection& c) { c.run_plan(); });
       case core::StepKind::Pause:
-        timer_.expires_after(s.pause);
-        return timer_.async_wait([self = shared_from_this()](error_code ec) {
-          if (!ec) self->run_plan();
-        });
+        after(s.pause, [](Connection& c) { c.run_plan(); });
+        return do_read();  // notices a peer that leaves during the pause
       case core::StepKind::Close: return close_gracefully();
       case core::StepKind::Reset: return reset_now();
       case core::StepKind::Hold: return hold(true);
@@ -350,8 +440,32 @@ class Connection : public std::enable_shared_from_this<Connection> {
     set_end("held");
     in_.clear();
     if (read) return do_read();  // notices the peer leaving
-    // hang-no-read has no pending operation to own it: it owns itself until released.
-    keep_alive_ref_ = shared_from_this();
+    watch_without_reading();
+  }
+
+  // hang-no-read: learn that the peer left without consuming a byte. A peek sees FIN or RST when
+  // nothing is queued; once request bytes sit unread they hide the FIN from recv, and TCP_INFO
+  // (CLOSE_WAIT) reveals it instead.
+  void watch_without_reading() {
+    sock_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+      if (ec || self->state_ != State::Holding) return;
+      char c;
+      const ssize_t n = ::recv(self->sock_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0) return self->close_now({});
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return self->close_now({});
+      if (n < 0) return self->watch_without_reading();
+      self->poll_peer();
+    });
+  }
+
+  void poll_peer() {
+    tcp_info ti{};
+    socklen_t len = sizeof ti;
+    const bool known = ::getsockopt(sock_.native_handle(), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0;
+    if (!known || ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_CLOSE) return close_now({});
+    after(kPeerPoll, [](Connection& c) {
+      if (c.state_ == State::Holding) c.poll_peer();
+    });
   }
 
   // FIN after draining the peer: closing with unread input would send RST instead.
@@ -361,12 +475,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     set_end("fin-by-us");
     error_code ec;
     sock_.shutdown(tcp::socket::shutdown_send, ec);
-    timer_.expires_after(kDrainLimit);
-    timer_.async_wait([self = shared_from_this()](error_code e) {
-      if (!e) self->close_now({});
-    });
+    after(std::chrono::duration_cast<Ms>(kDrainLimit), [](Connection& c) { c.close_now({}); });
     in_.clear();
-    do_read();
+    do_read();  // unless one is already pending (a held connection's)
   }
 
   void reset_now() {
@@ -388,8 +499,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<ListenerRt> l_;
   tcp::socket sock_;
   asio::steady_timer timer_;
+  std::uint64_t timer_gen_ = 0;
   std::string peer_;
   InBuffer in_;
+  std::vector<char> spill_;  // reads outside Reading land here; allocated on first use
+  bool reading_ = false;
   std::string out_;
   core::RequestParser parser_;
   core::Decision decision_;
@@ -398,7 +512,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closes_after_ = false;
   std::uint64_t seq_ = 0;
   State state_ = State::Reading;
-  std::shared_ptr<Connection> keep_alive_ref_;
+  // What holds the connection, to release it when that rule or fault goes away.
+  bool held_by_listener_ = false;
+  std::string held_rule_;
+  std::optional<core::FaultKind> held_kind_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -419,11 +536,11 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   }
 
   void answer(const core::AdminReply& r) {
-    body_ = r.body;
     out_ = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n",
-                       r.status, core::standard_reason(r.status), body_.size() + 1,
+                       r.status, core::standard_reason(r.status), r.body.size() + 1,
                        keep_alive_ ? "" : "Connection: close\r\n");
-    out_ += body_;
+    out_.reserve(out_.size() + r.body.size() + 1);
+    out_ += r.body;  // the one copy of a possibly large journal
     out_ += '\n';
     asio::async_write(sock_, asio::buffer(out_), [self = shared_from_this()](error_code ec, std::size_t) {
       if (ec || !self->keep_alive_) {
@@ -438,7 +555,11 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
  private:
   void do_read() {
     if (srv_.stopping) return;
-    if (in_.size() > core::RequestParser::kMaxHead + core::RequestParser::kMaxBody) return;
+    if (in_.size() > core::RequestParser::kMaxHead + core::RequestParser::kMaxBody) {
+      keep_alive_ = false;
+      in_.clear();
+      return answer({413, R"({"error":"request larger than 1 MiB of body and 64 KiB of head","field":"request"})", {}});
+    }
     sock_.async_read_some(in_.prepare(), [self = shared_from_this()](error_code ec, std::size_t n) {
       if (ec) return;
       self->in_.commit(n);
@@ -459,7 +580,12 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
     keep_alive_ = req.keep_alive;
     auto reply = core::handle_admin(srv_.world, req.method, req.target, req.body, srv_.now());
     in_.consume(r.consumed);
+    srv_.sync_errors.clear();
     srv_.sync_all();
+    // A change the socket could not follow fails the request that made it; reads still answer
+    // (the listener JSON carries socket_error).
+    if (!srv_.sync_errors.empty() && reply.status < 300 && req.method != "GET")
+      reply = core::socket_error_reply(srv_.sync_errors.front());
     if (!reply.wait) return answer(reply);
     const auto id = srv_.next_waiter++;
     auto it = srv_.waiters.insert(srv_.waiters.end(),
@@ -476,7 +602,6 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   tcp::socket sock_;
   InBuffer in_;
   std::string out_;
-  std::string body_;
   core::RequestParser parser_;
   bool keep_alive_ = true;
 };
@@ -509,13 +634,25 @@ Server::Impl::Impl(core::Spec s) : spec(std::move(s)), world(spec.journal_limit)
     if (ec) throw std::runtime_error(fmt::format("admin: cannot bind {}: {}", core::to_string(*spec.admin), ec.message()));
     admin->listen();
   }
+  world.blackhole_method = probe_drop_filter() ? "bpf" : "slow-accept";
   for (auto& l : listeners) {
     l->seen_generation = l->model.generation();
+    l->seen_config = l->model.config_generation();
     apply_mode(*l);
   }
 }
 
 Server::Impl::~Impl() {
+  // Handlers still queued (run() left early, e.g. a handler threw) own connections whose
+  // destructors touch `world` and the listener table: close everything and let them finish
+  // while those members still exist.
+  stopping = true;
+  try {
+    close_all();
+    io.restart();
+    io.run_for(std::chrono::seconds(5));
+  } catch (...) {
+  }
   for (auto& l : listeners)
     if (l->reserve_fd >= 0) ::close(l->reserve_fd);
 }
@@ -527,8 +664,25 @@ void Server::Impl::open_listener(ListenerRt& l, bool listen_now) {
   if (!ec) l.acceptor.bind(l.ep, ec);
   if (!ec && listen_now) l.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
+    error_code ignored;
+    l.acceptor.close(ignored);  // never leave an open, unbound socket for the next apply_mode
     throw std::runtime_error(fmt::format("listener {}: cannot listen on {}: {}", l.model.name(),
                                          endpoint_string(l.ep), ec.message()));
+  }
+}
+
+// Refusing: a bound, never-listening reserve socket keeps the port ours (SO_REUSEPORT would
+// avoid the instant between close and bind, but would also let a second server share a fixed
+// port silently).
+void Server::Impl::hold_port(ListenerRt& l) {
+  if (l.reserve_fd >= 0) return;
+  l.reserve_fd = ::socket(l.ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (l.reserve_fd < 0) return;
+  const int one = 1;
+  ::setsockopt(l.reserve_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(l.reserve_fd, l.ep.data(), static_cast<socklen_t>(l.ep.size())) != 0) {
+    ::close(l.reserve_fd);
+    l.reserve_fd = -1;  // the port is not held, but refusing still works
   }
 }
 
@@ -541,8 +695,12 @@ void Server::Impl::apply_mode(ListenerRt& l) {
       if (l.reserve_fd >= 0) ::close(l.reserve_fd), l.reserve_fd = -1;
       try {
         open_listener(l, true);
+        l.model.socket_error.clear();
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "mockserver: %s\n", e.what());
+        if (l.model.socket_error != e.what()) std::fprintf(stderr, "mockserver: %s\n", e.what());
+        l.model.socket_error = e.what();
+        sync_errors.emplace_back(e.what());
+        hold_port(l);
         arm_mode_timer(l);
         return;  // stays refusing; the next mode change tries again
       }
@@ -552,7 +710,11 @@ void Server::Impl::apply_mode(ListenerRt& l) {
       if (want == core::Mode::Blackhole && !l.filtered) {
         l.filtered = attach_drop_filter(l.acceptor.native_handle());
         l.ever_filtered |= l.filtered;
-        if (!l.filtered) std::fprintf(stderr, "mockserver: %s: SO_ATTACH_FILTER failed; blackhole acts as slow-accept\n", l.model.name().c_str());
+        if (!l.filtered) {
+          std::fprintf(stderr, "mockserver: %s: SO_ATTACH_FILTER failed; blackhole acts as slow-accept\n",
+                       l.model.name().c_str());
+          world.blackhole_method = "slow-accept";
+        }
       } else if (want != core::Mode::Blackhole && l.filtered) {
         detach_filter(l.acceptor.native_handle());
         l.filtered = false;
@@ -561,29 +723,20 @@ void Server::Impl::apply_mode(ListenerRt& l) {
     // 3. accept only while serving
     if (want != core::Mode::Serve && l.accepting) {
       l.accepting = false;
+      l.at_cap = false;
       ++l.accept_gen;
       error_code ec;
       l.acceptor.cancel(ec);
+      l.accept_retry.cancel();
     }
-    // 4. refusing: no listener, so the kernel answers SYNs with RST. A bound, never-listening
-    // reserve socket keeps the port ours meanwhile (SO_REUSEPORT would avoid the instant
-    // between close and bind, but would also let a second server share a fixed port silently).
+    // 4. refusing: no listener, so the kernel answers SYNs with RST
     if (want == core::Mode::Refuse && l.acceptor.is_open()) {
       error_code ec;
       l.acceptor.close(ec);
       l.filtered = false;
-      l.reserve_fd = ::socket(l.ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-      const int one = 1;
-      ::setsockopt(l.reserve_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      if (::bind(l.reserve_fd, l.ep.data(), static_cast<socklen_t>(l.ep.size())) != 0) {
-        ::close(l.reserve_fd);
-        l.reserve_fd = -1;  // the port is not held, but refusing still works
-      }
+      hold_port(l);
     }
-    if (want == core::Mode::Serve && !l.accepting) {
-      l.accepting = true;
-      do_accept(l);
-    }
+    if (want == core::Mode::Serve && !l.accepting) start_accepting(l);
     l.applied = want;
   }
   arm_mode_timer(l);
@@ -599,15 +752,45 @@ void Server::Impl::arm_mode_timer(ListenerRt& l) {
   });
 }
 
+void Server::Impl::start_accepting(ListenerRt& l) {
+  l.accepting = true;
+  l.at_cap = l.conns.size() >= spec.max_connections;
+  if (!l.at_cap) do_accept(l);
+}
+
+// A connection closed: a listener paused at its cap takes the next one from the backlog.
+void Server::Impl::resume_accept(ListenerRt& l) {
+  if (stopping || !l.accepting || !l.at_cap || l.conns.size() >= spec.max_connections) return;
+  l.at_cap = false;
+  do_accept(l);
+}
+
 void Server::Impl::do_accept(ListenerRt& l) {
   l.acceptor.async_accept([this, keep = l.shared_from_this(), gen = l.accept_gen](error_code ec, tcp::socket s) {
     ListenerRt& l = *keep;
     if (stopping || gen != l.accept_gen || ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      if (l.ever_filtered) detach_filter(s.native_handle());  // children inherit the filter
-      error_code ignored;  // as nginx's tcp_nodelay: a response is one write, send it now
-      s.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Connection>(*this, keep, std::move(s))->start();
+    if (ec) {
+      ++l.model.accept_errors;
+      if (!l.accept_error_logged) {
+        std::fprintf(stderr, "mockserver: %s: accept failed: %s; retrying every %d ms\n",
+                     l.model.name().c_str(), ec.message().c_str(),
+                     static_cast<int>(kAcceptRetry.count()));
+        l.accept_error_logged = true;
+      }
+      l.accept_retry.expires_after(kAcceptRetry);
+      l.accept_retry.async_wait([this, keep, gen](error_code e) {
+        if (!e && !stopping && gen == keep->accept_gen) do_accept(*keep);
+      });
+      return;
+    }
+    l.accept_error_logged = false;
+    if (l.ever_filtered) detach_filter(s.native_handle());  // children inherit the filter
+    error_code ignored;  // as nginx's tcp_nodelay: a response is one write, send it now
+    s.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<Connection>(*this, keep, std::move(s))->start();
+    if (l.conns.size() >= spec.max_connections) {
+      l.at_cap = true;  // ~Connection resumes
+      return;
     }
     do_accept(l);
   });
@@ -615,11 +798,17 @@ void Server::Impl::do_accept(ListenerRt& l) {
 
 void Server::Impl::sync_all() {
   for (auto& l : listeners) {
-    if (l->model.generation() != l->seen_generation) {
+    const bool reset = l->model.generation() != l->seen_generation;
+    const bool changed = l->model.config_generation() != l->seen_config;
+    if (reset || changed) {
       l->seen_generation = l->model.generation();
-      std::vector<std::shared_ptr<Connection>> held;
-      for (auto* c : l->conns) held.push_back(c->shared_from_this());
-      for (auto& c : held) c->release();
+      l->seen_config = l->model.config_generation();
+      std::vector<std::shared_ptr<Connection>> all;
+      for (auto* c : l->conns) all.push_back(c->shared_from_this());
+      for (auto& c : all) {
+        if (reset) c->release();
+        else c->release_if_orphaned();
+      }
     }
     apply_mode(*l);
   }
@@ -655,12 +844,17 @@ void Server::Impl::expire_waiter(std::uint64_t id) {
 void Server::Impl::shutdown() {
   if (stopping) return;
   stopping = true;
+  close_all();
+}
+
+void Server::Impl::close_all() {
   error_code ec;
   signals.cancel(ec);
   if (admin) admin->close(ec);
   for (auto& l : listeners) {
     l->acceptor.close(ec);
     l->mode_timer.cancel();
+    l->accept_retry.cancel();
     std::vector<std::shared_ptr<Connection>> all;
     for (auto* c : l->conns) all.push_back(c->shared_from_this());
     for (auto& c : all) c->abort();

@@ -36,6 +36,38 @@ TEST(Journal, KeepsTheNewestEntriesAndCountsTheDropped) {
   EXPECT_EQ(j.find(6)->method, "GET");
 }
 
+TEST(Journal, KeepsAtMostFourKibibytesOfPathAndHeadersPerEntry) {
+  Journal j(2);
+  const std::string target = "/" + std::string(64 * 1024, 'p');
+  const std::string big(3000, 'v');
+  const std::vector<Header> headers{{"A", big}, {"B", big}, {"C", "small"}};
+  JournalEntry* e = j.next();
+  record_request_text(*e, target, headers);
+  EXPECT_TRUE(e->truncated);
+  EXPECT_EQ(e->path.size(), kMaxJournalText);
+  EXPECT_LE(e->headers.size(), kMaxJournalText);
+  EXPECT_TRUE(e->headers.starts_with("A: vvv"));  // whole lines only
+  EXPECT_EQ(to_json(*e).at("truncated"), true);
+  e = j.next();
+  record_request_text(*e, "/", {{"Host", "x"}});
+  EXPECT_FALSE(e->truncated);
+  EXPECT_EQ(e->headers, "Host: x\r\n");
+}
+
+TEST(Journal, ListsTheNewestLimitEntriesOldestFirst) {
+  Journal j(10);
+  for (int i = 0; i < 7; ++i) record(j, "s1", i % 2 ? "GET" : "OPTIONS");  // OPTIONS: 1 3 5 7
+  JournalFilter f;
+  f.method = "OPTIONS";
+  f.limit = 2;
+  const auto listed = j.list(f);
+  const auto& entries = listed.at("entries").as_array();
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries.at(0).at("seq").to_number<int>(), 5);
+  EXPECT_EQ(entries.at(1).at("seq").to_number<int>(), 7);
+  EXPECT_EQ(listed.at("matched").to_number<int>(), 4);
+}
+
 TEST(Journal, ZeroLimitTurnsItOff) {
   Journal j(0);
   EXPECT_EQ(j.next(), nullptr);
@@ -76,6 +108,24 @@ TEST_F(AdminWorld, PatchValidatesEverythingBeforeChangingAnything) {
   EXPECT_EQ(w.listeners[0]->spec().mode, Mode::Serve);
   EXPECT_EQ(call("PATCH", "/v1/listeners/s1", R"({"mode": "refuse"})").status, 200);
   EXPECT_EQ(w.listeners[0]->mode_at(kT0), Mode::Refuse);
+}
+
+TEST_F(AdminWorld, ServeCannotBeatAListenerFaultAndSaysWhich) {
+  ASSERT_EQ(call("PUT", "/v1/listeners/s1/fault", R"({"fault": "refuse"})").status, 200);
+  const auto r = call("PATCH", "/v1/listeners/s1", R"({"mode": "serve"})");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(json::parse(r.body).at("field"), "fault");
+  EXPECT_EQ(w.listeners[0]->mode_at(kT0), Mode::Refuse);  // nothing changed
+  EXPECT_EQ(call("PATCH", "/v1/listeners/s1", R"({"mode": "serve", "fault": null})").status, 200);
+  EXPECT_EQ(w.listeners[0]->mode_at(kT0), Mode::Serve);
+}
+
+TEST_F(AdminWorld, ServeCannotBeatAnActiveListenerRuleAndSaysWhich) {
+  ASSERT_EQ(call("PUT", "/v1/listeners/s1/rules", R"([{"id": "dark", "fault": "blackhole"}])").status, 200);
+  const auto r = call("PATCH", "/v1/listeners/s1", R"({"mode": "serve"})");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(json::parse(r.body).at("field"), "rules");
+  EXPECT_NE(json::parse(r.body).at("error").as_string().find("'dark'"), json::string::npos);
 }
 
 TEST_F(AdminWorld, WaitIsAnsweredAtOnceWhenAlreadySatisfied) {
