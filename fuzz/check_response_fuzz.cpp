@@ -1,5 +1,6 @@
-// Server bytes into one check attempt. Byte 0 picks the check configuration and how the
-// conversation ends, byte 1 seeds the sizes of the pieces the rest is cut into. The same
+// Server bytes into one check attempt. Byte 0 picks the check configuration, how the
+// conversation ends and whether the server is up (0..215: the first 12 configurations;
+// 216..255: rstring with `*`-heavy patterns, for long bodies and streams), byte 1 seeds the sizes of the pieces the rest is cut into. The same
 // bytes are also played in one piece: a different verdict is a bug (the split must not
 // matter), as is a crash, a hang, or a result that changes after it was set.
 #include <algorithm>
@@ -19,7 +20,9 @@ using lb::core::ExpectKind;
 using lb::core::ExpectRule;
 using lb::core::TcpCheckRule;
 
-constexpr int kVariants = 12;
+constexpr int kVariants = 12;       // picked by byte 0 in 0..215
+constexpr int kRegexVariants = 3;   // picked by byte 0 in 216..255
+constexpr int kFirstRegexByte = kVariants * 3 * 6;
 
 CheckSpec spec_variant(int n) {
   CheckSpec s;
@@ -35,6 +38,19 @@ CheckSpec spec_variant(int n) {
     case 6: s.http_expects = {rule(ExpectKind::RStatus, "^[23]"), rule(ExpectKind::Status, "500", true)}; break;
     case 7: s.http.method = "HEAD"; s.http_expects = {rule(ExpectKind::String, "ok")}; break;
     case 8: s.kind = CheckKind::Connect; break;
+    // Many stars over long bodies, without nested quantifiers: those only meet Regex's bound,
+    // at seconds per search, which is that class's business, not this target's.
+    case 12: s.http_expects = {rule(ExpectKind::RString, "^.*x*y*z*OK.*$")}; break;
+    case 13:
+      s.http_expects = {rule(ExpectKind::Status, "200-299"), rule(ExpectKind::RString, ".*(error|fatal).*", true)};
+      break;
+    case 14: {
+      s.kind = CheckKind::TcpCheck;
+      const TcpCheckRule send{TcpCheckRule::Kind::Send, {}, "PING\r\n", {}};
+      const TcpCheckRule pong{TcpCheckRule::Kind::Expect, {}, {}, rule(ExpectKind::RString, "^.*x*y*\\+?P[O0]*NG.*")};
+      s.tcp_rules = {send, pong};
+      break;
+    }
     default: {
       s.kind = CheckKind::TcpCheck;
       const TcpCheckRule connect{TcpCheckRule::Kind::Connect, 6379, {}, {}};
@@ -88,9 +104,15 @@ CheckResult play(const CheckSpec& spec, bool up, Then then, std::string_view byt
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  const int variant = data[0] % kVariants;
-  const auto then = static_cast<Then>((data[0] / kVariants) % 3);
-  const bool up = (data[0] / (kVariants * 3)) % 2 == 0;
+  int variant = data[0] % kVariants;
+  auto then = static_cast<Then>((data[0] / kVariants) % 3);
+  bool up = (data[0] / (kVariants * 3)) % 2 == 0;
+  if (data[0] >= kFirstRegexByte) {
+    const int x = data[0] - kFirstRegexByte;
+    variant = kVariants + x % kRegexVariants;
+    then = static_cast<Then>((x / kRegexVariants) % 3);
+    up = (x / (kRegexVariants * 3)) % 2 == 0;
+  }
   const std::uint8_t seed = data[1] == 0 ? 1 : data[1];
   std::string_view bytes(reinterpret_cast<const char*>(data + 2), size - 2);
   // Beyond two check buffers nothing more is read.

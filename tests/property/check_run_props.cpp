@@ -45,7 +45,8 @@ std::vector<std::string_view> split(std::string_view all, std::vector<std::size_
 
 ExpectRule rule(ExpectKind k, std::string p, bool negate = false) { return {k, negate, std::move(p)}; }
 
-// A handful of check configurations covering every expect kind and both rulesets.
+// A handful of check configurations covering every expect kind and both rulesets
+// (8, 9, 12: tcp-check; 10-12: rstring with many stars).
 CheckSpec spec_variant(int n) {
   CheckSpec s;
   s.kind = CheckKind::HttpChk;
@@ -58,13 +59,18 @@ CheckSpec spec_variant(int n) {
     case 5: s.disable_on_404 = true; break;
     case 6: s.http_expects = {rule(ExpectKind::RStatus, "^[23]")}; break;
     case 7: s.http.method = "HEAD"; s.http_expects = {rule(ExpectKind::String, "ok")}; break;
+    case 10: s.http_expects = {rule(ExpectKind::RString, "^.*h*e*r*l*ok.*$")}; break;
+    case 11: s.http_expects = {rule(ExpectKind::RString, ".*(ERR|err)+.*", true)}; break;
     default: {
       s.kind = CheckKind::TcpCheck;
       TcpCheckRule expect_ok{TcpCheckRule::Kind::Expect, {}, {}, rule(ExpectKind::String, "OK")};
       TcpCheckRule expect_no_err{TcpCheckRule::Kind::Expect, {}, {}, rule(ExpectKind::String, "ERR", true)};
       TcpCheckRule send{TcpCheckRule::Kind::Send, {}, "PING\r\n", {}};
       TcpCheckRule expect_re{TcpCheckRule::Kind::Expect, {}, {}, rule(ExpectKind::RString, "^\\+?P[O0]NG")};
-      s.tcp_rules = n == 8 ? std::vector{expect_ok, send, expect_re} : std::vector{send, expect_no_err, expect_ok};
+      TcpCheckRule expect_stars{TcpCheckRule::Kind::Expect, {}, {}, rule(ExpectKind::RString, "^.*P*O*N*G*\\+*OK")};
+      s.tcp_rules = n == 8   ? std::vector{expect_ok, send, expect_re}
+                    : n == 9 ? std::vector{send, expect_no_err, expect_ok}
+                             : std::vector{send, expect_stars};
     }
   }
   return s;
@@ -108,7 +114,7 @@ rc::Gen<std::string> gen_response() {
 }
 
 RC_GTEST_PROP(CheckRunSplits, ClassificationDoesNotDependOnHowBytesAreSplit, ()) {
-  const auto spec = spec_variant(*rc::gen::inRange(0, 10));
+  const auto spec = spec_variant(*rc::gen::inRange(0, 13));
   const auto reply = spec.kind == CheckKind::TcpCheck
                          ? *rc::gen::container<std::string>(rc::gen::elementOf(std::string("OKERRPING+0\r\n")))
                          : *gen_response();
@@ -121,7 +127,7 @@ RC_GTEST_PROP(CheckRunSplits, ClassificationDoesNotDependOnHowBytesAreSplit, ())
 }
 
 RC_GTEST_PROP(CheckRunSplits, OneByteAtATimeMatchesTheWholeReply, ()) {
-  const auto spec = spec_variant(*rc::gen::inRange(0, 10));
+  const auto spec = spec_variant(*rc::gen::inRange(0, 13));
   const auto reply = *gen_response();
   const auto then = *rc::gen::element(Then::Close, Then::Hold, Then::Reset);
   std::vector<std::string_view> bytes;
