@@ -122,7 +122,9 @@ struct CompiledCheck {
 
   explicit CompiledCheck(const CheckSpec& s) : spec(s) {
     if (spec.kind == CheckKind::HttpChk) {
-      http_request = build_http_check_request(spec.http);
+      // A section that inherits `option httpchk` but has its own http-check rules sends
+      // nothing in HAProxy 2.6 (CheckSpec::send_request; the parser warns about it).
+      if (spec.send_request) http_request = build_http_check_request(spec.http);
       if (spec.http_expects.empty())
         http_expects.emplace_back(ExpectRule{ExpectKind::Status, false, "200-399"});
       for (const auto& e : spec.http_expects) http_expects.emplace_back(e);

@@ -583,6 +583,14 @@ TEST(HttpCheckRequest, Http10KeepsGivenHeadersButAddsNoConnectionHeader) {
   EXPECT_EQ(build_http_check_request(r), "GET / HTTP/1.0\r\nx-check: 1\r\n\r\n");
 }
 
+TEST(CheckRun, HttpchkWithoutItsRequestSendsNothingAndTimesOut) {
+  auto spec = httpchk({expect(ExpectKind::Status, "200")});
+  spec.send_request = false;
+  std::string sent = "unset";
+  EXPECT_EQ(play(spec, {}, Then::Hold, true, &sent), result(S::L7Timeout));
+  EXPECT_EQ(sent, "");
+}
+
 TEST(CheckRun, HttpchkSendsTheRequestOnConnect) {
   CheckRun run(httpchk(), true);
   const auto step = run.on_connected();
