@@ -92,7 +92,8 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-ratio=$(awk -v a="$best_mock" -v b="$best_nginx" 'BEGIN { printf "%.2f", a / b }')
+# An empty or zero nginx result (wrk failed) must not divide by zero.
+ratio=$(awk -v a="$best_mock" -v b="$best_nginx" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }')
 printf '%-11s %12s req/s   p99 %s\n' mockserver "$best_mock" "$p99_mock"
 printf '%-11s %12s req/s   p99 %s\n' nginx "$best_nginx" "$p99_nginx"
 echo "ratio mockserver/nginx: ${ratio}x"

@@ -212,6 +212,8 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
       const auto v = parse_body(body, err);
       if (!v) return err;
       auto rules = l.spec().rules;
+      if (rules.size() >= kMaxRules)
+        return error(400, "rules", fmt::format("expected at most {} rules", kMaxRules));
       auto decoded = decode_rule(*v, "rule", rules.size());
       if (!decoded) return spec_error(decoded.error());
       for (const auto& r : rules)

@@ -87,6 +87,9 @@ std::optional<Mode> mode_from_name(std::string_view name);
 // The listener mode a Phase::Listener fault puts the listener in.
 Mode mode_of(FaultKind k);
 
+// Most rules one listener holds (one PUT, one spec file listener).
+constexpr std::size_t kMaxRules = 10000;
+
 // Longest path_regex accepted: a bounded pattern keeps compilation cheap and shallow.
 constexpr std::size_t kMaxRegexPattern = 1024;
 

@@ -2,11 +2,11 @@
 
 #include <charconv>
 
+#include "lb/core/text.hpp"
+
 namespace mock::core {
 
 namespace {
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool token_char(char c) {
   if (c >= 'a' && c <= 'z') return true;
@@ -44,13 +44,6 @@ std::size_t line_end(std::string_view buf, std::size_t at, std::size_t& next) {
 }
 
 }  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
 
 const Header* Request::find(std::string_view name) const {
   for (const auto& h : headers)
@@ -142,8 +135,8 @@ ParseResult RequestParser::parse_chunked(std::string_view buf, std::size_t at) {
     const auto* b = size_text.data();
     const auto [p, ec] = std::from_chars(b, b + size_text.size(), size, 16);
     if (ec != std::errc{} || p != b + size_text.size()) return {ParseStatus::Bad, 0};
+    if (size > kMaxBody - total) return {ParseStatus::TooLarge, 0};  // before adding: no wrap
     total += size;
-    if (total > kMaxBody) return {ParseStatus::TooLarge, 0};
     at = next;
     if (size == 0) {
       // Trailer fields, then the blank line.

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lb/core/text.hpp"
+
 namespace mock::core {
 
 struct Header {
@@ -29,7 +31,7 @@ struct Request {
   const Header* find(std::string_view name) const;
 };
 
-bool iequals(std::string_view a, std::string_view b);
+using lb::core::iequals;  // the project's one case-insensitive compare (lb/core/text.hpp)
 
 enum class ParseStatus { Incomplete, Done, Bad, TooLarge };
 

@@ -411,6 +411,10 @@ class Decoder {
       fail(path, "expected a list of rules");
       return out;
     }
+    if (a->size() > kMaxRules) {
+      fail(path, fmt::format("expected at most {} rules", kMaxRules));
+      return out;
+    }
     std::set<std::string> ids;
     for (std::size_t i = 0; i < a->size(); ++i) {
       out.push_back(rule((*a)[i], item(path, i), i));

@@ -128,6 +128,15 @@ TEST_F(AdminWorld, ServeCannotBeatAnActiveListenerRuleAndSaysWhich) {
   EXPECT_NE(json::parse(r.body).at("error").as_string().find("'dark'"), json::string::npos);
 }
 
+TEST_F(AdminWorld, RuleListsAreCappedWithAFieldNamedError) {
+  std::string many = "[";
+  for (std::size_t i = 0; i <= kMaxRules; ++i) many += R"({"respond": {"status": 200}},)";
+  many.back() = ']';
+  const auto r = call("PUT", "/v1/listeners/s1/rules", many);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body).at("field"), "rules");
+}
+
 TEST_F(AdminWorld, WaitIsAnsweredAtOnceWhenAlreadySatisfied) {
   EXPECT_TRUE(call("GET", "/v1/wait?listener=s1&count=1&timeout_ms=10").wait);
   record(w.journal, "s1", "GET");

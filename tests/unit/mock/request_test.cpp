@@ -80,5 +80,13 @@ TEST(RequestParser, ConnectionHeaderDecidesKeepAlive) {
   EXPECT_TRUE(p.request().keep_alive);
 }
 
+TEST(RequestParser, ChunkSizesThatWouldWrapTheTotalAreTooLarge) {
+  RequestParser p;
+  const std::string raw =
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "1\r\na\r\nffffffffffffffff\r\n";
+  EXPECT_EQ(p.parse(raw).status, ParseStatus::TooLarge);
+}
+
 }  // namespace
 }  // namespace mock::core
