@@ -412,9 +412,13 @@ INSTANTIATE_TEST_SUITE_P(
              Then::Reset,
              result(S::SocketError, 0, "Connection reset by peer at step 2 of tcp-check (expect string 'OK')")},
         // Searched once per read, as HAProxy does: kept short, as one byte at a time is quadratic.
+        // PCRE defaults (HAProxy's): `.` stops at a newline unless (?s) says otherwise.
         Case{"RstringWithStarsPassesOnALongStreamWhileHeld",
-             tcpcheck({expect_rule(ExpectKind::RString, "^.*x*y*z*\\+OK")}), long_body("+OK\r\n", 5000),
+             tcpcheck({expect_rule(ExpectKind::RString, "(?s)^.*x*y*z*\\+OK")}), long_body("+OK\r\n", 5000),
              Then::Hold, result(S::L7Ok, 0, "(tcp-check)")},
+        Case{"RstringDotDoesNotCrossLinesAsInPcre",
+             tcpcheck({expect_rule(ExpectKind::RString, "^.*x*y*z*\\+OK")}), long_body("+OK\r\n", 5000),
+             Then::Hold, result(S::L7Timeout, 0, " at step 1 of tcp-check (expect regex)")},
         Case{"RstringWithStarsTimesOutOnALongStreamWithoutIt",
              tcpcheck({expect_rule(ExpectKind::RString, "^.*x*y*z*\\+OK")}), long_body("-ERR\r\n", 5000),
              Then::Hold, result(S::L7Timeout, 0, " at step 1 of tcp-check (expect regex)")},

@@ -14,6 +14,21 @@ TEST(Regex, SearchesAnywhereWithPerlSyntax) {
   EXPECT_TRUE(Regex::compile("(?i)pong")->search("+PONG\r\n"));
 }
 
+TEST(Regex, AnchorsAndDotFollowPcreDefaultsAsHaproxyUses) {
+  EXPECT_FALSE(Regex::compile(R"(^\+OK)")->search("-ERR\r\n+OK"));
+  EXPECT_TRUE(Regex::compile(R"(^\+OK)")->search("+OK\r\n"));
+  EXPECT_FALSE(Regex::compile("a.b")->search("a\nb"));
+  EXPECT_TRUE(Regex::compile("(?m)^b")->search("a\nb"));  // explicit modifiers still work
+}
+
+TEST(Regex, ARunawaySearchOnAFullReplyGivesUpQuickly) {
+  const auto r = Regex::compile(R"(x*y*.*\+OK)");
+  ASSERT_TRUE(r);
+  // Nested stars over a 16 KB reply: the state bound stops the search (no match) in milliseconds
+  // where Boost's default bound took seconds; ctest's timeout catches a regression.
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(r->search(std::string(16000, 'x')));
+}
+
 TEST(Regex, InvalidPatternsAreReportedNotThrown) {
   std::string why;
   EXPECT_FALSE(Regex::compile("(unclosed", &why));
