@@ -107,14 +107,17 @@ TEST(MockCli, SpecFileServesItsListenersAndRules) {
   EXPECT_EQ(connect_to(c.port("s2")).error, ECONNREFUSED);
 }
 
-// The helper half of DiesWithTheTestProcessThatStartedIt: runs only inside that test's child.
-TEST(MockCli, HelperStartsAMockserverThenIsKilled) {
-  if (::getenv("LBH_PDEATHSIG_HELPER") == nullptr) GTEST_SKIP() << "helper for another test";
+// The helper half of DiesWithTheTestProcessThatStartedIt: started by that test with
+// LBH_PDEATHSIG_HELPER set, this binary starts a mockserver and dies by SIGKILL before any test
+// runs (so no destructor runs: only the kernel can stop the mockserver).
+[[maybe_unused]] const bool kIsPdeathsigHelper = [] {
+  if (::getenv("LBH_PDEATHSIG_HELPER") == nullptr) return false;
   Child c = Child::start(MOCKSERVER_BIN, {"--listen", "s1=127.0.0.1:0"});
   std::printf("mockserver-pid %d\n", static_cast<int>(c.pid()));
   std::fflush(stdout);
-  ::kill(::getpid(), SIGKILL);  // no destructor runs: only the kernel can stop the mockserver
-}
+  ::kill(::getpid(), SIGKILL);
+  return true;
+}();
 
 bool process_gone(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -126,9 +129,7 @@ bool process_gone(pid_t pid) {
 
 TEST(MockCli, DiesWithTheTestProcessThatStartedIt) {
   ::setenv("LBH_PDEATHSIG_HELPER", "1", 1);
-  Child helper = Child::start("/proc/self/exe",
-                              {"--gtest_filter=MockCli.HelperStartsAMockserverThenIsKilled"},
-                              {.ready_line = ""});
+  Child helper = Child::start("/proc/self/exe", {}, {.ready_line = ""});
   ::unsetenv("LBH_PDEATHSIG_HELPER");
   const auto line = helper.await_line("mockserver-pid ", kPatience);
   ASSERT_TRUE(line) << helper.stderr_text();
