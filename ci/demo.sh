@@ -76,5 +76,7 @@ fi
 
 step "4. the incidents on simulated time, through lb's check engine"
 run "$bin/tests/unit_tests" --gtest_brief=0 --gtest_filter='EngineOnSimTime.*'
+echo "--- and 60 scenarios captured from real HAProxy 2.6.12, replayed on simulated time: same log lines"
+run "$bin/tests/unit_tests" --gtest_brief=1 --gtest_filter='*EngineVsHaproxy*'
 echo
 echo "Done. Next: the lb runtime and the lbharness scenario runner (see README)."
