@@ -93,6 +93,10 @@ constexpr std::size_t kMaxRules = 10000;
 // Longest path_regex accepted: a bounded pattern keeps compilation cheap and shallow.
 constexpr std::size_t kMaxRegexPattern = 1024;
 
+// Largest response body: configured bodies above it are spec errors, and a body that {name}
+// {method} {path} substitution grows past it is cut at this size (see render_body).
+constexpr std::size_t kMaxBody = 1024 * 1024;
+
 struct PathMatch {
   enum class Kind { Any, Exact, Prefix, Regex };
   Kind kind = Kind::Any;

@@ -334,7 +334,13 @@ class Decoder {
       }
     }
     if (const auto* hv = o->if_contains("headers")) headers(*hv, field(path, "headers"), r);
-    if (const auto* b = o->if_contains("body")) r.body = string(*b, field(path, "body"));
+    if (const auto* b = o->if_contains("body")) {
+      r.body = string(*b, field(path, "body"));
+      if (r.body && r.body->size() > kMaxBody) {
+        fail(field(path, "body"), fmt::format("expected at most {} bytes", kMaxBody));
+        r.body.reset();
+      }
+    }
     if (const auto* d = o->if_contains("delay_ms")) r.delay = millis(*d, field(path, "delay_ms")).value_or(Ms{0});
     if (const auto* c = o->if_contains("chunk_bytes")) {
       if (const auto n = integer(*c, field(path, "chunk_bytes"), 0, 16 * 1024 * 1024)) r.chunk_bytes = *n;

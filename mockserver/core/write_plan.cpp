@@ -3,15 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 
 namespace mock::core {
 
 namespace {
-
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
-  for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-    s.replace(at, from.size(), to);
-}
 
 bool has_header(const Response& r, std::string_view name) {
   return std::any_of(r.headers.begin(), r.headers.end(),
@@ -40,12 +36,55 @@ void pause(WritePlan& p, Ms ms) {
 void end(WritePlan& p, StepKind k) { p.steps.push_back({k, {}, Ms{0}}); }
 void end(WritePlan& p, Ending e) { end(p, e == Ending::Hold ? StepKind::Hold : StepKind::Close); }
 
-// Sends `bytes` in pieces of `size`, pausing `gap` between them.
-void send_in_pieces(WritePlan& p, std::string_view bytes, std::size_t size, Ms gap) {
-  if (size == 0) size = bytes.size();
-  for (std::size_t at = 0; at < bytes.size(); at += size) {
-    if (at > 0) pause(p, gap);
-    send(p, std::string(bytes.substr(at, size)));
+// Sends `head` and then `body` in pieces of `size` (chunk-framed when `chunked`), pausing `gap`
+// between writes. One write needs no Pieces step; nor does a zero gap, which joins the writes.
+void send_pieces(WritePlan& p, std::string head, std::string_view body, std::size_t size, Ms gap,
+                 bool chunked) {
+  Step s{StepKind::Pieces, std::move(head), gap};
+  s.head = s.bytes.size();
+  s.bytes += body;
+  s.piece = std::max<std::size_t>(size, 1);
+  s.chunked = chunked;
+  if (!p.steps.empty() && p.steps.back().kind == StepKind::Send) {
+    s.bytes.insert(0, p.steps.back().bytes);  // the first write joins the send before it
+    s.head += p.steps.back().bytes.size();
+    p.steps.pop_back();
+  }
+  if (gap.count() > 0 && piece_writes(s) > 1) {
+    p.steps.push_back(std::move(s));
+    return;
+  }
+  std::string all, one;
+  for (std::size_t i = 0, n = piece_writes(s); i < n; ++i) {
+    piece_write(s, i, one);
+    all += one;
+  }
+  send(p, std::move(all));
+}
+
+// Everything the plan writes, in order, pauses dropped.
+std::string wire_bytes(const WritePlan& p) {
+  std::string out, one;
+  for (const auto& s : p.steps) {
+    if (s.kind == StepKind::Send) out += s.bytes;
+    if (s.kind != StepKind::Pieces) continue;
+    for (std::size_t i = 0, n = piece_writes(s); i < n; ++i) {
+      piece_write(s, i, one);
+      out += one;
+    }
+  }
+  return out;
+}
+
+// Puts `bytes` in front of the plan's first write.
+void prepend(WritePlan& p, std::string bytes) {
+  if (!p.steps.empty() && p.steps.front().kind == StepKind::Send) {
+    p.steps.front().bytes.insert(0, bytes);
+  } else if (!p.steps.empty() && p.steps.front().kind == StepKind::Pieces) {
+    p.steps.front().bytes.insert(0, bytes);
+    p.steps.front().head += bytes.size();
+  } else {
+    p.steps.insert(p.steps.begin(), Step{StepKind::Send, std::move(bytes), Ms{0}});
   }
 }
 
@@ -68,18 +107,98 @@ std::string garbage_bytes(std::size_t n, std::uint32_t seed) {
 
 }  // namespace
 
+std::size_t piece_writes(const Step& s) {
+  if (s.kind != StepKind::Pieces) return 0;
+  const std::size_t rest = s.bytes.size() - std::min(s.head, s.bytes.size());
+  const std::size_t size = std::max<std::size_t>(s.piece, 1);
+  const std::size_t pieces = (rest + size - 1) / size;
+  return s.chunked ? pieces + 1 : std::max<std::size_t>(pieces, 1);
+}
+
+void piece_write(const Step& s, std::size_t i, std::string& out) {
+  out.clear();
+  const std::size_t head = std::min(s.head, s.bytes.size());
+  const std::string_view rest = std::string_view(s.bytes).substr(head);
+  const std::size_t size = std::max<std::size_t>(s.piece, 1);
+  const std::size_t pieces = (rest.size() + size - 1) / size;
+  if (i == 0) out.append(s.bytes, 0, head);
+  if (i < pieces) {
+    const std::string_view part = rest.substr(i * size, size);
+    if (s.chunked) {
+      fmt::format_to(std::back_inserter(out), "{:x}\r\n", part.size());
+      out += part;
+      out += "\r\n";
+    } else {
+      out += part;
+    }
+  }
+  if (s.chunked && i == pieces) out += "0\r\n\r\n";
+}
+
+std::vector<Step> expand(const WritePlan& p) {
+  WritePlan out;
+  std::string one;
+  for (const auto& s : p.steps) {
+    if (s.kind != StepKind::Pieces) {
+      if (s.kind == StepKind::Send) {
+        send(out, s.bytes);
+      } else {
+        out.steps.push_back(s);
+      }
+      continue;
+    }
+    for (std::size_t i = 0, n = piece_writes(s); i < n; ++i) {
+      if (i > 0) pause(out, s.pause);
+      piece_write(s, i, one);
+      send(out, one);
+    }
+  }
+  return std::move(out.steps);
+}
+
 std::size_t WritePlan::byte_count() const {
+  const auto frame = [](std::size_t len) { return fmt::formatted_size("{:x}\r\n\r\n", len); };
   std::size_t n = 0;
-  for (const auto& s : steps) n += s.bytes.size();
+  for (const auto& s : steps) {
+    n += s.bytes.size();
+    if (s.kind != StepKind::Pieces || !s.chunked) continue;
+    const std::size_t rest = s.bytes.size() - std::min(s.head, s.bytes.size());
+    const std::size_t size = std::max<std::size_t>(s.piece, 1);
+    n += rest / size * frame(size) + (rest % size ? frame(rest % size) : 0) + 5;  // + "0\r\n\r\n"
+  }
   return n;
 }
 
 std::string render_body(const Response& r, std::string_view listener, const RequestFacts& req) {
-  std::string body = r.body ? *r.body : std::string("hello from {name}");
-  if (body.find('{') == std::string::npos) return body;
-  replace_all(body, "{name}", listener);
-  replace_all(body, "{method}", req.method);
-  replace_all(body, "{path}", req.path);
+  const std::string_view text = r.body ? std::string_view(*r.body) : "hello from {name}";
+  std::string body;
+  // One pass, appending at most kMaxBody bytes: substitution never builds more than it keeps.
+  const auto add = [&](std::string_view part) {
+    body.append(part.substr(0, kMaxBody - body.size()));
+  };
+  std::size_t at = 0;
+  while (at < text.size() && body.size() < kMaxBody) {
+    const auto open = text.find('{', at);
+    if (open == std::string_view::npos) {
+      add(text.substr(at));
+      break;
+    }
+    add(text.substr(at, open - at));
+    const std::string_view rest = text.substr(open);
+    if (rest.starts_with("{name}")) {
+      add(listener);
+      at = open + 6;
+    } else if (rest.starts_with("{method}")) {
+      add(req.method);
+      at = open + 8;
+    } else if (rest.starts_with("{path}")) {
+      add(req.path);
+      at = open + 6;
+    } else {
+      add("{");
+      at = open + 1;
+    }
+  }
   return body;
 }
 
@@ -123,17 +242,9 @@ WritePlan plan_response(const Response& r, std::string_view listener, const Requ
   if (req.head()) body.clear();
   if (r.chunked && !req.head()) {
     const std::size_t piece = r.chunk_bytes == 0 ? std::max<std::size_t>(body.size(), 1) : r.chunk_bytes;
-    send(p, std::move(head));
-    for (std::size_t at = 0; at < body.size(); at += piece) {
-      if (at > 0) pause(p, r.chunk_delay);
-      const auto part = std::string_view(body).substr(at, piece);
-      send(p, fmt::format("{:x}\r\n{}\r\n", part.size(), part));
-    }
-    if (!body.empty()) pause(p, r.chunk_delay);
-    send(p, "0\r\n\r\n");
+    send_pieces(p, std::move(head), body, piece, r.chunk_delay, true);
   } else if (r.chunk_bytes > 0 && body.size() > r.chunk_bytes) {
-    send(p, std::move(head));
-    send_in_pieces(p, body, r.chunk_bytes, r.chunk_delay);
+    send_pieces(p, std::move(head), body, r.chunk_bytes, r.chunk_delay, false);
   } else {
     send(p, head + body);
   }
@@ -166,10 +277,7 @@ WritePlan plan_fault(const Fault& f, std::string_view listener, const RequestFac
       end(p, f.then);
       break;
     case Drip: {
-      const WritePlan whole = plan_response(base, listener, closing);
-      std::string bytes;
-      for (const auto& s : whole.steps) bytes += s.bytes;
-      send_in_pieces(p, bytes, std::max<std::size_t>(f.bytes, 1), f.every);
+      send_pieces(p, {}, wire_bytes(plan_response(base, listener, closing)), f.bytes, f.every, false);
       end(p, StepKind::Close);
       break;
     }
@@ -213,11 +321,7 @@ WritePlan plan_fault(const Fault& f, std::string_view listener, const RequestFac
     }
     case Interim1xx: {
       p = plan_response(base, listener, req);
-      p.steps.insert(p.steps.begin(), Step{StepKind::Send, "HTTP/1.1 100 Continue\r\n\r\n", Ms{0}});
-      if (p.steps.size() > 1 && p.steps[1].kind == StepKind::Send) {
-        p.steps[0].bytes += p.steps[1].bytes;
-        p.steps.erase(p.steps.begin() + 1);
-      }
+      prepend(p, "HTTP/1.1 100 Continue\r\n\r\n");
       break;
     }
     case BadStatusLine: {

@@ -352,6 +352,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     plan_ = std::move(decision_.plan);
     decision_.plan.steps.clear();
     step_ = 0;
+    piece_ = 0;
+    piece_paused_ = false;
     run_plan();
   }
 
@@ -422,7 +424,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       closes_after_ = !plan_.keep_alive;
       return after_response();
     }
-    const core::Step& s = plan_.steps[step_++];
+    const core::Step& s = plan_.steps[step_];
+    if (s.kind == core::StepKind::Pieces) return run_pieces(s);
+    ++step_;
     switch (s.kind) {
       case core::StepKind::Send:
         return write(s.bytes, [](Connection& c) { c.run_plan(); });
@@ -432,7 +436,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case core::StepKind::Close: return close_gracefully();
       case core::StepKind::Reset: return reset_now();
       case core::StepKind::Hold: return hold(true);
+      case core::StepKind::Pieces: break;  // above
     }
+  }
+
+  // One write of a Pieces step at a time, built into out_ just before it goes out, with the
+  // step's pause before every write but the first.
+  void run_pieces(const core::Step& s) {
+    if (piece_ == core::piece_writes(s)) {
+      piece_ = 0;
+      piece_paused_ = false;
+      ++step_;
+      return run_plan();
+    }
+    if (piece_ > 0 && !piece_paused_) {
+      piece_paused_ = true;
+      after(s.pause, [](Connection& c) { c.run_plan(); });
+      return do_read();  // notices a peer that leaves during the pause
+    }
+    piece_paused_ = false;
+    core::piece_write(s, piece_++, out_);
+    write(out_, [](Connection& c) { c.run_plan(); });
   }
 
   void hold(bool read) {
@@ -509,6 +533,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   core::Decision decision_;
   core::WritePlan plan_;
   std::size_t step_ = 0;
+  std::size_t piece_ = 0;  // next write of the Pieces step at step_
+  bool piece_paused_ = false;
   bool closes_after_ = false;
   std::uint64_t seq_ = 0;
   State state_ = State::Reading;

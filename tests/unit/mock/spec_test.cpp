@@ -69,6 +69,15 @@ TEST(SpecDecoding, LongOrDeeplyNestedRegexIsAnErrorNotACrash) {
   EXPECT_EQ(errors_of(spec(std::string(100000, '('))).size(), 1u);
 }
 
+TEST(SpecDecoding, BodyIsAtMostAMebibyte) {
+  const auto spec = [](std::size_t n) {
+    return R"({"listeners": [{"name": "s1", "rules": [{"respond": {"body": ")" + std::string(n, 'a') + R"("}}]}]})";
+  };
+  EXPECT_EQ(errors_of(spec(kMaxBody + 1)),
+            (std::vector<std::string>{"listeners[0].rules[0].respond.body: expected at most 1048576 bytes"}));
+  EXPECT_EQ(errors_of(spec(kMaxBody)), std::vector<std::string>{});
+}
+
 TEST(SpecDecoding, ReportsEveryErrorNotJustTheFirst) {
   const auto errors = errors_of(R"({"listeners": [
       {"name": "bad name!"}, {"name": "s1", "mode": "up", "rules": [{"fault": "melt", "id": 7}]}, {"name": "s1"}]})");

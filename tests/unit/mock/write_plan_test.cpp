@@ -1,15 +1,19 @@
 #include "mockserver/core/write_plan.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace mock::core {
 
 // Readable failures: gtest would print steps as raw bytes.
 void PrintTo(const Step& s, std::ostream* os) {
-  static constexpr const char* kNames[] = {"send", "pause", "close", "reset", "hold"};
+  static constexpr const char* kNames[] = {"send", "pause", "close", "reset", "hold", "pieces"};
   *os << kNames[static_cast<int>(s.kind)];
   if (s.kind == StepKind::Send) *os << " " << ::testing::PrintToString(s.bytes);
   if (s.kind == StepKind::Pause) *os << " " << s.pause.count() << "ms";
+  if (s.kind == StepKind::Pieces)
+    *os << " head=" << s.head << " piece=" << s.piece << (s.chunked ? " chunked" : "") << " every "
+        << s.pause.count() << "ms of " << s.bytes.size() << " bytes";
 }
 
 namespace {
@@ -62,8 +66,96 @@ TEST(WritePlan, BodySubstitutesNameMethodAndPath) {
 TEST(WritePlan, DelayAndChunkDelayBecomePauses) {
   Response r{.body = "abcde", .delay = 100ms, .chunk_bytes = 2, .chunk_delay = 10ms};
   const auto p = plan_response(r, "s1", kGet11);
-  EXPECT_EQ(p.steps, (std::vector<Step>{pause(100ms), send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab"),
-                                        pause(10ms), send("cd"), pause(10ms), send("e")}));
+  EXPECT_EQ(p.steps.size(), 2u);  // the pieces are one step, expanded only here
+  EXPECT_EQ(expand(p), (std::vector<Step>{pause(100ms), send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab"),
+                                          pause(10ms), send("cd"), pause(10ms), send("e")}));
+}
+
+TEST(WritePlan, ChunkedWithAChunkDelayPausesBetweenChunksAndBeforeTheLastOne) {
+  Response r{.body = "hello", .chunk_bytes = 2, .chunk_delay = 10ms, .chunked = true};
+  const auto p = plan_response(r, "s1", {"GET", "/", false, false});
+  EXPECT_EQ(p.steps.size(), 2u);
+  EXPECT_EQ(p.byte_count(), 91u);
+  EXPECT_EQ(expand(p), (std::vector<Step>{
+                           send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nhe\r\n"),
+                           pause(10ms), send("2\r\nll\r\n"), pause(10ms), send("1\r\no\r\n"), pause(10ms),
+                           send("0\r\n\r\n"), end(StepKind::Close)}));
+  r.body = "";
+  EXPECT_EQ(plan_response(r, "s1", kGet11).steps,
+            (std::vector<Step>{send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")}));
+}
+
+// The planner before Pieces steps, kept as the reference for the bytes and pauses on the wire.
+std::vector<Step> reference_pieces(std::string head, std::string_view body, std::size_t size, Ms gap, bool chunked) {
+  std::vector<Step> out{send(std::move(head))};
+  const auto add = [&](std::string b) {
+    if (out.back().kind == StepKind::Send) {
+      out.back().bytes += b;
+    } else {
+      out.push_back(send(std::move(b)));
+    }
+  };
+  const auto wait = [&] {
+    if (gap.count() > 0) out.push_back(pause(gap));
+  };
+  for (std::size_t at = 0; at < body.size(); at += size) {
+    if (at > 0) wait();
+    const auto part = std::string(body.substr(at, size));
+    add(chunked ? fmt::format("{:x}\r\n{}\r\n", part.size(), part) : part);
+  }
+  if (chunked) {
+    if (!body.empty()) wait();
+    add("0\r\n\r\n");
+  }
+  return out;
+}
+
+TEST(WritePlan, PiecesExpandExactlyAsPerPieceStepsDid) {
+  const std::string body = "0123456789abcdefghijklmnopqrstuvwxyz{}!";
+  for (const bool chunked : {false, true}) {
+    for (const std::size_t size : {1u, 2u, 3u, 7u, 16u, 38u, 39u, 40u, 1000u}) {
+      for (const Ms gap : {0ms, 5ms}) {
+        Response r{.body = body, .chunk_bytes = size, .chunk_delay = gap, .chunked = chunked};
+        const auto p = plan_response(r, "s1", kGet11);
+        EXPECT_LE(p.steps.size(), 1u) << size << " " << chunked;
+        const std::string head = render_head(r, body.size(), kGet11);
+        EXPECT_EQ(expand(p), reference_pieces(head, body, size, gap, chunked)) << size << " " << chunked;
+        std::size_t wire = 0;
+        for (const auto& s : expand(p)) wire += s.bytes.size();
+        EXPECT_EQ(p.byte_count(), wire);
+      }
+    }
+  }
+}
+
+TEST(WritePlan, AMebibyteInOneBytePiecesIsOneStep) {
+  Response r{.body = std::string(kMaxBody, 'x'), .chunk_bytes = 1, .chunk_delay = 1ms, .chunked = true};
+  const auto p = plan_response(r, "s1", kGet11);
+  ASSERT_EQ(p.steps.size(), 1u);
+  EXPECT_EQ(p.steps[0].kind, StepKind::Pieces);
+  EXPECT_EQ(piece_writes(p.steps[0]), kMaxBody + 1);
+  std::string w;
+  piece_write(p.steps[0], 5, w);
+  EXPECT_EQ(w, "1\r\nx\r\n");
+  piece_write(p.steps[0], kMaxBody, w);
+  EXPECT_EQ(w, "0\r\n\r\n");
+  EXPECT_EQ(p.byte_count(), 47 + 6 * kMaxBody + 5);
+}
+
+TEST(WritePlan, SubstitutionStopsAtTheBodyCap) {
+  const std::string path(8000, 'p');
+  Response r{.body = std::string(kMaxBody / 6, '-')};
+  for (std::size_t i = 0; i < r.body->size(); i += 6) r.body->replace(i, 6, "{path}");
+  const auto body = render_body(r, "s1", {"GET", path, true, false});
+  EXPECT_EQ(body.size(), kMaxBody);
+  EXPECT_EQ(body, std::string(kMaxBody, 'p'));
+  r.body = std::string(kMaxBody - 2, 'a') + "{name}";
+  EXPECT_EQ(render_body(r, "s1", kGet11), std::string(kMaxBody - 2, 'a') + "s1");
+  r.body = std::string(kMaxBody - 1, 'a') + "{name}";
+  EXPECT_EQ(render_body(r, "s1", kGet11), std::string(kMaxBody - 1, 'a') + "s");
+  const auto p = plan_response(Response{.body = "{path}"}, "s1", {"GET", path, true, false});
+  EXPECT_NE(p.steps.at(0).bytes.find("Content-Length: 8000\r\n"), std::string::npos);
+  EXPECT_EQ(render_body(Response{.body = "{nam}{{name}}{"}, "s1", kGet11), "{nam}{s1}{");
 }
 
 TEST(WritePlan, ChunkedBodyIsFramed) {
@@ -106,8 +198,53 @@ TEST(WritePlanFaults, DripSplitsTheWholeResponse) {
   f.bytes = 40;
   f.every = 25ms;
   const auto p = plan_fault(f, "s1", kGet11);
-  EXPECT_EQ(p.steps, (std::vector<Step>{send("HTTP/1.1 200 OK\r\nContent-Length: 13\r\nCon"), pause(25ms),
-                                        send("nection: close\r\n\r\nhello from s1"), end(StepKind::Close)}));
+  EXPECT_EQ(p.steps.size(), 2u);
+  EXPECT_EQ(expand(p), (std::vector<Step>{send("HTTP/1.1 200 OK\r\nContent-Length: 13\r\nCon"), pause(25ms),
+                                          send("nection: close\r\n\r\nhello from s1"), end(StepKind::Close)}));
+  f.every = 0ms;  // no pause: one write
+  EXPECT_EQ(plan_fault(f, "s1", kGet11).steps,
+            (std::vector<Step>{send("HTTP/1.1 200 OK\r\nContent-Length: 13\r\nConnection: close\r\n\r\nhello from s1"),
+                               end(StepKind::Close)}));
+}
+
+TEST(WritePlanFaults, DripOfOneByteKeepsOneStepWhateverTheBody) {
+  Fault f = make_fault(FaultKind::Drip);
+  f.bytes = 1;
+  f.every = 100ms;
+  for (const std::size_t size : {std::size_t{4000}, kMaxBody}) {
+    const Response base{.body = std::string(size, 'x')};
+    const auto p = plan_fault(f, "s1", kGet11, base);
+    ASSERT_EQ(p.steps.size(), 2u);  // pieces, close: it was two steps per byte
+    const std::string whole = render_head(base, size, {"GET", "/", false, false}) + *base.body;
+    EXPECT_EQ(p.steps[0].bytes, whole);
+    EXPECT_EQ(piece_writes(p.steps[0]), whole.size());
+    EXPECT_EQ(p.byte_count(), whole.size());
+    if (size > 4000) continue;  // spelling out a mebibyte byte by byte is slow, not different
+    std::vector<Step> want;
+    for (std::size_t i = 0; i < whole.size(); ++i) {
+      if (i > 0) want.push_back(pause(100ms));
+      want.push_back(send(whole.substr(i, 1)));
+    }
+    want.push_back(end(StepKind::Close));
+    EXPECT_EQ(expand(p), want);
+  }
+}
+
+TEST(WritePlanFaults, DripOfAChunkedPausedResponseDripsItsWireBytes) {
+  Fault f = make_fault(FaultKind::Drip);
+  f.bytes = 30;
+  f.every = 7ms;
+  const Response base{.body = "hello", .chunk_bytes = 2, .chunk_delay = 10ms, .chunked = true};
+  std::string whole;
+  for (const auto& s : expand(plan_response(base, "s1", {"GET", "/", false, false}))) whole += s.bytes;
+  const auto steps = expand(plan_fault(f, "s1", kGet11, base));
+  std::vector<Step> want;
+  for (std::size_t at = 0; at < whole.size(); at += 30) {
+    if (at > 0) want.push_back(pause(7ms));
+    want.push_back(send(whole.substr(at, 30)));
+  }
+  want.push_back(end(StepKind::Close));
+  EXPECT_EQ(steps, want);
 }
 
 TEST(WritePlanFaults, BadLengthPromisesMoreBytes) {
@@ -141,6 +278,10 @@ TEST(WritePlanFaults, InterimAndBadStatusLineAndResetMidResponse) {
   EXPECT_EQ(plan_fault(make_fault(FaultKind::Interim1xx), "s1", kGet11).steps.at(0).bytes,
             "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nhello from s1");
   EXPECT_TRUE(plan_fault(make_fault(FaultKind::BadStatusLine), "s1", kGet11).steps.at(0).bytes.starts_with("HTTP/1.1 2OO OK\r\nContent-Length: 13\r\n"));
+  const Response slow{.body = "abcd", .chunk_bytes = 2, .chunk_delay = 5ms};
+  EXPECT_EQ(expand(plan_fault(make_fault(FaultKind::Interim1xx), "s1", kGet11, slow)),
+            (std::vector<Step>{send("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab"),
+                               pause(5ms), send("cd")}));
   EXPECT_EQ(plan_fault(make_fault(FaultKind::ResetMidResponse), "s1", kGet11).steps,
             (std::vector<Step>{send("HTTP/1.1 200 OK\r\nContent-Length: 13\r\nConnection: close\r\n\r\n"), end(StepKind::Reset)}));
 }
