@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lb/core/check/http_response.hpp"
+#include "lb/core/config/values.hpp"
 #include "lb/core/regex.hpp"
 #include "lb/core/text.hpp"
 
@@ -21,31 +22,6 @@ namespace {
 
 using Kind = TcpCheckRule::Kind;
 
-// "200-399,404" → {{200,399},{404,404}}; malformed items match nothing.
-std::vector<std::pair<int, int>> parse_status_list(std::string_view list) {
-  std::vector<std::pair<int, int>> out;
-  const auto number = [](std::string_view s) -> int {
-    if (s.empty() || s.size() > 5) return -1;
-    int n = 0;
-    for (const char c : s) {
-      if (c < '0' || c > '9') return -1;
-      n = n * 10 + (c - '0');
-    }
-    return n;
-  };
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    const auto item = list.substr(0, comma);
-    const auto dash = item.find('-');
-    const int lo = number(item.substr(0, dash));
-    const int hi = dash == std::string_view::npos ? lo : number(item.substr(dash + 1));
-    if (lo >= 0 && hi >= 0) out.emplace_back(lo, hi);
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
 // A compiled expectation: the rule plus what it needs at run time.
 struct Expect {
   ExpectRule rule;
@@ -56,7 +32,7 @@ struct Expect {
   explicit Expect(ExpectRule r) : rule(std::move(r)) {
     switch (rule.kind) {
       case ExpectKind::Status:
-        ranges = parse_status_list(rule.pattern);
+        ranges = parse_status_list(rule.pattern).value_or(std::vector<std::pair<int, int>>{});  // validated by the parser
         break;
       case ExpectKind::RStatus:
       case ExpectKind::RString:

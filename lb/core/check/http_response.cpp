@@ -115,6 +115,19 @@ void HttpResponseParser::close() {
   }
 }
 
+bool HttpResponseParser::end_line(char c, State next) {
+  if (c == '\r') {
+    after_lf_ = next;
+    state_ = State::LineLf;
+    return true;
+  }
+  if (c == '\n') {
+    state_ = next;
+    return true;
+  }
+  return false;
+}
+
 bool HttpResponseParser::step_header_byte(char c) {
   switch (state_) {
     case State::Before:
@@ -155,30 +168,13 @@ bool HttpResponseParser::step_header_byte(char c) {
         state_ = State::CodeSp;
         return true;
       }
-      if (c == '\r') {
-        after_lf_ = State::HeaderFirst;
-        state_ = State::LineLf;
-        return true;
-      }
-      if (c == '\n') {
-        state_ = State::HeaderFirst;
-        return true;
-      }
-      return fail();
+      return end_line(c, State::HeaderFirst) || fail();
     case State::CodeSp:
       if (is_spht(c)) return true;
       state_ = State::Reason;
       [[fallthrough]];
     case State::Reason:
-      if (c == '\r') {
-        after_lf_ = State::HeaderFirst;
-        state_ = State::LineLf;
-        return true;
-      }
-      if (c == '\n') {
-        state_ = State::HeaderFirst;
-        return true;
-      }
+      if (end_line(c, State::HeaderFirst)) return true;
       reason_ += c;
       return true;
     case State::LineLf:
@@ -226,15 +222,7 @@ bool HttpResponseParser::step_header_byte(char c) {
       state_ = State::Value;
       [[fallthrough]];
     case State::Value:
-      if (c == '\r') {
-        after_lf_ = State::HeaderNext;
-        state_ = State::LineLf;
-        return true;
-      }
-      if (c == '\n') {
-        state_ = State::HeaderNext;
-        return true;
-      }
+      if (end_line(c, State::HeaderNext)) return true;
       value_ += c;
       return true;
     case State::LastLf:

@@ -89,6 +89,8 @@ class HttpResponseParser {
 
   bool fail();
   bool step_header_byte(char c);  // one byte of the status line or header block
+  // A CR (then its LF) or a bare LF ends the current line; the next one is read in `next`.
+  bool end_line(char c, State next);
   bool complete_header();
   bool end_of_headers();
   void append_body(std::string_view data);

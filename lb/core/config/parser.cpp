@@ -696,7 +696,7 @@ class Parser {
       alert(fmt::format("'{} expect {}' : unexpected argument '{}'", directive, m, w[i + 2]));
       return std::nullopt;
     }
-    if (r.kind == ExpectKind::Status && !valid_status_list(r.pattern)) {
+    if (r.kind == ExpectKind::Status && !parse_status_list(r.pattern)) {
       alert(fmt::format("'{} expect status' : invalid status list '{}'", directive, r.pattern));
       return std::nullopt;
     }
@@ -715,21 +715,6 @@ class Parser {
   }
 
   static bool valid_hex(std::string_view s) { return !s.empty() && decode_hex(s).has_value(); }
-
-  static bool valid_status_list(std::string_view s) {
-    while (true) {
-      const auto comma = s.find(',');
-      const auto item = s.substr(0, comma);
-      const auto dash = item.find('-');
-      auto number = [](std::string_view n) {
-        return !n.empty() && std::all_of(n.begin(), n.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-      };
-      if (dash == std::string_view::npos ? !number(item) : (!number(item.substr(0, dash)) || !number(item.substr(dash + 1))))
-        return false;
-      if (comma == std::string_view::npos) return true;
-      s = s.substr(comma + 1);
-    }
-  }
 
   // HAProxy keeps a section's check rules in one list: the first rule a proxy declares replaces
   // the list inherited from defaults, including the request `option httpchk` put there.

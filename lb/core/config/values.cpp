@@ -46,6 +46,31 @@ std::string format_duration(Ms d) {
   return fmt::format("{}ms", ms);
 }
 
+std::optional<std::vector<std::pair<int, int>>> parse_status_list(std::string_view list) {
+  std::vector<std::pair<int, int>> out;
+  // -1: not digits; -2: digits, but too many for a status.
+  const auto number = [](std::string_view s) -> int {
+    if (s.empty()) return -1;
+    int n = 0;
+    for (const char c : s) {
+      if (c < '0' || c > '9') return -1;
+      if (n >= 0) n = s.size() > 5 ? -2 : n * 10 + (c - '0');
+    }
+    return n;
+  };
+  while (true) {
+    const auto comma = list.find(',');
+    const auto item = list.substr(0, comma);
+    const auto dash = item.find('-');
+    const int lo = number(item.substr(0, dash));
+    const int hi = dash == std::string_view::npos ? lo : number(item.substr(dash + 1));
+    if (lo == -1 || hi == -1) return std::nullopt;
+    if (lo >= 0 && hi >= 0) out.emplace_back(lo, hi);
+    if (comma == std::string_view::npos) return out;
+    list.remove_prefix(comma + 1);
+  }
+}
+
 LooseInt parse_loose_int(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;

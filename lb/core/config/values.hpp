@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "lb/core/time/clock.hpp"
 
@@ -31,6 +33,11 @@ struct LooseInt {
   bool strict = false;
 };
 LooseInt parse_loose_int(std::string_view text);
+
+// An `http-check expect status` list: "200-399,404" -> {{200,399},{404,404}}; nullopt when an
+// item is not N or N-M in digits. A number too long to be a status (over 5 digits) makes its
+// item match nothing.
+std::optional<std::vector<std::pair<int, int>>> parse_status_list(std::string_view list);
 
 struct HostPort {
   std::string host;  // without brackets; empty = any address ("*" or "" in bind)

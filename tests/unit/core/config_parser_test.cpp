@@ -368,3 +368,20 @@ TEST(ConfigParser, InvalidRegexIsRejectedAsHaproxyDoes) {
 
 }  // namespace
 }  // namespace lb::core
+
+namespace lb::core {
+namespace {
+
+TEST(StatusList, ParsesCodesAndRangesAndRejectsAnythingElse) {
+  using Ranges = std::vector<std::pair<int, int>>;
+  EXPECT_EQ(parse_status_list("200-399,404"), (Ranges{{200, 399}, {404, 404}}));
+  EXPECT_EQ(parse_status_list("500"), (Ranges{{500, 500}}));
+  EXPECT_EQ(parse_status_list("200,9999999"), (Ranges{{200, 200}}));  // too long to match a status
+  EXPECT_EQ(parse_status_list(""), std::nullopt);
+  EXPECT_EQ(parse_status_list("2xx"), std::nullopt);
+  EXPECT_EQ(parse_status_list("200-"), std::nullopt);
+  EXPECT_EQ(parse_status_list("200,,300"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace lb::core
