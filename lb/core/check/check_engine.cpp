@@ -47,10 +47,11 @@ struct CheckEngine::Impl {
   // One check in flight: owns the connection and the pure conversation.
   struct Attempt final : ProbeEvents {
     // disable-on-404 applies to a server that is UP, stopping included, never to a DOWN one.
-    Attempt(Impl& e, Server& s) : engine(e), server(s), run(s.proxy->check, s.is_up()) {}
+    Attempt(Impl& e, Server& s) : engine(e), server(s), run(e.compiled[s.key.proxy], s.is_up()) {}
     void on_connected() override {
       if (run.done()) return;
-      if (auto t = response_deadline(server.proxy->timeouts)) engine.arm_deadline(server, engine.scheduler.now() + *t);
+      if (auto t = response_deadline(server.proxy->timeouts))
+        server.deadline_timer->arm_at(engine.scheduler.now() + *t);
       apply(run.on_connected());
     }
     void on_data(std::string_view bytes) override {
@@ -81,9 +82,9 @@ struct CheckEngine::Impl {
     std::optional<ProbeTarget> target;  // nullopt: no health check runs
     std::optional<Health> health;
     CheckStatus last_status = CheckStatus::Initializing;
-    std::shared_ptr<Attempt> attempt;
-    TimerId deadline_timer = 0;
-    TimerId next_timer = 0;
+    std::unique_ptr<Attempt> attempt;
+    std::unique_ptr<Timer> deadline_timer;
+    std::unique_ptr<Timer> next_timer;
     std::optional<TimePoint> next_at;
 
     bool disabled() const { return config->settings.disabled; }
@@ -91,13 +92,17 @@ struct CheckEngine::Impl {
     bool is_usable() const { return is_up() && !(health && health->stopping()) && config->settings.weight > 0; }
   };
 
-  Impl(const Config& c, Scheduler& s, Prober& p, HealthEventSink k, RandomSource r)
-      : config(c), scheduler(s), prober(p), sink(std::move(k)), random(std::move(r)) {
+  Impl(const Config& c, Scheduler& s, Prober& p, HealthEventSink k, RandomSource r, ServerLoadSource l)
+      : config(c), scheduler(s), prober(p), sink(std::move(k)), random(std::move(r)), load(std::move(l)) {
     if (config.global.spread_checks > 0 && !random)
       throw std::invalid_argument("CheckEngine: spread-checks needs a random source");
+    index.resize(config.proxies.size());
+    usable.resize(config.proxies.size());
+    compiled.resize(config.proxies.size());
     for (std::size_t pi = 0; pi < config.proxies.size(); ++pi) {
       const auto& px = config.proxies[pi];
       if (!px.has_backend_role()) continue;
+      bool any_check = false;
       for (std::size_t si = 0; si < px.servers.size(); ++si) {
         auto sv = std::make_unique<Server>();
         sv->key = {pi, si};
@@ -106,31 +111,30 @@ struct CheckEngine::Impl {
         const auto& st = sv->config->settings;
         if (st.check) {
           sv->target = check_target(*sv->config, px.check);
-          if (sv->target) sv->health.emplace(st.rise, st.fall, st.disabled);
+          if (sv->target) {
+            sv->health.emplace(st.rise, st.fall, st.disabled);
+            Server* raw = sv.get();
+            sv->next_timer = scheduler.make_timer([this, raw] {
+              raw->next_at.reset();
+              start_check(*raw);
+            });
+            sv->deadline_timer = scheduler.make_timer([this, raw] {
+              if (raw->attempt && !raw->attempt->run.done()) finish(*raw, raw->attempt->run.on_timeout());
+            });
+            any_check = true;
+          }
         }
+        if (sv->is_usable()) ++(st.backup ? usable[pi].backup : usable[pi].active);
+        index[pi].push_back(sv.get());
         servers.push_back(std::move(sv));
       }
-    }
-  }
-
-  ~Impl() {
-    for (auto& s : servers) {
-      scheduler.cancel(s->next_timer);
-      scheduler.cancel(s->deadline_timer);
+      if (any_check) compiled[pi] = compile_check(px.check);
     }
   }
 
   Server* find(ServerKey key) const {
-    for (const auto& s : servers)
-      if (s->key == key) return s.get();
-    return nullptr;
-  }
-
-  BackendCounts counts(std::size_t proxy) const {
-    BackendCounts c;
-    for (const auto& s : servers)
-      if (s->key.proxy == proxy && s->is_usable()) ++(s->config->settings.backup ? c.backup : c.active);
-    return c;
+    if (key.proxy >= index.size() || key.server >= index[key.proxy].size()) return nullptr;
+    return index[key.proxy][key.server];
   }
 
   void emit(HealthEvent::Kind kind, const Server& s, const CheckResult& r, std::optional<LogLine> line = {}) {
@@ -138,48 +142,37 @@ struct CheckEngine::Impl {
   }
 
   void schedule_check(Server& s, TimePoint when) {
-    scheduler.cancel(s.next_timer);
     s.next_at = when;
-    s.next_timer = scheduler.schedule_at(when, [this, &s] {
-      s.next_timer = 0;
-      s.next_at.reset();
-      start_check(s);
-    });
-  }
-
-  void arm_deadline(Server& s, TimePoint when) {
-    scheduler.cancel(s.deadline_timer);
-    s.deadline_timer = scheduler.schedule_at(when, [this, &s] {
-      s.deadline_timer = 0;
-      if (s.attempt && !s.attempt->run.done()) finish(s, s.attempt->run.on_timeout());
-    });
+    s.next_timer->arm_at(when);
   }
 
   void start_check(Server& s) {
     if (s.disabled()) return;  // maintenance pauses checks
-    auto attempt = std::make_shared<Attempt>(*this, s);
-    attempt->started = scheduler.now();
-    s.attempt = attempt;
+    s.attempt = std::make_unique<Attempt>(*this, s);
+    s.attempt->started = scheduler.now();
     emit(HealthEvent::Kind::CheckStarted, s, CheckResult{CheckStatus::Started});
-    arm_deadline(s, attempt->started + connect_deadline(s.config->settings, s.proxy->timeouts));
-    attempt->conn = prober.connect(*s.target, *attempt);
+    s.deadline_timer->arm_at(s.attempt->started + connect_deadline(s.config->settings, s.proxy->timeouts));
+    s.attempt->conn = prober.connect(*s.target, *s.attempt);
   }
 
   void finish(Server& s, CheckResult r) {
-    auto attempt = std::move(s.attempt);
-    scheduler.cancel(s.deadline_timer);
-    s.deadline_timer = 0;
+    std::unique_ptr<Attempt> attempt = std::move(s.attempt);
+    s.deadline_timer->disarm();
     r.duration = std::chrono::duration_cast<Ms>(scheduler.now() - attempt->started);
-    // The prober may be inside one of this attempt's callbacks: close the connection later.
-    scheduler.schedule_at(scheduler.now(), [attempt] { attempt->conn.reset(); });
+    // We may be inside one of this attempt's callbacks: it is destroyed once that returns.
+    scheduler.post([a = std::shared_ptr<Attempt>(std::move(attempt))] {});
 
     const auto& px = *s.proxy;
     const ServerRef ref{px.name, s.config->name, s.config->settings.backup};
     Health& h = *s.health;
     const int before = h.value();
-    const BackendCounts counts_before = counts(s.key.proxy);
     const bool was_stopping = h.stopping();
+    const bool was_usable = s.is_usable();
+    BackendCounts& counts = usable[s.key.proxy];
+    const BackendCounts counts_before = counts;
     const Transition t = h.record(r.verdict(), px.check.disable_on_404);
+    if (const bool now_usable = s.is_usable(); now_usable != was_usable)
+      (s.config->settings.backup ? counts.backup : counts.active) += now_usable ? 1 : -1;
 
     std::optional<LogLine> check_line;
     if (px.log_health_checks && (r.status != s.last_status || h.value() != before))
@@ -189,19 +182,21 @@ struct CheckEngine::Impl {
     emit(HealthEvent::Kind::CheckFinished, s, r, std::move(check_line));
 
     const CheckResult* reason = px.log_health_checks ? nullptr : &r;
-    const BackendCounts after = counts(s.key.proxy);
+    const BackendCounts after = counts;
+    const ServerLoad sl = load ? load(s.key) : ServerLoad{};
     switch (t) {
       case Transition::WentDown:
-        emit(HealthEvent::Kind::WentDown, s, r, server_down_line(ref, reason, after, 0, 0, 0, was_stopping));
+        emit(HealthEvent::Kind::WentDown, s, r,
+             server_down_line(ref, reason, after, sl.sessions_active, sl.requeued, sl.queued, was_stopping));
         if (after.active + after.backup == 0 && counts_before.active + counts_before.backup > 0)
           emit(HealthEvent::Kind::NoServerAvailable, s, r,
                no_server_available_line(px.name, px.kind == ProxyKind::Listen));
         break;
       case Transition::WentUp:
-        emit(HealthEvent::Kind::WentUp, s, r, server_up_line(ref, reason, after));
+        emit(HealthEvent::Kind::WentUp, s, r, server_up_line(ref, reason, after, sl.requeued, sl.queued));
         break;
       case Transition::WentStopping:
-        emit(HealthEvent::Kind::WentStopping, s, r, server_stopping_line(ref, reason, after));
+        emit(HealthEvent::Kind::WentStopping, s, r, server_stopping_line(ref, reason, after, sl.requeued, sl.queued));
         break;
       case Transition::None:
         break;
@@ -215,14 +210,18 @@ struct CheckEngine::Impl {
   Prober& prober;
   HealthEventSink sink;
   RandomSource random;
+  ServerLoadSource load;
   std::vector<std::unique_ptr<Server>> servers;
+  std::vector<std::vector<Server*>> index;                       // [proxy][server]
+  std::vector<BackendCounts> usable;                             // [proxy], kept current
+  std::vector<std::shared_ptr<const CompiledCheck>> compiled;    // [proxy], once per proxy
 };
 
 // ----------------------------------------------------------------------------- public API
 
 CheckEngine::CheckEngine(const Config& config, Scheduler& scheduler, Prober& prober, HealthEventSink sink,
-                         RandomSource random)
-    : impl_(std::make_unique<Impl>(config, scheduler, prober, std::move(sink), std::move(random))) {}
+                         RandomSource random, ServerLoadSource load)
+    : impl_(std::make_unique<Impl>(config, scheduler, prober, std::move(sink), std::move(random), std::move(load))) {}
 
 CheckEngine::~CheckEngine() = default;
 
@@ -276,7 +275,9 @@ const Health* CheckEngine::health(ServerKey key) const {
   return s && s->health ? &*s->health : nullptr;
 }
 
-BackendCounts CheckEngine::counts(std::size_t proxy) const { return impl_->counts(proxy); }
+BackendCounts CheckEngine::counts(std::size_t proxy) const {
+  return proxy < impl_->usable.size() ? impl_->usable[proxy] : BackendCounts{};
+}
 
 std::optional<TimePoint> CheckEngine::next_check_at(ServerKey key) const {
   const auto* s = impl_->find(key);

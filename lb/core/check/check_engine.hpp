@@ -42,10 +42,21 @@ using HealthEventSink = std::function<void(const HealthEvent&)>;
 // Uniform draw in [0, 1), for spread-checks jitter; injected so tests can pin it.
 using RandomSource = std::function<double()>;
 
+// What the traffic side knows of a server when its state changes: HAProxy prints these counts
+// in the DOWN/UP lines ("N sessions active, N requeued, N remaining in queue").
+struct ServerLoad {
+  int sessions_active = 0;
+  int requeued = 0;
+  int queued = 0;
+};
+using ServerLoadSource = std::function<ServerLoad(ServerKey)>;
+
 class CheckEngine {
  public:
+  // `config`, `scheduler` and `prober` outlive the engine. Sink and load source are called from
+  // the scheduler's callbacks only.
   CheckEngine(const Config& config, Scheduler& scheduler, Prober& prober, HealthEventSink sink,
-              RandomSource random = {});
+              RandomSource random = {}, ServerLoadSource load = {});
   ~CheckEngine();
   CheckEngine(const CheckEngine&) = delete;
   CheckEngine& operator=(const CheckEngine&) = delete;

@@ -8,14 +8,17 @@
 
 namespace lb::core {
 
+// Where a check connects: an IPv4/IPv6 address literal (names are resolved before the engine
+// starts, as HAProxy resolves them once at start-up) and a port.
 struct ProbeTarget {
-  std::string host;  // as configured (an address literal or a name resolved by the prober)
+  std::string host;
   std::uint16_t port = 0;
   bool operator==(const ProbeTarget&) const = default;
 };
 
 // What happens on one check connection. A prober delivers events later, from its own loop,
-// never from inside connect() or send().
+// never from inside connect() or send(). After on_error or on_peer_closed nothing more is
+// delivered.
 class ProbeEvents {
  public:
   virtual ~ProbeEvents() = default;
@@ -26,7 +29,9 @@ class ProbeEvents {
   virtual void on_error(std::string_view os_error) = 0;
 };
 
-// One check connection; destroying it closes the socket and guarantees no further events.
+// One check connection. Destroying it closes the socket (as HAProxy closes a finished check)
+// and guarantees that no further event is delivered, even one the loop has already queued. It
+// may be destroyed at any time, including from inside one of its own events.
 class ProbeConnection {
  public:
   virtual ~ProbeConnection() = default;

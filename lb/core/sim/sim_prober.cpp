@@ -30,10 +30,12 @@ class SimProber::Connection final : public ProbeConnection {
       case SimBehavior::Connect::Accept: break;
     }
     later(behavior_.connect_delay, [this] {
+      const auto alive = alive_;
       events_.on_connected();
-      if (behavior_.answer_on_connect) answer();
+      if (*alive && behavior_.answer_on_connect) answer();
     });
   }
+  // The pending steps' timers go with the connection, so nothing fires after this.
   ~Connection() override { *alive_ = false; }
 
   void send(std::string_view bytes) override {
@@ -47,7 +49,9 @@ class SimProber::Connection final : public ProbeConnection {
  private:
   void answer() {
     later(behavior_.answer_delay, [this] {
+      const auto alive = alive_;
       if (!behavior_.answer.empty()) events_.on_data(behavior_.answer);
+      if (!*alive) return;  // the engine may close the connection from inside on_data
       later(behavior_.then_delay, [this] {
         switch (behavior_.then) {
           case SimBehavior::Then::Close: return events_.on_peer_closed();
@@ -58,11 +62,11 @@ class SimProber::Connection final : public ProbeConnection {
     });
   }
 
+  // Each step is a timer owned by this connection: destroying the connection cancels them.
   template <class F>
   void later(Ms delay, F f) {
-    scheduler_.schedule_at(scheduler_.now() + delay, [alive = alive_, f = std::move(f)] {
-      if (*alive) f();
-    });
+    steps_.push_back(scheduler_.make_timer(std::move(f)));
+    steps_.back()->arm_at(scheduler_.now() + delay);
   }
 
   Scheduler& scheduler_;
@@ -71,6 +75,7 @@ class SimProber::Connection final : public ProbeConnection {
   SimBehavior behavior_;
   ProbeEvents& events_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::vector<std::unique_ptr<Timer>> steps_;
 };
 
 std::string SimProber::key(const ProbeTarget& t) { return fmt::format("{}:{}", t.host, t.port); }

@@ -1,38 +1,74 @@
 #include "lb/core/time/clock.hpp"
 
+#include <cassert>
+
 namespace lb::core {
 
-TimerId SimScheduler::schedule_at(TimePoint when, std::function<void()> fn) {
-  if (when < now_) when = now_;
-  const TimerId id = next_id_++;
-  timers_.emplace(Key{when, id}, std::move(fn));
-  index_.emplace(id, when);
-  return id;
+class SimScheduler::SimTimer final : public Timer {
+ public:
+  SimTimer(SimScheduler& s, std::function<void()> fn)
+      : sched_(s), fn_(std::make_shared<std::function<void()>>(std::move(fn))) {}
+  ~SimTimer() override { disarm(); }
+  void arm_at(TimePoint when) override {
+    disarm();
+    key_ = sched_.enqueue(when, Entry{this, {}});
+    armed_ = true;
+  }
+  void disarm() override {
+    if (!armed_) return;
+    sched_.dequeue(key_);
+    armed_ = false;
+  }
+  bool armed() const override { return armed_; }
+  // Called by the scheduler once the entry has left the queue.
+  // The callback may destroy this timer, so it runs from its own reference.
+  void fire() {
+    armed_ = false;
+    const auto fn = fn_;
+    (*fn)();
+  }
+
+ private:
+  SimScheduler& sched_;
+  std::shared_ptr<std::function<void()>> fn_;
+  Key key_{};
+  bool armed_ = false;
+};
+
+SimScheduler::~SimScheduler() {
+  // Timers must not outlive their scheduler; posted functions are simply dropped.
+  for ([[maybe_unused]] const auto& [k, e] : queue_) assert(e.timer == nullptr);
 }
 
-void SimScheduler::cancel(TimerId id) {
-  const auto it = index_.find(id);
-  if (it == index_.end()) return;
-  timers_.erase(Key{it->second, id});
-  index_.erase(it);
+std::unique_ptr<Timer> SimScheduler::make_timer(std::function<void()> on_fire) {
+  return std::make_unique<SimTimer>(*this, std::move(on_fire));
+}
+
+void SimScheduler::post(std::function<void()> fn) { enqueue(now_, Entry{nullptr, std::move(fn)}); }
+
+SimScheduler::Key SimScheduler::enqueue(TimePoint when, Entry e) {
+  const Key k{when < now_ ? now_ : when, next_seq_++};
+  queue_.emplace(k, std::move(e));
+  return k;
 }
 
 bool SimScheduler::run_next() {
-  if (timers_.empty()) return false;
-  auto node = timers_.extract(timers_.begin());
-  index_.erase(node.key().id);
+  if (queue_.empty()) return false;
+  auto node = queue_.extract(queue_.begin());
   if (node.key().when > now_) now_ = node.key().when;
-  node.mapped()();
+  Entry& e = node.mapped();
+  if (e.timer)
+    e.timer->fire();
+  else
+    e.posted();
   return true;
 }
 
 void SimScheduler::run_until(TimePoint until) {
-  while (!timers_.empty() && timers_.begin()->first.when <= until) run_next();
+  while (!queue_.empty() && queue_.begin()->first.when <= until) run_next();
   if (until > now_) now_ = until;
 }
 
-TimePoint SimScheduler::next_due() const {
-  return timers_.empty() ? now_ : timers_.begin()->first.when;
-}
+TimePoint SimScheduler::next_due() const { return queue_.empty() ? now_ : queue_.begin()->first.when; }
 
 }  // namespace lb::core

@@ -7,12 +7,17 @@
 namespace lb::core {
 namespace {
 
-TEST(SimScheduler, RunsTimersInTimeThenCreationOrderAtTheirInstant) {
+long at(const SimScheduler& s) { return s.now().time_since_epoch().count(); }
+
+TEST(SimScheduler, RunsTimersInTimeThenArmingOrderAtTheirInstant) {
   SimScheduler s;
   std::vector<std::pair<int, long>> ran;
-  s.schedule_at(TimePoint{Ms{20}}, [&] { ran.emplace_back(1, s.now().time_since_epoch().count()); });
-  s.schedule_at(TimePoint{Ms{10}}, [&] { ran.emplace_back(2, s.now().time_since_epoch().count()); });
-  s.schedule_at(TimePoint{Ms{10}}, [&] { ran.emplace_back(3, s.now().time_since_epoch().count()); });
+  auto t1 = s.make_timer([&] { ran.emplace_back(1, at(s)); });
+  auto t2 = s.make_timer([&] { ran.emplace_back(2, at(s)); });
+  auto t3 = s.make_timer([&] { ran.emplace_back(3, at(s)); });
+  t1->arm_at(TimePoint{Ms{20}});
+  t2->arm_at(TimePoint{Ms{10}});
+  t3->arm_at(TimePoint{Ms{10}});
   s.advance(Ms{15});
   EXPECT_EQ(ran, (std::vector<std::pair<int, long>>{{2, 10}, {3, 10}}));
   EXPECT_EQ(s.now(), TimePoint{Ms{15}});
@@ -21,34 +26,44 @@ TEST(SimScheduler, RunsTimersInTimeThenCreationOrderAtTheirInstant) {
   EXPECT_TRUE(s.idle());
 }
 
-TEST(SimScheduler, CancelledTimerNeverRuns) {
-  SimScheduler s;
-  bool ran = false;
-  const auto id = s.schedule_at(TimePoint{Ms{5}}, [&] { ran = true; });
-  s.cancel(id);
-  s.cancel(id);  // twice is harmless
-  s.advance(Ms{10});
-  EXPECT_FALSE(ran);
-}
-
-TEST(SimScheduler, TimerScheduledFromATimerAtTheSameInstantRunsInTheSameAdvance) {
-  SimScheduler s;
-  int count = 0;
-  s.schedule_at(TimePoint{Ms{1}}, [&] {
-    ++count;
-    s.schedule_at(s.now(), [&] { ++count; });
-  });
-  s.advance(Ms{1});
-  EXPECT_EQ(count, 2);
-}
-
 TEST(SimScheduler, PastInstantsRunAtNow) {
   SimScheduler s(TimePoint{Ms{100}});
-  TimePoint at{};
-  s.schedule_at(TimePoint{Ms{50}}, [&] { at = s.now(); });
+  TimePoint when{};
+  auto t = s.make_timer([&] { when = s.now(); });
+  t->arm_at(TimePoint{Ms{50}});
   s.run_next();
-  EXPECT_EQ(at, TimePoint{Ms{100}});
+  EXPECT_EQ(when, TimePoint{Ms{100}});
+}
+
+TEST(SimScheduler, RunUntilStopsAtTheInstantAndMovesTimeThere) {
+  SimScheduler s;
+  int fired = 0;
+  auto t = s.make_timer([&] { ++fired; });
+  t->arm_at(TimePoint{Ms{30}});
+  s.run_until(TimePoint{Ms{29}});
+  EXPECT_EQ(fired, 0);
+  EXPECT_EQ(s.next_due(), TimePoint{Ms{30}});
+  s.run_until(TimePoint{Ms{30}});
+  EXPECT_EQ(fired, 1);
 }
 
 }  // namespace
 }  // namespace lb::core
+
+// The contract every Scheduler keeps, on simulated time.
+#include "tests/support/scheduler_conformance.hpp"
+
+namespace lb::test {
+namespace {
+struct SimWorld {
+  core::SimScheduler sim;
+  core::Scheduler& scheduler() { return sim; }
+  void run_until_idle() {
+    while (sim.run_next()) {
+    }
+  }
+};
+using SimWorlds = ::testing::Types<SimWorld>;
+}  // namespace
+INSTANTIATE_TYPED_TEST_SUITE_P(Sim, SchedulerConformance, SimWorlds);
+}  // namespace lb::test
