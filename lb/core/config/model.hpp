@@ -35,6 +35,10 @@ struct Bind {
   bool operator==(const Bind&) const = default;
 };
 
+// How the HTTP side treats connections (option http-keep-alive, the default, http-server-close,
+// httpclose).
+enum class HttpConnMode { KeepAlive, ServerClose, Close };
+
 struct Timeouts {
   std::optional<Ms> connect, client, server, check, http_request, queue, http_keep_alive;
   bool operator==(const Timeouts&) const = default;
@@ -133,6 +137,10 @@ struct ProxyConfig {
   bool allbackups = false;
   bool forwardfor = false;
   bool log_health_checks = false;
+  bool httplog = false;      // option httplog: HAProxy's HTTP access line (frontends)
+  bool tcplog = false;       // option tcplog
+  bool dontlognull = false;  // no access line for connections that carried no data
+  HttpConnMode http_conn_mode = HttpConnMode::KeepAlive;
   std::vector<LogTarget> logs;
   bool log_global = false;
   std::vector<Bind> binds;

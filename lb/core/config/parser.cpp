@@ -60,9 +60,7 @@ constexpr std::array kUnsupportedOptions{
     "tcp-smart-accept", "tcp-smart-connect", "http_proxy", "idle-close-on-response", "abortonclose",
     "socket-stats", "log-separate-errors"};
 // Logging and connection-reuse options that do not change check or routing decisions.
-constexpr std::array kIgnoredOptions{"httplog",       "tcplog",      "dontlognull", "dontlog-normal",
-                                     "http-server-close", "http-keep-alive", "httpclose",
-                                     "splice-auto",   "splice-request", "splice-response",
+constexpr std::array kIgnoredOptions{"dontlog-normal", "splice-auto",   "splice-request", "splice-response",
                                      "logasap",       "tcpka",       "clitcpka",    "srvtcpka",
                                      "contstats"};
 constexpr std::array kUnsupportedServerKeywords{
@@ -221,6 +219,7 @@ class Parser {
     finish_proxy();
     section_ = Section::Proxy;
     own_check_rules_ = own_httpchk_ = false;
+    httplog_pos_.reset();
     if (kind == ProxyKind::Defaults) {
       // A new defaults section starts from HAProxy's built-in defaults, not the previous one.
       defaults_ = ProxyConfig{};
@@ -299,6 +298,16 @@ class Parser {
     if (!p.has_frontend_role()) {
       p.default_backend.clear();
       p.timeouts.client.reset();
+      p.httplog = p.tcplog = p.dontlognull = false;
+    }
+    if (p.has_frontend_role() && p.mode == Mode::Tcp && p.httplog) {
+      out_.diagnostics.push_back({Diagnostic::Level::Warning, httplog_pos_.value_or(p.pos),
+                                  fmt::format("'option httplog' not usable with {} '{}' (needs 'mode http'). "
+                                              "Falling back to 'option tcplog'.",
+                                              proxy_type(p.kind), p.name),
+                                  Diagnostic::Form::Parsing});
+      p.httplog = false;
+      p.tcplog = true;
     }
     if (!p.has_backend_role()) {
       const ProxyConfig blank;
@@ -583,6 +592,32 @@ class Parser {
       return;
     }
     if (name == "allbackups") return flag(p.allbackups, {ProxyKind::Frontend});
+    if (name == "httplog" || name == "tcplog") {
+      if (p.kind == ProxyKind::Backend)
+        return warn(fmt::format("backend '{}' : 'option {}' directive is ignored in backends.", p.name, name));
+      if (w.size() > 2 && name == "httplog" && w[2] != "clf")
+        return alert(fmt::format("expected 'option httplog' or 'option httplog clf', found 'option httplog {}'.",
+                                 w[2]));
+      if (w.size() > 3 || (w.size() > 2 && name == "tcplog"))
+        return alert(fmt::format("'option {}' does not expect any argument.", name));
+      if (w.size() > 2) return alert("'option httplog clf' is a HAProxy format that lb does not support");
+      if (name == "httplog") httplog_pos_ = pos();
+      (name == "httplog" ? p.httplog : p.tcplog) = enable;
+      (name == "httplog" ? p.tcplog : p.httplog) = false;
+      return;
+    }
+    if (name == "dontlognull") return flag(p.dontlognull);
+    if (name == "http-keep-alive" || name == "http-server-close" || name == "httpclose") {
+      if (w.size() > 2) return alert(fmt::format("'option {}' does not expect any argument.", name));
+      const HttpConnMode mode = name == "httpclose"           ? HttpConnMode::Close
+                                : name == "http-server-close" ? HttpConnMode::ServerClose
+                                                              : HttpConnMode::KeepAlive;
+      if (enable)
+        p.http_conn_mode = mode;
+      else if (p.http_conn_mode == mode)
+        p.http_conn_mode = HttpConnMode::KeepAlive;
+      return;
+    }
     if (name == "log-health-checks") return flag(p.log_health_checks, {ProxyKind::Frontend});
     if (name == "forwardfor") {
       if (w.size() > 2) return alert(fmt::format("'option forwardfor {}' is not supported by lb (only the bare option)", w[2]));
@@ -1020,6 +1055,7 @@ class Parser {
   ProxyConfig* proxy_ = nullptr;
   bool in_proxy_ = false;
   bool own_check_rules_ = false;  // the current section declared http-check/tcp-check rules
+  std::optional<SourcePos> httplog_pos_;  // where the current section said `option httplog`
   bool own_httpchk_ = false;      // the current section declared `option httpchk`
   ParseResult out_;
 };

@@ -84,6 +84,11 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
     if (p.log_health_checks) line("option log-health-checks");
   }
   if (p.forwardfor) line("option forwardfor");
+  if (p.httplog) line("option httplog");
+  if (p.tcplog) line("option tcplog");
+  if (p.dontlognull) line("option dontlognull");
+  if (p.http_conn_mode == HttpConnMode::ServerClose) line("option http-server-close");
+  if (p.http_conn_mode == HttpConnMode::Close) line("option httpclose");
   if (p.has_backend_role()) {
     const auto& c = p.check;
     if (c.kind == CheckKind::HttpChk) {

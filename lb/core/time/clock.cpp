@@ -1,6 +1,7 @@
 #include "lb/core/time/clock.hpp"
 
 #include <cassert>
+#include <vector>
 
 namespace lb::core {
 
@@ -36,8 +37,14 @@ class SimScheduler::SimTimer final : public Timer {
 };
 
 SimScheduler::~SimScheduler() {
-  // Timers must not outlive their scheduler; posted functions are simply dropped.
-  for ([[maybe_unused]] const auto& [k, e] : queue_) assert(e.timer == nullptr);
+  // Posted functions are dropped unrun. Dropping one may destroy timers (a connection that held
+  // them), which then dequeue themselves: so empty the queue before destroying them.
+  std::vector<std::function<void()>> dropped;
+  for (auto& [k, e] : queue_) {
+    assert(e.timer == nullptr && "a Timer outlived its SimScheduler");
+    dropped.push_back(std::move(e.posted));
+  }
+  queue_.clear();
 }
 
 std::unique_ptr<Timer> SimScheduler::make_timer(std::function<void()> on_fire) {

@@ -130,7 +130,7 @@ backend be_server
 TEST(ConfigParser, ReadsTheIncidentConfigWithInheritedDefaults) {
   const auto r = parse_config(kIncidentConfig, "haproxy.cfg");
   EXPECT_TRUE(alerts(r).empty()) << ::testing::PrintToString(alerts(r));
-  EXPECT_THAT(warnings(r), ElementsAre("config : parsing [haproxy.cfg:7] : 'option httplog' has no effect in lb and is ignored"));
+  EXPECT_TRUE(warnings(r).empty()) << ::testing::PrintToString(warnings(r));
   ASSERT_EQ(r.config.proxies.size(), 2u);
   const auto& fe = r.config.proxies[0];
   EXPECT_EQ(fe.kind, ProxyKind::Frontend);
@@ -138,6 +138,8 @@ TEST(ConfigParser, ReadsTheIncidentConfigWithInheritedDefaults) {
   EXPECT_EQ(fe.default_backend, "be_server");
   EXPECT_EQ(fe.timeouts.client, Ms{10000});
   EXPECT_TRUE(fe.log_global);
+  EXPECT_TRUE(fe.httplog);  // inherited from defaults; a backend keeps none of it
+  EXPECT_FALSE(r.config.proxies[1].httplog);
   const auto& be = r.config.proxies[1];
   EXPECT_EQ(be.mode, Mode::Http);
   EXPECT_EQ(be.check.kind, CheckKind::HttpChk);
@@ -381,6 +383,46 @@ TEST(StatusList, ParsesCodesAndRangesAndRejectsAnythingElse) {
   EXPECT_EQ(parse_status_list("2xx"), std::nullopt);
   EXPECT_EQ(parse_status_list("200-"), std::nullopt);
   EXPECT_EQ(parse_status_list("200,,300"), std::nullopt);
+}
+
+TEST(ConfigParser, ReadsAccessLogAndConnectionModeOptionsAsHaproxyDoes) {
+  const auto r = parse_config(R"(defaults
+  mode http
+  timeout connect 1s
+  timeout client 1s
+  timeout server 1s
+frontend fe
+  bind :8080
+  option httplog
+  option dontlognull
+  option http-server-close
+  default_backend be
+frontend raw
+  mode tcp
+  bind :8081
+  option httplog
+  default_backend tb
+backend be
+  option httplog
+  option httpclose
+  server s1 127.0.0.1:80
+backend tb
+  mode tcp
+  server s1 127.0.0.1:81
+)",
+                              "t.cfg");
+  EXPECT_TRUE(alerts(r).empty()) << ::testing::PrintToString(alerts(r));
+  EXPECT_THAT(warnings(r),
+              ElementsAre("config : parsing [t.cfg:15] : 'option httplog' not usable with frontend 'raw' (needs "
+                          "'mode http'). Falling back to 'option tcplog'.",
+                          "config : parsing [t.cfg:18] : backend 'be' : 'option httplog' directive is ignored in "
+                          "backends."));
+  const auto& fe = r.config.proxies[0];
+  EXPECT_TRUE(fe.httplog && fe.dontlognull);
+  EXPECT_EQ(fe.http_conn_mode, HttpConnMode::ServerClose);
+  EXPECT_TRUE(r.config.proxies[1].tcplog);
+  EXPECT_FALSE(r.config.proxies[1].httplog);
+  EXPECT_EQ(r.config.proxies[2].http_conn_mode, HttpConnMode::Close);
 }
 
 }  // namespace

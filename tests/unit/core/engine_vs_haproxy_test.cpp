@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -15,6 +16,7 @@
 
 #include "lb/core/check/check_engine.hpp"
 #include "lb/core/config/parser.hpp"
+#include "lb/core/log/syslog.hpp"
 #include "lb/core/sim/sim_prober.hpp"
 #include "tests/support/temp_file.hpp"
 
@@ -154,7 +156,9 @@ std::vector<Scenario> scenarios() {
       {"disable_on_404_then_500", 5000,
        with(ok23(), 21001, schedule({{0, ok()}, {1500, e404}, {3000, http_answer("HTTP/1.1 500 Internal Server Error")}}))},
       {"disable_on_404_from_start_down", 3000, with(ok23(), 21001, always(e404))},
-      {"fall2_from_fully_up_timing", 5000, with(ok23(), 21001, until(1500, ok()))},
+      // The capture's listener closed just after its check at 1.55 s (stop_after counts from the
+      // script's start, before haproxy's spawn), so the first refused check is the one at ~2 s.
+      {"fall2_from_fully_up_timing", 5000, with(ok23(), 21001, until(1520, ok()))},
       {"fastinter_downinter_timing_lhc", 8000,
        with(ok23(), 21001, schedule({{0, ok()}, {2000, http_answer("HTTP/1.1 500 Internal Server Error")}, {5000, ok()}}))},
       {"going_down_then_recover_lhc", 6000,
@@ -175,17 +179,34 @@ const std::map<std::string, std::string>& not_replayed() {
 
 // -------------------------------------------------------------------- captured lines
 
-std::map<std::string, std::vector<std::string>> captured_raw_lines() {
-  std::map<std::string, std::vector<std::string>> out;
-  std::istringstream in(test::read_file(test::source_path("tests/data/haproxy26/log_lines.tsv")));
+// One captured line: what HAProxy printed on a channel ("raw" log target or "stderr") and,
+// from log_lines_timed.tsv, when (ms since the haproxy process was spawned, ±20 ms).
+struct Captured {
+  std::string line;
+  long at_ms = -1;
+};
+
+std::map<std::string, std::vector<Captured>> captured_lines(const std::string& channel) {
+  std::map<std::string, std::vector<Captured>> out;
+  std::istringstream in(test::read_file(test::source_path("tests/data/haproxy26/log_lines_timed.tsv")));
   std::string row;
   std::getline(in, row);
   while (std::getline(in, row)) {
-    const auto a = row.find('\t'), b = row.find('\t', a + 1);
+    const auto a = row.find('\t'), b = row.find('\t', a + 1), c = row.find('\t', b + 1);
     if (a == std::string::npos || b == std::string::npos) continue;
-    const std::string scenario = row.substr(0, a), channel = row.substr(a + 1, b - a - 1);
+    const std::string scenario = row.substr(0, a), ch = row.substr(a + 1, b - a - 1);
     auto& lines = out[scenario];  // a scenario with no line still gets its (empty) entry
-    if (channel == "raw") lines.push_back(row.substr(b + 1));
+    if (ch != channel || c == std::string::npos) continue;
+    lines.push_back({row.substr(c + 1), std::lround(std::stod(row.substr(b + 1, c - b - 1)) * 1000)});
+  }
+  return out;
+}
+
+std::map<std::string, std::vector<std::string>> captured_raw_lines() {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& [name, lines] : captured_lines("raw")) {
+    auto& l = out[name];
+    for (const auto& c : lines) l.push_back(c.line);
   }
   return out;
 }
@@ -194,6 +215,21 @@ const std::regex kDuration("check duration: ([0-9]+)ms");
 
 std::string without_duration(const std::string& line) {
   return std::regex_replace(line, kDuration, "check duration: Nms");
+}
+
+// log_severity.tsv: "<PRI>line" as format short prints it, durations masked.
+std::map<std::string, std::vector<std::string>> captured_short_lines() {
+  std::map<std::string, std::vector<std::string>> out;
+  std::istringstream in(test::read_file(test::source_path("tests/data/haproxy26/log_severity.tsv")));
+  std::string row;
+  std::getline(in, row);
+  while (std::getline(in, row)) {
+    const auto a = row.find('\t'), b = row.find('\t', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    out[row.substr(0, a)].push_back(
+        without_duration("<" + row.substr(a + 1, b - a - 1) + ">" + row.substr(b + 1)));
+  }
+  return out;
 }
 long duration_of(const std::string& line) {
   std::smatch m;
@@ -218,9 +254,15 @@ TEST_P(EngineVsHaproxy, LogsTheSameLinesAsHaproxy) {
   for (const auto& [port, behaviour] : sc.backends)
     prober.set(ProbeTarget{"127.0.0.1", static_cast<std::uint16_t>(port)},
                [&sched, behaviour](const ProbeTarget&, int) { return behaviour(sched.now().time_since_epoch().count()); });
-  std::vector<std::string> logged;
+  std::vector<std::string> logged, foreground, framed_short;
+  std::vector<long> logged_at;
   CheckEngine engine(parsed.config, sched, prober, [&](const HealthEvent& e) {
-    if (e.line) logged.push_back(e.line->text);
+    if (!e.line) return;
+    logged.push_back(e.line->text);
+    logged_at.push_back(e.at.time_since_epoch().count());
+    foreground.push_back(foreground_line(*e.line, 4242));
+    framed_short.push_back(
+        frame_log_message(LogTarget{"stdout", "short"}, e.line->severity, e.line->text, {}, SyslogIdentity{}));
   });
   engine.start();
   sched.run_until(TimePoint{Ms{sc.duration_ms}});
@@ -231,6 +273,35 @@ TEST_P(EngineVsHaproxy, LogsTheSameLinesAsHaproxy) {
   ASSERT_EQ(got_text, want_text);
   for (std::size_t i = 0; i < logged.size(); ++i)
     EXPECT_NEAR(duration_of(logged[i]), duration_of(expected[i]), 3) << logged[i];
+
+  // The foreground copies on stderr, byte for byte but the pid and the durations.
+  std::vector<std::string> want_stderr, got_stderr;
+  const auto stderr_captures = captured_lines("stderr");
+  for (const auto& c : stderr_captures.at(sc.name))
+    want_stderr.push_back(without_duration(std::regex_replace(c.line, std::regex("\\(PID\\)"), "(4242)")));
+  for (const auto& l : foreground) got_stderr.push_back(without_duration(l));
+  EXPECT_EQ(got_stderr, want_stderr);
+
+  // Severities, as `log stdout format short` showed them (log_severity.tsv, where captured).
+  if (const auto sev = captured_short_lines(); sev.contains(sc.name)) {
+    std::vector<std::string> got_short;
+    for (const auto& l : framed_short) got_short.push_back(without_duration(l));
+    EXPECT_EQ(got_short, sev.at(sc.name));
+  }
+
+  // When: each line at the captured instant, give or take HAProxy's start-up (the captures count
+  // from the spawn, the simulation from the first instant) and the capture's 10 ms resolution.
+  const auto timed = captured_lines("raw").at(sc.name);
+  ASSERT_EQ(timed.size(), logged_at.size());
+  if (timed.empty()) return;
+  long lo = timed[0].at_ms - logged_at[0], hi = lo;
+  for (std::size_t i = 0; i < timed.size(); ++i) {
+    const long d = timed[i].at_ms - logged_at[i];
+    lo = std::min(lo, d);
+    hi = std::max(hi, d);
+  }
+  EXPECT_GE(lo, -30) << "a line came later in lb than in haproxy";
+  EXPECT_LE(hi - lo, 60) << "the lines are not spaced as haproxy spaced them";
 }
 
 INSTANTIATE_TEST_SUITE_P(Haproxy26, EngineVsHaproxy, ::testing::ValuesIn(scenarios()), [](const auto& info) {
