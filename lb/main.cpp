@@ -14,6 +14,7 @@
 #include "lb/core/config/parser.hpp"
 #include "lb/core/log/log_lines.hpp"
 #include "lb/net/resolver.hpp"
+#include "lb/net/runtime.hpp"
 
 namespace {
 
@@ -21,69 +22,120 @@ constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitBadInput = 2;
 
-// Prints what `haproxy -c` prints for the file: diagnostics on stderr, verdict on stdout.
-int check_config(const std::string& path, bool quiet) {
+struct Loaded {
+  lb::core::ParseResult parsed;
+  int exit_code = kExitOk;  // non-zero: do not run
+};
+
+// Reads and judges the file exactly as `haproxy -c` does, printing its diagnostics on stderr;
+// with `check_only` also the verdict on stdout.
+Loaded load(const std::string& path, bool check_only, bool quiet) {
   const int pid = ::getpid();
+  Loaded out;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     fmt::print(stderr, "{}\n",
                lb::core::stderr_line("ALERT", pid,
                                      fmt::format("config : Cannot open configuration file/directory {} : {}", path,
                                                  std::strerror(errno))));
-    return kExitBadInput;
+    out.exit_code = kExitBadInput;
+    return out;
   }
   std::ostringstream text;
   text << in.rdbuf();
-  const auto parsed = lb::core::parse_config(text.str(), path);
-  const auto report = lb::core::check_report(parsed, path);
+  out.parsed = lb::core::parse_config(text.str(), path);
+  const auto report = lb::core::check_report(out.parsed, path);
   for (const auto& line : report.stderr_lines)
-    fmt::print(stderr, "{}\n", lb::core::stderr_line(line.level, pid, line.text));
-  if (parsed.ok()) {
+    if (!quiet || line.level == "ALERT") fmt::print(stderr, "{}\n", lb::core::stderr_line(line.level, pid, line.text));
+  if (out.parsed.ok()) {
     // Like haproxy, names are resolved now, once; a name that does not resolve is fatal.
-    const auto unresolved = lb::net::unresolvable_servers(parsed.config);
+    const auto unresolved = lb::net::unresolvable_servers(out.parsed.config);
     for (const auto& d : unresolved)
       fmt::print(stderr, "{}\n", lb::core::stderr_line("ALERT", pid, lb::core::format_diagnostic(d)));
     if (!unresolved.empty()) {
       fmt::print(stderr, "{}\n", lb::core::stderr_line("ALERT", pid, "config : Failed to initialize server(s) addr."));
-      return kExitBadInput;
+      out.exit_code = kExitBadInput;
+      return out;
     }
   }
-  if (!quiet || report.exit_code != kExitOk) fmt::print("{}", report.stdout_text);
-  return report.exit_code;
+  if (check_only && (!quiet || report.exit_code != kExitOk)) fmt::print("{}", report.stdout_text);
+  if (!check_only && report.exit_code != kExitOk && out.parsed.ok()) {
+    // What haproxy says when asked to run a file without any listener.
+    fmt::print(stderr, "{}\n",
+               lb::core::stderr_line("ALERT", pid,
+                                     "[haproxy.main()] No enabled listener found (check for 'bind' directives) ! "
+                                     "Exiting."));
+  }
+  out.exit_code = report.exit_code;
+  return out;
+}
+
+// HAProxy spells some flags as one dash and two letters (-db, -sf); CLI11 would read "-db" as
+// "-d -b", so those are rewritten to their long forms first.
+std::vector<std::string> normalized_args(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = argc - 1; i >= 1; --i) {
+    std::string a = argv[i];
+    if (a == "-db") a = "--db";
+    args.push_back(std::move(a));
+  }
+  return args;  // CLI11 takes them in reverse order
 }
 
 }  // namespace
 
 int main(int argc, char** argv) try {
-  CLI::App app{"lb - HTTP/1.1 load balancer with HAProxy 2.6 active health checks", "lb"};
-  std::string config_path;
-  bool check_only = false;
-  bool quiet = false;
+  CLI::App app{"lb - HTTP/1.1 load balancer that reads HAProxy's configuration and checks servers as HAProxy 2.6 does",
+               "lb"};
+  std::string config_path, pidfile;
+  bool check_only = false, quiet = false, foreground = false, debug = false;
   app.add_option("-f,--config", config_path, "HAProxy-syntax config (supported subset: docs/config.md)")
       ->required()
       ->option_text("FILE");
   app.add_flag("-c,--check", check_only, "validate FILE like `haproxy -c`: print every error as file:line, exit 0 or 2");
-  app.add_flag("-q,--quiet", quiet, "with -c: print nothing when the file is valid");
+  app.add_flag("-q,--quiet", quiet, "print no warnings, and no stderr copies of server state changes");
+  app.add_flag("--db", foreground, "-db: stay in the foreground (lb always does; accepted as haproxy takes it)");
+  app.add_flag("-d", debug, "debug mode: same as -db (accepted as haproxy takes it)");
+  app.add_option("-p,--pidfile", pidfile, "write the process id to PIDFILE")->option_text("PIDFILE");
+  bool announce = false;
+  app.add_flag("--announce", announce,
+               "once every listener is bound, print 'listening FRONTEND ADDR:PORT' per listener, then 'ready', "
+               "on stdout (for scripts that wait until lb accepts connections)");
   app.footer(R"(Examples:
   lb -c -f examples/incidents/options-500.cfg   # "Configuration file is valid", exit 0
   lb -c -f haproxy.cfg                          # exit 2 and "parsing [haproxy.cfg:12] : ..." on error
+  lb -db -f haproxy.cfg                         # run: health checks, proxying, HAProxy's log lines
 
-Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad configuration.
-This build validates configurations; the runtime (health checks, proxying) comes next.)");
+While running, server state changes are printed on stderr as haproxy prints them
+("[WARNING]  (pid) : Server apps/s1 is DOWN, reason: ...") and sent to the `log` targets of the
+configuration. SIGTERM or SIGINT stops accepting, lets requests in flight finish, and exits 0.
+
+Exit codes: 0 success, 1 runtime failure (e.g. a port already in use), 2 bad usage or bad configuration.)");
   try {
-    app.parse(argc, argv);
+    app.parse(normalized_args(argc, argv));
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitBadInput;  // --help is a success
   }
 
-  if (!check_only) {
-    fmt::print(stderr,
-               "lb: this build validates configurations only; the runtime (health checks and proxying) is not "
-               "built yet.\nUse: lb -c -f {}\n",
-               config_path);
-    return kExitBadInput;
+  const Loaded loaded = load(config_path, check_only, quiet);
+  if (check_only || loaded.exit_code != kExitOk) return loaded.exit_code;
+
+  if (!pidfile.empty()) {
+    std::ofstream out(pidfile, std::ios::trunc);
+    if (!out) {
+      fmt::print(stderr, "{}\n",
+                 lb::core::stderr_line("ALERT", ::getpid(), fmt::format("[lb.main()] Cannot create pidfile {}", pidfile)));
+      return kExitRuntime;
+    }
+    out << ::getpid() << '\n';
   }
-  return check_config(config_path, quiet);
+  std::string program = argv[0];
+  if (const auto slash = program.rfind('/'); slash != std::string::npos) program.erase(0, slash + 1);
+  lb::net::RuntimeOptions options;
+  options.program = program;
+  options.quiet = quiet;
+  options.announce = announce;
+  return lb::net::run(loaded.parsed.config, options);
 } catch (const std::exception& e) {
   std::fprintf(stderr, "lb: internal error: %s\n", e.what());
   return kExitRuntime;

@@ -99,13 +99,16 @@ backend apps
                                    "[ALERT] config : Failed to initialize server(s) addr."));
 }
 
-TEST(LbCheck, MissingFileAndMissingModeAreUsageErrors) {
+TEST(LbCheck, AMissingFileOrAFileWithoutListenerIsAnError) {
   const auto missing = run(LB_BIN, {"-c", "-f", "/nonexistent/haproxy.cfg"});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_THAT(missing.err, HasSubstr("Cannot open configuration file/directory /nonexistent/haproxy.cfg : No such file"));
-  const auto no_mode = run(LB_BIN, {"-f", source_path("examples/incidents/options-500.cfg").string()});
-  EXPECT_EQ(no_mode.exit_code, 2);
-  EXPECT_THAT(no_mode.err, HasSubstr("validates configurations only"));
+  TempDir dir;
+  const auto no_listener =
+      run(LB_BIN, {"-f", dir.write("nl.cfg", "backend be\n    server s1 127.0.0.1:1\n").string()});
+  EXPECT_EQ(no_listener.exit_code, 2);
+  EXPECT_THAT(no_listener.err,
+              HasSubstr("[haproxy.main()] No enabled listener found (check for 'bind' directives) ! Exiting."));
   const auto no_file = run(LB_BIN, {"-c"});
   EXPECT_EQ(no_file.exit_code, 2);
 }

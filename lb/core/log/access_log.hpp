@@ -1,0 +1,42 @@
+#pragma once
+// HAProxy 2.6's default traffic log lines: `option httplog`
+//   %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r
+// and `option tcplog`
+//   %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
+// Pure: the caller measures the timers and counts.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace lb::core {
+
+// Termination state, as HAProxy's two first letters: who ended the session (C client, S server,
+// P proxy, R resource, I internal, D down, L local, K killed, - normal) and in which phase
+// (R request, Q queue, C connect, H headers, D data, L last, T tarpit, - normal).
+struct Termination {
+  char cause = '-';
+  char phase = '-';
+};
+
+struct AccessRecord {
+  std::string client;  // "127.0.0.1" or "::1"
+  std::uint16_t client_port = 0;
+  std::chrono::system_clock::time_point date;  // %tr (httplog: request received) or %t (tcplog: accept)
+  std::string frontend, backend, server;       // server "<NOSRV>" when none was chosen
+  // Timers in ms; -1 where the phase was not reached.
+  long TR = -1, Tw = -1, Tc = -1, Tr = -1, Ta = -1;  // httplog; tcplog uses Tw, Tc and Ta as %Tt
+  int status = -1;
+  std::uint64_t bytes = 0;  // sent to the client
+  Termination term;
+  int actconn = 0, feconn = 0, beconn = 0, srvconn = 0, retries = 0;
+  bool redispatched = false;  // the retries count shows a '+'
+  int srv_queue = 0, backend_queue = 0;
+  std::string request_line;  // "GET / HTTP/1.1", or "<BADREQ>"
+};
+
+std::string httplog_line(const AccessRecord& r);
+std::string tcplog_line(const AccessRecord& r);
+// "01/Dec/2026:09:30:00.123" (local time, milliseconds).
+std::string log_date(std::chrono::system_clock::time_point t);
+
+}  // namespace lb::core

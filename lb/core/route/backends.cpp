@@ -1,0 +1,70 @@
+#include "lb/core/route/backends.hpp"
+
+namespace lb::core {
+
+Backends::Backends(const Config& config) : config_(config), backends_(config.proxies.size()) {
+  for (std::size_t pi = 0; pi < config.proxies.size(); ++pi) {
+    const auto& px = config.proxies[pi];
+    if (!px.has_backend_role()) continue;
+    std::vector<RouteServer> servers;
+    for (const auto& s : px.servers)
+      servers.push_back({s.name, s.settings.weight, s.settings.backup, s.settings.maxconn});
+    auto& b = backends_[pi];
+    b.router.emplace(px.balance, px.allbackups, std::move(servers));
+    b.sessions.assign(px.servers.size(), 0);
+    // Servers start UP, as HAProxy assumes until a check says otherwise; `disabled` ones do not.
+    for (std::size_t si = 0; si < px.servers.size(); ++si)
+      if (px.servers[si].settings.disabled) b.router->set_up(si, false);
+  }
+}
+
+std::optional<std::size_t> Backends::find(std::string_view name) const {
+  for (std::size_t i = 0; i < config_.proxies.size(); ++i)
+    if (config_.proxies[i].has_backend_role() && config_.proxies[i].name == name) return i;
+  return std::nullopt;
+}
+
+std::optional<std::size_t> Backends::backend_of(std::size_t frontend) const {
+  const auto& fe = config_.proxies.at(frontend);
+  if (!fe.use_backends.empty()) return find(fe.use_backends.front());
+  if (!fe.default_backend.empty()) return find(fe.default_backend);
+  if (fe.kind == ProxyKind::Listen) return frontend;
+  return std::nullopt;
+}
+
+void Backends::set_usable(ServerKey key, bool usable) {
+  auto& b = backends_.at(key.proxy);
+  if (b.router) b.router->set_up(key.server, usable);
+}
+
+bool Backends::usable(ServerKey key) const {
+  const auto& b = backends_.at(key.proxy);
+  return b.router && b.router->is_up(key.server);
+}
+
+std::optional<std::size_t> Backends::pick(std::size_t proxy) {
+  auto& b = backends_.at(proxy);
+  return b.router ? b.router->pick() : std::nullopt;
+}
+
+void Backends::request_started(ServerKey key) {
+  auto& b = backends_.at(key.proxy);
+  ++b.sessions.at(key.server);
+  ++b.total;
+  b.router->connection_opened(key.server);
+}
+
+void Backends::request_finished(ServerKey key) {
+  auto& b = backends_.at(key.proxy);
+  --b.sessions.at(key.server);
+  --b.total;
+  b.router->connection_closed(key.server);
+}
+
+int Backends::sessions(ServerKey key) const { return backends_.at(key.proxy).sessions.at(key.server); }
+
+int Backends::backend_sessions(std::size_t proxy) const { return backends_.at(proxy).total; }
+
+ServerLoad Backends::load(ServerKey key) const { return {sessions(key), 0, 0}; }
+
+}  // namespace lb::core

@@ -1,0 +1,154 @@
+#include "lb/net/log_sink.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/local/datagram_protocol.hpp>
+#include <fmt/format.h>
+
+#include <map>
+#include <vector>
+
+#include "lb/core/config/values.hpp"
+#include "lb/core/log/syslog.hpp"
+
+namespace lb::net {
+namespace asio = boost::asio;
+
+namespace {
+
+// One line, one write(2): lines from different sources never interleave mid-line.
+void write_line(int fd, std::string line) {
+  line.push_back('\n');
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    const ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n <= 0) return;  // a closed stdout must not stop the balancer
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// One destination of log datagrams or lines. Sends never block and never throw: a log target
+// that is gone loses lines, as syslog over UDP does.
+class Destination {
+ public:
+  virtual ~Destination() = default;
+  virtual void send(std::string message) = 0;
+};
+
+class FdDestination final : public Destination {
+ public:
+  explicit FdDestination(int fd) : fd_(fd) {}
+  void send(std::string message) override { write_line(fd_, std::move(message)); }
+
+ private:
+  int fd_;
+};
+
+class UdpDestination final : public Destination {
+ public:
+  UdpDestination(asio::io_context& io, asio::ip::udp::endpoint to) : socket_(io), to_(to) {
+    boost::system::error_code ec;
+    socket_.open(to.protocol(), ec);
+    socket_.non_blocking(true, ec);
+  }
+  void send(std::string message) override {
+    boost::system::error_code ec;
+    socket_.send_to(asio::buffer(message), to_, 0, ec);
+  }
+
+ private:
+  asio::ip::udp::socket socket_;
+  asio::ip::udp::endpoint to_;
+};
+
+class UnixDestination final : public Destination {
+ public:
+  UnixDestination(asio::io_context& io, const std::string& path) : socket_(io), to_(path) {
+    boost::system::error_code ec;
+    socket_.open(asio::local::datagram_protocol(), ec);
+    socket_.non_blocking(true, ec);
+  }
+  void send(std::string message) override {
+    boost::system::error_code ec;
+    socket_.send_to(asio::buffer(message), to_, 0, ec);
+  }
+
+ private:
+  asio::local::datagram_protocol::socket socket_;
+  asio::local::datagram_protocol::endpoint to_;
+};
+
+// `log ADDR[:PORT]`: "udp@", "ipv4@" and "ipv6@" prefixes name the same thing; 514 by default.
+std::unique_ptr<Destination> open_destination(asio::io_context& io, std::string_view target) {
+  if (target == "stdout") return std::make_unique<FdDestination>(STDOUT_FILENO);
+  if (target == "stderr") return std::make_unique<FdDestination>(STDERR_FILENO);
+  if (target.starts_with('/')) return std::make_unique<UnixDestination>(io, std::string(target));
+  for (const std::string_view prefix : {"udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"})
+    if (target.starts_with(prefix)) target.remove_prefix(prefix.size());
+  const auto hp = core::parse_host_port(target);
+  if (!hp) return nullptr;
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(hp->host, ec);
+  if (ec) return nullptr;
+  return std::make_unique<UdpDestination>(io, asio::ip::udp::endpoint(address, hp->port.value_or(514)));
+}
+
+}  // namespace
+
+struct LogSink::Impl {
+  struct Route {
+    core::LogTarget target;
+    Destination* to;
+  };
+  LogIdentity who;
+  bool foreground;
+  std::map<std::string, std::unique_ptr<Destination>, std::less<>> destinations;
+  std::vector<std::vector<Route>> routes;  // [proxy]
+  std::vector<Route> global;
+
+  Destination* destination(asio::io_context& io, const std::string& target) {
+    auto it = destinations.find(target);
+    if (it == destinations.end()) it = destinations.emplace(target, open_destination(io, target)).first;
+    return it->second.get();
+  }
+
+  void send(const std::vector<Route>& to, core::Severity s, std::string_view text) {
+    const core::SyslogIdentity id{who.tag, who.pid, who.hostname};
+    const auto now = std::chrono::system_clock::now();
+    for (const auto& r : to)
+      if (r.to && core::target_accepts(r.target, s)) r.to->send(core::frame_log_message(r.target, s, text, now, id));
+  }
+};
+
+LogSink::LogSink(const core::Config& config, asio::io_context& io, LogIdentity who, bool foreground)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->who = std::move(who);
+  impl_->foreground = foreground;
+  for (const auto& t : config.global.logs) impl_->global.push_back({t, impl_->destination(io, t.target)});
+  for (const auto& p : config.proxies) {
+    auto& routes = impl_->routes.emplace_back();
+    for (const auto& t : p.logs) routes.push_back({t, impl_->destination(io, t.target)});
+    if (p.log_global) routes.insert(routes.end(), impl_->global.begin(), impl_->global.end());
+  }
+}
+
+LogSink::~LogSink() = default;
+
+void LogSink::server_state(std::size_t proxy, const core::LogLine& line) {
+  if (impl_->foreground) write_line(STDERR_FILENO, core::foreground_line(line, impl_->who.pid));
+  if (proxy < impl_->routes.size()) impl_->send(impl_->routes[proxy], line.severity, line.text);
+}
+
+void LogSink::traffic(std::size_t proxy, core::Severity severity, std::string_view text) {
+  if (proxy < impl_->routes.size()) impl_->send(impl_->routes[proxy], severity, text);
+}
+
+void LogSink::process(core::Severity severity, std::string_view text) {
+  const char* level = severity <= core::Severity::Alert ? "ALERT" : severity <= core::Severity::Warning ? "WARNING" : "NOTICE";
+  write_line(STDERR_FILENO, core::stderr_line(level, impl_->who.pid, text));
+  impl_->send(impl_->global, severity, text);
+}
+
+}  // namespace lb::net

@@ -1,0 +1,44 @@
+#pragma once
+// Where lb's log lines go: each proxy's `log` targets (stdout, stderr, UDP syslog, a unix
+// datagram socket such as /dev/log), framed as HAProxy frames them, plus in the foreground
+// HAProxy's stderr copies of server-state lines ("[WARNING]  (pid) : ...").
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "lb/core/config/model.hpp"
+#include "lb/core/log/log_lines.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace lb::net {
+
+struct LogIdentity {
+  std::string tag;       // program name (HAProxy's default log-tag)
+  int pid = 0;
+  std::string hostname;  // for rfc5424
+};
+
+class LogSink {
+ public:
+  // `foreground`: also print server-state lines on stderr, as haproxy does unless -q or daemon.
+  LogSink(const core::Config& config, boost::asio::io_context& io, LogIdentity who, bool foreground);
+  ~LogSink();
+  LogSink(const LogSink&) = delete;
+  LogSink& operator=(const LogSink&) = delete;
+
+  // A server-state line (UP/DOWN/no server available/health check) of proxy `proxy`.
+  void server_state(std::size_t proxy, const core::LogLine& line);
+  // A traffic line (option httplog/tcplog) of frontend `proxy`.
+  void traffic(std::size_t proxy, core::Severity severity, std::string_view text);
+  // A process message: stderr with HAProxy's "[LEVEL]" prefix, and the global log targets.
+  void process(core::Severity severity, std::string_view text);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lb::net

@@ -1,0 +1,47 @@
+#pragma once
+// The traffic side of lb: every frontend's listeners, and for each accepted connection an HTTP/1.1
+// session (mode http) or a byte pump (mode tcp) to the server the core Router picks. Timeouts,
+// retries and redispatch follow HAProxy 2.6; the answers lb makes itself are HAProxy's pages;
+// every session ends with its httplog/tcplog line when the frontend asks for one.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lb/core/config/model.hpp"
+#include "lb/core/route/backends.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace lb::net {
+
+class LogSink;
+
+class Proxy {
+ public:
+  Proxy(const core::Config& config, boost::asio::io_context& io, core::Backends& backends, LogSink& log);
+  ~Proxy();
+  Proxy(const Proxy&) = delete;
+  Proxy& operator=(const Proxy&) = delete;
+
+  // Binds every `bind` of every frontend. On failure prints HAProxy's alerts ("Starting frontend
+  // fe: cannot bind socket (Address already in use) [127.0.0.1:8080]") and returns false.
+  bool bind_all();
+  // (frontend, "ADDR:PORT") of each bound listener, in configuration order (ports as bound,
+  // for port 0).
+  std::vector<std::pair<std::string, std::string>> listening() const;
+  // Stops accepting; sessions in flight go on.
+  void stop_accepting();
+  // Calls `done` once no session is left, or after `grace`, whichever comes first.
+  void drain(std::chrono::milliseconds grace, std::function<void()> done);
+
+  struct Impl;  // public so the session classes in proxy.cpp can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lb::net

@@ -1,0 +1,90 @@
+#include "lb/net/runtime.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "lb/core/check/check_engine.hpp"
+#include "lb/core/route/backends.hpp"
+#include "lb/net/asio_scheduler.hpp"
+#include "lb/net/proxy.hpp"
+#include "lb/net/log_sink.hpp"
+#include "lb/net/net_prober.hpp"
+#include "lb/net/resolver.hpp"
+
+namespace lb::net {
+namespace asio = boost::asio;
+
+namespace {
+
+// HAProxy resolves every server name once at start-up (init-addr last,libc) and then only ever
+// uses the addresses: so does lb, and the engine and the proxy only see address literals.
+core::Config with_resolved_addresses(core::Config config) {
+  for (auto& p : config.proxies)
+    for (auto& s : p.servers) {
+      if (auto a = resolve_host(s.host)) s.host = *a;
+      if (s.settings.check_addr)
+        if (auto a = resolve_host(*s.settings.check_addr)) s.settings.check_addr = *a;
+    }
+  return config;
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  return ::gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string();
+}
+
+}  // namespace
+
+int run(const core::Config& parsed, const RuntimeOptions& options) {
+  const core::Config config = with_resolved_addresses(parsed);
+  std::signal(SIGPIPE, SIG_IGN);
+  asio::io_context io(1);
+  AsioScheduler scheduler(io);
+  NetProber prober(io);
+  LogSink log(config, io, LogIdentity{options.program, static_cast<int>(::getpid()), hostname()}, !options.quiet);
+
+  core::Backends backends(config);
+  core::CheckEngine* engine_ptr = nullptr;
+  core::CheckEngine engine(
+      config, scheduler, prober,
+      [&](const core::HealthEvent& e) {
+        using K = core::HealthEvent::Kind;
+        if (e.kind == K::WentUp || e.kind == K::WentDown || e.kind == K::WentStopping)
+          backends.set_usable(e.key, engine_ptr->server_up(e.key));
+        if (e.line) log.server_state(e.key.proxy, *e.line);
+      },
+      [rng = std::mt19937_64(std::random_device{}())]() mutable {
+        return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+      },
+      [&](core::ServerKey key) { return backends.load(key); });
+  engine_ptr = &engine;
+
+  Proxy proxy(config, io, backends, log);
+  if (!proxy.bind_all()) return 1;
+  if (options.announce) {
+    for (const auto& [frontend, address] : proxy.listening()) fmt::print("listening {} {}\n", frontend, address);
+    fmt::print("ready\n");
+    std::fflush(stdout);
+  }
+
+  engine.start();
+
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    proxy.stop_accepting();
+    proxy.drain(options.grace, [&io] { io.stop(); });
+  });
+  io.run();
+  return 0;
+}
+
+}  // namespace lb::net

@@ -1,0 +1,67 @@
+#pragma once
+// A real `lb` in front of real mockserver backends on loopback, for the runtime integration
+// tests: a config template with {{fe}}, {{s1}}, {{s2}}, ... for the ports, lb's stdout (its
+// `log stdout format raw` target) awaited line by line, never slept on.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "tests/integration/mockserver_client.hpp"
+#include "tests/support/child.hpp"
+#include "tests/support/ports.hpp"
+#include "tests/support/temp_file.hpp"
+
+namespace lb::test {
+
+class LbWorld {
+ public:
+  // `mock_args`: mockserver flags besides --listen; the world adds a listener per server name.
+  LbWorld(std::vector<std::string> servers, std::vector<std::string> mock_args)
+      : servers_(std::move(servers)), fe_port_(free_tcp_port()) {
+    for (const auto& s : servers_) {
+      mock_args.push_back("--listen");
+      mock_args.push_back(s + "=127.0.0.1:0");
+    }
+    mock_.emplace(std::move(mock_args));
+  }
+
+  // Replaces {{fe}} by the frontend port and {{NAME}} by each mock listener's port.
+  std::string render(std::string cfg) const {
+    cfg = std::regex_replace(cfg, std::regex(R"(\{\{fe\}\})"), std::to_string(fe_port_));
+    for (const auto& s : servers_)
+      cfg = std::regex_replace(cfg, std::regex("\\{\\{" + s + "\\}\\}"), std::to_string(mock_->port(s)));
+    return cfg;
+  }
+
+  void start_lb(const std::string& cfg_template, std::vector<std::string> extra = {}) {
+    const auto path = dir_.write("lb.cfg", render(cfg_template));
+    std::vector<std::string> args{"-db", "--announce", "-f", path.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    lb_ = Child::start(LB_BIN, args);
+  }
+
+  // The next lb log line containing `substr` (stdout: the raw log target).
+  std::optional<std::string> await(std::string_view substr, milliseconds timeout = kPatience) {
+    return lb_.await_line(substr, timeout);
+  }
+
+  int fe_port() const { return fe_port_; }
+  Mock& mock() { return *mock_; }
+  Child& lb() { return lb_; }
+
+ private:
+  std::vector<std::string> servers_;
+  int fe_port_;
+  std::optional<Mock> mock_;
+  TempDir dir_;
+  Child lb_;
+};
+
+// The exact 503 page haproxy 2.6 sent for a request with Connection: close.
+inline std::string haproxy_503_close() {
+  return read_file(source_path("tests/data/haproxy26/http_503_no_server_close11.bin"));
+}
+
+}  // namespace lb::test
