@@ -5,7 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -18,6 +18,7 @@
 
 #include "lb/core/config/values.hpp"
 #include "lb/core/http/error_page.hpp"
+#include "lb/core/http/message.hpp"
 #include "lb/core/log/access_log.hpp"
 #include "lb/core/log/syslog.hpp"
 #include "lb/net/log_sink.hpp"
@@ -47,16 +48,56 @@ std::string endpoint_text(const tcp::endpoint& e) {
   return a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), e.port()) : fmt::format("{}:{}", a.to_string(), e.port());
 }
 
-// A timeout that is not set waits forever, as in HAProxy.
-template <class Stream>
-void arm(Stream& s, const std::optional<Ms>& t) {
-  if (t)
-    s.expires_after(*t);
-  else
-    s.expires_never();
-}
-
 }  // namespace
+
+// One socket with its own deadline. When the deadline passes, the socket's pending operations
+// are cancelled, not the socket closed, so lb can still write HAProxy's 408 or 504 on it;
+// timed_out() then tells a timeout from any other failure. Kept behind a pointer so that the
+// deadline's completion can check the connection still exists.
+struct Conn {
+  explicit Conn(asio::io_context& io) : socket(io), timer(io) {}
+  ~Conn() { *alive = false; }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  // A timeout that is not set waits forever, as in HAProxy.
+  void deadline(const std::optional<Ms>& after) {
+    if (after)
+      deadline_at(Clock::now() + *after);
+    else
+      disarm();
+  }
+  void deadline_at(Clock::time_point at) {
+    disarm();
+    timer.expires_at(at);
+    timer.async_wait([this, a = alive, g = generation](const boost::system::error_code& ec) {
+      if (ec || !*a || g != generation) return;
+      expired = true;
+      boost::system::error_code ignored;
+      socket.cancel(ignored);
+    });
+  }
+  void disarm() {
+    ++generation;
+    expired = false;
+    timer.cancel();
+  }
+  bool timed_out(const boost::system::error_code& ec) const {
+    return expired && (ec == asio::error::operation_aborted || ec == beast::error::timeout);
+  }
+  void close() {
+    disarm();
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  }
+
+  tcp::socket socket;
+  asio::steady_timer timer;
+  bool expired = false;
+  std::uint64_t generation = 0;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+};
+using ConnPtr = std::unique_ptr<Conn>;
 
 // ----------------------------------------------------------------------------- shared state
 
@@ -75,17 +116,18 @@ struct Proxy::Impl {
     std::size_t proxy, server;
     auto operator<=>(const IdleKey&) const = default;
   };
-  std::optional<beast::tcp_stream> take_idle(core::ServerKey k) {
+  ConnPtr take_idle(core::ServerKey k) {
     auto it = idle.find({k.proxy, k.server});
-    if (it == idle.end() || it->second.empty()) return std::nullopt;
-    beast::tcp_stream s = std::move(it->second.back());
+    if (it == idle.end() || it->second.empty()) return nullptr;
+    ConnPtr c = std::move(it->second.back());
     it->second.pop_back();
-    return s;
+    return c;
   }
-  void give_idle(core::ServerKey k, beast::tcp_stream s) {
+  void give_idle(core::ServerKey k, ConnPtr c) {
+    c->disarm();
     auto& list = idle[{k.proxy, k.server}];
-    if (list.size() >= 64) list.pop_front();  // bounded, like HAProxy's pool-max-conn default in spirit
-    list.push_back(std::move(s));
+    if (list.size() >= 64) list.pop_front();  // a bounded pool per server
+    list.push_back(std::move(c));
   }
 
   void accept(Listener& l);
@@ -104,7 +146,7 @@ struct Proxy::Impl {
   core::Backends& backends;
   LogSink& log;
   std::vector<std::unique_ptr<Listener>> listeners;
-  std::map<IdleKey, std::deque<beast::tcp_stream>> idle;
+  std::map<IdleKey, std::deque<ConnPtr>> idle;
   int actconn = 0;
   std::vector<int> feconn;  // [proxy]
   bool accepting = true;
@@ -120,24 +162,24 @@ namespace {
 
 // ----------------------------------------------------------------------------- server connect
 
-// Connects a request to a server of `backend`, as HAProxy's connect/retry loop does: up to
-// `retries` more attempts after a failed connect, each after min(timeout connect, 1 s), and on
-// the attempts `option redispatch` allows, to a newly picked server.
+// Connects a request to a server of `backend` as HAProxy's connect/retry loop does: after a
+// failed connect, up to `retries` more attempts; an attempt that `option redispatch` moves to
+// another server goes at once, one that stays waits min(timeout connect, 1 s) first.
 class Connector : public std::enable_shared_from_this<Connector> {
  public:
   struct Outcome {
-    std::optional<std::size_t> server;  // the server of the last attempt (nullopt: none available)
-    std::optional<beast::tcp_stream> stream;
+    std::size_t server = 0;  // the server of the last attempt
+    ConnPtr stream;  // null: every attempt failed
     bool reused = false;
     int retries = 0;
     bool redispatched = false;
     long connect_ms = -1;
-    bool timed_out = false;  // the last failure was a connect timeout
   };
   using Done = std::function<void(Outcome)>;
 
-  Connector(Proxy::Impl& px, std::size_t backend, std::size_t server, Done done)
-      : px_(px), backend_(backend), proxy_(px.config.proxies[backend]), timer_(px.io), done_(std::move(done)) {
+  Connector(Proxy::Impl& px, std::size_t backend, std::size_t server, bool allow_reuse, Done done)
+      : px_(px), backend_(backend), proxy_(px.config.proxies[backend]), allow_reuse_(allow_reuse), timer_(px.io),
+        done_(std::move(done)) {
     out_.server = server;
   }
 
@@ -145,57 +187,66 @@ class Connector : public std::enable_shared_from_this<Connector> {
 
  private:
   void attempt() {
-    const core::ServerKey key{backend_, *out_.server};
-    if (auto s = px_.take_idle(key)) {
-      out_.stream.emplace(std::move(*s));
-      out_.reused = true;
-      out_.connect_ms = 0;
-      return finish();
+    const core::ServerKey key{backend_, out_.server};
+    if (allow_reuse_) {
+      if (auto idle = px_.take_idle(key)) {
+        out_.stream = std::move(idle);
+        out_.reused = true;
+        out_.connect_ms = 0;
+        return finish();
+      }
     }
-    const auto& sv = proxy_.servers[*out_.server];
+    const auto& sv = proxy_.servers[out_.server];
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(sv.host, ec);
-    stream_.emplace(px_.io);
+    stream_ = std::make_unique<Conn>(px_.io);
     started_ = Clock::now();
     if (ec) return on_connect(asio::error::host_unreachable);
-    arm(*stream_, proxy_.timeouts.connect);
-    stream_->async_connect(tcp::endpoint(address, sv.port),
-                           [self = shared_from_this()](const boost::system::error_code& e) { self->on_connect(e); });
+    stream_->deadline(proxy_.timeouts.connect);
+    stream_->socket.async_connect(tcp::endpoint(address, sv.port),
+                                  [self = shared_from_this()](const boost::system::error_code& e) { self->on_connect(e); });
   }
 
   void on_connect(const boost::system::error_code& ec) {
     if (!ec) {
       out_.connect_ms = ms_since(started_);
       boost::system::error_code ignored;
-      stream_->socket().set_option(tcp::no_delay(true), ignored);
-      out_.stream.emplace(std::move(*stream_));
-      stream_.reset();
+      stream_->socket.set_option(tcp::no_delay(true), ignored);
+      stream_->disarm();
+      out_.stream = std::move(stream_);
       return finish();
     }
-    out_.timed_out = ec == beast::error::timeout;
     stream_.reset();
-    if (out_.retries >= proxy_.retries) {
-      out_.connect_ms = -1;
-      return finish();
-    }
+    if (out_.retries >= proxy_.retries) return finish();
     ++out_.retries;
-    const bool last = out_.retries == proxy_.retries;
-    const int interval = proxy_.redispatch_interval;
-    const bool redispatch = proxy_.redispatch && ((interval == -1 && last) || (interval > 0 && out_.retries % interval == 0));
-    if (redispatch) {
-      if (auto other = px_.backends.pick(backend_); other && *other != *out_.server) {
-        px_.backends.request_finished({backend_, *out_.server});
+    if (should_redispatch()) {
+      if (const auto other = px_.backends.pick(backend_)) {
+        px_.backends.request_finished({backend_, out_.server});
         px_.backends.request_started({backend_, *other});
-        out_.server = other;
+        out_.server = *other;
         out_.redispatched = true;
+        return attempt();
       }
     }
-    // HAProxy waits min(timeout connect, 1 s) before a retry, so a restarting server gets time.
-    const Ms turn_around = std::min(proxy_.timeouts.connect.value_or(Ms{1000}), Ms{1000});
-    timer_.expires_after(turn_around);
+    // The turn-around timer gives a restarting server a moment before it is tried again.
+    timer_.expires_after(std::min(proxy_.timeouts.connect.value_or(Ms{1000}), Ms{1000}));
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
       if (!e) self->attempt();
     });
+  }
+
+  // HAProxy 2.6 (stream.c, back_handle_st_cer): with option redispatch, a retry moves when the
+  // server is no longer usable, on the retries the interval names (P > 0: every Pth; N < 0: the
+  // Nth before the last), and always while more than one active server is usable, since lb has
+  // no persistence to keep a request on its server.
+  bool should_redispatch() const {
+    const int interval = proxy_.redispatch_interval;
+    if (!proxy_.redispatch || interval == 0) return false;
+    if (!px_.backends.usable({backend_, out_.server})) return true;
+    const int done = out_.retries;
+    if (interval > 0 && done % interval == 0) return true;
+    if (const int every = proxy_.retries + 1 + interval; interval < 0 && every > 0 && done % every == 0) return true;
+    return px_.backends.counts(backend_).active > 1;
   }
 
   void finish() { done_(std::move(out_)); }
@@ -203,14 +254,31 @@ class Connector : public std::enable_shared_from_this<Connector> {
   Proxy::Impl& px_;
   std::size_t backend_;
   const core::ProxyConfig& proxy_;
+  bool allow_reuse_;
   asio::steady_timer timer_;
   Done done_;
   Outcome out_;
-  std::optional<beast::tcp_stream> stream_;
+  ConnPtr stream_;
   Clock::time_point started_;
 };
 
 // ----------------------------------------------------------------------------- HTTP session
+
+core::HttpRequestHead request_head(const http::request_parser<http::string_body>& p) {
+  const auto& m = p.get();
+  core::HttpRequestHead h{std::string(m.method_string()), std::string(m.target()), static_cast<int>(m.version()), {},
+                          p.chunked()};
+  for (const auto& f : m) h.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  return h;
+}
+
+core::HttpResponseHead response_head(const http::response_parser<http::string_body>& p) {
+  const auto& m = p.get();
+  core::HttpResponseHead h{static_cast<int>(m.version()), static_cast<int>(m.result_int()), std::string(m.reason()), {},
+                           p.chunked()};
+  for (const auto& f : m) h.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  return h;
+}
 
 // One client connection in mode http: read a request, pick a server, forward, answer, log,
 // and again while both sides keep the connection alive. Requests on one connection are
@@ -218,12 +286,13 @@ class Connector : public std::enable_shared_from_this<Connector> {
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(Proxy::Impl& px, std::size_t fe, tcp::socket socket)
-      : px_(px), fe_(fe), fe_cfg_(px.config.proxies[fe]), client_(std::move(socket)) {
+      : px_(px), fe_(fe), fe_cfg_(px.config.proxies[fe]), client_(std::make_unique<Conn>(px.io)), accepted_(Clock::now()) {
+    client_->socket = std::move(socket);
     boost::system::error_code ec;
-    peer_ = client_.socket().remote_endpoint(ec);
+    peer_ = client_->socket.remote_endpoint(ec);
     px_.session_started(fe_);
     px_.stop_hooks[id_] = [this] {
-      if (waiting_ && cbuf_.size() == 0 && served_ > 0) client_.close();
+      if (idle_between_requests_) client_->close();
     };
   }
   ~HttpSession() {
@@ -240,36 +309,51 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     request_.emplace();
     request_->header_limit(kMaxHead);
     request_->body_limit(kMaxBody);
+    response_.reset();
     rec_ = core::AccessRecord{};
     rec_.client = peer_.address().to_string();
     rec_.client_port = peer_.port();
-    rec_.frontend = fe_cfg_.name;
-    rec_.backend = fe_cfg_.name;
+    rec_.frontend = rec_.backend = fe_cfg_.name;
     rec_.server = "<NOSRV>";
-    request_started_ = Clock::now();
-    // The first request waits `timeout http-request`; later ones `timeout http-keep-alive`
-    // (then http-request); without either, `timeout client`.
+    rec_.date = std::chrono::system_clock::now();
     const auto& t = fe_cfg_.timeouts;
-    std::optional<Ms> wait = t.http_request ? t.http_request : t.client;
-    if (served_ > 0 && t.http_keep_alive) wait = t.http_keep_alive;
-    arm(client_, wait);
-    waiting_ = true;
-    http::async_read_header(client_, cbuf_, *request_,
+    const std::optional<Ms> request_timeout = t.http_request ? t.http_request : t.client;
+    if (served_ == 0 || cbuf_.size() > 0) {
+      // The first request is timed from the accept, a pipelined one from now.
+      request_started_ = served_ == 0 ? accepted_ : Clock::now();
+      return read_header(request_timeout);
+    }
+    // Between requests the connection idles for `timeout http-keep-alive` (else http-request);
+    // the next request's own timers start with its first byte.
+    idle_between_requests_ = true;
+    client_->deadline(t.http_keep_alive ? t.http_keep_alive : request_timeout);
+    client_->socket.async_wait(tcp::socket::wait_read, [self = shared_from_this(), request_timeout](boost::system::error_code ec) {
+      self->idle_between_requests_ = false;
+      if (ec || !self->px_.accepting) return self->close_client();  // idle close: nothing is logged
+      self->request_started_ = Clock::now();
+      self->rec_.date = std::chrono::system_clock::now();
+      self->read_header(request_timeout);
+    });
+  }
+
+  void read_header(const std::optional<Ms>& timeout) {
+    if (timeout)
+      client_->deadline_at(request_started_ + *timeout);
+    else
+      client_->disarm();
+    http::async_read_header(client_->socket, cbuf_, *request_,
                             [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
-    waiting_ = false;
     if (ec) return request_failed(ec);
-    rec_.date = std::chrono::system_clock::now();
     rec_.TR = ms_since(request_started_);
-    rec_.request_line = request_line();
     client_wants_keepalive_ = request_->get().keep_alive();
-    http::async_read(client_, cbuf_, *request_,
-                     [self = shared_from_this()](beast::error_code e, std::size_t) {
-                       if (e) return self->request_failed(e);
-                       self->route();
-                     });
+    http::async_read(client_->socket, cbuf_, *request_, [self = shared_from_this()](beast::error_code e, std::size_t) {
+      if (e) return self->request_failed(e);
+      self->rec_.request_line = self->request_line();
+      self->route();
+    });
   }
 
   std::string request_line() const {
@@ -278,35 +362,43 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                        h.version() / 10, h.version() % 10);
   }
 
+  // No request could be read: HAProxy logs "<BADREQ>" with the cause, and answers 400 or 408
+  // unless the client is gone.
   void request_failed(beast::error_code ec) {
-    const bool nothing_read = cbuf_.size() == 0 && !request_->got_some();
-    if (ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof) {
-      if (nothing_read) return;  // the client left between requests: a normal close
-      return answer_and_close(400, 'C', 'R');
+    const bool timed_out = client_->timed_out(ec);
+    client_->disarm();
+    if (ec == asio::error::operation_aborted && !timed_out) return close_client();
+    rec_.TR = -1;
+    rec_.request_line = "<BADREQ>";
+    const bool nothing_read = !request_->got_some() && cbuf_.size() == 0;
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+        ec == http::error::partial_message) {
+      rec_.status = 400;
+      rec_.term = {'C', 'R'};
+      return log_and_close(nothing_read);
     }
-    if (ec == beast::error::timeout) {
-      if (nothing_read && served_ > 0) return;  // keep-alive timeout: close quietly
-      return answer_and_close(408, 'c', 'R');
-    }
-    if (ec == asio::error::operation_aborted) return;
-    answer_and_close(400, 'P', 'R');  // a request HAProxy's parser refuses
+    if (timed_out) return answer_and_close(408, {'c', 'R'}, nothing_read);
+    answer_and_close(400, {'P', 'R'}, false);  // a request HAProxy's parser refuses
   }
 
   // --- routing and the server side -------------------------------------------------------
   void route() {
     const auto be = px_.backends.backend_of(fe_);
-    if (!be) return answer(503, 'S', 'C');
+    if (!be) return answer(503, {'S', 'C'});
     backend_ = *be;
     be_cfg_ = &px_.config.proxies[*be];
     rec_.backend = be_cfg_->name;
     const auto server = px_.backends.pick(*be);
-    if (!server) return answer(503, 'S', 'C');
+    if (!server) return answer(503, {'S', 'C'});
     server_ = *server;
     px_.backends.request_started({backend_, *server_});
-    connect_started_ = Clock::now();
-    auto c = std::make_shared<Connector>(px_, backend_, *server_,
-                                         [self = shared_from_this()](Connector::Outcome o) { self->on_connected(std::move(o)); });
-    c->start();
+    connect(true);
+  }
+
+  void connect(bool allow_reuse) {
+    std::make_shared<Connector>(px_, backend_, *server_, allow_reuse,
+                                [self = shared_from_this()](Connector::Outcome o) { self->on_connected(std::move(o)); })
+        ->start();
   }
 
   void on_connected(Connector::Outcome o) {
@@ -315,29 +407,33 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     rec_.retries = o.retries;
     rec_.redispatched = o.redispatched;
     rec_.Tw = 0;
-    if (!o.stream) {
-      rec_.Tc = -1;
-      // HAProxy answers a request it could not connect anywhere with its 503 page.
-      return answer(503, 'S', 'C');
-    }
+    if (!o.stream) return answer(503, {'S', 'C'});  // every connect failed: HAProxy's 503 page
     rec_.Tc = o.connect_ms;
     reused_ = o.reused;
-    upstream_.emplace(std::move(*o.stream));
+    upstream_ = std::move(o.stream);
     forward_request();
   }
 
+  bool server_keepalive_mode() const {
+    return be_cfg_->http_conn_mode == core::HttpConnMode::KeepAlive &&
+           fe_cfg_.http_conn_mode == core::HttpConnMode::KeepAlive;
+  }
+
   void forward_request() {
-    auto& req = request_->get();
-    if (be_cfg_->forwardfor || fe_cfg_.forwardfor) req.insert("x-forwarded-for", peer_.address().to_string());
-    // The server side is kept alive unless a mode says otherwise; the client's own wish is
-    // honoured on the client side only.
-    const bool server_keepalive = be_cfg_->http_conn_mode == core::HttpConnMode::KeepAlive &&
-                                  fe_cfg_.http_conn_mode == core::HttpConnMode::KeepAlive;
-    req.keep_alive(server_keepalive);
+    const auto head = request_head(*request_);
+    core::ForwardOptions opts;
+    if (be_cfg_->forwardfor || fe_cfg_.forwardfor) opts.forwarded_for = peer_.address().to_string();
+    opts.server_close = !server_keepalive_mode();
+    out_ = core::forwarded_request_head(head, opts);
+    const auto& body = request_->get().body();
+    if (head.chunked)
+      out_ += core::chunked_body(body);
+    else
+      out_ += body;
     request_sent_ = Clock::now();
-    arm(*upstream_, be_cfg_->timeouts.server);
-    http::async_write(*upstream_, req, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->server_failed(ec, false);
+    upstream_->deadline(be_cfg_->timeouts.server);
+    asio::async_write(upstream_->socket, asio::buffer(out_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+      if (ec) return self->server_failed(ec);
       self->read_response();
     });
   }
@@ -347,63 +443,89 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     response_->header_limit(kMaxHead);
     response_->body_limit(kMaxBody);
     if (request_->get().method() == http::verb::head) response_->skip(true);
-    http::async_read_header(*upstream_, ubuf_, *response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->server_failed(ec, false);
+    upstream_->deadline(be_cfg_->timeouts.server);
+    http::async_read_header(upstream_->socket, ubuf_, *response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->server_failed(ec);
       self->rec_.Tr = ms_since(self->request_sent_);
-      http::async_read(*self->upstream_, self->ubuf_, *self->response_,
-                       [self](beast::error_code e, std::size_t) {
-                         if (e) return self->server_failed(e, true);
-                         self->send_response();
-                       });
+      http::async_read(self->upstream_->socket, self->ubuf_, *self->response_, [self](beast::error_code e, std::size_t) {
+        if (e) return self->server_failed(e);
+        self->send_response();
+      });
     });
   }
 
-  void server_failed(beast::error_code ec, bool headers_seen) {
+  void server_failed(beast::error_code ec) {
     const bool got_nothing = !response_ || !response_->got_some();
+    const bool head_seen = response_ && response_->is_header_done();
+    const bool timed_out = upstream_->timed_out(ec);
     upstream_.reset();
     ubuf_.clear();
-    if (reused_ && got_nothing && ec != beast::error::timeout) {
-      // A kept-alive server connection that the server closed meanwhile: retry on a new one,
-      // which HAProxy does not count as a retry.
+    if (reused_ && got_nothing && !timed_out) {
+      // A kept-alive server connection the server had closed meanwhile: HAProxy tries again on a
+      // new connection without counting a retry.
       reused_ = false;
-      auto c = std::make_shared<Connector>(px_, backend_, *server_,
-                                           [self = shared_from_this()](Connector::Outcome o) { self->on_connected(std::move(o)); });
-      c->start();
-      return;
+      response_.reset();
+      return connect(false);
     }
-    if (headers_seen) {
+    if (head_seen) {
       // The answer had begun: nothing better to send than a close.
       rec_.status = static_cast<int>(response_->get().result_int());
       rec_.term = {'S', 'D'};
-      return log_and_close();
+      return log_and_close(false);
     }
-    if (ec == beast::error::timeout) return answer(504, 's', 'H');
-    if (got_nothing && (ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof))
-      return answer(502, 'S', 'H');
-    answer(502, 'P', 'H');  // an invalid response
+    if (timed_out) return answer(504, {'s', 'H'});
+    const bool closed = ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+                        ec == asio::error::eof || ec == http::error::partial_message;
+    answer(502, closed && got_nothing ? core::Termination{'S', 'H'} : core::Termination{'P', 'H'});
   }
 
   void send_response() {
-    auto& res = response_->get();
-    const bool server_keepalive = res.keep_alive() &&
-                                  be_cfg_->http_conn_mode == core::HttpConnMode::KeepAlive &&
-                                  fe_cfg_.http_conn_mode == core::HttpConnMode::KeepAlive;
-    if (server_keepalive)
-      px_.give_idle({backend_, *server_}, std::move(*upstream_));
+    const auto head = response_head(*response_);
+    const bool server_keepalive = response_->get().keep_alive() && server_keepalive_mode();
+    if (server_keepalive) px_.give_idle({backend_, *server_}, std::move(upstream_));
     upstream_.reset();
     ubuf_.clear();
+    const bool http10 = request_->get().version() < 11;
     client_keepalive_ = client_wants_keepalive_ && fe_cfg_.http_conn_mode != core::HttpConnMode::Close &&
-                        (be_cfg_ == nullptr || be_cfg_->http_conn_mode != core::HttpConnMode::Close) &&
-                        px_.accepting;
-    res.keep_alive(client_keepalive_);
-    rec_.status = static_cast<int>(res.result_int());
-    write_client(std::make_shared<http::response<http::string_body>>(std::move(res)));
+                        be_cfg_->http_conn_mode != core::HttpConnMode::Close && px_.accepting;
+    out_ = core::client_response_head(head, !client_keepalive_, client_keepalive_ && http10);
+    const auto& body = response_->get().body();
+    const bool bodyless = request_->get().method() == http::verb::head || head.status == 204 || head.status == 304 ||
+                          head.status / 100 == 1;
+    if (!bodyless) out_ += head.chunked ? core::chunked_body(body) : body;
+    rec_.status = head.status;
+    rec_.bytes = core::logged_response_size(head, bodyless ? 0 : body.size());
+    write_client({'-', '-'});
   }
 
-  void write_client(std::shared_ptr<http::response<http::string_body>> res) {
-    arm(client_, fe_cfg_.timeouts.client);
-    http::async_write(client_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t n) {
-      self->rec_.bytes = n;
+  // --- answers lb makes itself -----------------------------------------------------------
+  void answer(int status, core::Termination term) {
+    const bool head = request_->is_header_done() && request_->get().method() == http::verb::head;
+    client_keepalive_ = request_->is_done() && client_wants_keepalive_ && px_.accepting &&
+                        fe_cfg_.http_conn_mode != core::HttpConnMode::Close;
+    out_ = core::haproxy_error_response(status, !client_keepalive_, head);
+    rec_.status = status;
+    rec_.bytes = core::logged_error_size(status);
+    write_client(term);
+  }
+
+  void answer_and_close(int status, core::Termination term, bool nothing_read) {
+    client_keepalive_ = false;
+    out_ = core::haproxy_error_response(status, true);
+    rec_.status = status;
+    rec_.bytes = core::logged_error_size(status);
+    rec_.term = term;
+    client_->deadline(fe_cfg_.timeouts.client);
+    asio::async_write(client_->socket, asio::buffer(out_),
+                      [self = shared_from_this(), nothing_read](boost::system::error_code, std::size_t) {
+                        self->log_and_close(nothing_read);
+                      });
+  }
+
+  void write_client(core::Termination term) {
+    rec_.term = term;
+    client_->deadline(fe_cfg_.timeouts.client);
+    asio::async_write(client_->socket, asio::buffer(out_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
       if (ec) {
         self->rec_.term = {'C', 'D'};
         self->client_keepalive_ = false;
@@ -412,132 +534,128 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
-  // --- answers lb makes itself -----------------------------------------------------------
-  void answer(int status, char cause, char phase) {
-    const bool head = request_ && request_->is_header_done() && request_->get().method() == http::verb::head;
-    client_keepalive_ = request_ && request_->is_done() && client_wants_keepalive_ && px_.accepting &&
-                        fe_cfg_.http_conn_mode != core::HttpConnMode::Close;
-    send_raw(core::haproxy_error_response(status, !client_keepalive_, head), status, cause, phase);
-  }
-
-  void answer_and_close(int status, char cause, char phase) {
-    client_keepalive_ = false;
-    if (rec_.request_line.empty()) rec_.request_line = "<BADREQ>";
-    rec_.date = std::chrono::system_clock::now();
-    send_raw(core::haproxy_error_response(status, true), status, cause, phase);
-  }
-
-  void send_raw(std::string bytes, int status, char cause, char phase) {
-    rec_.status = status;
-    rec_.term = {cause, phase};
-    auto buf = std::make_shared<std::string>(std::move(bytes));
-    arm(client_, fe_cfg_.timeouts.client);
-    asio::async_write(client_.socket(), asio::buffer(*buf), [self = shared_from_this(), buf](boost::system::error_code, std::size_t n) {
-      self->rec_.bytes = n;
-      self->finish_exchange();
-    });
-  }
-
   // --- end of one exchange ---------------------------------------------------------------
   void finish_exchange() {
     ++served_;
-    rec_.Ta = ms_since(request_started_);
-    log_line();
     release_server();
+    log_line(false);
     if (client_keepalive_ && px_.accepting) return read_request();
     close_client();
   }
 
-  void log_and_close() {
-    rec_.Ta = ms_since(request_started_);
-    log_line();
+  void log_and_close(bool nothing_read) {
     release_server();
+    log_line(nothing_read);
     close_client();
   }
 
-  void log_line() {
-    if (!fe_cfg_.httplog) return;
+  // `option dontlognull` drops the line of a connection that never sent a byte.
+  void log_line(bool nothing_read) {
+    if (!fe_cfg_.httplog || (nothing_read && fe_cfg_.dontlognull)) return;
+    rec_.Ta = ms_since(request_started_);
     rec_.actconn = px_.actconn;
     rec_.feconn = px_.feconn[fe_];
-    if (be_cfg_) rec_.beconn = px_.backends.backend_sessions(backend_);
-    if (be_cfg_ && server_) rec_.srvconn = px_.backends.sessions({backend_, *server_});
+    if (backend_of_record_) {
+      rec_.beconn = px_.backends.backend_sessions(*backend_of_record_);
+      if (server_of_record_) rec_.srvconn = px_.backends.sessions({*backend_of_record_, *server_of_record_});
+    }
     px_.log.traffic(fe_, core::Severity::Info, core::httplog_line(rec_));
   }
 
+  // HAProxy logs after the server is released, so its own connection is no longer counted.
   void release_server() {
-    if (be_cfg_ && server_) px_.backends.request_finished({backend_, *server_});
+    backend_of_record_.reset();
+    server_of_record_.reset();
+    if (be_cfg_) backend_of_record_ = backend_;
+    if (be_cfg_ && server_) {
+      server_of_record_ = server_;
+      px_.backends.request_finished({backend_, *server_});
+    }
     server_.reset();
     be_cfg_ = nullptr;
   }
 
   void close_client() {
     boost::system::error_code ec;
-    client_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    client_.close();
+    client_->socket.shutdown(tcp::socket::shutdown_send, ec);
+    client_->close();
   }
 
   Proxy::Impl& px_;
   std::uint64_t id_ = px_.next_session_id++;
   std::size_t fe_;
   const core::ProxyConfig& fe_cfg_;
-  beast::tcp_stream client_;
+  ConnPtr client_;
+  Clock::time_point accepted_;
   tcp::endpoint peer_;
-  bool waiting_ = false;  // between requests, or reading one
+  bool idle_between_requests_ = false;
   beast::flat_buffer cbuf_;
   std::optional<http::request_parser<http::string_body>> request_;
   std::size_t backend_ = 0;
   const core::ProxyConfig* be_cfg_ = nullptr;
   std::optional<std::size_t> server_;
-  std::optional<beast::tcp_stream> upstream_;
+  std::optional<std::size_t> backend_of_record_, server_of_record_;
+  ConnPtr upstream_;
   bool reused_ = false;
   beast::flat_buffer ubuf_;
   std::optional<http::response_parser<http::string_body>> response_;
+  std::string out_;  // the bytes being written (request to the server, or answer to the client)
   bool client_wants_keepalive_ = false;  // as the request asked, before lb rewrote it
   bool client_keepalive_ = false;
   int served_ = 0;
   core::AccessRecord rec_;
-  Clock::time_point request_started_, connect_started_, request_sent_;
+  Clock::time_point request_started_, request_sent_;
 };
 
 // ----------------------------------------------------------------------------- TCP session
 
-// mode tcp: connect to the picked server, then copy bytes both ways until either side closes
-// (each direction half-closes the other) or its timeout passes.
+// mode tcp: connect to the picked server, then copy bytes both ways. A side that closes
+// half-closes the other; the session ends when both directions are done or one times out.
 class TcpSession : public std::enable_shared_from_this<TcpSession> {
  public:
   TcpSession(Proxy::Impl& px, std::size_t fe, tcp::socket socket)
-      : px_(px), fe_(fe), fe_cfg_(px.config.proxies[fe]), client_(std::move(socket)) {
+      : px_(px), fe_(fe), fe_cfg_(px.config.proxies[fe]), client_(std::make_unique<Conn>(px.io)) {
+    client_->socket = std::move(socket);
     boost::system::error_code ec;
-    peer_ = client_.socket().remote_endpoint(ec);
+    const auto peer = client_->socket.remote_endpoint(ec);
     px_.session_started(fe_);
     started_ = Clock::now();
     rec_.date = std::chrono::system_clock::now();
-    rec_.client = peer_.address().to_string();
-    rec_.client_port = peer_.port();
+    rec_.client = peer.address().to_string();
+    rec_.client_port = peer.port();
     rec_.frontend = rec_.backend = fe_cfg_.name;
     rec_.server = "<NOSRV>";
   }
   ~TcpSession() {
-    if (server_) px_.backends.request_finished({backend_, *server_});
+    release_server();
     px_.session_ended(fe_);
   }
 
   void start() {
     const auto be = px_.backends.backend_of(fe_);
-    if (!be) return end('S', 'C');
+    if (!be) return end({'S', 'C'});
     backend_ = *be;
     be_cfg_ = &px_.config.proxies[*be];
     rec_.backend = be_cfg_->name;
     const auto server = px_.backends.pick(*be);
-    if (!server) return end('S', 'C');
+    if (!server) return end({'S', 'C'});
     server_ = *server;
     px_.backends.request_started({backend_, *server_});
-    auto c = std::make_shared<Connector>(px_, backend_, *server_,
-                                         [self = shared_from_this()](Connector::Outcome o) { self->on_connected(std::move(o)); });
-    c->start();
+    std::make_shared<Connector>(px_, backend_, *server_, false,
+                                [self = shared_from_this()](Connector::Outcome o) { self->on_connected(std::move(o)); })
+        ->start();
   }
 
  private:
+  struct Direction {
+    Conn* from;
+    Conn* to;
+    std::optional<Ms> idle;  // the reading side's inactivity timeout
+    std::array<char, 16384> buf{};
+    bool done = false;
+    bool counts_bytes = false;  // server to client: what the log's bytes field counts
+  };
+
   void on_connected(Connector::Outcome o) {
     server_ = o.server;
     rec_.server = be_cfg_->servers[*server_].name;
@@ -545,58 +663,62 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
     rec_.redispatched = o.redispatched;
     rec_.Tw = 0;
     rec_.Tc = o.connect_ms;
-    if (!o.stream) return end('S', 'C');
-    upstream_.emplace(std::move(*o.stream));
-    pump(client_, *upstream_, to_server_, 0);
-    pump(*upstream_, client_, to_client_, 1);
+    if (!o.stream) return end({'S', 'C'});
+    upstream_ = std::move(o.stream);
+    dirs_[0].from = client_.get();
+    dirs_[0].to = upstream_.get();
+    dirs_[0].idle = fe_cfg_.timeouts.client;
+    dirs_[1].from = upstream_.get();
+    dirs_[1].to = client_.get();
+    dirs_[1].idle = be_cfg_->timeouts.server;
+    dirs_[1].counts_bytes = true;
+    pump(dirs_[0]);
+    pump(dirs_[1]);
   }
 
-  // Copies `from` to `to`; direction 0 = client to server, 1 = server to client.
-  void pump(beast::tcp_stream& from, beast::tcp_stream& to, std::array<char, 16384>& buf, int dir) {
-    arm(from, dir == 0 ? fe_cfg_.timeouts.client : be_cfg_->timeouts.server);
-    from.async_read_some(asio::buffer(buf), [self = shared_from_this(), &from, &to, &buf, dir](beast::error_code ec, std::size_t n) {
-      if (ec) return self->half_close(to, dir, ec);
-      if (dir == 1) self->rec_.bytes += n;
-      arm(to, dir == 0 ? self->be_cfg_->timeouts.server : self->fe_cfg_.timeouts.client);
-      asio::async_write(to, asio::buffer(buf.data(), n), [self, &from, &to, &buf, dir](beast::error_code e, std::size_t) {
-        if (e) return self->half_close(from, 1 - dir, e);
-        self->pump(from, to, buf, dir);
+  void pump(Direction& d) {
+    d.from->deadline(d.idle);
+    d.from->socket.async_read_some(asio::buffer(d.buf), [self = shared_from_this(), &d](boost::system::error_code ec, std::size_t n) {
+      if (ec) return self->direction_done(d, d.from->timed_out(ec) ? (&d == &self->dirs_[0] ? 'c' : 's') : '-');
+      if (d.counts_bytes) self->rec_.bytes += n;
+      asio::async_write(d.to->socket, asio::buffer(d.buf.data(), n), [self, &d](boost::system::error_code e, std::size_t) {
+        if (e) return self->direction_done(d, '-');
+        self->pump(d);
       });
     });
   }
 
-  void half_close(beast::tcp_stream& other, int dir, beast::error_code ec) {
-    if (done_[dir]) return;
-    done_[dir] = true;
-    if (ec == beast::error::timeout && !term_set_) {
-      rec_.term = {dir == 0 ? 'c' : 's', 'D'};
-      term_set_ = true;
-    }
+  // `timeout_cause`: 'c' or 's' when the reading side timed out, '-' for a close or an error.
+  void direction_done(Direction& d, char timeout_cause) {
+    if (d.done || finished_) return;
+    d.done = true;
     boost::system::error_code ignored;
-    other.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    if (ec == beast::error::timeout || (done_[0] && done_[1])) finish();
+    d.to->socket.shutdown(tcp::socket::shutdown_send, ignored);
+    if (timeout_cause != '-') {
+      rec_.term = {timeout_cause, 'D'};
+      return finish();
+    }
+    if (dirs_[0].done && dirs_[1].done) finish();
   }
 
   void finish() {
-    if (finished_) return;
     finished_ = true;
-    boost::system::error_code ignored;
-    client_.socket().close(ignored);
-    if (upstream_) upstream_->socket().close(ignored);
+    client_->close();
+    if (upstream_) upstream_->close();
     log_line();
   }
 
-  void end(char cause, char phase) {
-    rec_.term = {cause, phase};
+  void end(core::Termination term) {
+    rec_.term = term;
     finished_ = true;
-    boost::system::error_code ignored;
-    client_.socket().close(ignored);
+    client_->close();
     log_line();
   }
 
   void log_line() {
     rec_.Ta = ms_since(started_);
     if (!fe_cfg_.tcplog && !fe_cfg_.httplog) return;
+    release_server();  // HAProxy logs once the server has let go of the session
     rec_.actconn = px_.actconn;
     rec_.feconn = px_.feconn[fe_];
     if (be_cfg_) rec_.beconn = px_.backends.backend_sessions(backend_);
@@ -604,18 +726,22 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
     px_.log.traffic(fe_, core::Severity::Info, core::tcplog_line(rec_));
   }
 
+  void release_server() {
+    if (server_ && !released_) px_.backends.request_finished({backend_, *server_});
+    released_ = true;
+  }
+
   Proxy::Impl& px_;
   std::size_t fe_;
   const core::ProxyConfig& fe_cfg_;
-  beast::tcp_stream client_;
-  tcp::endpoint peer_;
+  ConnPtr client_;
   std::size_t backend_ = 0;
   const core::ProxyConfig* be_cfg_ = nullptr;
   std::optional<std::size_t> server_;
-  std::optional<beast::tcp_stream> upstream_;
-  std::array<char, 16384> to_server_{}, to_client_{};
-  bool done_[2] = {false, false};
-  bool term_set_ = false, finished_ = false;
+  ConnPtr upstream_;
+  std::array<Direction, 2> dirs_;
+  bool finished_ = false;
+  bool released_ = false;
   core::AccessRecord rec_;
   Clock::time_point started_;
 };

@@ -64,9 +64,6 @@ TEST(LbRuntime, OptionsAnswered500ByEveryServerTakesTheBackendDownAndClientsGetH
   }
   EXPECT_EQ(down, (std::set<std::string>{"Server be_server/app1", "Server be_server/app2", "Server be_server/app3"}));
   ASSERT_TRUE(w.await("backend be_server has no server available!"));
-  // The same lines went to stderr with haproxy's prefixes.
-  EXPECT_THAT(w.lb().stderr_text(), HasSubstr("[ALERT]    ("));
-  EXPECT_THAT(w.lb().stderr_text(), HasSubstr(") : backend 'be_server' has no server available!"));
 
   EXPECT_EQ(http(w.fe_port(), "GET", "/").bytes, haproxy_503_close());
 
@@ -81,6 +78,13 @@ TEST(LbRuntime, OptionsAnswered500ByEveryServerTakesTheBackendDownAndClientsGetH
   const auto r = http(w.fe_port(), "GET", "/");
   EXPECT_EQ(status_of(r.bytes), 200);
   EXPECT_THAT(body_of(r.bytes), StartsWith("hello from app"));
+
+  // The same lines went to stderr with haproxy's prefixes (read once lb has exited: the two
+  // pipes are read independently).
+  EXPECT_EQ(w.lb().stop(), 0);
+  EXPECT_THAT(w.lb().stderr_text(), HasSubstr("[ALERT]    ("));
+  EXPECT_THAT(w.lb().stderr_text(), HasSubstr(") : backend 'be_server' has no server available!"));
+  EXPECT_THAT(w.lb().stderr_text(), HasSubstr("[WARNING]  ("));
 }
 
 // The slow backend: the check's response deadline is `timeout check`.

@@ -5,6 +5,8 @@
 #include <array>
 #include <string_view>
 
+#include "lb/core/http/message.hpp"
+
 namespace lb::core {
 namespace {
 
@@ -24,17 +26,44 @@ constexpr std::array kPages{
     Page{504, "Gateway Time-out", "The server didn't respond in time."},
 };
 
+const Page& page_of(int status) {
+  for (const auto& p : kPages)
+    if (p.status == status) return p;
+  return kPages[3];
+}
+
+std::string body_of(const Page& p) {
+  return fmt::format("<html><body><h1>{} {}</h1>\n{}\n</body></html>\n", p.status, p.reason, p.text);
+}
+
+// 400 and 408 are sent by HAProxy's H1 multiplexer before any stream exists: its own header
+// casing and order, the connection always closed, and nothing counted in the log's %B.
+bool from_the_multiplexer(int status) { return status == 400 || status == 408; }
+
+// The other pages go through a stream as an ordinary response would.
+HttpResponseHead stream_head(const Page& p, std::size_t body_size) {
+  return {11, p.status, std::string(p.reason),
+          {{"content-length", std::to_string(body_size)}, {"cache-control", "no-cache"}, {"content-type", "text/html"}}};
+}
+
 }  // namespace
 
 std::string haproxy_error_response(int status, bool close, bool head) {
-  const Page* page = &kPages[3];
-  for (const auto& p : kPages)
-    if (p.status == status) page = &p;
-  const std::string body =
-      fmt::format("<html><body><h1>{} {}</h1>\n{}\n</body></html>\n", page->status, page->reason, page->text);
-  return fmt::format(
-      "HTTP/1.1 {} {}\r\ncontent-length: {}\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n{}\r\n{}",
-      page->status, page->reason, body.size(), close ? "connection: close\r\n" : "", head ? "" : body);
+  const Page& page = page_of(status);
+  const std::string body = body_of(page);
+  if (from_the_multiplexer(page.status))
+    return fmt::format(
+        "HTTP/1.1 {} {}\r\nContent-length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: "
+        "text/html\r\n\r\n{}",
+        page.status, page.reason, body.size(), head ? "" : body);
+  return client_response_head(stream_head(page, body.size()), close, false) + (head ? "" : body);
+}
+
+std::uint64_t logged_error_size(int status) {
+  const Page& page = page_of(status);
+  if (from_the_multiplexer(page.status)) return 0;
+  const std::string body = body_of(page);
+  return logged_response_size(stream_head(page, body.size()), body.size());
 }
 
 }  // namespace lb::core

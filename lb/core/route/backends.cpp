@@ -42,6 +42,11 @@ bool Backends::usable(ServerKey key) const {
   return b.router && b.router->is_up(key.server);
 }
 
+BackendCounts Backends::counts(std::size_t proxy) const {
+  const auto& b = backends_.at(proxy);
+  return b.router ? b.router->counts() : BackendCounts{};
+}
+
 std::optional<std::size_t> Backends::pick(std::size_t proxy) {
   auto& b = backends_.at(proxy);
   return b.router ? b.router->pick() : std::nullopt;

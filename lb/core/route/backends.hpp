@@ -25,6 +25,8 @@ class Backends {
 
   void set_usable(ServerKey key, bool usable);
   bool usable(ServerKey key) const;
+  // Usable active and backup servers of a backend.
+  BackendCounts counts(std::size_t proxy) const;
   // The next server of `proxy` for a request; nullopt = no server available (HTTP 503).
   std::optional<std::size_t> pick(std::size_t proxy);
 

@@ -1,0 +1,222 @@
+// Differential tests: one mockserver, one configuration, played through the real haproxy 2.6
+// binary and through lb, the same requests sent to each. The httplog lines (client port and
+// date masked, timers within a tolerance), the answers lb and haproxy make themselves, the
+// request bytes the servers received, the UP/DOWN lines and where requests went must agree.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <regex>
+
+#include "tests/integration/lb_world.hpp"
+
+namespace lb::test {
+namespace {
+
+std::string haproxy_bin() {
+  for (const char* p : {"/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"})
+    if (::access(p, X_OK) == 0) return p;
+  return {};
+}
+
+// Waits until something accepts on `port` (haproxy prints no readiness line).
+bool wait_listening(int port) {
+  const auto deadline = Clock::now() + kPatience;
+  while (Clock::now() < deadline) {
+    if (connect_to(port, milliseconds(200)).error == 0) return true;
+    std::this_thread::sleep_for(milliseconds(5));  // polling a port: there is no event to wait on
+  }
+  return false;
+}
+
+// An httplog line cut into what must match exactly and the timers, compared with a tolerance.
+struct HttpLog {
+  std::string frontend, route, rest;  // route "be/srv"; rest: status bytes ... "request"
+  std::vector<long> timers;
+};
+std::optional<HttpLog> parse_httplog(const std::string& line) {
+  static const std::regex kLine(R"(^[0-9.:]+:[0-9]+ \[[^\]]+\] (\S+) (\S+) (-?[0-9]+)/(-?[0-9]+)/(-?[0-9]+)/(-?[0-9]+)/(-?[0-9]+) (.*)$)");
+  std::smatch m;
+  if (!std::regex_match(line, m, kLine)) return std::nullopt;
+  HttpLog h{m[1], m[2], m[8], {}};
+  for (int i = 3; i <= 7; ++i) h.timers.push_back(std::stol(m[i]));
+  return h;
+}
+
+// The world both balancers see: one mockserver, a config template, the frontends' ports.
+class Differential : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (haproxy_bin().empty()) GTEST_SKIP() << "haproxy is not installed (ci/install-deps.sh installs it)";
+  }
+
+  struct Balancer {
+    Child child;
+    std::map<std::string, int> ports;  // frontend -> port
+  };
+
+  // Starts `bin` on `cfg` with {{fe:NAME}} replaced by fresh ports and {{NAME}} by mock ports.
+  Balancer start(const std::string& bin, std::string cfg, const Mock& mock, const std::vector<std::string>& mock_names) {
+    Balancer b;
+    static const std::regex kFe(R"(\{\{fe:([a-z0-9_]+)\}\})");
+    std::smatch m;
+    while (std::regex_search(cfg, m, kFe)) {
+      const int port = free_tcp_port();
+      b.ports[m[1]] = port;
+      cfg = m.prefix().str() + std::to_string(port) + m.suffix().str();
+    }
+    for (const auto& n : mock_names)
+      cfg = std::regex_replace(cfg, std::regex("\\{\\{" + n + "\\}\\}"), std::to_string(mock.port(n)));
+    const auto path = dir_.write(fmt::format("cfg{}.cfg", ++configs_), cfg);
+    b.child = Child::start(bin, {"-db", "-f", path.string()}, {.ready_line = ""});
+    for (const auto& [fe, port] : b.ports) EXPECT_TRUE(wait_listening(port)) << bin << " " << fe << ": " << b.child.stderr_text();
+    return b;
+  }
+
+  // The next `n` log lines of `b` that start with a client address (httplog lines).
+  static std::vector<std::string> httplog_lines(Balancer& b, std::size_t n) {
+    std::vector<std::string> out;
+    while (out.size() < n) {
+      const auto line = b.child.await_line("127.0.0.1:", kPatience);
+      if (!line) break;
+      out.push_back(*line);
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  int configs_ = 0;
+};
+
+constexpr std::string_view kTrafficConfig = R"(global
+    log stdout format raw local0
+defaults
+    log global
+    mode http
+    option httplog
+    option dontlognull
+    timeout connect 1s
+    timeout client 2s
+    timeout server 300ms
+    timeout http-request 300ms
+frontend ok
+    bind 127.0.0.1:{{fe:ok}}
+    default_backend apps
+frontend nosrv
+    bind 127.0.0.1:{{fe:nosrv}}
+    default_backend none
+frontend refused
+    bind 127.0.0.1:{{fe:refused}}
+    default_backend gone
+frontend hang
+    bind 127.0.0.1:{{fe:hang}}
+    default_backend hangs
+frontend garbage
+    bind 127.0.0.1:{{fe:garbage}}
+    default_backend garbles
+frontend closes
+    bind 127.0.0.1:{{fe:closes}}
+    default_backend closers
+frontend fwd
+    bind 127.0.0.1:{{fe:fwd}}
+    option forwardfor
+    default_backend seen
+backend apps
+    server s1 127.0.0.1:{{s1}}
+    server s2 127.0.0.1:{{s2}}
+backend none
+    server d1 127.0.0.1:{{s1}} disabled
+backend gone
+    retries 1
+    server g1 127.0.0.1:{{refuse}}
+backend hangs
+    server h1 127.0.0.1:{{hang}}
+backend garbles
+    server x1 127.0.0.1:{{garbage}}
+backend closers
+    server c1 127.0.0.1:{{close}}
+backend seen
+    server f1 127.0.0.1:{{seen}}
+)";
+
+// What a balancer did with the traffic script: the client's bytes per exchange, the log lines.
+struct Played {
+  std::vector<std::string> replies;
+  std::vector<std::string> logs;
+  std::vector<std::string> seen_by_server;
+};
+
+TEST_F(Differential, HttpTrafficGivesTheSameAnswersLogLinesAndForwardedBytesAsHaproxy) {
+  const std::vector<std::string> names{"s1", "s2", "refuse", "hang", "garbage", "close", "seen"};
+  std::vector<std::string> args{"--fault", "refuse=refuse", "--fault", "hang=hang", "--fault", "garbage=garbage",
+                                "--fault", "close=close",   "--rule",  "s1: -> status 200 body=ok",
+                                "--rule",  "s2: -> status 200 body=ok"};
+  for (const auto& n : names) args.insert(args.end(), {"--listen", n + "=127.0.0.1:0"});
+  Mock mock(args);
+
+  auto play = [&](const std::string& bin) {
+    Played p;
+    auto b = start(bin, std::string(kTrafficConfig), mock, names);
+    auto send = [&](const std::string& fe, std::string_view bytes) {
+      p.replies.push_back(request_once(b.ports.at(fe), bytes).bytes);
+    };
+    const std::string get = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    send("ok", get);
+    send("ok", "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    send("ok", "GET /a?b=\"c\" HTTP/1.0\r\n\r\n");
+    {  // two requests on one connection, the second closing it
+      auto c = connect_to(b.ports.at("ok"));
+      send_all(c.fd.get(), "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+      const auto first = read_response(c.fd.get());
+      send_all(c.fd.get(), get);
+      p.replies.push_back(first.bytes + "|" + read_to_end(c.fd.get(), kPatience).bytes);
+    }
+    send("nosrv", get);
+    send("refused", get);
+    send("hang", get);
+    send("garbage", get);
+    send("closes", get);
+    send("ok", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
+    send("ok", "GARBAGE\r\n\r\n");
+    send("ok", "GET / HTTP/1.1\r\n");  // then silence: timeout http-request
+    send("fwd", "GET /f HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1\r\nConnection: close\r\n\r\n");
+    p.logs = httplog_lines(b, 14);
+    EXPECT_EQ(b.child.stop(), bin == LB_BIN ? 0 : 128 + SIGTERM) << b.child.stderr_text();
+    for (const auto& e : mock.journal("listener=seen")) {
+      std::string headers;  // the journal keeps [name, value] pairs as the server received them
+      for (const auto& h : e.at("headers").as_array())
+        headers += fmt::format("{}: {}\n", std::string_view(h.as_array()[0].as_string()),
+                               std::string_view(h.as_array()[1].as_string()));
+      p.seen_by_server.push_back(headers);
+    }
+    mock.call("DELETE", "/v1/journal");
+    return p;
+  };
+
+  const Played want = play(haproxy_bin());
+  const Played got = play(LB_BIN);
+
+  ASSERT_EQ(got.replies.size(), want.replies.size());
+  for (std::size_t i = 0; i < want.replies.size(); ++i) EXPECT_EQ(got.replies[i], want.replies[i]) << "exchange " << i;
+  EXPECT_EQ(got.seen_by_server, want.seen_by_server);
+
+  ASSERT_EQ(got.logs.size(), want.logs.size()) << ::testing::PrintToString(got.logs);
+  for (std::size_t i = 0; i < want.logs.size(); ++i) {
+    const auto g = parse_httplog(got.logs[i]), w = parse_httplog(want.logs[i]);
+    ASSERT_TRUE(g && w) << got.logs[i] << "\n" << want.logs[i];
+    EXPECT_EQ(g->frontend + " " + g->route + " " + g->rest, w->frontend + " " + w->route + " " + w->rest)
+        << "line " << i;
+    for (std::size_t t = 0; t < 5; ++t) {
+      if (w->timers[t] < 0 || g->timers[t] < 0)
+        EXPECT_EQ(g->timers[t], w->timers[t]) << "timer " << t << " of line " << i << ":\n" << got.logs[i] << "\n" << want.logs[i];
+      else
+        EXPECT_NEAR(g->timers[t], w->timers[t], 60) << "timer " << t << " of line " << i << ":\n"
+                                                    << got.logs[i] << "\n" << want.logs[i];
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lb::test
