@@ -218,5 +218,96 @@ TEST_F(Differential, HttpTrafficGivesTheSameAnswersLogLinesAndForwardedBytesAsHa
   }
 }
 
+constexpr std::string_view kChecksConfig = R"(global
+    log stdout format raw local0
+defaults
+    log global
+    mode http
+    option httplog
+    timeout connect 1s
+    timeout client 2s
+    timeout server 2s
+frontend fe
+    bind 127.0.0.1:{{fe:fe}}
+    default_backend apps
+frontend lonely
+    bind 127.0.0.1:{{fe:lonely}}
+    default_backend alone
+backend apps
+    option httpchk GET /health
+    default-server inter 200ms rise 2 fall 2
+    server s1 127.0.0.1:{{s1}} check
+    server s2 127.0.0.1:{{s2}} check
+    server s3 127.0.0.1:{{s3}} check weight 2
+    server s4 127.0.0.1:{{s4}} check
+    server b1 127.0.0.1:{{b1}} check backup
+backend alone
+    server a1 127.0.0.1:{{s2}} check inter 200ms
+)";
+
+std::string without_duration(const std::string& line) {
+  static const std::regex kDuration("check duration: [0-9]+ms");
+  return std::regex_replace(line, kDuration, "check duration: Nms");
+}
+
+// The server names of the next `n` httplog lines, in order.
+std::vector<std::string> routed(std::vector<std::string> lines) {
+  std::vector<std::string> out;
+  for (const auto& l : lines)
+    if (const auto h = parse_httplog(l)) out.push_back(h->route);
+  return out;
+}
+
+TEST_F(Differential, HealthChecksGiveTheSameStateLinesInTheSameOrderAndRequestsTheSameServers) {
+  const std::vector<std::string> names{"s1", "s2", "s3", "s4", "b1"};
+  std::vector<std::string> args{"--rule", "s1: path=/health -> status 500", "--fault", "s2=refuse", "--fault",
+                                "s4=blackhole"};
+  for (const auto& n : names) args.insert(args.end(), {"--listen", n + "=127.0.0.1:0"});
+  Mock mock(args);
+
+  // Both balancers run at once against the same backends, so they see the same faults at the
+  // same moments.
+  auto hx = start(haproxy_bin(), std::string(kChecksConfig), mock, names);
+  auto lb = start(LB_BIN, std::string(kChecksConfig), mock, names);
+  auto next_state_line = [](Balancer& b) -> std::string {
+    for (;;) {
+      const auto line = b.child.await_line("", kPatience);
+      if (!line) return "(none)";
+      if (!line->starts_with("127.0.0.1:")) return without_duration(*line);
+    }
+  };
+  // s1 (500), s2 (refused), s4 (no SYN-ACK, at its connect deadline) go DOWN; `alone` loses a1.
+  std::vector<std::string> want, got;
+  for (int i = 0; i < 5; ++i) {
+    want.push_back(next_state_line(hx));
+    got.push_back(next_state_line(lb));
+  }
+  EXPECT_EQ(got, want);
+  using ::testing::Contains;
+  using ::testing::HasSubstr;
+  EXPECT_THAT(want, Contains(HasSubstr("Server apps/s1 is DOWN, reason: Layer7 wrong status, code: 500")));
+  EXPECT_THAT(want, Contains(HasSubstr("Server apps/s2 is DOWN, reason: Layer4 connection problem")));
+  EXPECT_THAT(want, Contains(HasSubstr("Server apps/s4 is DOWN, reason: Layer4 timeout")));
+  EXPECT_THAT(want, Contains("backend alone has no server available!"));
+
+  // Traffic goes to the servers left, in the same order.
+  auto send_all_requests = [](Balancer& b) {
+    for (int i = 0; i < 9; ++i) request_once(b.ports.at("fe"), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    return routed(httplog_lines(b, 9));
+  };
+  EXPECT_EQ(send_all_requests(lb), send_all_requests(hx));
+  EXPECT_EQ(request_once(lb.ports.at("lonely"), "GET / HTTP/1.1\r\nHost: x\r\n\r\n").bytes,
+            request_once(hx.ports.at("lonely"), "GET / HTTP/1.1\r\nHost: x\r\n\r\n").bytes);
+  httplog_lines(lb, 1);
+  httplog_lines(hx, 1);
+
+  // s1 is fixed: both bring it back after `rise` checks.
+  ASSERT_EQ(mock.call("PUT", "/v1/listeners/s1/rules", "[]").status, 200);
+  const auto up = next_state_line(hx);
+  EXPECT_THAT(up, HasSubstr("Server apps/s1 is UP, reason: Layer7 check passed, code: 200"));
+  EXPECT_EQ(next_state_line(lb), up);
+  EXPECT_EQ(send_all_requests(lb), send_all_requests(hx));
+}
+
 }  // namespace
 }  // namespace lb::test
