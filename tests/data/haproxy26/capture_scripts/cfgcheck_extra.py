@@ -9,7 +9,7 @@ Unlike cfgcheck.py this script does not rewrite the TSV files: it drops the rows
 (if present) and appends fresh ones at the end, so it can be re-run after cfgcheck.py.
 Run: python3 cfgcheck_extra.py  (needs /usr/sbin/haproxy 2.6.12 on PATH).
 """
-import os, re, subprocess, tempfile
+import os, re, shutil, subprocess, tempfile
 
 OUT = "/work/main/tests/data/haproxy26"
 
@@ -45,6 +45,9 @@ cases += [
     ("eof_server_crlf_no_newline", V[:-1] + "\r"),           # last line ends with a lone CR
     ("eof_only_global_no_newline", "global"),
     ("eof_trailing_blank_line", V + "\n"),                    # control: ends with an empty line
+    # a NUL byte: fgets() reads past it, strlen() stops at it
+    ("eof_nul_last_line", V[:-1] + "\0 junk\n"),
+    ("eof_nul_mid_file", V[:-1] + "\0 junk\n    nosuchkw 1\nbackend other\n"),
 ]
 
 # 2. Address prefixes. A second bind on line 12 of the frontend; the server is on line 13.
@@ -85,6 +88,19 @@ ADDRS = [
     ("ipv4_empty", "ipv4@"),
     ("ipv4_no_port", "ipv4@127.0.0.1"),
     ("ipv4_port_range", "ipv4@127.0.0.1:80-81"),
+    # fd@/sockpair@ are checked with getsockname() while parsing: during `haproxy -c` fd 3 is the
+    # config file being read (ENOTSOCK), fd 4 and up are not open (EBADF).
+    ("fd_4", "fd@4"),
+    ("fd_100", "fd@100"),
+    ("fd_abc", "fd@abc"),
+    ("fd_empty", "fd@"),
+    ("sockpair_100", "sockpair@100"),
+    ("sockpair_abc", "sockpair@abc"),
+    ("ip", "ip@127.0.0.1:80"),
+    ("stream_plus_ipv4", "stream+ipv4@127.0.0.1:80"),
+    ("dgram_plus_ipv4", "dgram+ipv4@127.0.0.1:80"),
+    ("abns_empty", "abns@"),
+    ("unix_empty", "unix@"),
 ]
 for tag, addr in ADDRS:
     cases.append(("addr_bind_" + tag, bind(addr)))
@@ -95,6 +111,10 @@ cases += [
     ("addr_server_ipv4_no_port_check", server("ipv4@127.0.0.1", " check")),
     ("addr_server_unix_check", server("unix@/tmp/x.sock", " check")),
     ("addr_server_abns_check", server("abns@name", " check")),
+    # controls without a prefix
+    ("addr_bind_plain_port_range", bind("127.0.0.1:80-81")),
+    ("addr_server_plain_empty_host", server(":80")),
+    ("addr_server_port_offset", server("ipv4@127.0.0.1:+1")),
 ]
 # log targets (global, line 3)
 LOGS = [
@@ -140,6 +160,22 @@ cases += [
     ("regex_http_rstatus_lone_paren", hchk("rstatus (")),
     ("regex_http_rstring_escaped_space", hchk(r"rstring a\ b")),
     ("regex_http_rstring_escaped_hash", hchk(r"rstring a\#b")),
+    # invalid regexes whose error message shows the pattern as the tokenizer left it
+    ("regex_show_unquoted_dot", hchk(r"rstring a\.b(")),
+    ("regex_show_dquoted_dot", hchk(r'rstring "a\.b("')),
+    ("regex_show_squoted_dot", hchk(r"rstring 'a\.b('")),
+    ("regex_show_unquoted_double_backslash", hchk(r"rstring a\\b(")),
+    ("regex_show_dquoted_double_backslash", hchk(r'rstring "a\\b("')),
+    ("regex_show_squoted_double_backslash", hchk(r"rstring 'a\\b('")),
+    ("regex_show_hex", hchk(r"rstring a\x41(")),
+    ("regex_show_dquoted_hex", hchk(r'rstring "a\x41("')),
+    ("regex_show_escaped_quotes", hchk(r"""rstring a\"b\'c(""")),
+    ("regex_show_dquoted_escaped_dquote", hchk(r'rstring "a\"b("')),
+    ("regex_show_tab", hchk(r"rstring a\tb(")),
+    ("regex_show_dollar", hchk(r"rstring a\$b(")),
+    ("regex_show_dquoted_dollar", hchk(r'rstring "a\$b("')),
+    ("regex_bad_hex", hchk(r"rstring a\xZZ")),
+    ("regex_tcp_show_escaped_plus", tchk(r"rstring ^\+PONG(")),
 ]
 
 
@@ -158,6 +194,7 @@ def run(text):
     cmd = ["timeout", "10", "haproxy", "-c", "-f", "site.cfg"]
     p = subprocess.run(cmd, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     p2 = subprocess.run(cmd, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    shutil.rmtree(d)
     return (p.returncode, mask(p.stdout.decode("latin1")),
             p2.returncode, p2.stdout.decode("latin1"), mask(p2.stderr.decode("latin1")))
 
