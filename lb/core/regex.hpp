@@ -1,8 +1,9 @@
 #pragma once
-// The project's one regex flavour: Boost.Regex with Perl syntax (close to the PCRE HAProxy is
-// built with). Its matcher is non-recursive and bounded, so neither a hostile pattern nor a
-// hostile subject can overflow the stack or freeze an event loop: a match too complex to decide
-// counts as no match. The Boost headers stay in regex.cpp.
+// The project's one regex flavour: PCRE2, the library HAProxy 2.6 is built with, compiled with the
+// flags HAProxy uses, so patterns mean the same and invalid ones fail with the same message and
+// offset. Every search is bounded (match, depth and heap limits), so neither a hostile pattern nor
+// a hostile subject can freeze an event loop: a match too complex to decide counts as no match.
+// The PCRE2 header stays in regex.cpp.
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,7 +13,8 @@ namespace lb::core {
 
 class Regex {
  public:
-  // nullopt for an invalid pattern, with the reason in `error` when given.
+  // nullopt for an invalid pattern, with HAProxy's reason in `error` when given:
+  // "missing closing parenthesis, erroffset=1". Like HAProxy, the pattern ends at a NUL.
   static std::optional<Regex> compile(std::string_view pattern, std::string* error = nullptr);
   // Whether the pattern matches anywhere in `subject`.
   bool search(std::string_view subject) const;

@@ -46,11 +46,13 @@ class FdDestination final : public Destination {
   int fd_;
 };
 
-class UdpDestination final : public Destination {
+// A syslog datagram socket: UDP (`log 127.0.0.1:514`) or a unix socket (`log /dev/log`).
+template <class Protocol>
+class DatagramDestination final : public Destination {
  public:
-  UdpDestination(asio::io_context& io, asio::ip::udp::endpoint to) : socket_(io), to_(to) {
+  DatagramDestination(asio::io_context& io, typename Protocol::endpoint to) : socket_(io), to_(std::move(to)) {
     boost::system::error_code ec;
-    socket_.open(to.protocol(), ec);
+    socket_.open(to_.protocol(), ec);
     socket_.non_blocking(true, ec);
   }
   void send(std::string message) override {
@@ -59,40 +61,27 @@ class UdpDestination final : public Destination {
   }
 
  private:
-  asio::ip::udp::socket socket_;
-  asio::ip::udp::endpoint to_;
+  typename Protocol::socket socket_;
+  typename Protocol::endpoint to_;
 };
 
-class UnixDestination final : public Destination {
- public:
-  UnixDestination(asio::io_context& io, const std::string& path) : socket_(io), to_(path) {
-    boost::system::error_code ec;
-    socket_.open(asio::local::datagram_protocol(), ec);
-    socket_.non_blocking(true, ec);
-  }
-  void send(std::string message) override {
-    boost::system::error_code ec;
-    socket_.send_to(asio::buffer(message), to_, 0, ec);
-  }
-
- private:
-  asio::local::datagram_protocol::socket socket_;
-  asio::local::datagram_protocol::endpoint to_;
-};
-
-// `log ADDR[:PORT]`: "udp@", "ipv4@" and "ipv6@" prefixes name the same thing; 514 by default.
+// A `log` target, read as the config parser judged it (parse_socket_address); 514 by default.
 std::unique_ptr<Destination> open_destination(asio::io_context& io, std::string_view target) {
   if (target == "stdout") return std::make_unique<FdDestination>(STDOUT_FILENO);
   if (target == "stderr") return std::make_unique<FdDestination>(STDERR_FILENO);
-  if (target.starts_with('/')) return std::make_unique<UnixDestination>(io, std::string(target));
-  for (const std::string_view prefix : {"udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"})
-    if (target.starts_with(prefix)) target.remove_prefix(prefix.size());
-  const auto hp = core::parse_host_port(target);
-  if (!hp) return nullptr;
+  const auto a = core::parse_socket_address(target, core::AddressUse::Log);
+  if (!a) return nullptr;
+  switch (a->kind) {
+    case core::SocketAddress::Kind::Fd: return std::make_unique<FdDestination>(std::stoi(a->host));
+    case core::SocketAddress::Kind::UnixPath:
+      return std::make_unique<DatagramDestination<asio::local::datagram_protocol>>(
+          io, asio::local::datagram_protocol::endpoint(a->host));
+    case core::SocketAddress::Kind::Ip: break;
+  }
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(hp->host, ec);
+  const auto address = asio::ip::make_address(a->host.empty() ? "127.0.0.1" : a->host, ec);
   if (ec) return nullptr;
-  return std::make_unique<UdpDestination>(io, asio::ip::udp::endpoint(address, hp->port.value_or(514)));
+  return std::make_unique<DatagramDestination<asio::ip::udp>>(io, asio::ip::udp::endpoint(address, a->port.value_or(514)));
 }
 
 }  // namespace

@@ -9,9 +9,9 @@
 
 namespace lb::net {
 
-std::optional<std::string> resolve_host(const std::string& host) {
+std::optional<std::string> resolve_host(const std::string& host, core::AddressFamily family) {
   addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
+  hints.ai_family = family == core::AddressFamily::V4 ? AF_INET : family == core::AddressFamily::V6 ? AF_INET6 : AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
   if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || !found) return std::nullopt;
@@ -28,9 +28,10 @@ std::vector<core::Diagnostic> unresolvable_servers(const core::Config& config) {
   std::vector<core::Diagnostic> out;
   for (const auto& p : config.proxies)
     for (const auto& s : p.servers)
-      if (!resolve_host(s.host))
+      if (!resolve_host(s.host, s.family))
         out.push_back({core::Diagnostic::Level::Alert, s.pos,
-                       fmt::format("'server {}/{}' : could not resolve address '{}'.", p.name, s.name, s.host),
+                       fmt::format("'server {}/{}' : could not resolve address '{}'.", p.name, s.name,
+                                   s.host_as_written.empty() ? s.host : s.host_as_written),
                        core::Diagnostic::Form::Bracketed, false});
   return out;
 }

@@ -14,7 +14,7 @@ namespace lb::net {
 // reports it ("'server apps/s1' : could not resolve address 'x'.").
 std::vector<core::Diagnostic> unresolvable_servers(const core::Config& config);
 
-// The first IPv4/IPv6 address of `host` (a literal is returned as is); nullopt if none.
-std::optional<std::string> resolve_host(const std::string& host);
+// The first address of `host` in `family` (a literal is returned as is); nullopt if none.
+std::optional<std::string> resolve_host(const std::string& host, core::AddressFamily family = core::AddressFamily::Any);
 
 }  // namespace lb::net

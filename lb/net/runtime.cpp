@@ -29,7 +29,7 @@ namespace {
 core::Config with_resolved_addresses(core::Config config) {
   for (auto& p : config.proxies)
     for (auto& s : p.servers) {
-      if (auto a = resolve_host(s.host)) s.host = *a;
+      if (auto a = resolve_host(s.host, s.family)) s.host = *a;
       if (s.settings.check_addr)
         if (auto a = resolve_host(*s.settings.check_addr)) s.settings.check_addr = *a;
     }

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <regex>
 #include <sstream>
 
@@ -111,6 +113,23 @@ TEST(LbCheck, AMissingFileOrAFileWithoutListenerIsAnError) {
               HasSubstr("[haproxy.main()] No enabled listener found (check for 'bind' directives) ! Exiting."));
   const auto no_file = run(LB_BIN, {"-c"});
   EXPECT_EQ(no_file.exit_code, 2);
+}
+
+// haproxy resolves a server address in the family its prefix names, after parsing: lb -c gives
+// the same lines from its edge resolver (tests/data/haproxy26/config_check.tsv).
+TEST(LbCheck, AServerAddressOfTheWrongFamilyDoesNotResolveAsInHaproxy) {
+  for (const auto& [name, host] : std::vector<std::pair<std::string, std::string>>{
+           {"addr_server_ipv4_with_ipv6", "::1"}, {"addr_server_ipv6_with_ipv4", "127.0.0.1"}, {"addr_server_tcp4_with_ipv6", "[::1]"}}) {
+    TempDir dir;
+    const auto cfg = dir.write("site.cfg", read_file(source_path("tests/data/haproxy26/config_cases/" + name + ".cfg")));
+    const auto r = run(LB_BIN, {"-c", "-f", cfg.string()});
+    EXPECT_EQ(r.exit_code, 2) << name;
+    EXPECT_THAT(messages(r.err),
+                ::testing::ElementsAre(
+                    fmt::format("[ALERT] config : [{}:13] : 'server apps/s1' : could not resolve address '{}'.", cfg.string(), host),
+                    "[ALERT] config : Failed to initialize server(s) addr."))
+        << name << ": " << r.err;
+  }
 }
 
 TEST(LbCheck, HelpShowsCopyPasteExamples) {

@@ -2,12 +2,23 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "lb/core/text.hpp"
 
 namespace lb::core {
 namespace {
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+// HAProxy's two-line pointer under a position of the line: the line without its indentation,
+// and a caret under the character.
+std::string pointing_at(std::string_view line, std::size_t at) {
+  const auto indent = std::min(line.find_first_not_of(" \t"), at);
+  auto shown = line.substr(indent);
+  while (!shown.empty() && (shown.back() == '\n' || shown.back() == '\r')) shown.remove_suffix(1);
+  return fmt::format("  {}\n  {}^", shown, std::string(at - indent, ' '));
+}
 
 }  // namespace
 
@@ -35,23 +46,35 @@ LexedLine lex_line(std::string_view line) {
         in_word = true;
         continue;
       }
+      const std::size_t backslash = i;
       const char n = line[++i];
       switch (n) {
         case 'r': word += '\r'; break;
         case 'n': word += '\n'; break;
         case 't': word += '\t'; break;
+        case ' ': case '#': case '\\': case '"': case '\'': word += n; break;
+        case '$':
+          // Only double quotes expand variables, so only there does \$ stand for a plain '$'.
+          if (quote != '"') word += '\\';
+          word += n;
+          break;
         case 'x': {
           const int hi = i + 1 < line.size() ? hex_digit(line[i + 1]) : -1;
           const int lo = i + 2 < line.size() ? hex_digit(line[i + 2]) : -1;
           if (hi < 0 || lo < 0) {
-            out.error = fmt::format("truncated or invalid hexadecimal sequence at position {}", i);
+            out.error = fmt::format("truncated or invalid hexadecimal sequence at position {}:\n{}", backslash + 1,
+                                    pointing_at(line, backslash));
+            out.words.clear();
             return out;
           }
           word += static_cast<char>(hi * 16 + lo);
           i += 2;
           break;
         }
-        default: word += n; break;  // \  \# \\ \" \' and any other byte stand for themselves
+        default:  // any other escape is not one: both characters stay (regexes rely on it: \d, \+)
+          word += '\\';
+          word += n;
+          break;
       }
       in_word = true;
       continue;
@@ -78,12 +101,7 @@ LexedLine lex_line(std::string_view line) {
     in_word = true;
   }
   if (quote) {
-    // HAProxy shows the line without its indentation and points at the opening quote.
-    const auto indent = line.find_first_not_of(" \t");
-    auto shown = line.substr(indent);
-    while (!shown.empty() && (shown.back() == '\n' || shown.back() == '\r')) shown.remove_suffix(1);
-    out.error = fmt::format("unmatched quote at position {}:\n  {}\n  {}^", quote_pos + 1, shown,
-                            std::string(quote_pos - indent, ' '));
+    out.error = fmt::format("unmatched quote at position {}:\n{}", quote_pos + 1, pointing_at(line, quote_pos));
     out.words.clear();
     return out;
   }

@@ -113,12 +113,16 @@ struct ServerSettings {
   bool operator==(const ServerSettings&) const = default;
 };
 
+enum class AddressFamily { Any, V4, V6 };  // an `ipv4@`/`ipv6@`-style prefix's constraint
+
 struct ServerConfig {
   std::string name;
-  std::string host;  // as written: an IPv4/IPv6 literal or a name resolved at start-up
+  std::string host;  // an IPv4/IPv6 literal or a name resolved at start-up
   std::uint16_t port = 0;
   ServerSettings settings;
   SourcePos pos;
+  AddressFamily family = AddressFamily::Any;
+  std::string host_as_written;  // as HAProxy names it in messages ("[::1]"); empty = host
   bool operator==(const ServerConfig&) const = default;
 };
 

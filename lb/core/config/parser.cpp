@@ -150,15 +150,26 @@ class Parser {
   }
 
   ParseResult run(std::string_view text) {
+    // HAProxy reads lines with fgets(): a line is what ends with LF, or the rest of the file,
+    // and ends for the parser at its first NUL. A line cut short that way is still parsed, then
+    // named: "Stray NUL" when more lines follow (and reading stops), "Missing LF" at the end.
     std::size_t start = 0;
-    while (start <= text.size()) {
-      const auto end = text.find('\n', start);
-      const auto line = text.substr(start, end == std::string_view::npos ? text.size() - start : end - start);
+    while (start < text.size()) {
+      const auto lf = text.find('\n', start);
+      const std::size_t chunk_end = lf == std::string_view::npos ? text.size() : lf + 1;
+      const auto chunk = text.substr(start, chunk_end - start);
+      const auto usable = chunk.substr(0, chunk.find('\0'));
       ++line_;
-      if (end == std::string_view::npos && line.empty()) break;
-      on_line(line);
-      if (end == std::string_view::npos) break;
-      start = end + 1;
+      const bool truncated = !usable.ends_with('\n');
+      on_line(truncated ? usable : usable.substr(0, usable.size() - 1));
+      start = chunk_end;
+      if (!truncated) continue;
+      if (start < text.size()) {
+        alert(fmt::format("Stray NUL character at position {}.", usable.size() + 1), Form::ParsingTight);
+        break;
+      }
+      alert(fmt::format("Missing LF on last line, file might have been truncated at position {}.", usable.size() + 1),
+            Form::ParsingTight);
     }
     finish_proxy();
     // Like HAProxy, judge the whole configuration only once every line could be read.
@@ -365,6 +376,12 @@ class Parser {
     }
     LogTarget t;
     t.target = w[1];
+    if (t.target != "stdout" && t.target != "stderr" && !t.target.starts_with("ring@")) {
+      if (auto a = parse_socket_address(t.target, AddressUse::Log); !a) {
+        alert(fmt::format("log : {}", a.error().message));
+        return std::nullopt;
+      }
+    }
     std::size_t i = 2;
     if (i < w.size() && w[i] == "len") i += 2;
     if (i < w.size() && w[i] == "format") {
@@ -529,13 +546,13 @@ class Parser {
       const auto comma = list.find(',');
       const auto one = list.substr(0, comma);
       list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-      if (one.find('@') != std::string_view::npos || one.starts_with("/"))
-        return alert(fmt::format("'bind {}' : only ADDR:PORT binds are supported by lb", args[0]));
-      auto hp = parse_host_port(one);
-      if (!hp) return alert(fmt::format("'bind' : {}", hp.error().message));
-      if (!hp->port) return alert(fmt::format("'bind {}' : missing port number: '{}'", args[0], one));
-      if (*hp->port == 0) return alert(fmt::format("'bind {}' : invalid port '0'", args[0]));
-      p.binds.push_back({hp->host, *hp->port});
+      auto a = parse_socket_address(one, AddressUse::Bind);
+      if (!a) return alert(fmt::format("'bind' : {}", a.error().message));
+      if (*a->port == 0) return alert("'bind' : invalid port '0'");
+      // An IPv6-only bind without a host listens on every IPv6 address.
+      const std::string host = a->host.empty() && a->family == AddressFamily::V6 ? "::" : a->host;
+      const int last = a->port_last ? a->port_last : *a->port;
+      for (int port = *a->port; port <= last; ++port) p.binds.push_back({host, static_cast<std::uint16_t>(port)});
     }
   }
 
@@ -872,11 +889,18 @@ class Parser {
     s.name = w[1];
     s.pos = pos();
     const std::string who = fmt::format("'server {}/{}' : ", p.name, s.name);
-    auto hp = parse_host_port(w[2]);
-    if (!hp) return alert(who + hp.error().message + ".", Form::Bracketed);
-    if (hp->host.empty()) return alert(fmt::format("{}invalid address: '{}'.", who, w[2]), Form::Bracketed);
-    s.host = hp->host;
-    s.port = hp->port.value_or(0);
+    auto a = parse_socket_address(w[2], AddressUse::Server);
+    if (!a) {
+      // HAProxy ends its own server-address messages with a period only for these two.
+      const auto& m = a.error().message;
+      const bool period = m.starts_with("invalid address: ") || m.starts_with("invalid port ");
+      return alert(who + m + (period ? "." : ""), Form::Bracketed);
+    }
+    if (w[2].empty()) return alert(fmt::format("{}invalid address: '{}'.", who, w[2]), Form::Bracketed);
+    s.host = a->host.empty() ? (a->family == AddressFamily::V6 ? "::" : "0.0.0.0") : a->host;
+    s.host_as_written = a->host_as_written;
+    s.family = a->family;
+    s.port = a->port.value_or(0);
     s.settings = p.default_server;
     if (!server_params(w.subspan(3), s.settings, who, s.name)) return;
     p.servers.push_back(std::move(s));

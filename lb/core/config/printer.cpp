@@ -120,7 +120,8 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
     }
     for (const auto& s : p.servers)
       line(fmt::format("server {} {}{}", quote_word(s.name),
-                       quote_word(format_host_port(s.host, s.port ? std::optional<std::uint16_t>(s.port) : std::nullopt)),
+                       quote_word(std::string(family_prefix(s.family)) +
+                                  format_host_port(s.host, s.port ? std::optional<std::uint16_t>(s.port) : std::nullopt)),
                        server_settings(s.settings)));
   }
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <stdexcept>
@@ -150,6 +151,151 @@ std::string format_host_port(std::string_view host, std::optional<std::uint16_t>
   const bool v6 = host.find(':') != std::string_view::npos;
   std::string out = v6 ? fmt::format("[{}]", host) : std::string(host);
   if (port) out += fmt::format(":{}", *port);
+  return out;
+}
+
+}  // namespace lb::core
+
+namespace lb::core {
+namespace {
+
+bool is_ipv4_literal(std::string_view h) {
+  int dots = 0;
+  for (const char c : h) {
+    if (c == '.') ++dots;
+    else if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return dots == 3;
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+std::optional<std::uint16_t> port_number(std::string_view s) {
+  if (!all_digits(s) || s.size() > 5) return std::nullopt;
+  const unsigned long v = std::stoul(std::string(s));
+  if (v > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(v);
+}
+
+struct Prefix {
+  std::string_view text;
+  SocketAddress::Kind kind;
+  AddressFamily family;
+  bool dgram;
+};
+constexpr std::array kPrefixes{
+    Prefix{"unix@", SocketAddress::Kind::UnixPath, AddressFamily::Any, false},
+    Prefix{"uxdg@", SocketAddress::Kind::UnixPath, AddressFamily::Any, true},
+    Prefix{"uxst@", SocketAddress::Kind::UnixPath, AddressFamily::Any, false},
+    Prefix{"abns@", SocketAddress::Kind::UnixPath, AddressFamily::Any, false},
+    Prefix{"ip@", SocketAddress::Kind::Ip, AddressFamily::Any, false},
+    Prefix{"ipv4@", SocketAddress::Kind::Ip, AddressFamily::V4, false},
+    Prefix{"ipv6@", SocketAddress::Kind::Ip, AddressFamily::V6, false},
+    Prefix{"tcp4@", SocketAddress::Kind::Ip, AddressFamily::V4, false},
+    Prefix{"udp4@", SocketAddress::Kind::Ip, AddressFamily::V4, true},
+    Prefix{"tcp6@", SocketAddress::Kind::Ip, AddressFamily::V6, false},
+    Prefix{"udp6@", SocketAddress::Kind::Ip, AddressFamily::V6, true},
+    Prefix{"tcp@", SocketAddress::Kind::Ip, AddressFamily::Any, false},
+    Prefix{"udp@", SocketAddress::Kind::Ip, AddressFamily::Any, true},
+    Prefix{"fd@", SocketAddress::Kind::Fd, AddressFamily::Any, false},
+    Prefix{"sockpair@", SocketAddress::Kind::Fd, AddressFamily::Any, false},
+};
+
+}  // namespace
+
+std::string_view family_prefix(AddressFamily f) {
+  switch (f) {
+    case AddressFamily::V4: return "ipv4@";
+    case AddressFamily::V6: return "ipv6@";
+    case AddressFamily::Any: break;
+  }
+  return "";
+}
+
+ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUse use) {
+  const std::string whole(text);
+  auto fail = [&](std::string m) { return ValueError{std::move(m)}; };
+  std::string_view rest = text;
+  bool dgram = false;
+  if (rest.starts_with("stream+")) rest.remove_prefix(7);
+  else if (rest.starts_with("dgram+")) rest.remove_prefix(6), dgram = true;
+
+  SocketAddress out;
+  std::string_view prefix;
+  for (const auto& p : kPrefixes)
+    if (rest.starts_with(p.text)) {
+      prefix = p.text;
+      out.kind = p.kind;
+      out.family = p.family;
+      dgram = dgram || p.dgram;
+      rest.remove_prefix(p.text.size());
+      break;
+    }
+  for (const auto& [q, family] : {std::pair{std::string_view("quic4@"), 2}, std::pair{std::string_view("quic6@"), 10}})
+    if (prefix.empty() && rest.starts_with(q))
+      return fail(fmt::format("unsupported stream protocol for datagram family {} address '{}'; QUIC is not compiled "
+                              "in if this is what you were looking for.",
+                              family, whole));
+  if (prefix.empty() && rest.starts_with('/')) out.kind = SocketAddress::Kind::UnixPath;
+
+  if (out.kind == SocketAddress::Kind::Fd) {
+    if (!all_digits(rest)) return fail(fmt::format("file descriptor '{}' is not a valid integer in '{}'", rest, whole));
+    if (use == AddressUse::Server && prefix == "fd@")
+      return fail(fmt::format("a file descriptor is not acceptable here in '{}'", whole));
+    if (use != AddressUse::Log) return fail(fmt::format("inherited file descriptors ('{}') are not supported by lb", whole));
+    out.host = std::string(rest);
+    return out;
+  }
+  if (dgram && use != AddressUse::Log) return fail(fmt::format("dgram-type address not acceptable in '{}'", whole));
+  if (out.kind == SocketAddress::Kind::UnixPath) {
+    if (use != AddressUse::Log || prefix == "abns@")
+      return fail(fmt::format("UNIX and abstract sockets ('{}') are not supported by lb", whole));
+    out.host = std::string(rest);
+    return out;
+  }
+
+  // host[:port]: the port follows the last ':' unless a ']' comes after it ("[::1]", "::1:80").
+  std::string_view host = rest, port_text;
+  bool has_port = false;
+  if (const auto at = rest.find_last_of(":]"); at != std::string_view::npos && rest[at] == ':') {
+    host = rest.substr(0, at);
+    port_text = rest.substr(at + 1);
+    has_port = true;
+  }
+  out.host_as_written = std::string(host);
+  std::string_view bare = host;
+  if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']') bare = bare.substr(1, bare.size() - 2);
+  if (bare == "*") bare = {};
+  out.host = std::string(bare);
+  const bool v6_literal = bare.find(':') != std::string_view::npos;
+  const bool wrong_family = (out.family == AddressFamily::V4 && (v6_literal || host.starts_with('['))) ||
+                            (out.family == AddressFamily::V6 && is_ipv4_literal(bare));
+  // Servers resolve their names at start-up, so only bind and log addresses are judged here.
+  if (use != AddressUse::Server && (wrong_family || !valid_host(bare)))
+    return fail(fmt::format("invalid address: '{}' in '{}'", host, whole));
+  if (use == AddressUse::Server && !wrong_family && !valid_host(bare))
+    return fail(fmt::format("invalid address: '{}'", whole));
+
+  if (!has_port || port_text.empty()) {
+    if (use == AddressUse::Bind) return fail(fmt::format("missing port specification in '{}'", whole));
+    if (use == AddressUse::Log) out.port = 514;
+    return out;
+  }
+  if (const auto dash = port_text.find('-'); dash != std::string_view::npos && dash > 0) {
+    if (use != AddressUse::Bind) return fail(fmt::format("port range not permitted here in '{}'", whole));
+    const auto first = port_number(port_text.substr(0, dash)), last = port_number(port_text.substr(dash + 1));
+    if (!first || !last || *first == 0 || *last < *first) return fail(fmt::format("invalid port '{}'", port_text));
+    out.port = first;
+    out.port_last = *last;
+    return out;
+  }
+  if (use == AddressUse::Server && (port_text.front() == '+' || port_text.front() == '-'))
+    return fail(fmt::format("port offsets ('{}') are not supported by lb", whole));
+  const auto port = port_number(port_text);
+  if (!port) return fail(fmt::format("invalid port '{}'", port_text));
+  out.port = port;
   return out;
 }
 

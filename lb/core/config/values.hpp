@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "lb/core/config/model.hpp"
 #include "lb/core/time/clock.hpp"
 
 namespace lb::core {
@@ -47,5 +48,24 @@ struct HostPort {
 // "host" (no port).
 ValueResult<HostPort> parse_host_port(std::string_view text);
 std::string format_host_port(std::string_view host, std::optional<std::uint16_t> port);
+
+// A `bind`, `server` or `log` address as HAProxy's str2sa_range() reads it: an optional
+// `stream+`/`dgram+` and family prefix (`ipv4@`, `ipv6@`, `tcp@`, `udp4@`, `unix@`, `fd@`, ...), a
+// host (empty = any) and a port whose rules depend on the use. Errors carry HAProxy's words
+// ("invalid address: '::1' in 'ipv4@::1:80'"); forms lb cannot serve (unix sockets, inherited
+// file descriptors, port offsets) are refused by name.
+enum class AddressUse { Bind, Server, Log };
+struct SocketAddress {
+  enum class Kind { Ip, UnixPath, Fd };
+  Kind kind = Kind::Ip;
+  AddressFamily family = AddressFamily::Any;  // a prefix's constraint on the host
+  std::string host;                           // Ip: no brackets, empty = any; UnixPath: the path; Fd: the number
+  std::string host_as_written;                // as HAProxy quotes it in messages ("[::1]")
+  std::optional<std::uint16_t> port;
+  std::uint16_t port_last = 0;                // bind port ranges "80-81": the last port (0 = no range)
+};
+ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUse use);
+// The prefix that makes `host` keep its family when printed back ("ipv4@", "ipv6@" or "").
+std::string_view family_prefix(AddressFamily f);
 
 }  // namespace lb::core

@@ -77,6 +77,10 @@ CASES = [
     ("te_xchunked", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
     ("te_empty_value", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \r\nContent-Length: 3\r\n\r\nabc"),
     ("te_tab_value", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\tchunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+    ("te_gzip_cl", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc"),
+    ("te_leading_comma", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: , chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+    ("te_trailing_comma", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked,\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+    ("te_obs_fold", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
     ("te_http10", b"POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
     ("te_http10_cl", b"POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
 
@@ -95,8 +99,9 @@ CASES = [
     ("cl_empty", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: \r\n\r\nabc"),
     ("cl_trailing_garbage", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3x\r\n\r\nabc"),
     ("cl_inner_space", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1 2\r\n\r\nabcdefghijkl"),
+    ("cl_obs_fold", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n 0\r\n\r\nabc"),
     ("cl_get_with_body", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"),
-    ("cl_zero_then_get", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("cl_zero_then_get_racy", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n"),
     ("cl_body_short", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"),
 
     # --- chunk sizes / chunk framing
@@ -134,6 +139,8 @@ CASES = [
     ("header_8bit_value", b"GET / HTTP/1.1\r\nHost: x\r\nX-A: \xc3\xa9\xff\r\n\r\n"),
     ("header_8bit_name", b"GET / HTTP/1.1\r\nHost: x\r\nX-\xc3\xa9: 1\r\n\r\n"),
     ("header_value_trailing_ws", b"GET / HTTP/1.1\r\nHost: x\r\nX-A:  v \t \r\n\r\n"),
+    ("header_underscore_name", b"GET / HTTP/1.1\r\nHost: x\r\nX_A: 1\r\n\r\n"),
+    ("upgrade_h2c", b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n"),
     ("header_empty_value", b"GET / HTTP/1.1\r\nHost: x\r\nX-A:\r\n\r\n"),
 
     # --- line endings
@@ -198,13 +205,22 @@ CASES = [
     ("headers_200", b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(199)) + b"\r\n"),
 
     # --- pipelining / expect
-    ("pipelined_two_gets", b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"),
-    ("pipelined_post_get", b"POST /1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("keepalive_two_gets_split", (b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /2 HTTP/1.1\r\nHost: x\r\n\r\n")),
+    ("pipelined_two_gets_racy", b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("pipelined_post_get_racy", b"POST /1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"),
     ("pipelined_get_garbage", b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n"),
     ("expect_100_with_body", b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc"),
     ("expect_100_split", (b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", b"abc")),
     ("expect_unknown", b"POST / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 3\r\n\r\nabc"),
 ]
+
+
+# Cases whose name ends in _racy are not stable in haproxy itself: a valid pipelined second request
+# is sometimes silently dropped (haproxy closes the client connection right after the first
+# response and logs nothing for the second one). They are run up to RACY_ATTEMPTS times; the row
+# keeps the first attempt with the most responses (the complete outcome), and the table/summary
+# show how often each response count was seen.
+RACY_ATTEMPTS = 6
 
 
 def req_bytes(r):
@@ -507,12 +523,26 @@ def main():
                 continue
             req, split_at = req_bytes(r)
             res = run_case(name, req, split_at)
+            dist = None
+            if name.endswith("_racy"):
+                dist = {}
+                best = res
+                for i in range(RACY_ATTEMPTS):
+                    if i:
+                        res = run_case(name, req, split_at)
+                    n = len(res["statuses"])
+                    dist[n] = dist.get(n, 0) + 1
+                    if n > len(best["statuses"]):
+                        best = res
+                res = best
+            res["dist"] = dist
             results.append(res)
             back = b"".join(b for _, b in res["back"])
             print("%-30s status=%-4s n=%d closed=%d(%s) backend=%s conns=%d term=%s st=%s" % (
                 name, res["statuses"][0] if res["statuses"] else 0, len(res["statuses"]), res["eof"], res["how"],
                 "yes" if back else "no", len(res["back"]), ",".join(res["terms"]) or "-",
-                ",".join(res["log_stats"]) or "-"))
+                ",".join(res["log_stats"]) or "-")
+                + ("  [racy: responses seen %s]" % ", ".join("%d x%d" % kv for kv in sorted(dist.items())) if dist else ""))
             if only:
                 print("  resp=%r" % res["resp"])
                 for n, b in res["back"]:
@@ -534,7 +564,7 @@ def main():
             f.write(tsv_row(r) + "\n")
     summ = []
     for r in results:
-        summ.append(dict(name=r["name"], split_at=r["split_at"], statuses=r["statuses"], eof=r["eof"], how=r["how"],
+        summ.append(dict(name=r["name"], racy_distribution=r["dist"], split_at=r["split_at"], statuses=r["statuses"], eof=r["eof"], how=r["how"],
                          resp=r["resp"].decode("latin1"), logs=r["logs"], other_out=r["other_out"], err=r["err"],
                          back=[(n, b.decode("latin1")) for n, b in r["back"]]))
     json.dump(summ, open("hostile_summary.json", "w"), indent=1)
