@@ -19,6 +19,7 @@
 #include "lb/core/config/values.hpp"
 #include "lb/core/http/error_page.hpp"
 #include "lb/core/http/message.hpp"
+#include "lb/core/http/request_parser.hpp"
 #include "lb/core/log/access_log.hpp"
 #include "lb/core/log/syslog.hpp"
 #include "lb/net/log_sink.hpp"
@@ -264,14 +265,6 @@ class Connector : public std::enable_shared_from_this<Connector> {
 
 // ----------------------------------------------------------------------------- HTTP session
 
-core::HttpRequestHead request_head(const http::request_parser<http::string_body>& p) {
-  const auto& m = p.get();
-  core::HttpRequestHead h{std::string(m.method_string()), std::string(m.target()), static_cast<int>(m.version()), {},
-                          p.chunked()};
-  for (const auto& f : m) h.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-  return h;
-}
-
 core::HttpResponseHead response_head(const http::response_parser<http::string_body>& p) {
   const auto& m = p.get();
   core::HttpResponseHead h{static_cast<int>(m.version()), static_cast<int>(m.result_int()), std::string(m.reason()), {},
@@ -306,9 +299,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  private:
   // --- request ---------------------------------------------------------------------------
   void read_request() {
-    request_.emplace();
-    request_->header_limit(kMaxHead);
-    request_->body_limit(kMaxBody);
+    req_ = core::RequestParse{};
+    body_.clear();
+    chunks_ = core::ChunkedDecoder{};
     response_.reset();
     rec_ = core::AccessRecord{};
     rec_.client = peer_.address().to_string();
@@ -318,10 +311,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     rec_.date = std::chrono::system_clock::now();
     const auto& t = fe_cfg_.timeouts;
     const std::optional<Ms> request_timeout = t.http_request ? t.http_request : t.client;
-    if (served_ == 0 || cbuf_.size() > 0) {
+    if (served_ == 0 || !cbuf_.empty()) {
       // The first request is timed from the accept, a pipelined one from now.
       request_started_ = served_ == 0 ? accepted_ : Clock::now();
-      return read_header(request_timeout);
+      arm_request_deadline(request_timeout);
+      return parse_head();
     }
     // Between requests the connection idles for `timeout http-keep-alive` (else http-request);
     // the next request's own timers start with its first byte.
@@ -332,53 +326,78 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (ec || !self->px_.accepting) return self->close_client();  // idle close: nothing is logged
       self->request_started_ = Clock::now();
       self->rec_.date = std::chrono::system_clock::now();
-      self->read_header(request_timeout);
+      self->arm_request_deadline(request_timeout);
+      self->read_more([self] { self->parse_head(); });
     });
   }
 
-  void read_header(const std::optional<Ms>& timeout) {
+  void arm_request_deadline(const std::optional<Ms>& timeout) {
     if (timeout)
       client_->deadline_at(request_started_ + *timeout);
     else
       client_->disarm();
-    http::async_read_header(client_->socket, cbuf_, *request_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
-  void on_header(beast::error_code ec) {
-    if (ec) return request_failed(ec);
-    rec_.TR = ms_since(request_started_);
-    client_wants_keepalive_ = request_->get().keep_alive();
-    http::async_read(client_->socket, cbuf_, *request_, [self = shared_from_this()](beast::error_code e, std::size_t) {
-      if (e) return self->request_failed(e);
-      self->rec_.request_line = self->request_line();
-      self->route();
+  // Appends what the client sends next to cbuf_, then calls `then`; failures end the request.
+  template <class Then>
+  void read_more(Then then) {
+    client_->socket.async_read_some(asio::buffer(rbuf_), [self = shared_from_this(), then](boost::system::error_code ec, std::size_t n) {
+      if (ec) return self->request_failed(ec);
+      self->cbuf_.append(self->rbuf_.data(), n);
+      then();
     });
   }
 
-  std::string request_line() const {
-    const auto& h = request_->get();
-    return fmt::format("{} {} HTTP/{}.{}", std::string_view(h.method_string()), std::string_view(h.target()),
-                       h.version() / 10, h.version() % 10);
+  void parse_head() {
+    req_ = core::parse_request_head(cbuf_);
+    switch (req_.state) {
+      case core::RequestParse::State::Incomplete: return read_more([self = shared_from_this()] { self->parse_head(); });
+      case core::RequestParse::State::Error:
+        if (req_.error_status == 0) return close_client();  // HTTP/2: nothing lb can answer in
+        return answer_and_close(req_.error_status, {'P', 'R'}, false);
+      case core::RequestParse::State::Done: break;
+    }
+    cbuf_.erase(0, req_.consumed);
+    rec_.TR = ms_since(request_started_);
+    client_wants_keepalive_ = req_.keep_alive;
+    // The body is the client's to send within `timeout client`.
+    client_->deadline(fe_cfg_.timeouts.client);
+    read_body();
   }
 
-  // No request could be read: HAProxy logs "<BADREQ>" with the cause, and answers 400 or 408
-  // unless the client is gone.
-  void request_failed(beast::error_code ec) {
+  void read_body() {
+    if (req_.head.chunked) {
+      const auto used = chunks_.feed(cbuf_, body_);
+      cbuf_.erase(0, used);
+      if (chunks_.failed()) return answer_and_close(400, {'P', 'R'}, false);
+      if (!chunks_.done()) return read_more([self = shared_from_this()] { self->read_body(); });
+    } else if (req_.content_length) {
+      if (*req_.content_length > kMaxBody) return answer_and_close(400, {'P', 'R'}, false);
+      const auto want = static_cast<std::size_t>(*req_.content_length) - body_.size();
+      const auto n = std::min(want, cbuf_.size());
+      body_.append(cbuf_, 0, n);
+      cbuf_.erase(0, n);
+      if (body_.size() < *req_.content_length) return read_more([self = shared_from_this()] { self->read_body(); });
+    }
+    rec_.request_line = fmt::format("{} {} {}", req_.head.method, req_.head.target, req_.version_text);
+    route();
+  }
+
+  // No request could be read: HAProxy logs "<BADREQ>" with the cause, and answers 408 unless
+  // the client is gone.
+  void request_failed(boost::system::error_code ec) {
     const bool timed_out = client_->timed_out(ec);
     client_->disarm();
     if (ec == asio::error::operation_aborted && !timed_out) return close_client();
+    const bool nothing_read = cbuf_.empty() && req_.state != core::RequestParse::State::Done;
+    // A kept-alive connection the client closes between requests ends quietly, as in HAProxy.
+    if (nothing_read && served_ > 0) return close_client();
+    if (timed_out) return answer_and_close(408, {'c', 'R'}, nothing_read);
     rec_.TR = -1;
     rec_.request_line = "<BADREQ>";
-    const bool nothing_read = !request_->got_some() && cbuf_.size() == 0;
-    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-        ec == http::error::partial_message) {
-      rec_.status = 400;
-      rec_.term = {'C', 'R'};
-      return log_and_close(nothing_read);
-    }
-    if (timed_out) return answer_and_close(408, {'c', 'R'}, nothing_read);
-    answer_and_close(400, {'P', 'R'}, false);  // a request HAProxy's parser refuses
+    rec_.status = 400;
+    rec_.term = {'C', 'R'};
+    log_and_close(nothing_read);
   }
 
   // --- routing and the server side -------------------------------------------------------
@@ -420,16 +439,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void forward_request() {
-    const auto head = request_head(*request_);
     core::ForwardOptions opts;
     if (be_cfg_->forwardfor || fe_cfg_.forwardfor) opts.forwarded_for = peer_.address().to_string();
     opts.server_close = !server_keepalive_mode();
-    out_ = core::forwarded_request_head(head, opts);
-    const auto& body = request_->get().body();
-    if (head.chunked)
-      out_ += core::chunked_body(body);
-    else
-      out_ += body;
+    opts.closing = req_.close_after;
+    out_ = core::forwarded_request_head(req_.head, opts);
+    out_ += req_.head.chunked ? core::chunked_body(body_, chunks_.trailers()) : body_;
     request_sent_ = Clock::now();
     upstream_->deadline(be_cfg_->timeouts.server);
     asio::async_write(upstream_->socket, asio::buffer(out_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
@@ -442,7 +457,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     response_.emplace();
     response_->header_limit(kMaxHead);
     response_->body_limit(kMaxBody);
-    if (request_->get().method() == http::verb::head) response_->skip(true);
+    if (req_.head.method == "HEAD") response_->skip(true);
     upstream_->deadline(be_cfg_->timeouts.server);
     http::async_read_header(upstream_->socket, ubuf_, *response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->server_failed(ec);
@@ -485,12 +500,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (server_keepalive) px_.give_idle({backend_, *server_}, std::move(upstream_));
     upstream_.reset();
     ubuf_.clear();
-    const bool http10 = request_->get().version() < 11;
+    const bool http10 = req_.head.version < 11;
     client_keepalive_ = client_wants_keepalive_ && fe_cfg_.http_conn_mode != core::HttpConnMode::Close &&
                         be_cfg_->http_conn_mode != core::HttpConnMode::Close && px_.accepting;
     out_ = core::client_response_head(head, !client_keepalive_, client_keepalive_ && http10);
     const auto& body = response_->get().body();
-    const bool bodyless = request_->get().method() == http::verb::head || head.status == 204 || head.status == 304 ||
+    const bool bodyless = req_.head.method == "HEAD" || head.status == 204 || head.status == 304 ||
                           head.status / 100 == 1;
     if (!bodyless) out_ += head.chunked ? core::chunked_body(body) : body;
     rec_.status = head.status;
@@ -500,8 +515,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   // --- answers lb makes itself -----------------------------------------------------------
   void answer(int status, core::Termination term) {
-    const bool head = request_->is_header_done() && request_->get().method() == http::verb::head;
-    client_keepalive_ = request_->is_done() && client_wants_keepalive_ && px_.accepting &&
+    const bool head = req_.state == core::RequestParse::State::Done && req_.head.method == "HEAD";
+    client_keepalive_ = req_.state == core::RequestParse::State::Done && client_wants_keepalive_ && px_.accepting &&
                         fe_cfg_.http_conn_mode != core::HttpConnMode::Close;
     out_ = core::haproxy_error_response(status, !client_keepalive_, head);
     rec_.status = status;
@@ -509,8 +524,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     write_client(term);
   }
 
+  // A request that could not be read: HAProxy logs it as "<BADREQ>" with no timers.
   void answer_and_close(int status, core::Termination term, bool nothing_read) {
     client_keepalive_ = false;
+    rec_.TR = -1;
+    rec_.request_line = "<BADREQ>";
     out_ = core::haproxy_error_response(status, true);
     rec_.status = status;
     rec_.bytes = core::logged_error_size(status);
@@ -589,8 +607,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Clock::time_point accepted_;
   tcp::endpoint peer_;
   bool idle_between_requests_ = false;
-  beast::flat_buffer cbuf_;
-  std::optional<http::request_parser<http::string_body>> request_;
+  std::string cbuf_;                  // client bytes not yet parsed (pipelined requests wait here)
+  std::array<char, 16384> rbuf_{};
+  core::RequestParse req_;
+  std::string body_;                  // the request body, decoded
+  core::ChunkedDecoder chunks_;
   std::size_t backend_ = 0;
   const core::ProxyConfig* be_cfg_ = nullptr;
   std::optional<std::size_t> server_;

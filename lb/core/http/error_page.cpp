@@ -20,6 +20,7 @@ constexpr std::array kPages{
     Page{400, "Bad request", "Your browser sent an invalid request."},
     Page{403, "Forbidden", "Request forbidden by administrative rules."},
     Page{408, "Request Time-out", "Your browser didn't send a complete request in time."},
+    Page{422, "Unprocessable Content", "The server cannot process the contained instructions."},
     Page{500, "Internal Server Error", "An internal server error occurred."},
     Page{502, "Bad Gateway", "The server returned an invalid or incomplete response."},
     Page{503, "Service Unavailable", "No server is available to handle this request."},
@@ -36,9 +37,10 @@ std::string body_of(const Page& p) {
   return fmt::format("<html><body><h1>{} {}</h1>\n{}\n</body></html>\n", p.status, p.reason, p.text);
 }
 
-// 400 and 408 are sent by HAProxy's H1 multiplexer before any stream exists: its own header
-// casing and order, the connection always closed, and nothing counted in the log's %B.
-bool from_the_multiplexer(int status) { return status == 400 || status == 408; }
+// 400, 408 and 422 are sent by HAProxy's H1 multiplexer before any stream exists: its own header
+// casing and order, the connection always closed (422 without saying so), and nothing counted in
+// the log's %B.
+bool from_the_multiplexer(int status) { return status == 400 || status == 408 || status == 422; }
 
 // The other pages go through a stream as an ordinary response would.
 HttpResponseHead stream_head(const Page& p, std::size_t body_size) {
@@ -53,9 +55,8 @@ std::string haproxy_error_response(int status, bool close, bool head) {
   const std::string body = body_of(page);
   if (from_the_multiplexer(page.status))
     return fmt::format(
-        "HTTP/1.1 {} {}\r\nContent-length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: "
-        "text/html\r\n\r\n{}",
-        page.status, page.reason, body.size(), head ? "" : body);
+        "HTTP/1.1 {} {}\r\nContent-length: {}\r\nCache-Control: no-cache\r\n{}Content-Type: text/html\r\n\r\n{}",
+        page.status, page.reason, body.size(), page.status == 422 ? "" : "Connection: close\r\n", head ? "" : body);
   return client_response_head(stream_head(page, body.size()), close, false) + (head ? "" : body);
 }
 

@@ -10,7 +10,7 @@ namespace lb::core {
 // `head`: the request was HEAD, so no body is sent (content-length still says its size).
 // Statuses without a page of their own get 500's.
 std::string haproxy_error_response(int status, bool close, bool head = false);
-// What HAProxy logs as %B for that response (0 for 400 and 408).
+// What HAProxy logs as %B for that response (0 for 400, 408 and 422).
 std::uint64_t logged_error_size(int status);
 
 }  // namespace lb::core

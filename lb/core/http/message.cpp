@@ -7,14 +7,13 @@
 namespace lb::core {
 namespace {
 
-// Headers HAProxy consumes while parsing and never forwards as they came.
-bool hop_by_hop(std::string_view name) { return iequals(name, "connection"); }
+bool hop_by_hop(const HttpHeader& h) { return iequals(h.name, "connection") && !connection_header_forwarded(h.value); }
 
 std::string version_text(int v) { return fmt::format("HTTP/{}.{}", v / 10, v % 10); }
 
 void append_headers(std::string& out, const std::vector<HttpHeader>& headers) {
   for (const auto& h : headers) {
-    if (hop_by_hop(h.name)) continue;
+    if (hop_by_hop(h)) continue;
     out += ascii_lower(h.name);
     out += ": ";
     out += h.value;
@@ -30,7 +29,7 @@ std::string forwarded_request_head(const HttpRequestHead& head, const ForwardOpt
   // HTTP/1.1 is persistent by default; a 1.0 request has to ask the server to keep it open.
   if (options.server_close)
     out += "connection: close\r\n";
-  else if (head.version < 11)
+  else if (head.version < 11 && !options.closing)
     out += "connection: keep-alive\r\n";
   if (!options.forwarded_for.empty()) out += "x-forwarded-for: " + options.forwarded_for + "\r\n";
   out += "\r\n";
@@ -49,15 +48,31 @@ std::string client_response_head(const HttpResponseHead& head, bool close, bool 
   return out;
 }
 
-std::string chunked_body(std::string_view body) {
-  if (body.empty()) return "0\r\n\r\n";
-  return fmt::format("{:X}\r\n{}\r\n0\r\n\r\n", body.size(), body);
+std::string chunked_body(std::string_view body, const std::vector<HttpHeader>& trailers) {
+  std::string out = body.empty() ? "0\r\n" : fmt::format("{:X}\r\n{}\r\n0\r\n", body.size(), body);
+  append_headers(out, trailers);
+  out += "\r\n";
+  return out;
+}
+
+bool connection_header_forwarded(std::string_view value) {
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const auto comma = value.find(',', start);
+    auto token = value.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+    if (!token.empty() && !iequals(token, "close") && !iequals(token, "keep-alive")) return true;
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return false;
 }
 
 std::uint64_t logged_response_size(const HttpResponseHead& head, std::uint64_t body_size) {
   std::uint64_t n = 20 + version_text(head.version).size() + 3 + head.reason.size();
   for (const auto& h : head.headers)
-    if (!hop_by_hop(h.name)) n += h.name.size() + h.value.size();
+    if (!hop_by_hop(h)) n += h.name.size() + h.value.size();
   return n + 1 + body_size + (head.chunked ? 1 : 0);
 }
 

@@ -34,7 +34,13 @@ struct HttpResponseHead {
 struct ForwardOptions {
   std::string forwarded_for;  // client address for `option forwardfor`; empty = off
   bool server_close = false;  // http-server-close / httpclose: ask the server to close
+  bool closing = false;       // the exchange ends the connection anyway (Content-Length with
+                              // Transfer-Encoding): HAProxy then adds no Connection header
 };
+
+// Whether HAProxy forwards a Connection header with this value: it consumes `close` and
+// `keep-alive` and passes any other token (`Upgrade, HTTP2-Settings`) on as written.
+bool connection_header_forwarded(std::string_view value);
 
 // The request head as the server receives it (ends with the blank line).
 std::string forwarded_request_head(const HttpRequestHead& head, const ForwardOptions& options);
@@ -46,8 +52,8 @@ std::string forwarded_request_head(const HttpRequestHead& head, const ForwardOpt
 std::string client_response_head(const HttpResponseHead& head, bool close, bool client_http10_keepalive);
 
 // A body re-framed as HAProxy re-frames what it received at once: one chunk with an upper-case
-// hex size, then the last chunk. Empty body: only the last chunk.
-std::string chunked_body(std::string_view body);
+// hex size, then the last chunk and the trailers. Empty body: only the last chunk.
+std::string chunked_body(std::string_view body, const std::vector<HttpHeader>& trailers = {});
 
 // What HAProxy logs as %B for a response it forwarded: the size of its internal (HTX) copy of the
 // message, not the bytes on the wire: 20 + the start line's three parts + every header's name and
