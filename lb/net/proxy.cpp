@@ -39,6 +39,7 @@ namespace {
 constexpr std::size_t kMaxHead = 15 * 1024;
 // Bodies are buffered whole (streaming is not built yet); bounded so no client can exhaust memory.
 constexpr std::uint64_t kMaxBody = 64ull * 1024 * 1024;
+constexpr Ms kPoolPurgeDelay{5000};
 
 long ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
@@ -112,7 +113,7 @@ struct Proxy::Impl {
     tcp::endpoint endpoint;
   };
 
-  // Idle keep-alive connections to servers, per (backend, server), newest last.
+  // Idle keep-alive connections to servers, per (backend, server).
   struct IdleKey {
     std::size_t proxy, server;
     auto operator<=>(const IdleKey&) const = default;
@@ -120,15 +121,29 @@ struct Proxy::Impl {
   ConnPtr take_idle(core::ServerKey k) {
     auto it = idle.find({k.proxy, k.server});
     if (it == idle.end() || it->second.empty()) return nullptr;
-    ConnPtr c = std::move(it->second.back());
+    ConnPtr c = std::move(it->second.back().conn);
     it->second.pop_back();
     return c;
   }
+  // An idle connection stays pooled until it is reused or has idled for HAProxy's default
+  // pool-purge-delay of 5 s. One the server closed meanwhile is found out on reuse, and the
+  // request goes on a new connection (no syscall per request is spent watching the pool).
   void give_idle(core::ServerKey k, ConnPtr c) {
     c->disarm();
-    auto& list = idle[{k.proxy, k.server}];
-    if (list.size() >= 64) list.pop_front();  // a bounded pool per server
-    list.push_back(std::move(c));
+    idle[{k.proxy, k.server}].push_back({std::move(c), Clock::now()});
+    if (!purge_timer) {
+      purge_timer.emplace(io);
+      purge();
+    }
+  }
+  void purge() {
+    const auto limit = Clock::now() - kPoolPurgeDelay;
+    for (auto& [key, list] : idle)
+      while (!list.empty() && list.front().since < limit) list.pop_front();
+    purge_timer->expires_after(std::chrono::seconds(1));
+    purge_timer->async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) purge();
+    });
   }
 
   void accept(Listener& l);
@@ -147,7 +162,12 @@ struct Proxy::Impl {
   core::Backends& backends;
   LogSink& log;
   std::vector<std::unique_ptr<Listener>> listeners;
-  std::map<IdleKey, std::deque<ConnPtr>> idle;
+  struct Idle {
+    ConnPtr conn;
+    Clock::time_point since;
+  };
+  std::map<IdleKey, std::deque<Idle>> idle;  // newest last
+  std::optional<asio::steady_timer> purge_timer;
   int actconn = 0;
   std::vector<int> feconn;  // [proxy]
   bool accepting = true;
@@ -321,13 +341,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // the next request's own timers start with its first byte.
     idle_between_requests_ = true;
     client_->deadline(t.http_keep_alive ? t.http_keep_alive : request_timeout);
-    client_->socket.async_wait(tcp::socket::wait_read, [self = shared_from_this(), request_timeout](boost::system::error_code ec) {
+    // A read, not a wait (Asio starts each wait with an epoll_ctl): the next request's timers
+    // start when its first bytes are in.
+    client_->socket.async_read_some(asio::buffer(rbuf_), [self = shared_from_this(), request_timeout](
+                                                            boost::system::error_code ec, std::size_t n) {
       self->idle_between_requests_ = false;
       if (ec || !self->px_.accepting) return self->close_client();  // idle close: nothing is logged
+      self->cbuf_.append(self->rbuf_.data(), n);
       self->request_started_ = Clock::now();
       self->rec_.date = std::chrono::system_clock::now();
       self->arm_request_deadline(request_timeout);
-      self->read_more([self] { self->parse_head(); });
+      self->parse_head();
     });
   }
 
@@ -849,6 +873,7 @@ void Proxy::stop_accepting() {
     l->acceptor.close(ec);
   }
   impl_->idle.clear();
+  if (impl_->purge_timer) impl_->purge_timer->cancel();
   auto hooks = impl_->stop_hooks;  // a hook may end its session, which erases its entry
   for (auto& [id, hook] : hooks)
     if (impl_->stop_hooks.contains(id)) hook();
