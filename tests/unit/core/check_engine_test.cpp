@@ -302,5 +302,48 @@ backend a
   EXPECT_THAT(delays, ElementsAre(0, 2000));
 }
 
+TEST(InitialSchedule, MaxSpreadChecksCapsTheSpread) {
+  const auto cfg = parse_ok(R"(
+global
+    max-spread-checks 3s
+backend a
+    server s1 10.0.0.1:80 check inter 10s
+    server s2 10.0.0.2:80 check inter 10s
+    server s3 10.0.0.3:80 check inter 10s
+)");
+  std::vector<long> delays;
+  for (const auto& [key, d] : CheckEngine::initial_schedule(cfg)) delays.push_back(d.count());
+  EXPECT_THAT(delays, ElementsAre(0, 1000, 2000));  // uncapped: 0, 3333, 6666
+}
+
+// spread-checks P%: each next check comes inter + r - floor(2 r u) after the last, r = inter*P/100
+// and u the random draw, so with u pinned the interval is exact.
+TEST(SpreadChecks, JittersEveryIntervalAfterTheFirstByTheRandomDraw) {
+  for (const auto& [u, interval] : std::vector<std::pair<double, long>>{{0.0, 1500}, {0.5, 1000}, {0.999, 501}}) {
+    const auto cfg = parse_ok(R"(
+global
+    spread-checks 50
+backend a
+    server s1 10.0.0.1:80 check inter 1s
+)");
+    SimScheduler sched;
+    SimProber prober(sched);
+    prober.set({"10.0.0.1", 80}, SimBehavior::refuse());
+    std::vector<long> starts;
+    CheckEngine engine(
+        cfg, sched, prober,
+        [&](const HealthEvent& e) {
+          if (e.kind == HealthEvent::Kind::CheckStarted) starts.push_back(e.at.time_since_epoch().count());
+        },
+        [u = u] { return u; });
+    engine.start();
+    sched.run_until(TimePoint{Ms{3 * interval + 1}});
+    ASSERT_GE(starts.size(), 3u) << u;
+    EXPECT_EQ(starts[0], 0) << "the first check is spread by position only";
+    EXPECT_EQ(starts[1] - starts[0], interval) << u;
+    EXPECT_EQ(starts[2] - starts[1], interval) << u;
+  }
+}
+
 }  // namespace
 }  // namespace lb::core

@@ -603,5 +603,18 @@ TEST(CheckRun, HttpchkSendsTheRequestOnConnect) {
   EXPECT_TRUE(run.connected());
 }
 
+// A 304 has no body whatever its headers say: even a body expect is decided by the head alone,
+// without waiting for the ten bytes its Content-Length announces.
+TEST(CheckRunBodyless, A304IsDecidedAtTheEndOfItsHead) {
+  CheckSpec spec;
+  spec.kind = CheckKind::HttpChk;
+  spec.http_expects = {ExpectRule{ExpectKind::String, true, "error"}};
+  CheckRun run(spec, true);
+  run.on_connected();
+  const auto step = run.on_data("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n");
+  ASSERT_TRUE(step.result) << "still waiting for a body a 304 never has";
+  EXPECT_EQ(step.result->code, 304);
+}
+
 }  // namespace
 }  // namespace lb::core

@@ -319,6 +319,16 @@ TEST(Router, LeastConnWeighsConnections) {
   EXPECT_EQ(r.pick(), 1u);
 }
 
+TEST(Router, LeastConnCountsTheNewConnectionInTheKey) {
+  // HAProxy keys a busy server by (served + 1) / weight: s1 (weight 1, 1 connection) = 2,
+  // s2 (weight 4, 5 connections) = 1.5, so s2 gets the next one. By served / weight alone it
+  // would be s1 (1 against 1.25).
+  Router r(Balance::LeastConn, false, weighted({1, 4}));
+  r.connection_opened(0);
+  for (int i = 0; i < 5; ++i) r.connection_opened(1);
+  EXPECT_EQ(r.pick(), 1u);
+}
+
 TEST(Router, FirstFillsServersInConfigOrder) {
   auto servers = weighted({1, 1, 1});
   for (auto& s : servers) s.maxconn = 2;
