@@ -241,7 +241,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
     if (out_.retries >= proxy_.retries) return finish();
     ++out_.retries;
     if (should_redispatch()) {
-      if (const auto other = px_.backends.pick(backend_)) {
+      if (const auto other = px_.backends.pick(backend_).server) {
         px_.backends.request_finished({backend_, out_.server});
         px_.backends.request_started({backend_, *other});
         out_.server = *other;
@@ -431,11 +431,37 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     backend_ = *be;
     be_cfg_ = &px_.config.proxies[*be];
     rec_.backend = be_cfg_->name;
-    const auto server = px_.backends.pick(*be);
-    if (!server) return answer(503, {'S', 'C'});
-    server_ = *server;
+    const auto pick = px_.backends.pick(*be);
+    if (pick.full) return wait_in_queue();
+    if (!pick.server) return answer(503, {'S', 'C'});
+    server_ = *pick.server;
     px_.backends.request_started({backend_, *server_});
+    rec_.Tw = 0;
     connect(true);
+  }
+
+  // Every usable server is at its maxconn: wait for a slot, at most `timeout queue` (else
+  // `timeout connect`), as HAProxy does; then HAProxy's 503 with sQ--.
+  void wait_in_queue() {
+    queued_at_ = Clock::now();
+    ticket_ = px_.backends.enqueue(backend_, [self = shared_from_this()](std::size_t server) {
+      self->queue_timer_.cancel();
+      self->ticket_.reset();
+      self->server_ = server;
+      self->rec_.Tw = ms_since(self->queued_at_);
+      self->connect(true);
+    });
+    rec_.backend_queue = px_.backends.queued(backend_);  // %bq: its place in the queue, as haproxy logs it
+    const auto& t = be_cfg_->timeouts;
+    if (const auto limit = t.queue ? t.queue : t.connect) {
+      queue_timer_.expires_after(*limit);
+      queue_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec || !self->ticket_) return;
+        self->px_.backends.dequeue(self->backend_, *std::exchange(self->ticket_, std::nullopt));
+        self->rec_.Tw = ms_since(self->queued_at_);
+        self->answer(503, {'s', 'Q'});
+      });
+    }
   }
 
   void connect(bool allow_reuse) {
@@ -449,7 +475,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     rec_.server = be_cfg_->servers[*server_].name;
     rec_.retries = o.retries;
     rec_.redispatched = o.redispatched;
-    rec_.Tw = 0;
     if (!o.stream) return answer(503, {'S', 'C'});  // every connect failed: HAProxy's 503 page
     rec_.Tc = o.connect_ms;
     reused_ = o.reused;
@@ -640,6 +665,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   const core::ProxyConfig* be_cfg_ = nullptr;
   std::optional<std::size_t> server_;
   std::optional<std::size_t> backend_of_record_, server_of_record_;
+  std::optional<core::Backends::QueueTicket> ticket_;  // waiting in the backend queue
+  asio::steady_timer queue_timer_{px_.io};
+  Clock::time_point queued_at_;
   ConnPtr upstream_;
   bool reused_ = false;
   beast::flat_buffer ubuf_;
@@ -682,8 +710,8 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
     backend_ = *be;
     be_cfg_ = &px_.config.proxies[*be];
     rec_.backend = be_cfg_->name;
-    const auto server = px_.backends.pick(*be);
-    if (!server) return end({'S', 'C'});
+    const auto server = px_.backends.pick(*be).server;
+    if (!server) return end({'S', 'C'});  // none usable, or all full (mode tcp has no queue yet)
     server_ = *server;
     px_.backends.request_started({backend_, *server_});
     std::make_shared<Connector>(px_, backend_, *server_, false,

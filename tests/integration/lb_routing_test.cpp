@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <future>
+#include <regex>
 #include <map>
 
 #include "lb/core/config/parser.hpp"
@@ -142,6 +144,47 @@ TEST(LbRouting, ARequestInFlightWhenItsServerGoesDownCompletesAndIsCountedInTheD
   EXPECT_EQ(status_of(r.bytes), 200);
   EXPECT_EQ(body_of(r.bytes), "hello from s1");
   EXPECT_EQ(http(w.fe_port(), "GET", "/").bytes, haproxy_503_close());
+}
+
+}  // namespace
+}  // namespace lb::test
+
+namespace lb::test {
+namespace {
+
+TEST(LbQueue, RequestsBeyondMaxconnWaitTheirTurnOrGetHaproxys503AfterTimeoutQueue) {
+  LbWorld w({"s1"}, {"--rule", "s1: -> status 200 delay=400"});
+  w.start_lb(config("    timeout queue 600ms\n", "    server s1 127.0.0.1:{{s1}} maxconn 1\n"));
+  std::vector<std::future<Received>> inflight;
+  for (int i = 0; i < 3; ++i) {
+    inflight.push_back(std::async(std::launch::async, [&] { return http(w.fe_port(), "GET", "/"); }));
+    if (i == 0) {
+      ASSERT_TRUE(w.mock().wait_journal("method=GET", 1));
+    }
+  }
+  // The first is served at once, the second after the first (~400 ms in the queue), the third
+  // would need ~800 ms and gives up at 600 ms.
+  std::vector<int> statuses;
+  for (auto& f : inflight) statuses.push_back(status_of(f.get().bytes));
+  std::sort(statuses.begin(), statuses.end());
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200, 503}));
+  std::vector<std::string> lines;
+  for (int i = 0; i < 3; ++i) lines.push_back(w.await(" be/").value_or(""));
+  EXPECT_THAT(lines, ::testing::Contains(::testing::HasSubstr(" be/<NOSRV> ")));
+  // As haproxy 2.6.12 logged the same exchange: be/<NOSRV> 0/601/-1/-1/601 503 217 - - sQ-- 2/2/1/0/0 0/2
+  EXPECT_THAT(lines, ::testing::Contains(::testing::ContainsRegex(R"( be/<NOSRV> 0/6[0-9][0-9]/-1/-1/6[0-9][0-9] 503 217 - - sQ-- [0-9]+/[0-9]+/[0-9]+/0/0 0/2 )")));
+  EXPECT_THAT(lines, ::testing::Contains(::testing::ContainsRegex(R"( be/s1 0/[0-9]+/0/4[0-9][0-9]/[0-9]+ 200 .* 0/1 "GET / HTTP/1.1")")));
+  // The queued one that made it waited roughly one response time (Tw, the second timer).
+  static const std::regex kTw(R"( be/s1 -?[0-9]+/([0-9]+)/)");
+  std::vector<long> waits;
+  for (const auto& l : lines) {
+    std::smatch m;
+    if (std::regex_search(l, m, kTw)) waits.push_back(std::stol(m[1]));
+  }
+  ASSERT_EQ(waits.size(), 2u);
+  std::sort(waits.begin(), waits.end());
+  EXPECT_LT(waits[0], 100);
+  EXPECT_GE(waits[1], 300);
 }
 
 }  // namespace

@@ -34,7 +34,9 @@ std::optional<std::size_t> Backends::backend_of(std::size_t frontend) const {
 
 void Backends::set_usable(ServerKey key, bool usable) {
   auto& b = backends_.at(key.proxy);
-  if (b.router) b.router->set_up(key.server, usable);
+  if (!b.router) return;
+  b.router->set_up(key.server, usable);
+  if (usable) serve_queue(key.proxy);  // a server back UP takes waiting requests at once
 }
 
 bool Backends::usable(ServerKey key) const {
@@ -47,9 +49,39 @@ BackendCounts Backends::counts(std::size_t proxy) const {
   return b.router ? b.router->counts() : BackendCounts{};
 }
 
-std::optional<std::size_t> Backends::pick(std::size_t proxy) {
+Backends::Pick Backends::pick(std::size_t proxy) {
   auto& b = backends_.at(proxy);
-  return b.router ? b.router->pick() : std::nullopt;
+  if (!b.router) return {};
+  // Requests already waiting go first: a newcomer queues behind them.
+  if (!b.queue.empty()) return {std::nullopt, true};
+  if (const auto server = b.router->pick()) return {server, false};
+  const auto c = b.router->counts();
+  return {std::nullopt, c.active + c.backup > 0};
+}
+
+Backends::QueueTicket Backends::enqueue(std::size_t proxy, std::function<void(std::size_t)> on_server) {
+  const QueueTicket t = next_ticket_++;
+  backends_.at(proxy).queue.push_back({t, std::move(on_server)});
+  return t;
+}
+
+void Backends::dequeue(std::size_t proxy, QueueTicket ticket) {
+  auto& q = backends_.at(proxy).queue;
+  std::erase_if(q, [ticket](const Waiter& w) { return w.ticket == ticket; });
+}
+
+int Backends::queued(std::size_t proxy) const { return static_cast<int>(backends_.at(proxy).queue.size()); }
+
+void Backends::serve_queue(std::size_t proxy) {
+  auto& b = backends_.at(proxy);
+  while (!b.queue.empty()) {
+    const auto server = b.router->pick();
+    if (!server) return;
+    Waiter w = std::move(b.queue.front());
+    b.queue.pop_front();
+    request_started({proxy, *server});
+    w.on_server(*server);
+  }
 }
 
 void Backends::request_started(ServerKey key) {
@@ -64,6 +96,7 @@ void Backends::request_finished(ServerKey key) {
   --b.sessions.at(key.server);
   --b.total;
   b.router->connection_closed(key.server);
+  serve_queue(key.proxy);
 }
 
 int Backends::sessions(ServerKey key) const { return backends_.at(key.proxy).sessions.at(key.server); }

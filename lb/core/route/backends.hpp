@@ -3,6 +3,9 @@
 // by the check engine's transitions), how many requests each is serving (written by the proxy),
 // and the Router that picks among them. Everything that asks "where does this request go" or
 // "how loaded is this server" reads it here.
+#include <cstdint>
+#include <deque>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -27,8 +30,22 @@ class Backends {
   bool usable(ServerKey key) const;
   // Usable active and backup servers of a backend.
   BackendCounts counts(std::size_t proxy) const;
-  // The next server of `proxy` for a request; nullopt = no server available (HTTP 503).
-  std::optional<std::size_t> pick(std::size_t proxy);
+  // The next server of `proxy` for a request. No server and `full`: every usable server is at its
+  // `maxconn`, so the request waits in the backend's queue; no server and not full: none is
+  // usable (HAProxy's 503).
+  struct Pick {
+    std::optional<std::size_t> server;
+    bool full = false;
+  };
+  Pick pick(std::size_t proxy);
+
+  // The backend queue, first come first served. When a request finishes and its server has
+  // room again, the oldest waiter gets that server (already counted as started) through its
+  // callback. A waiter that gives up (`timeout queue`) leaves with dequeue().
+  using QueueTicket = std::uint64_t;
+  QueueTicket enqueue(std::size_t proxy, std::function<void(std::size_t server)> on_server);
+  void dequeue(std::size_t proxy, QueueTicket ticket);
+  int queued(std::size_t proxy) const;
 
   // A request was assigned to / finished with a server (leastconn and the log counters).
   void request_started(ServerKey key);
@@ -38,12 +55,19 @@ class Backends {
   ServerLoad load(ServerKey key) const;
 
  private:
+  struct Waiter {
+    QueueTicket ticket;
+    std::function<void(std::size_t)> on_server;
+  };
   struct Backend {
     std::optional<Router> router;  // set for backend-role proxies
     std::vector<int> sessions;
     int total = 0;
+    std::deque<Waiter> queue;
   };
+  void serve_queue(std::size_t proxy);
   const Config& config_;
+  QueueTicket next_ticket_ = 1;
   std::vector<Backend> backends_;  // [proxy]
 };
 
