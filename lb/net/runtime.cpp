@@ -68,6 +68,14 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   engine_ptr = &engine;
 
   Proxy proxy(config, io, backends, log);
+  // SIGTERM/SIGINT are caught before anything announces readiness, so a stop sent the moment lb
+  // says "ready" is a graceful one.
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    proxy.stop_accepting();
+    proxy.drain(options.grace, [&io] { io.stop(); });
+  });
   if (!proxy.bind_all()) return 1;
   if (options.announce) {
     for (const auto& [frontend, address] : proxy.listening()) fmt::print("listening {} {}\n", frontend, address);
@@ -77,12 +85,6 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
 
   engine.start();
 
-  asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (ec) return;
-    proxy.stop_accepting();
-    proxy.drain(options.grace, [&io] { io.stop(); });
-  });
   io.run();
   return 0;
 }

@@ -40,10 +40,11 @@ std::optional<HttpLog> parse_httplog(const std::string& line) {
   static const std::regex kLine(R"(^[0-9.:]+:[0-9]+ \[[^\]]+\] (\S+) (\S+) (-?[0-9]+)/(-?[0-9]+)/(-?[0-9]+)/(-?[0-9]+)/(-?[0-9]+) (.*)$)");
   std::smatch m;
   if (!std::regex_match(line, m, kLine)) return std::nullopt;
-  // %ac (connections in the whole process) counts a connection the previous exchange is still
-  // closing, in haproxy as in lb, at a moment neither controls: it is not compared.
-  static const std::regex kActconn(R"(^([0-9]+ [0-9]+ \S+ \S+ \S+ )[0-9]+/)");
-  HttpLog h{m[1], m[2], std::regex_replace(m[8].str(), kActconn, "$1ac/"), {}};
+  // %ac/%fc/%bc/%sc (connections of the process, frontend, backend and server) count
+  // connections that earlier exchanges and the readiness probes are still closing, in haproxy as
+  // in lb, at moments neither controls on a loaded machine: only %rc (retries) is compared.
+  static const std::regex kCounters(R"(^([0-9]+ [0-9]+ \S+ \S+ \S+ )[0-9]+/[0-9]+/[0-9]+/[0-9]+/)");
+  HttpLog h{m[1], m[2], std::regex_replace(m[8].str(), kCounters, "$1ac/fc/bc/sc/"), {}};
   for (int i = 3; i <= 7; ++i) h.timers.push_back(std::stol(m[i]));
   return h;
 }
