@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libfmt-dev libcli11-dev
   googletest libgtest-dev libgmock-dev librapidcheck-dev libpcre2-dev
   clang-14 libclang-rt-14-dev
-  haproxy curl python3
+  haproxy curl python3 iproute2 util-linux
 )
 # The benchmarks compare against nginx with wrk; only ci/bench needs them.
 if [[ "${LBH_WITH_BENCH:-0}" == 1 ]]; then packages+=(nginx-light wrk); fi
