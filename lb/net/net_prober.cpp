@@ -1,5 +1,7 @@
 #include "lb/net/net_prober.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -52,7 +54,10 @@ class Session : public std::enable_shared_from_this<Session> {
     events_ = nullptr;
     boost::system::error_code ec;
     if (socket_.is_open()) {
-      socket_.set_option(asio::socket_base::linger(true, 0), ec);
+      // Set on the descriptor directly: through Asio, a linger option makes close() switch the
+      // socket back to blocking mode first (one more syscall per check).
+      const ::linger reset{1, 0};
+      ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
       socket_.close(ec);
     }
   }
@@ -116,7 +121,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool write_in_flight_ = false;
   std::string pending_;
   std::string writing_;
-  std::array<char, 16 * 1024> buffer_{};
+  std::array<char, 16 * 1024> buffer_;  // HAProxy's check buffer size; not zeroed: only read into
 };
 
 class Handle final : public core::ProbeConnection {

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# CPU cost of health checking: N servers (default 1000) with `option httpchk` and `check inter
+# 1s`, all pointing at one mockserver, for DURATION seconds under lb and then under haproxy
+# (nbthread 1). Prints the CPU seconds (user + system) of each and the ratio lb/haproxy
+# (goal <= 1.0x).
+# Usage: bench/checks.sh        SERVERS=1000 DURATION=30 bench/checks.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SERVERS=${SERVERS:-1000}
+DURATION=${DURATION:-30}
+LB=${LB:-build/release/lb/lb}
+MOCKSERVER=${MOCKSERVER:-build/release/mockserver/mockserver}
+command -v haproxy >/dev/null || ci/install-deps.sh
+if [[ ! -x "$LB" || ! -x "$MOCKSERVER" ]]; then
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target lb mockserver
+fi
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+"$MOCKSERVER" --listen s1=127.0.0.1:0 --journal-limit 0 >"$tmp/mock.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^ready$' "$tmp/mock.out" && break; sleep 0.05; done
+mock_port=$(awk '/^listening s1/ { n = split($3, a, ":"); print a[n] }' "$tmp/mock.out")
+
+config() {
+  printf 'global\n    nbthread 1\n    maxconn 4000\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    timeout check 1s\n'
+  printf 'frontend fe\n    bind 127.0.0.1:%s\n    default_backend be\nbackend be\n    option httpchk GET /health\n' "$1"
+  for i in $(seq "$SERVERS"); do printf '    server s%d 127.0.0.1:%s check inter 1s\n' "$i" "$mock_port"; done
+}
+cpu_seconds() { awk '{ printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
+
+measure() {  # name command...
+  local name=$1; shift
+  "$@" >"$tmp/$name.out" 2>&1 &
+  local pid=$!
+  pids+=($pid)
+  sleep "$DURATION"
+  local cpu
+  cpu=$(cpu_seconds "$pid")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "$cpu"
+}
+
+config "$(free_port)" >"$tmp/lb.cfg"
+config "$(free_port)" >"$tmp/haproxy.cfg"
+echo "$SERVERS servers, option httpchk, inter 1s, ${DURATION}s each"
+lb_cpu=$(measure lb "$LB" -db -q -f "$tmp/lb.cfg")
+hx_cpu=$(measure haproxy haproxy -db -q -f "$tmp/haproxy.cfg")
+printf '  lb       %8s CPU s\n  haproxy  %8s CPU s\n' "$lb_cpu" "$hx_cpu"
+awk -v a="$lb_cpu" -v b="$hx_cpu" 'BEGIN { if (b > 0) printf "ratio lb/haproxy: %.2fx\n", a / b; else print "ratio: n/a" }'
