@@ -65,7 +65,17 @@ struct CheckEngine::Impl {
     }
     void apply(const CheckStep& step) {
       if (!step.send.empty() && conn) conn->send(step.send);
-      if (step.result) engine.finish(server, *step.result);
+      if (step.result) return engine.finish(server, *step.result);
+      if (step.reconnect) {
+        // A later `tcp-check connect`: the old connection goes (allowed from inside its own
+        // events), the new one gets a connect deadline of its own.
+        ProbeTarget t = *server.target;
+        t.port = *step.reconnect ? *step.reconnect : server.config->settings.check_port.value_or(server.config->port);
+        conn.reset();
+        server.deadline_timer->arm_at(engine.scheduler.now() +
+                                      connect_deadline(server.config->settings, server.proxy->timeouts));
+        conn = engine.prober.connect(t, *this);
+      }
     }
 
     Impl& engine;

@@ -274,6 +274,11 @@ struct CheckRun::Impl {
 
   // HAProxy's chk_report_conn_err() suffix naming where the ruleset stood.
   std::string tcp_where() const {
+    if (!connected && pos > 0 && pos < spec.tcp_rules.size()) {  // a later connect rule
+      const auto& c = spec.tcp_rules[pos];
+      return c.port ? fmt::format(" at step {} of tcp-check (connect port {})", step_of(pos), *c.port)
+                    : fmt::format(" at step {} of tcp-check (connect)", step_of(pos));
+    }
     if (!connected) {
       if (!explicit_connect()) return " at initial connection step of tcp-check";
       const auto& c = spec.tcp_rules.front();
@@ -394,10 +399,13 @@ struct CheckRun::Impl {
       const auto& rule = rules[pos];
       switch (rule.kind) {
         case Kind::Connect:
-          // A later connect would open a second connection; the edge has only one, so the
-          // rule is passed over.
-          ++pos;
-          break;
+          // A later connect opens a new connection: the edge closes this one and reports the
+          // new one's handshake (or failure) as for the first.
+          connected = false;
+          buffer.clear();
+          scan_rule = regex_memo.rule = std::string_view::npos;
+          step.reconnect = rule.port.value_or(0);
+          return;
         case Kind::Send:
         case Kind::SendBinary:
           step.send += check->tcp_sends[pos];
@@ -478,6 +486,12 @@ CheckStep CheckRun::on_connected() {
   CheckStep step;
   if (m.result || m.connected) return step;
   m.connected = true;
+  if (m.spec.kind == CheckKind::TcpCheck && m.pos > 0) {  // the connection of a later connect rule
+    ++m.pos;
+    m.run_tcp(step);
+    step.result = m.result;
+    return step;
+  }
   switch (m.spec.kind) {
     case CheckKind::Connect:
       m.settle(CheckStatus::L4Ok);

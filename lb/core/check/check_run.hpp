@@ -3,6 +3,7 @@
 // happened on the connection, CheckRun answers with bytes to send and, eventually, the result.
 // It knows the check ruleset (plain connect, option httpchk + http-check, option tcp-check) and
 // classifies exactly as HAProxy 2.6 does. Durations are filled in by the caller (the engine).
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,9 @@ namespace lb::core {
 struct CheckStep {
   std::string send;                   // bytes to write now (may be empty)
   std::optional<CheckResult> result;  // set once the check is decided; later events are ignored
+  // A later `tcp-check connect` rule: close this connection and open a new one, to this port
+  // (0: the server's check port); on_connected() then goes on with the next rule.
+  std::optional<std::uint16_t> reconnect;
 };
 
 // The bytes HAProxy 2.6 writes for `option httpchk` / `http-check send`: header names

@@ -857,8 +857,6 @@ class Parser {
           return alert(fmt::format("'tcp-check connect' : unknown argument '{}'", w[i]));
         }
       }
-      if (!p.check.tcp_rules.empty())
-        return alert("'tcp-check connect' : lb supports 'connect' only as the first tcp-check rule");
     } else if (sub == "send" || sub == "send-binary") {
       rule.kind = sub == "send" ? TcpCheckRule::Kind::Send : TcpCheckRule::Kind::SendBinary;
       if (w.size() < 3) return alert(fmt::format("'tcp-check {}' expects a {} as argument.", sub, sub == "send" ? "string" : "hexadecimal string"));

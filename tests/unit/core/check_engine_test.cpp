@@ -345,5 +345,26 @@ backend a
   }
 }
 
+TEST_F(EngineOnSimTime, ALaterTcpCheckConnectChecksASecondPort) {
+  SimBehavior pong = SimBehavior::http(200, "OK");
+  pong.answer = "PONG\r\n";
+  prober_.set({"10.0.0.1", 80}, pong);
+  prober_.set({"10.0.0.1", 81}, SimBehavior::refuse());
+  start(R"(
+backend apps
+    option tcp-check
+    tcp-check send PING\r\n
+    tcp-check expect string PONG
+    tcp-check connect port 81
+    server s1 10.0.0.1:80 check inter 1s
+)");
+  sched_.advance(Ms{10});
+  EXPECT_THAT(lines_, ElementsAre(::testing::HasSubstr(
+                                      "Server apps/s1 is DOWN, reason: Layer4 connection problem, info: \"Connection refused "
+                                      "at step 3 of tcp-check (connect port 81)\""),
+                                  "backend apps has no server available!"));
+  EXPECT_EQ(prober_.attempts({"10.0.0.1", 81}), 1);
+}
+
 }  // namespace
 }  // namespace lb::core

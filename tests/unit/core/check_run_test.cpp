@@ -616,5 +616,45 @@ TEST(CheckRunBodyless, A304IsDecidedAtTheEndOfItsHead) {
   EXPECT_EQ(step.result->code, 304);
 }
 
+// A `tcp-check connect` after the first rule opens a second connection: the edge is asked to
+// reconnect, what the old connection still delivers is ignored, the rules go on once connected.
+CheckSpec two_connections() {
+  CheckSpec spec;
+  spec.kind = CheckKind::TcpCheck;
+  using K = TcpCheckRule::Kind;
+  spec.tcp_rules = {TcpCheckRule{K::Send, std::nullopt, "a"},
+                    TcpCheckRule{K::Expect, std::nullopt, "", ExpectRule{ExpectKind::String, false, "A"}},
+                    TcpCheckRule{K::Connect, 2},
+                    TcpCheckRule{K::Send, std::nullopt, "b"},
+                    TcpCheckRule{K::Expect, std::nullopt, "", ExpectRule{ExpectKind::String, false, "B"}}};
+  return spec;
+}
+
+TEST(CheckRunTcpConnect, ALaterConnectRuleAsksForANewConnectionAndGoesOnWhenConnected) {
+  CheckRun run(two_connections(), true);
+  EXPECT_EQ(run.on_connected().send, "a");
+  auto step = run.on_data("A");
+  EXPECT_EQ(step.reconnect, std::optional<std::uint16_t>(2));
+  EXPECT_FALSE(step.result);
+  EXPECT_FALSE(run.on_data("late bytes of the first connection").result);
+  EXPECT_EQ(run.on_connected().send, "b");
+  step = run.on_data("B");
+  ASSERT_TRUE(step.result);
+  EXPECT_EQ(step.result->status, CheckStatus::L7Ok);
+}
+
+TEST(CheckRunTcpConnect, AFailedLaterConnectNamesItsStepAndPort) {
+  CheckRun run(two_connections(), true);
+  run.on_connected();
+  run.on_data("A");
+  const auto r = run.on_error("Connection refused");
+  EXPECT_EQ(r.status, CheckStatus::L4ConnectionProblem);
+  EXPECT_EQ(r.info, "Connection refused at step 3 of tcp-check (connect port 2)");
+  CheckRun slow(two_connections(), true);
+  slow.on_connected();
+  slow.on_data("A");
+  EXPECT_EQ(slow.on_timeout().status, CheckStatus::L4Timeout);
+}
+
 }  // namespace
 }  // namespace lb::core
