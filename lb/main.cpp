@@ -7,8 +7,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include "lb/core/config/check_report.hpp"
 #include "lb/core/config/parser.hpp"
@@ -27,24 +31,49 @@ struct Loaded {
   int exit_code = kExitOk;  // non-zero: do not run
 };
 
-// Reads and judges the file exactly as `haproxy -c` does, printing its diagnostics on stderr;
-// with `check_only` also the verdict on stdout.
-Loaded load(const std::string& path, bool check_only, bool quiet) {
-  const int pid = ::getpid();
-  Loaded out;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+// The files of the -f options in order; a directory stands for its *.cfg files in lexical order,
+// as haproxy reads it. nullopt after printing haproxy's alert for one that cannot be read.
+std::optional<std::vector<lb::core::ConfigFile>> read_configs(const std::vector<std::string>& paths, int pid) {
+  std::vector<lb::core::ConfigFile> out;
+  auto fail = [&](const std::string& path, int err) {
     fmt::print(stderr, "{}\n",
                lb::core::stderr_line("ALERT", pid,
                                      fmt::format("config : Cannot open configuration file/directory {} : {}", path,
-                                                 std::strerror(errno))));
+                                                 std::strerror(err))));
+    return std::nullopt;
+  };
+  for (const auto& path : paths) {
+    std::error_code ec;
+    std::vector<std::string> files{path};
+    if (std::filesystem::is_directory(path, ec)) {
+      files.clear();
+      for (const auto& e : std::filesystem::directory_iterator(path, ec))
+        if (e.path().extension() == ".cfg" && !e.is_directory()) files.push_back(e.path().string());
+      std::sort(files.begin(), files.end());
+    }
+    for (const auto& f : files) {
+      std::ifstream in(f, std::ios::binary);
+      if (!in || std::filesystem::is_directory(f, ec)) return fail(f, errno ? errno : EISDIR);
+      std::ostringstream text;
+      text << in.rdbuf();
+      out.push_back({f, text.str()});
+    }
+  }
+  return out;
+}
+
+// Reads and judges the files exactly as `haproxy -c` does, printing its diagnostics on stderr;
+// with `check_only` also the verdict on stdout.
+Loaded load(const std::vector<std::string>& paths, bool check_only, bool quiet) {
+  const int pid = ::getpid();
+  Loaded out;
+  const auto files = read_configs(paths, pid);
+  if (!files) {
     out.exit_code = kExitBadInput;
     return out;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  out.parsed = lb::core::parse_config(text.str(), path);
-  const auto report = lb::core::check_report(out.parsed, path);
+  out.parsed = lb::core::parse_config_files(*files);
+  const auto report = lb::core::check_report(out.parsed, paths.front());
   for (const auto& line : report.stderr_lines)
     if (!quiet || line.level == "ALERT") fmt::print(stderr, "{}\n", lb::core::stderr_line(line.level, pid, line.text));
   if (out.parsed.ok()) {
@@ -87,11 +116,14 @@ std::vector<std::string> normalized_args(int argc, char** argv) {
 int main(int argc, char** argv) try {
   CLI::App app{"lb - HTTP/1.1 load balancer that reads HAProxy's configuration and checks servers as HAProxy 2.6 does",
                "lb"};
-  std::string config_path, pidfile;
+  std::vector<std::string> config_paths;
+  std::string pidfile;
   bool check_only = false, quiet = false, foreground = false, debug = false;
-  app.add_option("-f,--config", config_path, "HAProxy-syntax config (supported subset: docs/config.md)")
+  app.add_option("-f,--config", config_paths,
+                 "HAProxy-syntax config (supported subset: docs/config.md); repeatable, read in order; a directory "
+                 "means its *.cfg files in lexical order")
       ->required()
-      ->option_text("FILE");
+      ->option_text("FILE|DIR");
   app.add_flag("-c,--check", check_only, "validate FILE like `haproxy -c`: print every error as file:line, exit 0 or 2");
   app.add_flag("-q,--quiet", quiet, "print no warnings, and no stderr copies of server state changes");
   app.add_flag("--db", foreground, "-db: stay in the foreground (lb always does; accepted as haproxy takes it)");
@@ -117,7 +149,7 @@ Exit codes: 0 success, 1 runtime failure (e.g. a port already in use), 2 bad usa
     return app.exit(e) == 0 ? kExitOk : kExitBadInput;  // --help is a success
   }
 
-  const Loaded loaded = load(config_path, check_only, quiet);
+  const Loaded loaded = load(config_paths, check_only, quiet);
   if (check_only || loaded.exit_code != kExitOk) return loaded.exit_code;
 
   if (!pidfile.empty()) {

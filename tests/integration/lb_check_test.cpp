@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <regex>
 #include <sstream>
 
@@ -130,6 +131,41 @@ TEST(LbCheck, AServerAddressOfTheWrongFamilyDoesNotResolveAsInHaproxy) {
                     "[ALERT] config : Failed to initialize server(s) addr."))
         << name << ": " << r.err;
   }
+}
+
+// Several -f, or a directory of *.cfg files: one configuration read in order, a section ending
+// with its file, as haproxy -c reads them.
+TEST(LbCheck, SeveralFilesAndADirectoryAreReadAsHaproxyReadsThem) {
+  TempDir dir;
+  std::filesystem::create_directory(dir.path() / "conf.d");
+  const auto head = dir.write("conf.d/10-fe.cfg", R"(global
+    log stdout format raw local0
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1s
+    timeout server 1s
+frontend fe
+    bind 127.0.0.1:18480
+    default_backend be
+)");
+  const auto tail = dir.write("conf.d/20-be.cfg", "backend be\n    server s1 127.0.0.1:18481\n");
+  for (const auto& args : std::vector<std::vector<std::string>>{{"-c", "-f", head.string(), "-f", tail.string()},
+                                                                {"-c", "-f", (dir.path() / "conf.d").string()}}) {
+    const auto r = run(LB_BIN, args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "Configuration file is valid\n");
+  }
+  // A keyword that would continue the previous file's section is out of section (haproxy 2.6.12).
+  const auto orphan = dir.write("orphan.cfg", "    default_backend be\nbackend be\n    server s1 127.0.0.1:18481\n");
+  const auto r = run(LB_BIN, {"-c", "-f", head.string(), "-f", orphan.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(messages(r.err),
+              ::testing::ElementsAre(
+                  fmt::format("[ALERT] config : parsing [{}:1]: unknown keyword 'default_backend' out of section.",
+                              orphan.string()),
+                  fmt::format("[ALERT] config : Error(s) found in configuration file : {}", orphan.string()),
+                  "[ALERT] config : Fatal errors found in configuration."));
 }
 
 TEST(LbCheck, HelpShowsCopyPasteExamples) {

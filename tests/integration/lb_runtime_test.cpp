@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <regex>
 #include <set>
 
@@ -237,6 +238,26 @@ backend be
   const auto line = lb.await_line("Server be/s1 is DOWN", kPatience);
   ASSERT_TRUE(line) << lb.stderr_text();
   EXPECT_THAT(*line, HasSubstr("reason: Layer4 connection problem, info: \"No route to host\", check duration: "));
+}
+
+}  // namespace
+}  // namespace lb::test
+
+namespace lb::test {
+namespace {
+
+// Every incident configuration shipped in examples/ runs (and stops on SIGTERM with 0). They all
+// listen on 127.0.0.1:18080, so they run one after the other.
+TEST(LbRuntime, EveryIncidentConfigurationRuns) {
+  int ran = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(source_path("examples/incidents"))) {
+    if (entry.path().extension() != ".cfg") continue;
+    auto lb = Child::start(LB_BIN, {"-db", "-q", "--announce", "-f", entry.path().string()});
+    EXPECT_THAT(lb.endpoints(), ::testing::Contains(::testing::Key("fe_main"))) << entry.path();
+    EXPECT_EQ(lb.stop(), 0) << entry.path() << ": " << lb.stderr_text();
+    ++ran;
+  }
+  EXPECT_GE(ran, 4);
 }
 
 }  // namespace

@@ -18,8 +18,13 @@ CheckReport check_report(const ParseResult& result, std::string_view path) {
   out.exit_code = 2;
   if (!result.ok()) {
     // HAProxy names the file only when the errors were found while reading its lines.
-    if (reading_errors)
-      out.stderr_lines.push_back({"ALERT", fmt::format("config : Error(s) found in configuration file : {}", path)});
+    if (reading_errors) {
+      // With several files, the one where reading stopped.
+      std::string_view file = path;
+      for (const auto& d : result.diagnostics)
+        if (d.level == Diagnostic::Level::Alert && d.while_reading && !d.pos.file.empty()) file = d.pos.file;
+      out.stderr_lines.push_back({"ALERT", fmt::format("config : Error(s) found in configuration file : {}", file)});
+    }
     out.stderr_lines.push_back({"ALERT", "config : Fatal errors found in configuration."});
     return out;
   }

@@ -149,7 +149,31 @@ class Parser {
     defaults_.mode = Mode::Tcp;
   }
 
+  // Several files are one configuration read in order: a section ends with its file, defaults
+  // carry on into the next one (HAProxy's readcfgfile() per -f).
+  ParseResult run_files(const std::vector<ConfigFile>& files) {
+    for (const auto& f : files) {
+      file_ = f.name;
+      line_ = 0;
+      read(f.text);
+      finish_proxy();
+      section_ = Section::None;
+      if (!out_.ok()) break;
+    }
+    if (out_.ok()) validate();
+    return std::move(out_);
+  }
+
   ParseResult run(std::string_view text) {
+    read(text);
+    finish_proxy();
+    // Like HAProxy, judge the whole configuration only once every line could be read.
+    if (out_.ok()) validate();
+    return std::move(out_);
+  }
+
+ private:
+  void read(std::string_view text) {
     // HAProxy reads lines with fgets(): a line is what ends with LF, or the rest of the file,
     // and ends for the parser at its first NUL. A line cut short that way is still parsed, then
     // named: "Stray NUL" when more lines follow (and reading stops), "Missing LF" at the end.
@@ -171,13 +195,8 @@ class Parser {
       alert(fmt::format("Missing LF on last line, file might have been truncated at position {}.", usable.size() + 1),
             Form::ParsingTight);
     }
-    finish_proxy();
-    // Like HAProxy, judge the whole configuration only once every line could be read.
-    if (out_.ok()) validate();
-    return std::move(out_);
   }
 
- private:
   enum class Section { None, Global, Proxy, Unsupported };
 
   using Form = Diagnostic::Form;
@@ -197,7 +216,7 @@ class Parser {
     if (start_section(w)) return;
     switch (section_) {
       case Section::None:
-        return alert(fmt::format("unknown keyword '{}' out of section.", w[0]));
+        return alert(fmt::format("unknown keyword '{}' out of section.", w[0]), Form::ParsingTight);
       case Section::Unsupported:
         return;  // the section header was already reported
       case Section::Global:
@@ -1085,6 +1104,10 @@ class Parser {
 }  // namespace
 
 ParseResult parse_config(std::string_view text, std::string_view file_name) { return Parser(file_name).run(text); }
+
+ParseResult parse_config_files(const std::vector<ConfigFile>& files) {
+  return Parser(files.empty() ? std::string_view{} : std::string_view(files.front().name)).run_files(files);
+}
 
 std::string format_diagnostic(const Diagnostic& d) {
   using Form = Diagnostic::Form;

@@ -43,6 +43,14 @@ struct ParseResult {
 
 ParseResult parse_config(std::string_view text, std::string_view file_name);
 
+// Several files (`-f a.cfg -f b.cfg`) read in order as one configuration: a section ends with its
+// file; defaults carry on into the next.
+struct ConfigFile {
+  std::string name;
+  std::string text;
+};
+ParseResult parse_config_files(const std::vector<ConfigFile>& files);
+
 // HAProxy's wording after the stderr prefix, e.g.
 // "config : parsing [site.cfg:12] : unknown keyword 'chek' in 'backend' section".
 std::string format_diagnostic(const Diagnostic& d);
