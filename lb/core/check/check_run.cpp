@@ -460,7 +460,8 @@ struct CheckRun::Impl {
   // looked for. The bytes after it then meet the next rules, e.g. a send that releases the
   // buffer.
   void tcp_data(std::string_view bytes, CheckStep& step) {
-    while (!bytes.empty() && !result && pos < spec.tcp_rules.size()) {
+    // A later connect rule ends the loop: the rest of the bytes came on the old connection.
+    while (!bytes.empty() && !result && connected && pos < spec.tcp_rules.size()) {
       if (buffer.size() >= kCheckBufferSize) return;  // a full buffer stalls the server
       const std::size_t base = buffer.size();
       const std::size_t take = std::min(bytes.size(), kCheckBufferSize - base);

@@ -633,7 +633,7 @@ CheckSpec two_connections() {
 TEST(CheckRunTcpConnect, ALaterConnectRuleAsksForANewConnectionAndGoesOnWhenConnected) {
   CheckRun run(two_connections(), true);
   EXPECT_EQ(run.on_connected().send, "a");
-  auto step = run.on_data("A");
+  auto step = run.on_data("A and more bytes of the first connection");
   EXPECT_EQ(step.reconnect, std::optional<std::uint16_t>(2));
   EXPECT_FALSE(step.result);
   EXPECT_FALSE(run.on_data("late bytes of the first connection").result);
