@@ -17,15 +17,7 @@ if [[ ! -x "$LB" || ! -x "$MOCKSERVER" ]]; then
   cmake --build --preset release --target lb mockserver
 fi
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/common.sh
 
 "$MOCKSERVER" --listen s1=127.0.0.1:0 --journal-limit 0 >"$tmp/mock.out" 2>&1 &
 pids+=($!)

@@ -18,16 +18,7 @@ if [[ ! -x "$MOCKSERVER" ]]; then
   cmake --build --preset release --target mockserver
 fi
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/common.sh
 
 # --- mockserver: one listener, one static 200 rule, journal off (nginx logs nothing either)
 "$MOCKSERVER" --listen s1=127.0.0.1:0 --rule 's1: -> status 200 body=ok' --journal-limit 0 \

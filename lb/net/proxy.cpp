@@ -34,9 +34,6 @@ using core::Ms;
 
 namespace {
 
-// HAProxy's buffer is 16 kB with 1 kB kept for rewrites: a request or response head must fit
-// in what is left.
-constexpr std::size_t kMaxHead = 15 * 1024;
 // Bodies are buffered whole (streaming is not built yet); bounded so no client can exhaust memory.
 constexpr std::uint64_t kMaxBody = 64ull * 1024 * 1024;
 constexpr Ms kPoolPurgeDelay{5000};
@@ -45,10 +42,7 @@ long ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-std::string endpoint_text(const tcp::endpoint& e) {
-  const auto a = e.address();
-  return a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), e.port()) : fmt::format("{}:{}", a.to_string(), e.port());
-}
+std::string endpoint_text(const tcp::endpoint& e) { return core::format_host_port(e.address().to_string(), e.port()); }
 
 }  // namespace
 
@@ -144,6 +138,26 @@ struct Proxy::Impl {
     purge_timer->async_wait([this](const boost::system::error_code& ec) {
       if (!ec) purge();
     });
+  }
+
+  // The access-log record of a new exchange from `peer` on frontend `fe`, before any routing.
+  core::AccessRecord new_record(const tcp::endpoint& peer, std::size_t fe) const {
+    core::AccessRecord r;
+    r.client = peer.address().to_string();
+    r.client_port = peer.port();
+    r.frontend = r.backend = config.proxies[fe].name;
+    r.server = "<NOSRV>";
+    r.date = std::chrono::system_clock::now();
+    return r;
+  }
+  // The connection counters the log line carries, taken once the server has let go.
+  void count_connections(core::AccessRecord& r, std::size_t fe, std::optional<std::size_t> backend,
+                         std::optional<std::size_t> server) const {
+    r.actconn = actconn;
+    r.feconn = feconn[fe];
+    if (!backend) return;
+    r.beconn = backends.backend_sessions(*backend);
+    if (server) r.srvconn = backends.sessions({*backend, *server});
   }
 
   void accept(Listener& l);
@@ -323,12 +337,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     body_.clear();
     chunks_ = core::ChunkedDecoder{};
     response_.reset();
-    rec_ = core::AccessRecord{};
-    rec_.client = peer_.address().to_string();
-    rec_.client_port = peer_.port();
-    rec_.frontend = rec_.backend = fe_cfg_.name;
-    rec_.server = "<NOSRV>";
-    rec_.date = std::chrono::system_clock::now();
+    rec_ = px_.new_record(peer_, fe_);
     const auto& t = fe_cfg_.timeouts;
     const std::optional<Ms> request_timeout = t.http_request ? t.http_request : t.client;
     if (served_ == 0 || !cbuf_.empty()) {
@@ -504,7 +513,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void read_response() {
     response_.emplace();
-    response_->header_limit(kMaxHead);
+    response_->header_limit(core::kMaxHeadBytes);
     response_->body_limit(kMaxBody);
     if (req_.head.method == "HEAD") response_->skip(true);
     upstream_->deadline(be_cfg_->timeouts.server);
@@ -620,12 +629,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void log_line(bool nothing_read) {
     if (!fe_cfg_.httplog || (nothing_read && fe_cfg_.dontlognull)) return;
     rec_.Ta = ms_since(request_started_);
-    rec_.actconn = px_.actconn;
-    rec_.feconn = px_.feconn[fe_];
-    if (backend_of_record_) {
-      rec_.beconn = px_.backends.backend_sessions(*backend_of_record_);
-      if (server_of_record_) rec_.srvconn = px_.backends.sessions({*backend_of_record_, *server_of_record_});
-    }
+    px_.count_connections(rec_, fe_, backend_of_record_, server_of_record_);
     px_.log.traffic(fe_, core::Severity::Info, core::httplog_line(rec_));
   }
 
@@ -693,11 +697,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
     const auto peer = client_->socket.remote_endpoint(ec);
     px_.session_started(fe_);
     started_ = Clock::now();
-    rec_.date = std::chrono::system_clock::now();
-    rec_.client = peer.address().to_string();
-    rec_.client_port = peer.port();
-    rec_.frontend = rec_.backend = fe_cfg_.name;
-    rec_.server = "<NOSRV>";
+    rec_ = px_.new_record(peer, fe_);
   }
   ~TcpSession() {
     release_server();
@@ -792,10 +792,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
     rec_.Ta = ms_since(started_);
     if (!fe_cfg_.tcplog && !fe_cfg_.httplog) return;
     release_server();  // HAProxy logs once the server has let go of the session
-    rec_.actconn = px_.actconn;
-    rec_.feconn = px_.feconn[fe_];
-    if (be_cfg_) rec_.beconn = px_.backends.backend_sessions(backend_);
-    if (be_cfg_ && server_) rec_.srvconn = px_.backends.sessions({backend_, *server_});
+    px_.count_connections(rec_, fe_, be_cfg_ ? std::optional(backend_) : std::nullopt, be_cfg_ ? server_ : std::nullopt);
     px_.log.traffic(fe_, core::Severity::Info, core::tcplog_line(rec_));
   }
 

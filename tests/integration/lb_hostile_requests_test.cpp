@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -73,8 +74,10 @@ class RecordingBackend {
     thread_.join();
   }
   int port() const { return port_; }
-  std::string take() {
-    std::lock_guard lock(mu_);
+  // What the server received, once at least `bytes` have come or `timeout` has passed.
+  std::string take(std::size_t bytes, milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    arrived_.wait_for(lock, timeout, [&] { return received_.size() >= bytes; });
     return std::exchange(received_, {});
   }
 
@@ -111,6 +114,7 @@ class RecordingBackend {
         std::lock_guard lock(mu_);
         received_ += got;
       }
+      arrived_.notify_all();
       send_all(c.get(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     }
   }
@@ -118,6 +122,7 @@ class RecordingBackend {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
+  std::condition_variable arrived_;
   std::string received_;
   std::thread thread_;
 };
@@ -198,15 +203,10 @@ backend apps
     if (static_cast<int>(sts.size()) != c.responses)
       why.push_back(fmt::format("{} responses (haproxy {})", sts.size(), c.responses));
     conn.fd.reset();
-    std::this_thread::sleep_for(milliseconds(c.backend.empty() ? 5 : 0));
-    // The server side: what arrived (given a moment to finish, as the capture's backend did).
-    std::string seen;
-    const auto deadline = Clock::now() + milliseconds(c.backend.empty() ? 20 : 1500);
-    while (Clock::now() < deadline && seen.size() < c.backend.size()) {
-      seen += backend.take();
-      std::this_thread::sleep_for(milliseconds(2));
-    }
-    seen += backend.take();
+    // The server side: what haproxy forwarded must arrive; where it forwarded nothing, a short
+    // window for a request lb must not have sent.
+    const std::string seen = c.backend.empty() ? backend.take(1, milliseconds(20))
+                                               : backend.take(c.backend.size(), milliseconds(1500));
     if (seen != c.backend) why.push_back("server received " + ::testing::PrintToString(seen) + ", haproxy forwarded " +
                                          ::testing::PrintToString(c.backend));
     // The httplog lines: status and termination state, one per exchange haproxy logged.

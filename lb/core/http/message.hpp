@@ -10,6 +10,9 @@
 
 namespace lb::core {
 
+// HAProxy's 16 kB buffer less its 1 kB reserve for rewrites: a message head must fit in it.
+constexpr std::size_t kMaxHeadBytes = 15 * 1024;
+
 struct HttpHeader {
   std::string name;
   std::string value;

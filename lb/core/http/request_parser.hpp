@@ -28,7 +28,7 @@ struct RequestParse {
 };
 
 struct RequestLimits {
-  std::size_t max_head = 15 * 1024;  // HAProxy's 16 kB buffer less its 1 kB reserve
+  std::size_t max_head = kMaxHeadBytes;
   int max_headers = 100;
 };
 
