@@ -7,7 +7,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <fmt/format.h>
 
@@ -34,8 +34,6 @@ using core::Ms;
 
 namespace {
 
-// Bodies are buffered whole (streaming is not built yet); bounded so no client can exhaust memory.
-constexpr std::uint64_t kMaxBody = 64ull * 1024 * 1024;
 constexpr Ms kPoolPurgeDelay{5000};
 
 long ms_since(Clock::time_point t) {
@@ -299,7 +297,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
 
 // ----------------------------------------------------------------------------- HTTP session
 
-core::HttpResponseHead response_head(const http::response_parser<http::string_body>& p) {
+core::HttpResponseHead response_head(const http::response_parser<http::buffer_body>& p) {
   const auto& m = p.get();
   core::HttpResponseHead h{static_cast<int>(m.version()), static_cast<int>(m.result_int()), std::string(m.reason()), {},
                            p.chunked()};
@@ -333,8 +331,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  private:
   // --- request ---------------------------------------------------------------------------
   void read_request() {
+    ++exchange_;
+    settled_ = response_started_ = response_done_ = false;
+    server_writing_ = server_write_failed_ = body_sent_after_head_ = server_keepalive_ = false;
     req_ = core::RequestParse{};
-    body_.clear();
     chunks_ = core::ChunkedDecoder{};
     response_.reset();
     rec_ = px_.new_record(peer_, fe_);
@@ -392,28 +392,40 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     cbuf_.erase(0, req_.consumed);
     rec_.TR = ms_since(request_started_);
+    rec_.request_line = fmt::format("{} {} {}", req_.head.method, req_.head.target, req_.version_text);
     client_wants_keepalive_ = req_.keep_alive;
-    // The body is the client's to send within `timeout client`.
+    body_left_ = req_.head.chunked ? 0 : req_.content_length.value_or(0);
+    request_body_done_ = !req_.head.chunked && body_left_ == 0;
+    // The body is the client's to send within `timeout client`. What of it came with the head
+    // goes with the head; a framing error in it is answered before any server is involved, as
+    // HAProxy's H1 parser finds it there.
     client_->deadline(fe_cfg_.timeouts.client);
-    read_body();
+    first_body_piece_.clear();
+    take_body(first_body_piece_);
+    if (chunks_.failed()) return answer_and_close(400, {'P', 'R'}, false);
+    route();
   }
 
-  void read_body() {
+  // Moves the body bytes cbuf_ holds to `out`, framed as they are forwarded (re-chunked when
+  // the body is chunked), and notes when the body is complete.
+  void take_body(std::string& out) {
+    if (request_body_done_) return;
     if (req_.head.chunked) {
-      const auto used = chunks_.feed(cbuf_, body_);
-      cbuf_.erase(0, used);
-      if (chunks_.failed()) return answer_and_close(400, {'P', 'R'}, false);
-      if (!chunks_.done()) return read_more([self = shared_from_this()] { self->read_body(); });
-    } else if (req_.content_length) {
-      if (*req_.content_length > kMaxBody) return answer_and_close(400, {'P', 'R'}, false);
-      const auto want = static_cast<std::size_t>(*req_.content_length) - body_.size();
-      const auto n = std::min(want, cbuf_.size());
-      body_.append(cbuf_, 0, n);
-      cbuf_.erase(0, n);
-      if (body_.size() < *req_.content_length) return read_more([self = shared_from_this()] { self->read_body(); });
+      piece_.clear();
+      cbuf_.erase(0, chunks_.feed(cbuf_, piece_));
+      if (chunks_.failed()) return;
+      out += core::chunk(piece_);
+      if (chunks_.done()) {
+        out += core::last_chunk(chunks_.trailers());
+        request_body_done_ = true;
+      }
+      return;
     }
-    rec_.request_line = fmt::format("{} {} {}", req_.head.method, req_.head.target, req_.version_text);
-    route();
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(body_left_, cbuf_.size()));
+    out.append(cbuf_, 0, n);
+    cbuf_.erase(0, n);
+    body_left_ -= n;
+    request_body_done_ = body_left_ == 0;
   }
 
   // No request could be read: HAProxy logs "<BADREQ>" with the cause, and answers 408 unless
@@ -496,112 +508,235 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
            fe_cfg_.http_conn_mode == core::HttpConnMode::KeepAlive;
   }
 
+  // Handlers of the server side and of the request body check that their exchange is still the
+  // current one and undecided: an answer lb made, or the next request, leaves them nothing to do.
+  bool stale(std::uint64_t exchange) const { return exchange != exchange_ || settled_; }
+
+  // The head and what of the body came with it go in one write; the response is read from then
+  // on while the rest of the body follows, as HAProxy reads a server that answers early.
   void forward_request() {
     core::ForwardOptions opts;
     if (be_cfg_->forwardfor || fe_cfg_.forwardfor) opts.forwarded_for = peer_.address().to_string();
     opts.server_close = !server_keepalive_mode();
     opts.closing = req_.close_after;
-    out_ = core::forwarded_request_head(req_.head, opts);
-    out_ += req_.head.chunked ? core::chunked_body(body_, chunks_.trailers()) : body_;
+    to_server_ = core::forwarded_request_head(req_.head, opts);
+    to_server_ += first_body_piece_;
     request_sent_ = Clock::now();
     upstream_->deadline(be_cfg_->timeouts.server);
-    asio::async_write(upstream_->socket, asio::buffer(out_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-      if (ec) return self->server_failed(ec);
-      self->read_response();
+    server_writing_ = true;
+    asio::async_write(upstream_->socket, asio::buffer(to_server_),
+                      [self = shared_from_this(), x = exchange_](boost::system::error_code ec, std::size_t) {
+                        if (self->stale(x)) return;
+                        self->server_writing_ = false;
+                        if (ec) return self->server_failed(ec);
+                        self->read_response();
+                        self->pump_request_body();
+                      });
+  }
+
+  // The rest of the request body, forwarded read by read. Once the server can no longer take it
+  // (it answered and lb let go of it, or a write failed) what still comes is read and dropped.
+  void pump_request_body() {
+    if (request_body_done_) return;
+    client_->deadline(fe_cfg_.timeouts.client);
+    client_->socket.async_read_some(asio::buffer(rbuf_), [self = shared_from_this(), x = exchange_](
+                                                            boost::system::error_code ec, std::size_t n) {
+      if (self->stale(x)) return;
+      if (ec) return self->request_body_failed(ec);
+      self->cbuf_.append(self->rbuf_.data(), n);
+      self->body_out_.clear();
+      self->take_body(self->body_out_);
+      if (self->chunks_.failed()) return self->request_body_invalid();
+      if (self->request_body_done_ && self->response_done_) return self->finish_exchange();
+      if (self->body_out_.empty() || !self->upstream_ || self->server_write_failed_) return self->pump_request_body();
+      self->body_sent_after_head_ = true;
+      self->server_writing_ = true;
+      self->upstream_->deadline(self->be_cfg_->timeouts.server);
+      asio::async_write(self->upstream_->socket, asio::buffer(self->body_out_),
+                        [self, x](boost::system::error_code e, std::size_t) {
+                          if (self->stale(x)) return;
+                          self->server_writing_ = false;
+                          // The server's side of the story comes from the response read.
+                          if (e) self->server_write_failed_ = true;
+                          if (self->response_done_ && self->upstream_) self->release_upstream();
+                          self->pump_request_body();
+                        });
     });
+  }
+
+  // The client stopped sending before the end of its body: HAProxy's 400 when no response has
+  // begun (cD-- after `timeout client`, CD-- after a close), else the response's own status.
+  void request_body_failed(boost::system::error_code ec) {
+    const bool timed_out = client_->timed_out(ec);
+    const core::Termination term{timed_out ? 'c' : 'C', 'D'};
+    if (!response_started_) {
+      abandon_upstream();
+      client_wants_keepalive_ = false;
+      return answer(400, term);
+    }
+    rec_.term = term;
+    abandon_upstream();
+    log_and_close(false);
+  }
+
+  void request_body_invalid() {
+    if (!response_started_) {
+      abandon_upstream();
+      client_wants_keepalive_ = false;
+      return answer(400, {'P', 'D'});
+    }
+    rec_.term = {'P', 'D'};
+    abandon_upstream();
+    log_and_close(false);
   }
 
   void read_response() {
     response_.emplace();
     response_->header_limit(core::kMaxHeadBytes);
-    response_->body_limit(kMaxBody);
+    response_->body_limit(boost::none);
     if (req_.head.method == "HEAD") response_->skip(true);
     upstream_->deadline(be_cfg_->timeouts.server);
-    http::async_read_header(upstream_->socket, ubuf_, *response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->server_failed(ec);
-      self->rec_.Tr = ms_since(self->request_sent_);
-      http::async_read(self->upstream_->socket, self->ubuf_, *self->response_, [self](beast::error_code e, std::size_t) {
-        if (e) return self->server_failed(e);
-        self->send_response();
-      });
-    });
+    http::async_read_header(upstream_->socket, ubuf_, *response_,
+                            [self = shared_from_this(), x = exchange_](beast::error_code ec, std::size_t) {
+                              if (self->stale(x)) return;
+                              if (ec) return self->server_failed(ec);
+                              if (self->rec_.Tr < 0) self->rec_.Tr = ms_since(self->request_sent_);
+                              self->start_response();
+                            });
   }
 
   void server_failed(beast::error_code ec) {
     const bool got_nothing = !response_ || !response_->got_some();
     const bool head_seen = response_ && response_->is_header_done();
     const bool timed_out = upstream_->timed_out(ec);
-    upstream_.reset();
-    ubuf_.clear();
-    if (reused_ && got_nothing && !timed_out) {
+    abandon_upstream();
+    if (reused_ && got_nothing && !timed_out && !body_sent_after_head_) {
       // A kept-alive server connection the server had closed meanwhile: HAProxy tries again on a
-      // new connection without counting a retry.
+      // new connection without counting a retry (the request is still whole in to_server_).
       reused_ = false;
       response_.reset();
       return connect(false);
     }
-    if (head_seen) {
+    if (head_seen || response_started_) {
       // The answer had begun: nothing better to send than a close.
       rec_.status = static_cast<int>(response_->get().result_int());
       rec_.term = {'S', 'D'};
       return log_and_close(false);
     }
+    if (!request_body_done_) client_wants_keepalive_ = false;
     if (timed_out) return answer(504, {'s', 'H'});
     const bool closed = ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
                         ec == asio::error::eof || ec == http::error::partial_message;
     answer(502, closed && got_nothing ? core::Termination{'S', 'H'} : core::Termination{'P', 'H'});
   }
 
-  void send_response() {
-    const auto head = response_head(*response_);
-    const bool server_keepalive = response_->get().keep_alive() && server_keepalive_mode();
-    if (server_keepalive) px_.give_idle({backend_, *server_}, std::move(upstream_));
-    upstream_.reset();
-    ubuf_.clear();
+  // The response head is in. An interim 1xx (100 Continue) is passed on and the final response
+  // read after it; the final one is relayed piece by piece as the server sends it.
+  void start_response() {
+    response_head_ = response_head(*response_);
+    const int status = response_head_.status;
+    if (status / 100 == 1 && status != 101) {
+      to_client_ = core::client_response_head(response_head_, false, false);
+      return send_to_client([self = shared_from_this()] { self->read_response(); });
+    }
+    response_started_ = true;
+    rec_.status = status;
+    bodyless_ = req_.head.method == "HEAD" || status == 204 || status == 304 || status == 101;
+    // A body that ends with the server's close can reach the client only on a connection that
+    // closes after it too.
+    const bool ends_by_close = !bodyless_ && !response_->chunked() && !response_->content_length();
     const bool http10 = req_.head.version < 11;
     client_keepalive_ = client_wants_keepalive_ && fe_cfg_.http_conn_mode != core::HttpConnMode::Close &&
-                        be_cfg_->http_conn_mode != core::HttpConnMode::Close && px_.accepting;
-    out_ = core::client_response_head(head, !client_keepalive_, client_keepalive_ && http10);
-    const auto& body = response_->get().body();
-    const bool bodyless = req_.head.method == "HEAD" || head.status == 204 || head.status == 304 ||
-                          head.status / 100 == 1;
-    if (!bodyless) out_ += head.chunked ? core::chunked_body(body) : body;
-    rec_.status = head.status;
-    rec_.bytes = core::logged_response_size(head, bodyless ? 0 : body.size());
-    write_client({'-', '-'});
+                        be_cfg_->http_conn_mode != core::HttpConnMode::Close && px_.accepting && !ends_by_close;
+    to_client_ = core::client_response_head(response_head_, !client_keepalive_, client_keepalive_ && http10);
+    response_body_bytes_ = 0;
+    if (bodyless_ || response_->is_done()) return send_to_client([self = shared_from_this()] { self->response_finished(); });
+    // Body bytes that came with the head go out with it; otherwise the head goes on its own,
+    // so the client sees it while the server takes its time.
+    if (ubuf_.size() > 0) return relay_response_body();
+    send_to_client([self = shared_from_this()] { self->relay_response_body(); });
+  }
+
+  void relay_response_body() {
+    auto& body = response_->get().body();
+    body.data = bbuf_.data();
+    body.size = bbuf_.size();
+    body.more = true;
+    upstream_->deadline(be_cfg_->timeouts.server);
+    http::async_read_some(upstream_->socket, ubuf_, *response_,
+                          [self = shared_from_this(), x = exchange_](beast::error_code ec, std::size_t) {
+                            if (self->stale(x)) return;
+                            if (ec == http::error::need_buffer) ec = {};
+                            if (ec) return self->server_failed(ec);
+                            const std::string_view got(self->bbuf_.data(),
+                                                       self->bbuf_.size() - self->response_->get().body().size);
+                            self->response_body_bytes_ += got.size();
+                            const bool chunked = self->response_head_.chunked;
+                            if (chunked)
+                              self->to_client_ += core::chunk(got);
+                            else
+                              self->to_client_ += got;
+                            if (!self->response_->is_done()) {
+                              if (self->to_client_.empty()) return self->relay_response_body();
+                              return self->send_to_client([self] { self->relay_response_body(); });
+                            }
+                            if (chunked) self->to_client_ += core::last_chunk();
+                            self->send_to_client([self] { self->response_finished(); });
+                          });
+  }
+
+  // The response is through: the server connection goes back to the pool when both sides said
+  // keep-alive and the request went out whole; the exchange ends once the request body has too.
+  void response_finished() {
+    response_done_ = true;
+    rec_.bytes = core::logged_response_size(response_head_, bodyless_ ? 0 : response_body_bytes_);
+    server_keepalive_ = response_->get().keep_alive() && server_keepalive_mode();
+    if (!server_writing_) release_upstream();
+    if (!request_body_done_) {
+      client_keepalive_ = false;  // the rest of the body is read until it ends or `timeout client`
+      return;
+    }
+    finish_exchange();
+  }
+
+  void release_upstream() {
+    if (server_keepalive_ && request_body_done_ && !server_write_failed_)
+      px_.give_idle({backend_, *server_}, std::move(upstream_));
+    abandon_upstream();
+  }
+
+  void abandon_upstream() {
+    upstream_.reset();
+    ubuf_.clear();
+  }
+
+  // Writes to_client_, then calls `then`; a client that cannot take it ends the exchange (CD--).
+  template <class Then>
+  void send_to_client(Then then) {
+    client_->deadline(fe_cfg_.timeouts.client);
+    asio::async_write(client_->socket, asio::buffer(to_client_),
+                      [self = shared_from_this(), x = exchange_, then](boost::system::error_code ec, std::size_t) {
+                        if (self->stale(x)) return;
+                        self->to_client_.clear();
+                        if (!ec) return then();
+                        self->rec_.term = {self->client_->timed_out(ec) ? 'c' : 'C', 'D'};
+                        self->abandon_upstream();
+                        self->log_and_close(false);
+                      });
   }
 
   // --- answers lb makes itself -----------------------------------------------------------
   void answer(int status, core::Termination term) {
+    settled_ = true;
     const bool head = req_.state == core::RequestParse::State::Done && req_.head.method == "HEAD";
-    client_keepalive_ = req_.state == core::RequestParse::State::Done && client_wants_keepalive_ && px_.accepting &&
-                        fe_cfg_.http_conn_mode != core::HttpConnMode::Close;
-    out_ = core::haproxy_error_response(status, !client_keepalive_, head);
-    rec_.status = status;
-    rec_.bytes = core::logged_error_size(status);
-    write_client(term);
-  }
-
-  // A request that could not be read: HAProxy logs it as "<BADREQ>" with no timers.
-  void answer_and_close(int status, core::Termination term, bool nothing_read) {
-    client_keepalive_ = false;
-    rec_.TR = -1;
-    rec_.request_line = "<BADREQ>";
-    out_ = core::haproxy_error_response(status, true);
+    client_keepalive_ = req_.state == core::RequestParse::State::Done && request_body_done_ &&
+                        client_wants_keepalive_ && px_.accepting && fe_cfg_.http_conn_mode != core::HttpConnMode::Close;
+    to_client_ = core::haproxy_error_response(status, !client_keepalive_, head);
     rec_.status = status;
     rec_.bytes = core::logged_error_size(status);
     rec_.term = term;
     client_->deadline(fe_cfg_.timeouts.client);
-    asio::async_write(client_->socket, asio::buffer(out_),
-                      [self = shared_from_this(), nothing_read](boost::system::error_code, std::size_t) {
-                        self->log_and_close(nothing_read);
-                      });
-  }
-
-  void write_client(core::Termination term) {
-    rec_.term = term;
-    client_->deadline(fe_cfg_.timeouts.client);
-    asio::async_write(client_->socket, asio::buffer(out_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+    asio::async_write(client_->socket, asio::buffer(to_client_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
       if (ec) {
         self->rec_.term = {'C', 'D'};
         self->client_keepalive_ = false;
@@ -610,8 +745,26 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
+  // A request that could not be read: HAProxy logs it as "<BADREQ>" with no timers.
+  void answer_and_close(int status, core::Termination term, bool nothing_read) {
+    settled_ = true;
+    client_keepalive_ = false;
+    rec_.TR = -1;
+    rec_.request_line = "<BADREQ>";
+    to_client_ = core::haproxy_error_response(status, true);
+    rec_.status = status;
+    rec_.bytes = core::logged_error_size(status);
+    rec_.term = term;
+    client_->deadline(fe_cfg_.timeouts.client);
+    asio::async_write(client_->socket, asio::buffer(to_client_),
+                      [self = shared_from_this(), nothing_read](boost::system::error_code, std::size_t) {
+                        self->log_and_close(nothing_read);
+                      });
+  }
+
   // --- end of one exchange ---------------------------------------------------------------
   void finish_exchange() {
+    settled_ = true;
     ++served_;
     release_server();
     log_line(false);
@@ -620,6 +773,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void log_and_close(bool nothing_read) {
+    settled_ = true;
     release_server();
     log_line(nothing_read);
     close_client();
@@ -663,8 +817,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string cbuf_;                  // client bytes not yet parsed (pipelined requests wait here)
   std::array<char, 16384> rbuf_{};
   core::RequestParse req_;
-  std::string body_;                  // the request body, decoded
+  std::uint64_t body_left_ = 0;       // Content-Length body bytes still to come
+  bool request_body_done_ = false;
   core::ChunkedDecoder chunks_;
+  std::string piece_;                 // a chunked body's bytes decoded from one read
+  std::string first_body_piece_;      // the body bytes that came with the head, framed
+  std::string body_out_;              // body bytes being forwarded after the head, framed
   std::size_t backend_ = 0;
   const core::ProxyConfig* be_cfg_ = nullptr;
   std::optional<std::size_t> server_;
@@ -675,8 +833,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   ConnPtr upstream_;
   bool reused_ = false;
   beast::flat_buffer ubuf_;
-  std::optional<http::response_parser<http::string_body>> response_;
-  std::string out_;  // the bytes being written (request to the server, or answer to the client)
+  std::optional<http::response_parser<http::buffer_body>> response_;
+  core::HttpResponseHead response_head_;
+  std::array<char, 16384> bbuf_{};  // one piece of the response body
+  std::uint64_t response_body_bytes_ = 0;
+  bool bodyless_ = false;
+  std::string to_server_;  // the request head and first body piece (kept whole for a retry)
+  std::string to_client_;  // the bytes being written to the client
+  std::uint64_t exchange_ = 0;  // which request of the connection is being served
+  bool settled_ = false;        // the exchange's outcome is decided; late handlers do nothing
+  bool response_started_ = false, response_done_ = false;
+  bool server_writing_ = false, server_write_failed_ = false, body_sent_after_head_ = false;
+  bool server_keepalive_ = false;
   bool client_wants_keepalive_ = false;  // as the request asked, before lb rewrote it
   bool client_keepalive_ = false;
   int served_ = 0;

@@ -59,6 +59,20 @@ struct Connected {
   int error = 0;  // 0, ECONNREFUSED, ETIMEDOUT, ...
 };
 
+// A listening socket on 127.0.0.1 at a port the kernel picks, for a scripted test backend.
+inline Fd listen_on_loopback(int& port) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::listen(fd.get(), 64);
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
 // Non-blocking connect bounded by `timeout`; a dropped SYN shows up as ETIMEDOUT.
 inline Connected connect_to(int port, milliseconds timeout = kPatience,
                             const char* host = "127.0.0.1") {

@@ -48,8 +48,12 @@ std::string client_response_head(const HttpResponseHead& head, bool close, bool 
   return out;
 }
 
-std::string chunked_body(std::string_view body, const std::vector<HttpHeader>& trailers) {
-  std::string out = body.empty() ? "0\r\n" : fmt::format("{:X}\r\n{}\r\n0\r\n", body.size(), body);
+std::string chunk(std::string_view data) {
+  return data.empty() ? std::string() : fmt::format("{:X}\r\n{}\r\n", data.size(), data);
+}
+
+std::string last_chunk(const std::vector<HttpHeader>& trailers) {
+  std::string out = "0\r\n";
   append_headers(out, trailers);
   out += "\r\n";
   return out;

@@ -54,9 +54,11 @@ std::string forwarded_request_head(const HttpRequestHead& head, const ForwardOpt
 // keep-alive and gets it.
 std::string client_response_head(const HttpResponseHead& head, bool close, bool client_http10_keepalive);
 
-// A body re-framed as HAProxy re-frames what it received at once: one chunk with an upper-case
-// hex size, then the last chunk and the trailers. Empty body: only the last chunk.
-std::string chunked_body(std::string_view body, const std::vector<HttpHeader>& trailers = {});
+// A chunked body re-framed as HAProxy re-frames it: each piece that arrived at once becomes one
+// chunk with an upper-case hex size (an empty piece: nothing), and the message ends with the last
+// chunk and the trailers.
+std::string chunk(std::string_view data);
+std::string last_chunk(const std::vector<HttpHeader>& trailers = {});
 
 // What HAProxy logs as %B for a response it forwarded: the size of its internal (HTX) copy of the
 // message, not the bytes on the wire: 20 + the start line's three parts + every header's name and

@@ -61,8 +61,10 @@ TEST(ClientResponse, IsTheServersAnswerLowerCasedWithHaproxysConnectionHeader) {
   EXPECT_EQ(client_response_head(HttpResponseHead{11, 204, "No Content", {}}, true, false),
             captured("http_response_no_content_204"));
   const HttpResponseHead chunked{11, 200, "OK", {{"Transfer-Encoding", "chunked"}, {"X-A", "1"}}, true};
-  EXPECT_EQ(client_response_head(chunked, true, false) + chunked_body("hello world"), captured("http_response_chunked_multi"));
-  EXPECT_EQ(chunked_body(""), "0\r\n\r\n");
+  EXPECT_EQ(client_response_head(chunked, true, false) + chunk("hello world") + last_chunk(), captured("http_response_chunked_multi"));
+  EXPECT_EQ(chunk(""), "");
+  EXPECT_EQ(last_chunk(), "0\r\n\r\n");
+  EXPECT_EQ(last_chunk({{"x-t", "1"}}), "0\r\nx-t: 1\r\n\r\n");
 }
 
 TEST(ClientResponse, LogsHaproxysInternalMessageSizeNotTheWireSize) {
