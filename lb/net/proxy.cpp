@@ -295,6 +295,43 @@ class Connector : public std::enable_shared_from_this<Connector> {
   Clock::time_point started_;
 };
 
+// ----------------------------------------------------------------------------- backend queue
+
+// A session waiting in its backend's queue because every usable server is at its maxconn: it
+// gets the first free slot, first come first served, or gives up after `timeout queue` (else
+// `timeout connect`), as HAProxy's sessions do in both modes. The callbacks carry the session.
+class QueueWait {
+ public:
+  explicit QueueWait(Proxy::Impl& px) : px_(px), timer_(px.io) {}
+
+  // served(server, ms waited) or timed_out(ms waited), once.
+  template <class Served, class TimedOut>
+  void wait(std::size_t backend, const core::Timeouts& t, Served served, TimedOut timed_out) {
+    backend_ = backend;
+    since_ = Clock::now();
+    ticket_ = px_.backends.enqueue(backend, [this, served](std::size_t server) {
+      timer_.cancel();
+      ticket_.reset();
+      served(server, ms_since(since_));
+    });
+    if (const auto limit = t.queue ? t.queue : t.connect) {
+      timer_.expires_after(*limit);
+      timer_.async_wait([this, timed_out](const boost::system::error_code& ec) {
+        if (ec || !ticket_) return;
+        px_.backends.dequeue(backend_, *std::exchange(ticket_, std::nullopt));
+        timed_out(ms_since(since_));
+      });
+    }
+  }
+
+ private:
+  Proxy::Impl& px_;
+  asio::steady_timer timer_;
+  std::size_t backend_ = 0;
+  std::optional<core::Backends::QueueTicket> ticket_;
+  Clock::time_point since_;
+};
+
 // ----------------------------------------------------------------------------- HTTP session
 
 core::HttpResponseHead response_head(const http::response_parser<http::buffer_body>& p) {
@@ -461,28 +498,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     connect(true);
   }
 
-  // Every usable server is at its maxconn: wait for a slot, at most `timeout queue` (else
-  // `timeout connect`), as HAProxy does; then HAProxy's 503 with sQ--.
+  // Every usable server is full: HAProxy's 503 with sQ-- if no slot frees in time.
   void wait_in_queue() {
-    queued_at_ = Clock::now();
-    ticket_ = px_.backends.enqueue(backend_, [self = shared_from_this()](std::size_t server) {
-      self->queue_timer_.cancel();
-      self->ticket_.reset();
-      self->server_ = server;
-      self->rec_.Tw = ms_since(self->queued_at_);
-      self->connect(true);
-    });
+    queue_.wait(
+        backend_, be_cfg_->timeouts,
+        [self = shared_from_this()](std::size_t server, long waited) {
+          self->server_ = server;
+          self->rec_.Tw = waited;
+          self->connect(true);
+        },
+        [self = shared_from_this()](long waited) {
+          self->rec_.Tw = waited;
+          self->answer(503, {'s', 'Q'});
+        });
     rec_.backend_queue = px_.backends.queued(backend_);  // %bq: its place in the queue, as haproxy logs it
-    const auto& t = be_cfg_->timeouts;
-    if (const auto limit = t.queue ? t.queue : t.connect) {
-      queue_timer_.expires_after(*limit);
-      queue_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-        if (ec || !self->ticket_) return;
-        self->px_.backends.dequeue(self->backend_, *std::exchange(self->ticket_, std::nullopt));
-        self->rec_.Tw = ms_since(self->queued_at_);
-        self->answer(503, {'s', 'Q'});
-      });
-    }
   }
 
   void connect(bool allow_reuse) {
@@ -827,9 +856,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   const core::ProxyConfig* be_cfg_ = nullptr;
   std::optional<std::size_t> server_;
   std::optional<std::size_t> backend_of_record_, server_of_record_;
-  std::optional<core::Backends::QueueTicket> ticket_;  // waiting in the backend queue
-  asio::steady_timer queue_timer_{px_.io};
-  Clock::time_point queued_at_;
+  QueueWait queue_{px_};
   ConnPtr upstream_;
   bool reused_ = false;
   beast::flat_buffer ubuf_;
@@ -878,16 +905,37 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
     backend_ = *be;
     be_cfg_ = &px_.config.proxies[*be];
     rec_.backend = be_cfg_->name;
-    const auto server = px_.backends.pick(*be).server;
-    if (!server) return end({'S', 'C'});  // none usable, or all full (mode tcp has no queue yet)
-    server_ = *server;
+    const auto pick = px_.backends.pick(*be);
+    if (pick.full) return wait_in_queue();
+    if (!pick.server) return end({'S', 'C'});
+    server_ = *pick.server;
     px_.backends.request_started({backend_, *server_});
+    rec_.Tw = 0;
+    connect();
+  }
+
+ private:
+  void wait_in_queue() {
+    queue_.wait(
+        backend_, be_cfg_->timeouts,
+        [self = shared_from_this()](std::size_t server, long waited) {
+          self->server_ = server;
+          self->rec_.Tw = waited;
+          self->connect();
+        },
+        [self = shared_from_this()](long waited) {
+          self->rec_.Tw = waited;
+          self->end({'s', 'Q'});
+        });
+    rec_.backend_queue = px_.backends.queued(backend_);
+  }
+
+  void connect() {
     std::make_shared<Connector>(px_, backend_, *server_, false,
                                 [self = shared_from_this()](Connector::Outcome o) { self->on_connected(std::move(o)); })
         ->start();
   }
 
- private:
   struct Direction {
     Conn* from;
     Conn* to;
@@ -902,7 +950,6 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
     rec_.server = be_cfg_->servers[*server_].name;
     rec_.retries = o.retries;
     rec_.redispatched = o.redispatched;
-    rec_.Tw = 0;
     rec_.Tc = o.connect_ms;
     if (!o.stream) return end({'S', 'C'});
     upstream_ = std::move(o.stream);
@@ -977,6 +1024,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
   const core::ProxyConfig* be_cfg_ = nullptr;
   std::optional<std::size_t> server_;
   ConnPtr upstream_;
+  QueueWait queue_{px_};
   std::array<Direction, 2> dirs_;
   bool finished_ = false;
   bool released_ = false;

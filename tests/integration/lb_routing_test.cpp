@@ -187,5 +187,44 @@ TEST(LbQueue, RequestsBeyondMaxconnWaitTheirTurnOrGetHaproxys503AfterTimeoutQueu
   EXPECT_GE(waits[1], 300);
 }
 
+
+// mode tcp queues as mode http does. As haproxy 2.6.12 logged the same exchange (captured):
+// `be/<NOSRV> 603/-1/602 0 sQ 2/2/1/0/0 0/2`, and the one served after waiting `356/5/761 ... 0/1`.
+TEST(LbQueue, TcpConnectionsBeyondMaxconnWaitTheirTurnOrAreClosedAfterTimeoutQueue) {
+  LbWorld w({"s1"}, {"--rule", "s1: -> status 200 delay=400"});
+  w.start_lb(R"(global
+    log stdout format raw local0
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout queue 600ms
+frontend fe
+    bind 127.0.0.1:{{fe}}
+    default_backend be
+backend be
+    server s1 127.0.0.1:{{s1}} maxconn 1
+)");
+  std::vector<std::future<Received>> inflight;
+  for (int i = 0; i < 3; ++i) {
+    inflight.push_back(std::async(std::launch::async, [&] { return http(w.fe_port(), "GET", "/"); }));
+    if (i == 0) {
+      ASSERT_TRUE(w.mock().wait_journal("method=GET", 1));
+    }
+  }
+  std::vector<int> statuses;
+  for (auto& f : inflight) statuses.push_back(status_of(f.get().bytes));
+  std::sort(statuses.begin(), statuses.end());
+  EXPECT_EQ(statuses, (std::vector<int>{-1, 200, 200}));  // -1: closed with no answer
+  std::vector<std::string> lines;
+  for (int i = 0; i < 3; ++i) lines.push_back(w.await(" be/").value_or(""));
+  EXPECT_THAT(lines, ::testing::Contains(::testing::ContainsRegex(R"( be/<NOSRV> 6[0-9][0-9]/-1/6[0-9][0-9] 0 sQ [0-9/]+ 0/2$)")));
+  EXPECT_THAT(lines, ::testing::Contains(::testing::ContainsRegex(R"( be/s1 [0-9]/[0-9]+/4[0-9][0-9] [0-9]+ -- [0-9/]+ 0/0$)")));
+  EXPECT_THAT(lines, ::testing::Contains(::testing::ContainsRegex(R"( be/s1 [34][0-9][0-9]/[0-9]+/[78][0-9][0-9] [0-9]+ -- [0-9/]+ 0/1$)")));
+}
+
 }  // namespace
 }  // namespace lb::test
