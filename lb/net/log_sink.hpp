@@ -31,7 +31,8 @@ class LogSink {
 
   // A server-state line (UP/DOWN/no server available/health check) of proxy `proxy`.
   void server_state(std::size_t proxy, const core::LogLine& line);
-  // A traffic line (option httplog/tcplog) of frontend `proxy`.
+  // A line of proxy `proxy`'s own log: traffic (option httplog/tcplog), and the events HAProxy
+  // sends there (a frontend reaching the FD limit).
   void traffic(std::size_t proxy, core::Severity severity, std::string_view text);
   // A process message: stderr with HAProxy's "[LEVEL]" prefix, and the global log targets.
   void process(core::Severity severity, std::string_view text);

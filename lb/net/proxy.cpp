@@ -96,13 +96,16 @@ using ConnPtr = std::unique_ptr<Conn>;
 // ----------------------------------------------------------------------------- shared state
 
 struct Proxy::Impl {
-  Impl(const core::Config& c, asio::io_context& i, core::Backends& b, LogSink& l)
-      : config(c), io(i), backends(b), log(l), feconn(c.proxies.size(), 0) {}
+  Impl(const core::Config& c, const core::ConnectionLimits& lim, asio::io_context& i, core::Backends& b, LogSink& l)
+      : config(c), limits(lim), io(i), backends(b), log(l), feconn(c.proxies.size(), 0) {
+    for (const auto& p : c.proxies) fe_maxconn.push_back(core::frontend_maxconn(p, lim));
+  }
 
   struct Listener {
     std::size_t frontend;
     tcp::acceptor acceptor;
     tcp::endpoint endpoint;
+    bool paused = false;  // at a connection limit: no accept pending
   };
 
   // Idle keep-alive connections to servers, per (backend, server).
@@ -159,6 +162,8 @@ struct Proxy::Impl {
   }
 
   void accept(Listener& l);
+  void accept_failed(Listener& l, const boost::system::error_code& ec);
+  bool below_limits(std::size_t fe) const { return actconn < limits.maxconn && feconn[fe] < fe_maxconn[fe]; }
   void session_started(std::size_t fe) {
     ++actconn;
     ++feconn[fe];
@@ -166,10 +171,18 @@ struct Proxy::Impl {
   void session_ended(std::size_t fe) {
     --actconn;
     --feconn[fe];
+    if (accepting)
+      for (auto& l : listeners)
+        if (l->paused && below_limits(l->frontend)) {
+          l->paused = false;
+          accept(*l);
+        }
     if (actconn == 0 && on_drained) std::exchange(on_drained, nullptr)();
   }
 
   const core::Config& config;
+  core::ConnectionLimits limits;
+  std::vector<int> fe_maxconn;  // [proxy]
   asio::io_context& io;
   core::Backends& backends;
   LogSink& log;
@@ -1037,17 +1050,13 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
 // ----------------------------------------------------------------------------- listeners
 
 void Proxy::Impl::accept(Listener& l) {
+  if (!below_limits(l.frontend)) {
+    l.paused = true;  // session_ended() resumes it
+    return;
+  }
   l.acceptor.async_accept([this, &l](const boost::system::error_code& ec, tcp::socket socket) {
     if (!accepting) return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted) return;
-      // EMFILE and friends: HAProxy pauses the listener and retries; lb retries after 100 ms.
-      auto retry = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
-      retry->async_wait([this, &l, retry](const boost::system::error_code& e) {
-        if (!e && accepting) accept(l);
-      });
-      return;
-    }
+    if (ec) return accept_failed(l, ec);
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     const auto& fe = config.proxies[l.frontend];
@@ -1059,8 +1068,30 @@ void Proxy::Impl::accept(Listener& l) {
   });
 }
 
-Proxy::Proxy(const core::Config& config, asio::io_context& io, core::Backends& backends, LogSink& log)
-    : impl_(std::make_unique<Impl>(config, io, backends, log)) {}
+// Out of descriptors or memory: HAProxy (sock.c, sock_accept_conn) tells the frontend's log at
+// emerg and pauses the listener for 100 ms; so does lb.
+void Proxy::Impl::accept_failed(Listener& l, const boost::system::error_code& ec) {
+  if (ec == asio::error::operation_aborted) return;
+  const auto& name = config.proxies[l.frontend].name;
+  std::string why;
+  if (ec.value() == EMFILE)
+    why = fmt::format("Proxy {} reached process FD limit (maxsock={}). Please check 'ulimit-n' and restart.", name,
+                      limits.maxsock);
+  else if (ec.value() == ENFILE)
+    why = fmt::format("Proxy {} reached system FD limit (maxsock={}). Please check system tunables.", name, limits.maxsock);
+  else if (ec.value() == ENOBUFS || ec.value() == ENOMEM)
+    why = fmt::format("Proxy {} reached system memory limit (maxsock={}). Please check system tunables.", name,
+                      limits.maxsock);
+  if (!why.empty()) log.traffic(l.frontend, core::Severity::Emerg, why);
+  auto retry = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
+  retry->async_wait([this, &l, retry](const boost::system::error_code& e) {
+    if (!e && accepting) accept(l);
+  });
+}
+
+Proxy::Proxy(const core::Config& config, const core::ConnectionLimits& limits, asio::io_context& io,
+             core::Backends& backends, LogSink& log)
+    : impl_(std::make_unique<Impl>(config, limits, io, backends, log)) {}
 
 Proxy::~Proxy() = default;
 
@@ -1078,7 +1109,8 @@ bool Proxy::bind_all() {
       if (!ec) l->acceptor.open(ep.protocol(), ec);
       if (!ec) l->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
       if (!ec) l->acceptor.bind(ep, ec);
-      if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+      // HAProxy's listen backlog is the frontend's maxconn (listener_backlog()).
+      if (!ec) l->acceptor.listen(impl_->fe_maxconn[pi], ec);
       if (ec) {
         impl_->log.process(core::Severity::Alert,
                            fmt::format("Starting {} {}: cannot bind socket ({}) [{}]",

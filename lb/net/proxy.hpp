@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lb/core/config/limits.hpp"
 #include "lb/core/config/model.hpp"
 #include "lb/core/route/backends.hpp"
 
@@ -22,7 +23,11 @@ class LogSink;
 
 class Proxy {
  public:
-  Proxy(const core::Config& config, boost::asio::io_context& io, core::Backends& backends, LogSink& log);
+  // `limits`: the global maxconn, and the maxsock HAProxy names when descriptors run out.
+  // A frontend at its maxconn, or the process at the global one, stops accepting until a
+  // connection ends; the kernel holds new ones in the listen backlog (the frontend's maxconn).
+  Proxy(const core::Config& config, const core::ConnectionLimits& limits, boost::asio::io_context& io,
+        core::Backends& backends, LogSink& log);
   ~Proxy();
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;

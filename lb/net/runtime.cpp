@@ -1,5 +1,6 @@
 #include "lb/net/runtime.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "lb/core/check/check_engine.hpp"
+#include "lb/core/config/limits.hpp"
 #include "lb/core/route/backends.hpp"
 #include "lb/net/asio_scheduler.hpp"
 #include "lb/net/proxy.hpp"
@@ -36,6 +38,27 @@ core::Config with_resolved_addresses(core::Config config) {
   return config;
 }
 
+// HAProxy sets the process's descriptor limit to the maxsock its maxconn needs, and refuses to
+// start when the hard limit does not allow it (strict-limits, the 2.6 default).
+bool set_fd_limit(const core::ConnectionLimits& limits, LogSink& log) {
+  rlimit r{};
+  ::getrlimit(RLIMIT_NOFILE, &r);
+  rlimit wanted = r;
+  wanted.rlim_cur = static_cast<rlim_t>(limits.maxsock);
+  if (wanted.rlim_cur > r.rlim_max || ::setrlimit(RLIMIT_NOFILE, &wanted) != 0) {
+    log.process(core::Severity::Alert, fmt::format("[haproxy.main()] Cannot raise FD limit to {}, limit is {}.",
+                                                   limits.maxsock, static_cast<long>(r.rlim_cur)));
+    return false;
+  }
+  return true;
+}
+
+long fd_limit() {
+  rlimit r{};
+  ::getrlimit(RLIMIT_NOFILE, &r);
+  return r.rlim_cur == RLIM_INFINITY ? 1L << 20 : static_cast<long>(r.rlim_cur);
+}
+
 std::string hostname() {
   char buf[256] = {};
   return ::gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string();
@@ -50,6 +73,8 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   AsioScheduler scheduler(io);
   NetProber prober(io);
   LogSink log(config, io, LogIdentity{options.program, static_cast<int>(::getpid()), hostname()}, !options.quiet);
+  const auto limits = core::connection_limits(config, fd_limit());
+  if (!set_fd_limit(limits, log)) return 1;
 
   core::Backends backends(config);
   core::CheckEngine* engine_ptr = nullptr;
@@ -67,7 +92,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
       [&](core::ServerKey key) { return backends.load(key); });
   engine_ptr = &engine;
 
-  Proxy proxy(config, io, backends, log);
+  Proxy proxy(config, limits, io, backends, log);
   // SIGTERM/SIGINT are caught before anything announces readiness, so a stop sent the moment lb
   // says "ready" is a graceful one.
   asio::signal_set signals(io, SIGTERM, SIGINT);

@@ -9,7 +9,6 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <functional>
 #include <future>
 #include <thread>
@@ -71,15 +70,6 @@ struct LbInFront {
   TempDir dir;
   Child lb;
 };
-
-// The peak resident size of a process, in kB.
-long peak_rss_kb(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(in, line))
-    if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
-  return -1;
-}
 
 TEST(LbStreaming, TheServerGetsTheFirstPartOfABodyWhileTheClientStillHoldsTheRest) {
   std::promise<void> first_part_seen;
@@ -234,7 +224,7 @@ TEST(LbStreaming, BodiesFarLargerThanAnyBufferPassWithoutLbHoldingThem) {
       if (!send_all(fd, block)) return;
   });
   LbInFront front(backend.port());
-  const long rss_before = peak_rss_kb(front.lb.pid());
+  const long rss_before = proc_number(front.lb.pid(), "status", "VmHWM:");
   auto c = connect_to(front.fe);
   ASSERT_EQ(c.error, 0);
   std::thread uploader([&] {
@@ -263,7 +253,7 @@ TEST(LbStreaming, BodiesFarLargerThanAnyBufferPassWithoutLbHoldingThem) {
   EXPECT_EQ(received_at_server, kBody);
   EXPECT_THAT(head, ::testing::StartsWith("HTTP/1.1 200 OK\r\n"));
   EXPECT_EQ(downloaded, kBody);
-  const long rss_after = peak_rss_kb(front.lb.pid());
+  const long rss_after = proc_number(front.lb.pid(), "status", "VmHWM:");
   ASSERT_GT(rss_before, 0);
   EXPECT_LT(rss_after - rss_before, 16 * 1024) << "peak RSS " << rss_before << " kB -> " << rss_after << " kB";
 }

@@ -4,6 +4,7 @@
 // `log stdout format raw` target) awaited line by line, never slept on.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 #include <string>
 #include <vector>
@@ -58,6 +59,19 @@ class LbWorld {
   TempDir dir_;
   Child lb_;
 };
+
+// The first number on the line of /proc/PID/FILE that starts with `key`: ("status", "VmHWM:") is
+// the peak RSS in kB, ("limits", "Max open files") the soft descriptor limit. -1 if absent.
+inline long proc_number(pid_t pid, std::string_view file, std::string_view key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + std::string(file));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with(key)) continue;
+    const auto digit = line.find_first_of("0123456789", key.size());
+    return digit == std::string::npos ? -1 : std::stol(line.substr(digit));
+  }
+  return -1;
+}
 
 // The exact 503 page haproxy 2.6 sent for a request with Connection: close.
 inline std::string haproxy_503_close() {

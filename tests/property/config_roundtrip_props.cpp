@@ -133,6 +133,7 @@ RC_GTEST_PROP(ConfigRoundTrip, PrintedConfigParsesToTheSameModel, ()) {
   Config c;
   c.global.spread_checks = *rc::gen::inRange(0, 51);
   c.global.max_spread_checks = *gen_opt_duration();
+  c.global.maxconn = *rc::gen::inRange(0, 100000);
   if (*rc::gen::arbitrary<bool>()) c.global.logs.push_back({"stdout", "raw", "local0", ""});
   const int backends = *rc::gen::inRange(1, 4);
   for (int i = 0; i < backends; ++i)
@@ -142,6 +143,7 @@ RC_GTEST_PROP(ConfigRoundTrip, PrintedConfigParsesToTheSameModel, ()) {
     if (!p.has_frontend_role()) continue;
     p.binds.push_back({"", static_cast<std::uint16_t>(*rc::gen::inRange(1, 65536))});
     p.timeouts.client = *gen_opt_duration();
+    p.maxconn = *rc::gen::inRange(0, 100000);
   }
   if (*rc::gen::arbitrary<bool>()) {
     ProxyConfig fe;

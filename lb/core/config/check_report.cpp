@@ -11,9 +11,9 @@ CheckReport check_report(const ParseResult& result, std::string_view path) {
   bool warnings = false, reading_errors = false;
   for (const auto& d : result.diagnostics) {
     const bool is_alert = d.level == Diagnostic::Level::Alert;
-    warnings |= !is_alert;
+    warnings |= d.level == Diagnostic::Level::Warning;
     reading_errors |= is_alert && d.while_reading;
-    out.stderr_lines.push_back({is_alert ? "ALERT" : "WARNING", format_diagnostic(d)});
+    out.stderr_lines.push_back({d.level == Diagnostic::Level::Warning ? "WARNING" : "ALERT", format_diagnostic(d)});
   }
   out.exit_code = 2;
   if (!result.ok()) {

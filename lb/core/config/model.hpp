@@ -136,6 +136,7 @@ struct ProxyConfig {
   Balance balance = Balance::RoundRobin;
   Timeouts timeouts;
   int retries = 3;
+  int maxconn = 0;  // a frontend's concurrent connections; 0: the global maxconn
   bool redispatch = false;
   int redispatch_interval = -1;  // -1 = only on the last retry
   bool allbackups = false;
@@ -162,6 +163,7 @@ struct ProxyConfig {
 struct GlobalConfig {
   std::vector<LogTarget> logs;
   int spread_checks = 0;  // percent, 0..50
+  int maxconn = 0;        // concurrent connections of the process; 0: from the fd limit, as HAProxy sets it
   std::optional<Ms> max_spread_checks;
   bool operator==(const GlobalConfig&) const = default;
 };

@@ -29,7 +29,7 @@ constexpr std::array kUnsupportedGlobal{"lua-load",   "setenv",         "presete
                                         "server-state-file", "server-state-base", "h1-case-adjust",
                                         "localpeer",  "set-dumpable",   "node",      "description"};
 // Process knobs with no effect on checks or routing: accepted, with a warning that lb ignores them.
-constexpr std::array kIgnoredGlobal{"daemon",  "master-worker", "maxconn",  "user",     "group",
+constexpr std::array kIgnoredGlobal{"daemon",  "master-worker", "user",     "group",
                                     "uid",     "gid",           "chroot",   "pidfile",  "nbthread",
                                     "stats",   "ca-base",       "crt-base", "quiet",    "hard-stop-after",
                                     "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
@@ -49,7 +49,7 @@ constexpr std::array kUnsupportedProxy{
     "log-tag",     "http-send-name-header", "hash-balance-factor", "load-server-state-from-file",
     "server-state-file-name", "bind-process", "max-keep-alive-queue", "http-error", "errorfiles",
     "backlog",     "dynamic-cookie-key", "retry-on",   "email-alert"};
-constexpr std::array kIgnoredProxy{"maxconn", "fullconn", "description", "errorfile", "log-tag"};
+constexpr std::array kIgnoredProxy{"fullconn", "description", "errorfile", "log-tag"};
 constexpr std::array kUnsupportedOptions{
     "ssl-hello-chk", "smtpchk", "mysql-check", "pgsql-check", "redis-check", "ldap-check",
     "spop-check", "external-check", "http-use-proxy-header", "originalto", "persist",
@@ -106,11 +106,11 @@ std::string join(Words w, std::size_t from = 0) {
 }
 
 // Every directive of the supported subset, by section; used for "did you mean" hints.
-constexpr std::array kGlobalKeywords{"log",      "spread-checks", "max-spread-checks", "global",
+constexpr std::array kGlobalKeywords{"log",      "spread-checks", "max-spread-checks", "maxconn", "global",
                                      "defaults", "frontend",      "backend",           "listen"};
 constexpr std::array kProxyKeywords{"global", "defaults", "frontend", "backend", "listen",
                                     "mode",    "bind",       "default_backend", "use_backend",
-                                    "balance", "timeout",    "retries",         "option",
+                                    "balance", "timeout",    "retries",         "option",  "maxconn",
                                     "no",      "http-check", "tcp-check",       "default-server",
                                     "server",  "log"};
 constexpr std::array kServerKeywords{"check", "no-check", "inter",   "fastinter", "downinter",
@@ -376,6 +376,17 @@ class Parser {
       g.spread_checks = static_cast<int>(v.value);
       return;
     }
+    if (kw == "maxconn") {
+      if (w.size() > 2) return alert(fmt::format("'{}' cannot handle unexpected argument '{}'.", kw, w[2]));
+      if (g.maxconn != 0)
+        return out_.diagnostics.push_back(
+            {Diagnostic::Level::Continuing, pos(), fmt::format("'{}' already specified. Continuing.", kw)});
+      if (w.size() < 2 || w[1].empty()) return alert(fmt::format("'{}' expects an integer argument.", kw));
+      const auto v = parse_loose_int(w[1]);
+      if (!v.strict) warn(fmt::format("'{}' reads '{}' as {}, as HAProxy does", kw, w[1], v.value));
+      g.maxconn = static_cast<int>(std::max(0L, v.value));
+      return;
+    }
     if (kw == "max-spread-checks") {
       if (w.size() < 2) return alert(fmt::format("'{}' expects an integer argument.", kw));
       auto d = parse_duration(w[1]);
@@ -496,6 +507,17 @@ class Parser {
       return;
     }
     if (kw == "timeout") return timeout(w, p);
+    if (kw == "maxconn") {
+      if (!p.has_frontend_role() && p.kind != ProxyKind::Defaults)
+        warn(fmt::format("'{}' ignored because backend '{}' has no frontend capability. Maybe you want 'fullconn' instead ?",
+                         kw, p.name));
+      if (w.size() < 2 || w[1].empty()) return alert(fmt::format("'{}' expects an integer argument.", kw));
+      const auto v = parse_loose_int(w[1]);
+      if (!v.strict) warn(fmt::format("'{}' reads '{}' as {}, as HAProxy does", kw, w[1], v.value));
+      p.maxconn = static_cast<int>(std::max(0L, v.value));
+      if (w.size() > 2) return alert(fmt::format("'{}' cannot handle unexpected argument '{}'.", kw, w[2]));
+      return;
+    }
     if (kw == "retries") {
       if (p.kind == ProxyKind::Frontend) return not_allowed(kw, sect);
       if (w.size() < 2) return alert(fmt::format("'{}' expects an integer value.", kw));

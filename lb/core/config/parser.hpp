@@ -12,7 +12,8 @@
 namespace lb::core {
 
 struct Diagnostic {
-  enum class Level { Alert, Warning };
+  // Continuing: printed as an ALERT, but the file stays valid (HAProxy's "... Continuing.").
+  enum class Level { Alert, Warning, Continuing };
   // HAProxy words its position prefix differently depending on which parser found the problem.
   enum class Form {
     Parsing,        // "parsing [f:l] : msg"

@@ -59,6 +59,7 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
   if (p.log_global) line("log global");
   for (const auto& l : p.logs) line(log_line(l));
   if (p.has_frontend_role() && !p.default_backend.empty()) line("default_backend " + quote_word(p.default_backend));
+  if (p.has_frontend_role() && p.maxconn) line(fmt::format("maxconn {}", p.maxconn));
   if (p.has_frontend_role())
     for (const auto& b : p.use_backends) line("use_backend " + quote_word(b));
   if (p.has_backend_role()) {
@@ -132,6 +133,7 @@ std::string print_config(const Config& c) {
   std::string out = "global\n";
   for (const auto& l : c.global.logs) out += "    " + log_line(l) + "\n";
   if (c.global.spread_checks) out += fmt::format("    spread-checks {}\n", c.global.spread_checks);
+  if (c.global.maxconn) out += fmt::format("    maxconn {}\n", c.global.maxconn);
   if (c.global.max_spread_checks)
     out += fmt::format("    max-spread-checks {}\n", format_duration(*c.global.max_spread_checks));
   for (const auto& p : c.proxies) {

@@ -210,7 +210,8 @@ def replace_rows(path, new_rows):
         f.write(("\n".join(kept + new_rows) + "\n").encode("latin1"))
 
 
-if __name__ == "__main__":
+def capture(cases):
+    """Writes each case's file and appends its verdicts to both TSV files."""
     assert len({n for n, _ in cases}) == len(cases)
     merged, streams = [], []
     for name, text in cases:
@@ -225,3 +226,7 @@ if __name__ == "__main__":
         print(out, end="")
     replace_rows(OUT + "/config_check.tsv", merged)
     replace_rows(OUT + "/config_check_streams.tsv", streams)
+
+
+if __name__ == "__main__":
+    capture(cases)
