@@ -98,23 +98,25 @@ TEST(LbLimits, DescriptorsRunningOutAreLoggedAtEmergAsHaproxyLogsThemAndLbRecove
   // lb set its soft limit to the maxsock its maxconn needs, as haproxy does: the number it names.
   const long maxsock = open_files_limit(pid);
   ASSERT_GT(maxsock, 0);
-  // Leave room for two more descriptors, then connect three clients.
-  const long room = open_fds(pid) + 2;
-  Child::start("/usr/bin/prlimit", {fmt::format("--pid={}", pid), fmt::format("--nofile={}:{}", room, maxsock)},
-               {.ready_line = ""})
-      .wait_exit(10s);
-  ASSERT_EQ(open_files_limit(pid), room);
+  // No descriptor left: the clients wait in the backlog while lb says why it cannot take them.
+  auto set_limit = [&](long soft) {
+    Child::start("/usr/bin/prlimit", {fmt::format("--pid={}", pid), fmt::format("--nofile={}:{}", soft, maxsock)},
+                 {.ready_line = ""})
+        .wait_exit(10s);
+  };
+  set_limit(open_fds(pid));
   std::vector<Connected> clients;
   for (int i = 0; i < 3; ++i) clients.push_back(connect_to(w.fe_port()));
-  for (const auto& c : clients) ASSERT_EQ(c.error, 0);  // the kernel's backlog takes the third
+  for (const auto& c : clients) ASSERT_EQ(c.error, 0);  // the kernel's backlog takes them
   const auto line = w.await("reached process FD limit");
   ASSERT_TRUE(line);
   EXPECT_EQ(*line, fmt::format("Proxy fe reached process FD limit (maxsock={}). Please check 'ulimit-n' and restart.", maxsock));
-  // Two descriptors come free: the waiting client is accepted and served.
-  clients[0].fd.reset();
-  clients[1].fd.reset();
-  send_all(clients[2].fd.get(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-  EXPECT_EQ(status_of(read_response(clients[2].fd.get()).bytes), 200);
+  // Descriptors back: every waiting client is accepted and served.
+  set_limit(maxsock);
+  for (auto& c : clients) {
+    send_all(c.fd.get(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(status_of(read_response(c.fd.get()).bytes), 200);
+  }
   EXPECT_TRUE(w.lb().running());
 }
 
