@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CPU cost of health checking: N servers (default 1000) with `option httpchk` and `check inter
 # 1s`, all pointing at one mockserver, for DURATION seconds under lb and then under haproxy
-# (nbthread 1). Prints the CPU seconds (user + system) of each and the ratio lb/haproxy
-# (goal <= 1.0x).
+# (nbthread 1), once both have started. Prints the CPU seconds (user + system) of each, their
+# context switches (with perf), and the ratio lb/haproxy (goal <= 1.0x).
 # Usage: bench/checks.sh        SERVERS=1000 DURATION=30 bench/checks.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,23 +30,33 @@ config() {
   for i in $(seq "$SERVERS"); do printf '    server s%d 127.0.0.1:%s check inter 1s\n' "$i" "$mock_port"; done
 }
 cpu_seconds() { awk '{ printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
+WARMUP=${WARMUP:-3}
 
-measure() {  # name command...
+measure() {  # name command...: CPU seconds over DURATION, after WARMUP seconds of start-up
   local name=$1; shift
   "$@" >"$tmp/$name.out" 2>&1 &
   local pid=$!
   pids+=($pid)
-  sleep "$DURATION"
-  local cpu
-  cpu=$(cpu_seconds "$pid")
+  sleep "$WARMUP"
+  local before after
+  before=$(cpu_seconds "$pid")
+  if command -v perf >/dev/null && perf stat -e context-switches -p "$pid" -o "$tmp/$name.perf" -- sleep "$DURATION" 2>/dev/null; then
+    :
+  else
+    sleep "$DURATION"
+  fi
+  after=$(cpu_seconds "$pid")
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  echo "$cpu"
+  awk -v a="$before" -v b="$after" 'BEGIN { printf "%.2f", b - a }'
 }
+switches() { awk '/context-switches/ { gsub(",", "", $1); print $1 }' "$tmp/$1.perf" 2>/dev/null || echo "?"; }
 
 config "$(free_port)" >"$tmp/lb.cfg"
 config "$(free_port)" >"$tmp/haproxy.cfg"
-echo "$SERVERS servers, option httpchk, inter 1s, ${DURATION}s each"
+echo "$SERVERS servers, option httpchk, inter 1s, ${DURATION}s each after ${WARMUP}s of start-up"
 lb_cpu=$(measure lb "$LB" -db -q -f "$tmp/lb.cfg")
 hx_cpu=$(measure haproxy haproxy -db -q -f "$tmp/haproxy.cfg")
-printf '  lb       %8s CPU s\n  haproxy  %8s CPU s\n' "$lb_cpu" "$hx_cpu"
+checks=$((SERVERS * DURATION))
+printf '  lb       %8s CPU s  %8s context switches (%s checks)\n' "$lb_cpu" "$(switches lb)" "$checks"
+printf '  haproxy  %8s CPU s  %8s context switches\n' "$hx_cpu" "$(switches haproxy)"
 awk -v a="$lb_cpu" -v b="$hx_cpu" 'BEGIN { if (b > 0) printf "ratio lb/haproxy: %.2fx\n", a / b; else print "ratio: n/a" }'

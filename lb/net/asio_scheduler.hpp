@@ -14,16 +14,20 @@ namespace lb::net {
 class AsioScheduler final : public core::Scheduler {
  public:
   explicit AsioScheduler(boost::asio::io_context& io);
+  ~AsioScheduler() override;
   // Milliseconds since this scheduler was made (the steady clock, so never jumps).
   core::TimePoint now() const override;
   std::unique_ptr<core::Timer> make_timer(std::function<void()> on_fire) override;
   void post(std::function<void()> fn) override;
   boost::asio::io_context& io() const { return io_; }
-  std::chrono::steady_clock::time_point to_steady(core::TimePoint t) const;
+  std::int64_t epoch_ns() const { return epoch_ns_; }
+
+  struct Queue;  // the timers, in due order (public for the timer class in the .cpp)
 
  private:
   boost::asio::io_context& io_;
   std::int64_t epoch_ns_;
+  std::unique_ptr<Queue> queue_;
 };
 
 }  // namespace lb::net

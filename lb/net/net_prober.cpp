@@ -48,8 +48,22 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->look_at_connect(); });
   }
 
+  // A check request fits the socket buffer: it is written at once, and only what the socket
+  // does not take waits for writability. A failure is delivered from the loop.
   void send(std::string_view bytes) {
     const bool idle = pending_.empty() && !write_in_flight_;
+    if (idle && connected_) {
+      const ssize_t n = ::send(socket_.native_handle(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n == static_cast<ssize_t>(bytes.size())) return;
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        const boost::system::error_code ec(errno, boost::system::system_category());
+        asio::post(socket_.get_executor(), [self = shared_from_this(), ec] {
+          if (self->events_) self->fail(ec);
+        });
+        return;
+      }
+      bytes.remove_prefix(n > 0 ? static_cast<std::size_t>(n) : 0);
+    }
     pending_.append(bytes);
     if (idle && connected_) do_write();
   }

@@ -93,6 +93,9 @@ struct CheckEngine::Impl {
     std::optional<Health> health;
     CheckStatus last_status = CheckStatus::Initializing;
     std::unique_ptr<Attempt> attempt;
+    // The last finished attempt, kept until the next one starts: finish() may run inside one of
+    // its callbacks, so it cannot be destroyed there (its connection is).
+    std::unique_ptr<Attempt> retired;
     std::unique_ptr<Timer> deadline_timer;
     std::unique_ptr<Timer> next_timer;
     std::optional<TimePoint> next_at;
@@ -158,6 +161,7 @@ struct CheckEngine::Impl {
 
   void start_check(Server& s) {
     if (s.disabled()) return;  // maintenance pauses checks
+    s.retired.reset();
     s.attempt = std::make_unique<Attempt>(*this, s);
     s.attempt->started = scheduler.now();
     emit(HealthEvent::Kind::CheckStarted, s, CheckResult{CheckStatus::Started});
@@ -166,11 +170,10 @@ struct CheckEngine::Impl {
   }
 
   void finish(Server& s, CheckResult r) {
-    std::unique_ptr<Attempt> attempt = std::move(s.attempt);
+    s.retired = std::move(s.attempt);
+    s.retired->conn.reset();  // closes the connection now, as HAProxy closes a finished check
     s.deadline_timer->disarm();
-    r.duration = std::chrono::duration_cast<Ms>(scheduler.now() - attempt->started);
-    // We may be inside one of this attempt's callbacks: it is destroyed once that returns.
-    scheduler.post([a = std::shared_ptr<Attempt>(std::move(attempt))] {});
+    r.duration = std::chrono::duration_cast<Ms>(scheduler.now() - s.retired->started);
 
     const auto& px = *s.proxy;
     const ServerRef ref{px.name, s.config->name, s.config->settings.backup};
