@@ -48,6 +48,11 @@ std::string endpoint_text(const tcp::endpoint& e) { return core::format_host_por
 // are cancelled, not the socket closed, so lb can still write HAProxy's 408 or 504 on it;
 // timed_out() then tells a timeout from any other failure. Kept behind a pointer so that the
 // deadline's completion can check the connection still exists.
+//
+// Deadlines move on every read and write, nearly always later. Moving one later only records
+// it: the Asio wait already pending, when it completes, waits again for the rest. Only a deadline
+// earlier than the pending wait restarts it (a restart cancels the wait, and every cancelled
+// wait costs the loop a completion to run).
 struct Conn {
   explicit Conn(asio::io_context& io) : socket(io), timer(io) {}
   ~Conn() { *alive = false; }
@@ -62,19 +67,13 @@ struct Conn {
       disarm();
   }
   void deadline_at(Clock::time_point at) {
-    disarm();
-    timer.expires_at(at);
-    timer.async_wait([this, a = alive, g = generation](const boost::system::error_code& ec) {
-      if (ec || !*a || g != generation) return;
-      expired = true;
-      boost::system::error_code ignored;
-      socket.cancel(ignored);
-    });
+    expired = false;
+    due = at;
+    if (!waiting || at < waiting_until) wait_until(at);
   }
   void disarm() {
-    ++generation;
     expired = false;
-    timer.cancel();
+    due.reset();
   }
   bool timed_out(const boost::system::error_code& ec) const {
     return expired && (ec == asio::error::operation_aborted || ec == beast::error::timeout);
@@ -88,8 +87,29 @@ struct Conn {
   tcp::socket socket;
   asio::steady_timer timer;
   bool expired = false;
-  std::uint64_t generation = 0;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+
+ private:
+  void wait_until(Clock::time_point at) {
+    waiting = true;
+    waiting_until = at;
+    timer.expires_at(at);  // a wait this replaces completes with an old generation
+    timer.async_wait([this, a = alive, g = ++generation](const boost::system::error_code&) {
+      if (!*a || g != generation) return;
+      waiting = false;
+      if (!due) return;
+      if (Clock::now() < *due) return wait_until(*due);
+      due.reset();
+      expired = true;
+      boost::system::error_code ignored;
+      socket.cancel(ignored);
+    });
+  }
+
+  std::optional<Clock::time_point> due;  // the deadline; none: no timeout
+  bool waiting = false;                  // an Asio wait is pending, until waiting_until
+  Clock::time_point waiting_until;
+  std::uint64_t generation = 0;
 };
 using ConnPtr = std::unique_ptr<Conn>;
 
@@ -229,19 +249,27 @@ class Connector : public std::enable_shared_from_this<Connector> {
     out_.server = server;
   }
 
-  void start() { attempt(); }
+  // An idle connection to the server, when one may be reused, is the outcome at once (and no
+  // Connector is made: the common case of a kept-alive backend costs no allocation).
+  static void connect(Proxy::Impl& px, std::size_t backend, std::size_t server, bool allow_reuse, Done done) {
+    Outcome out;
+    out.server = server;
+    if (allow_reuse && reuse_idle(px, backend, out)) return done(std::move(out));
+    std::make_shared<Connector>(px, backend, server, allow_reuse, std::move(done))->attempt();
+  }
 
  private:
+  static bool reuse_idle(Proxy::Impl& px, std::size_t backend, Outcome& out) {
+    auto idle = px.take_idle({backend, out.server});
+    if (!idle) return false;
+    out.stream = std::move(idle);
+    out.reused = true;
+    out.connect_ms = 0;
+    return true;
+  }
+
   void attempt() {
-    const core::ServerKey key{backend_, out_.server};
-    if (allow_reuse_) {
-      if (auto idle = px_.take_idle(key)) {
-        out_.stream = std::move(idle);
-        out_.reused = true;
-        out_.connect_ms = 0;
-        return finish();
-      }
-    }
+    if (allow_reuse_ && reuse_idle(px_, backend_, out_)) return finish();
     const auto& sv = proxy_.servers[out_.server];
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(sv.host, ec);
@@ -387,7 +415,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     req_ = core::RequestParse{};
     chunks_ = core::ChunkedDecoder{};
     response_.reset();
-    rec_ = px_.new_record(peer_, fe_);
+    // Without `option httplog` nothing reads the record: it is not filled in on the hot path.
+    rec_ = logging_ ? px_.new_record(peer_, fe_) : core::AccessRecord{};
     const auto& t = fe_cfg_.timeouts;
     const std::optional<Ms> request_timeout = t.http_request ? t.http_request : t.client;
     if (served_ == 0 || !cbuf_.empty()) {
@@ -408,7 +437,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (ec || !self->px_.accepting) return self->close_client();  // idle close: nothing is logged
       self->cbuf_.append(self->rbuf_.data(), n);
       self->request_started_ = Clock::now();
-      self->rec_.date = std::chrono::system_clock::now();
+      if (self->logging_) self->rec_.date = std::chrono::system_clock::now();
       self->arm_request_deadline(request_timeout);
       self->parse_head();
     });
@@ -441,8 +470,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       case core::RequestParse::State::Done: break;
     }
     cbuf_.erase(0, req_.consumed);
-    rec_.TR = ms_since(request_started_);
-    rec_.request_line = fmt::format("{} {} {}", req_.head.method, req_.head.target, req_.version_text);
+    if (logging_) {
+      rec_.TR = ms_since(request_started_);
+      rec_.request_line = fmt::format("{} {} {}", req_.head.method, req_.head.target, req_.version_text);
+    }
     client_wants_keepalive_ = req_.keep_alive;
     body_left_ = req_.head.chunked ? 0 : req_.content_length.value_or(0);
     request_body_done_ = !req_.head.chunked && body_left_ == 0;
@@ -528,9 +559,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void connect(bool allow_reuse) {
-    std::make_shared<Connector>(px_, backend_, *server_, allow_reuse,
-                                [self = shared_from_this()](Connector::Outcome o) { self->on_connected(std::move(o)); })
-        ->start();
+    Connector::connect(px_, backend_, *server_, allow_reuse,
+                       [self = shared_from_this()](Connector::Outcome o) { self->on_connected(std::move(o)); });
   }
 
   void on_connected(Connector::Outcome o) {
@@ -642,7 +672,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                             [self = shared_from_this(), x = exchange_](beast::error_code ec, std::size_t) {
                               if (self->stale(x)) return;
                               if (ec) return self->server_failed(ec);
-                              if (self->rec_.Tr < 0) self->rec_.Tr = ms_since(self->request_sent_);
+                              if (self->logging_ && self->rec_.Tr < 0) self->rec_.Tr = ms_since(self->request_sent_);
                               self->start_response();
                             });
   }
@@ -852,6 +882,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::uint64_t id_ = px_.next_session_id++;
   std::size_t fe_;
   const core::ProxyConfig& fe_cfg_;
+  bool logging_ = fe_cfg_.httplog;
   ConnPtr client_;
   Clock::time_point accepted_;
   tcp::endpoint peer_;
@@ -944,9 +975,8 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
   }
 
   void connect() {
-    std::make_shared<Connector>(px_, backend_, *server_, false,
-                                [self = shared_from_this()](Connector::Outcome o) { self->on_connected(std::move(o)); })
-        ->start();
+    Connector::connect(px_, backend_, *server_, false,
+                       [self = shared_from_this()](Connector::Outcome o) { self->on_connected(std::move(o)); });
   }
 
   struct Direction {
