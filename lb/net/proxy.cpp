@@ -286,6 +286,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
       out_.connect_ms = ms_since(started_);
       boost::system::error_code ignored;
       stream_->socket.set_option(tcp::no_delay(true), ignored);
+      stream_->socket.non_blocking(true, ignored);  // for write_then()
       stream_->disarm();
       out_.stream = std::move(stream_);
       return finish();
@@ -373,6 +374,21 @@ class QueueWait {
   Clock::time_point since_;
 };
 
+// ----------------------------------------------------------------------------- writes
+
+// Writes `bytes` (which must outlive the write), then calls then(error_code): at once when the
+// socket takes them all, as it nearly always takes a head or a small body, else once the rest
+// is out. Saves the loop a completion per write. The socket is in non-blocking mode.
+template <class Then>
+void write_then(Conn& conn, std::string_view bytes, Then then) {
+  boost::system::error_code ec;
+  const std::size_t n = bytes.empty() ? 0 : conn.socket.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+  if (!ec && n == bytes.size()) return then(ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return then(ec);
+  asio::async_write(conn.socket, asio::buffer(bytes.data() + n, bytes.size() - n),
+                    [then](const boost::system::error_code& e, std::size_t) mutable { then(e); });
+}
+
 // ----------------------------------------------------------------------------- HTTP session
 
 core::HttpResponseHead response_head(const http::response_parser<http::buffer_body>& p) {
@@ -392,6 +408,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       : px_(px), fe_(fe), fe_cfg_(px.config.proxies[fe]), client_(std::make_unique<Conn>(px.io)), accepted_(Clock::now()) {
     client_->socket = std::move(socket);
     boost::system::error_code ec;
+    client_->socket.non_blocking(true, ec);  // for write_then()
     peer_ = client_->socket.remote_endpoint(ec);
     px_.session_started(fe_);
     px_.stop_hooks[id_] = [this] {
@@ -596,14 +613,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     request_sent_ = Clock::now();
     upstream_->deadline(be_cfg_->timeouts.server);
     server_writing_ = true;
-    asio::async_write(upstream_->socket, asio::buffer(to_server_),
-                      [self = shared_from_this(), x = exchange_](boost::system::error_code ec, std::size_t) {
-                        if (self->stale(x)) return;
-                        self->server_writing_ = false;
-                        if (ec) return self->server_failed(ec);
-                        self->read_response();
-                        self->pump_request_body();
-                      });
+    write_then(*upstream_, to_server_, [self = shared_from_this(), x = exchange_](boost::system::error_code ec) {
+      if (self->stale(x)) return;
+      self->server_writing_ = false;
+      if (ec) return self->server_failed(ec);
+      self->read_response();
+      self->pump_request_body();
+    });
   }
 
   // The rest of the request body, forwarded read by read. Once the server can no longer take it
@@ -624,15 +640,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       self->body_sent_after_head_ = true;
       self->server_writing_ = true;
       self->upstream_->deadline(self->be_cfg_->timeouts.server);
-      asio::async_write(self->upstream_->socket, asio::buffer(self->body_out_),
-                        [self, x](boost::system::error_code e, std::size_t) {
-                          if (self->stale(x)) return;
-                          self->server_writing_ = false;
-                          // The server's side of the story comes from the response read.
-                          if (e) self->server_write_failed_ = true;
-                          if (self->response_done_ && self->upstream_) self->release_upstream();
-                          self->pump_request_body();
-                        });
+      write_then(*self->upstream_, self->body_out_, [self, x](boost::system::error_code e) {
+        if (self->stale(x)) return;
+        self->server_writing_ = false;
+        // The server's side of the story comes from the response read.
+        if (e) self->server_write_failed_ = true;
+        if (self->response_done_ && self->upstream_) self->release_upstream();
+        self->pump_request_body();
+      });
     });
   }
 
@@ -725,36 +740,59 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (bodyless_ || response_->is_done()) return send_to_client([self = shared_from_this()] { self->response_finished(); });
     // Body bytes that came with the head go out with it; otherwise the head goes on its own,
     // so the client sees it while the server takes its time.
-    if (ubuf_.size() > 0) return relay_response_body();
-    send_to_client([self = shared_from_this()] { self->relay_response_body(); });
+    relay_response_body();
   }
 
+  // What the server sent of the body so far is parsed where it lies (no read, no completion to
+  // wait for), framed into to_client_ and written; then the next read, until the message ends.
   void relay_response_body() {
-    auto& body = response_->get().body();
-    body.data = bbuf_.data();
-    body.size = bbuf_.size();
-    body.more = true;
+    beast::error_code ec;
+    take_buffered_body(ec);
+    if (ec) return server_failed(ec);
+    if (response_->is_done()) {
+      if (response_head_.chunked) to_client_ += core::last_chunk();
+      return send_to_client([self = shared_from_this()] { self->response_finished(); });
+    }
+    if (to_client_.empty()) return read_more_body();
+    send_to_client([self = shared_from_this()] { self->read_more_body(); });
+  }
+
+  void take_buffered_body(beast::error_code& ec) {
+    response_->eager(true);
+    while (ubuf_.size() > 0 && !response_->is_done()) {
+      auto& body = response_->get().body();
+      body.data = bbuf_.data();
+      body.size = bbuf_.size();
+      body.more = true;
+      const auto used = response_->put(ubuf_.data(), ec);
+      ubuf_.consume(used);
+      if (ec == http::error::need_buffer || ec == http::error::need_more) ec = {};
+      if (ec) return;
+      const std::string_view got(bbuf_.data(), bbuf_.size() - body.size);
+      response_body_bytes_ += got.size();
+      if (response_head_.chunked)
+        to_client_ += core::chunk(got);
+      else
+        to_client_ += got;
+      if (used == 0 && got.empty()) return;  // the next piece needs bytes not yet here
+    }
+  }
+
+  void read_more_body() {
     upstream_->deadline(be_cfg_->timeouts.server);
-    http::async_read_some(upstream_->socket, ubuf_, *response_,
-                          [self = shared_from_this(), x = exchange_](beast::error_code ec, std::size_t) {
-                            if (self->stale(x)) return;
-                            if (ec == http::error::need_buffer) ec = {};
-                            if (ec) return self->server_failed(ec);
-                            const std::string_view got(self->bbuf_.data(),
-                                                       self->bbuf_.size() - self->response_->get().body().size);
-                            self->response_body_bytes_ += got.size();
-                            const bool chunked = self->response_head_.chunked;
-                            if (chunked)
-                              self->to_client_ += core::chunk(got);
-                            else
-                              self->to_client_ += got;
-                            if (!self->response_->is_done()) {
-                              if (self->to_client_.empty()) return self->relay_response_body();
-                              return self->send_to_client([self] { self->relay_response_body(); });
-                            }
-                            if (chunked) self->to_client_ += core::last_chunk();
-                            self->send_to_client([self] { self->response_finished(); });
-                          });
+    upstream_->socket.async_read_some(
+        ubuf_.prepare(bbuf_.size()), [self = shared_from_this(), x = exchange_](boost::system::error_code ec, std::size_t n) {
+          if (self->stale(x)) return;
+          if (ec == asio::error::eof) {
+            // The end of a body that ends with the close; for any other it came too soon.
+            beast::error_code e;
+            self->response_->put_eof(e);
+            return e ? self->server_failed(http::error::partial_message) : self->relay_response_body();
+          }
+          if (ec) return self->server_failed(ec);
+          self->ubuf_.commit(n);
+          self->relay_response_body();
+        });
   }
 
   // The response is through: the server connection goes back to the pool when both sides said
@@ -786,15 +824,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   template <class Then>
   void send_to_client(Then then) {
     client_->deadline(fe_cfg_.timeouts.client);
-    asio::async_write(client_->socket, asio::buffer(to_client_),
-                      [self = shared_from_this(), x = exchange_, then](boost::system::error_code ec, std::size_t) {
-                        if (self->stale(x)) return;
-                        self->to_client_.clear();
-                        if (!ec) return then();
-                        self->rec_.term = {self->client_->timed_out(ec) ? 'c' : 'C', 'D'};
-                        self->abandon_upstream();
-                        self->log_and_close(false);
-                      });
+    write_then(*client_, to_client_, [self = shared_from_this(), x = exchange_, then](boost::system::error_code ec) {
+      if (self->stale(x)) return;
+      self->to_client_.clear();
+      if (!ec) return then();
+      self->rec_.term = {self->client_->timed_out(ec) ? 'c' : 'C', 'D'};
+      self->abandon_upstream();
+      self->log_and_close(false);
+    });
   }
 
   // --- answers lb makes itself -----------------------------------------------------------
@@ -808,7 +845,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     rec_.bytes = core::logged_error_size(status);
     rec_.term = term;
     client_->deadline(fe_cfg_.timeouts.client);
-    asio::async_write(client_->socket, asio::buffer(to_client_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+    write_then(*client_, to_client_, [self = shared_from_this()](boost::system::error_code ec) {
       if (ec) {
         self->rec_.term = {'C', 'D'};
         self->client_keepalive_ = false;
