@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lb::core {
 
@@ -41,6 +42,29 @@ inline std::string ascii_lower(std::string_view s) {
   for (char& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
+}
+
+// Levenshtein distance, for "did you mean" hints on short words.
+inline std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// The candidate nearest to `word` within fewer than 3 edits, or "" when none is that close.
+template <class Range>
+std::string_view closest_word(const Range& candidates, std::string_view word) {
+  std::string_view best;
+  std::size_t best_d = 3;
+  for (std::string_view k : candidates)
+    if (const auto d = edit_distance(word, k); d < best_d) best_d = d, best = k;
+  return best;
 }
 
 }  // namespace lb::core

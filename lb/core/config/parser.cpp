@@ -117,27 +117,9 @@ constexpr std::array kServerKeywords{"check", "no-check", "inter",   "fastinter"
                                      "rise",  "fall",     "port",    "addr",      "weight",
                                      "backup", "no-backup", "disabled", "enabled", "maxconn"};
 
-// Damerau-free edit distance, small inputs only.
-std::size_t distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 template <std::size_t N>
 std::string suggestion(const std::array<const char*, N>& list, std::string_view word) {
-  std::string_view best;
-  std::size_t best_d = 3;
-  for (const char* k : list) {
-    const auto d = distance(word, k);
-    if (d < best_d) best_d = d, best = k;
-  }
+  const auto best = closest_word(list, word);
   if (best.empty()) return "";
   return fmt::format("; did you mean '{}' maybe ?", best);
 }

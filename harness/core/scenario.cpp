@@ -1,0 +1,314 @@
+#include "harness/core/scenario.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <charconv>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "lb/core/config/values.hpp"
+#include "lb/core/text.hpp"
+
+namespace lbh {
+namespace {
+
+constexpr std::array kTopKeys{"name", "summary", "source", "duration", "backends", "config", "timeline", "expect",
+                              "other_transitions"};
+constexpr std::array kBackendKeys{"rules", "fault"};
+constexpr std::array kStepKeys{"at", "backend", "rules", "fault", "kill", "restart", "requests"};
+constexpr std::array kExpectKeys{"server", "is", "reason", "code", "info", "within", "no_server_available",
+                                 "requests_at", "to"};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view file) : file_(file) {}
+
+  void error(const YAML::Node& n, std::string field, std::string message) {
+    errors_.push_back({file_, n.Mark().is_null() ? 0 : n.Mark().line + 1, std::move(field), std::move(message)});
+  }
+
+  // Every key of map `n` must be one of `known`.
+  template <std::size_t N>
+  bool keys_known(const YAML::Node& n, const std::string& field, const std::array<const char*, N>& known) {
+    if (!n.IsMap()) {
+      error(n, field, "expected a mapping");
+      return false;
+    }
+    bool ok = true;
+    for (const auto& kv : n) {
+      const auto key = kv.first.as<std::string>("");
+      if (std::find_if(known.begin(), known.end(), [&](const char* k) { return key == k; }) != known.end()) continue;
+      const auto near = lb::core::closest_word(known, key);
+      error(kv.first, field.empty() ? key : field + "." + key,
+            near.empty() ? "unknown key" : fmt::format("unknown key; did you mean '{}'?", near));
+      ok = false;
+    }
+    return ok;
+  }
+
+  std::optional<std::string> text(const YAML::Node& n, const std::string& field) {
+    if (!n.IsScalar()) {
+      error(n, field, "expected a string");
+      return std::nullopt;
+    }
+    return n.as<std::string>();
+  }
+
+  std::optional<Ms> duration(const YAML::Node& n, const std::string& field) {
+    const auto t = text(n, field);
+    if (!t) return std::nullopt;
+    auto d = lb::core::parse_duration(*t);
+    if (!d) {
+      error(n, field, fmt::format("'{}': {} (a time such as 500ms, 2s, 1m)", *t, d.error().message));
+      return std::nullopt;
+    }
+    return *d;
+  }
+
+  std::optional<int> integer(const YAML::Node& n, const std::string& field, int min, int max) {
+    const auto t = text(n, field);
+    if (!t) return std::nullopt;
+    int v = 0;
+    const auto [end, ec] = std::from_chars(t->data(), t->data() + t->size(), v);
+    if (ec != std::errc() || end != t->data() + t->size() || v < min || v > max) {
+      error(n, field, fmt::format("'{}': expected a whole number from {} to {}", *t, min, max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<bool> boolean(const YAML::Node& n, const std::string& field) {
+    const auto t = text(n, field);
+    if (!t) return std::nullopt;
+    if (*t == "true" || *t == "yes") return true;
+    if (*t == "false" || *t == "no") return false;
+    error(n, field, fmt::format("'{}': expected true or false", *t));
+    return std::nullopt;
+  }
+
+  std::optional<std::vector<std::string>> strings(const YAML::Node& n, const std::string& field) {
+    if (!n.IsSequence()) {
+      error(n, field, "expected a list of strings");
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < n.size(); ++i)
+      if (auto s = text(n[i], fmt::format("{}[{}]", field, i))) out.push_back(*s);
+    return out;
+  }
+
+  // [from, until]
+  bool window(const YAML::Node& n, const std::string& field, Ms& from, std::optional<Ms>& until) {
+    if (!n.IsSequence() || n.size() != 2) {
+      error(n, field, "expected [FROM, UNTIL], e.g. [0s, 5s]");
+      return false;
+    }
+    const auto a = duration(n[0], field + "[0]");
+    const auto b = duration(n[1], field + "[1]");
+    if (!a || !b) return false;
+    if (*b < *a) {
+      error(n, field, "UNTIL is before FROM");
+      return false;
+    }
+    from = *a;
+    until = *b;
+    return true;
+  }
+
+  void backends(const YAML::Node& n, Scenario& s) {
+    if (!n.IsMap() || n.size() == 0) return error(n, "backends", "expected a mapping of backend names");
+    for (const auto& kv : n) {
+      BackendSpec b;
+      b.name = kv.first.as<std::string>("");
+      b.line = kv.first.Mark().line + 1;
+      const std::string field = "backends." + b.name;
+      static const std::regex kName("[A-Za-z][A-Za-z0-9_-]*");
+      if (!std::regex_match(b.name, kName)) error(kv.first, field, "a backend name is a letter, then letters, digits, '-' or '_'");
+      if (b.name == "frontend") error(kv.first, field, "'frontend' names the frontend port; pick another name");
+      const YAML::Node& v = kv.second;
+      if (!v.IsNull()) {
+        if (!keys_known(v, field, kBackendKeys)) continue;
+        if (v["rules"])
+          if (auto r = strings(v["rules"], field + ".rules")) b.rules = *r;
+        if (v["fault"]) b.fault = text(v["fault"], field + ".fault");
+      }
+      s.backends.push_back(std::move(b));
+    }
+  }
+
+  bool has_backend(const Scenario& s, std::string_view name) const {
+    return std::any_of(s.backends.begin(), s.backends.end(), [&](const BackendSpec& b) { return b.name == name; });
+  }
+
+  void timeline(const YAML::Node& n, Scenario& s) {
+    if (!n.IsSequence()) return error(n, "timeline", "expected a list of steps");
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      const auto& v = n[i];
+      const std::string field = fmt::format("timeline[{}]", i);
+      if (!keys_known(v, field, kStepKeys)) continue;
+      Step st;
+      st.line = v.Mark().line + 1;
+      if (!v["at"]) {
+        error(v, field + ".at", "missing: when the step happens, e.g. at: 5s");
+        continue;
+      }
+      if (auto at = duration(v["at"], field + ".at")) st.at = *at;
+      if (v["requests"])
+        if (auto r = integer(v["requests"], field + ".requests", 1, 100000)) st.requests = *r;
+      if (v["backend"])
+        if (auto b = text(v["backend"], field + ".backend")) st.backend = *b;
+      if (v["rules"])
+        if (auto r = strings(v["rules"], field + ".rules")) st.rules = *r;
+      if (v["fault"]) st.fault = text(v["fault"], field + ".fault");
+      if (v["kill"]) st.kill = boolean(v["kill"], field + ".kill").value_or(false);
+      if (v["restart"]) st.restart = boolean(v["restart"], field + ".restart").value_or(false);
+      const int actions = (st.requests > 0) + st.rules.has_value() + st.fault.has_value() + st.kill + st.restart;
+      if (actions != 1)
+        error(v, field, "a step does one thing: requests, rules, fault, kill or restart");
+      const bool backend_step = st.requests == 0;
+      if (backend_step && st.backend.empty()) error(v, field + ".backend", "missing: the backend the step changes");
+      if (!backend_step && !st.backend.empty()) error(v["backend"], field + ".backend", "requests go to the frontend, not to a backend");
+      if (!st.backend.empty() && !has_backend(s, st.backend))
+        error(v["backend"], field + ".backend", fmt::format("no backend '{}' in backends", st.backend));
+      if (st.at > s.duration) error(v["at"], field + ".at", "after the end of the scenario (duration)");
+      s.timeline.push_back(std::move(st));
+    }
+  }
+
+  void expectations(const YAML::Node& n, Scenario& s) {
+    if (!n.IsSequence()) return error(n, "expect", "expected a list");
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      const auto& v = n[i];
+      const std::string field = fmt::format("expect[{}]", i);
+      if (!keys_known(v, field, kExpectKeys)) continue;
+      Expectation e;
+      e.line = v.Mark().line + 1;
+      if (v["server"]) {
+        ExpectTransition t;
+        t.server = text(v["server"], field + ".server").value_or("");
+        if (t.server.find('/') == std::string::npos) error(v["server"], field + ".server", "expected BACKEND/SERVER");
+        if (!v["is"]) {
+          error(v, field + ".is", "missing: DOWN, UP or stopping");
+        } else {
+          const auto is = text(v["is"], field + ".is").value_or("");
+          if (is == "DOWN") t.to = Event::Kind::Down;
+          else if (is == "UP") t.to = Event::Kind::Up;
+          else if (is == "stopping") t.to = Event::Kind::Stopping;
+          else error(v["is"], field + ".is", fmt::format("'{}': expected DOWN, UP or stopping", is));
+        }
+        if (v["reason"]) t.reason = text(v["reason"], field + ".reason");
+        if (v["code"]) t.code = integer(v["code"], field + ".code", 0, 999);
+        if (v["info"]) t.info = text(v["info"], field + ".info");
+        if (v["within"]) window(v["within"], field + ".within", t.from, t.until);
+        for (const char* k : {"no_server_available", "requests_at", "to"})
+          if (v[k]) error(v[k], field + "." + k, "not part of a transition expectation");
+        e.what = std::move(t);
+      } else if (v["no_server_available"]) {
+        ExpectNoServer a;
+        a.backend = text(v["no_server_available"], field + ".no_server_available").value_or("");
+        if (v["within"]) window(v["within"], field + ".within", a.from, a.until);
+        for (const char* k : {"is", "reason", "code", "info", "requests_at", "to"})
+          if (v[k]) error(v[k], field + "." + k, "not part of a no_server_available expectation");
+        e.what = std::move(a);
+      } else if (v["requests_at"]) {
+        ExpectRouting r;
+        r.step_at = duration(v["requests_at"], field + ".requests_at").value_or(Ms{0});
+        if (!v["to"]) error(v, field + ".to", "missing: where the requests went, e.g. [app1, app2, 503]");
+        else if (auto to = strings(v["to"], field + ".to")) r.to = *to;
+        const bool step_exists = std::any_of(s.timeline.begin(), s.timeline.end(), [&](const Step& st) {
+          return st.requests > 0 && st.at == r.step_at;
+        });
+        if (!step_exists) error(v["requests_at"], field + ".requests_at", "no requests step at that time in the timeline");
+        e.what = std::move(r);
+      } else {
+        error(v, field, "expected one of: server (a transition), no_server_available, requests_at");
+        continue;
+      }
+      s.expect.push_back(std::move(e));
+    }
+  }
+
+  LoadResult read(std::string_view input) {
+    LoadResult out;
+    YAML::Node root;
+    try {
+      root = YAML::Load(std::string(input));
+    } catch (const YAML::Exception& e) {
+      errors_.push_back({file_, e.mark.is_null() ? 0 : e.mark.line + 1, "", e.msg});
+      out.errors = std::move(errors_);
+      return out;
+    }
+    Scenario s;
+    s.file = file_;
+    if (!keys_known(root, "", kTopKeys)) {
+      out.errors = std::move(errors_);
+      return out;
+    }
+    auto required = [&](const char* key) {
+      if (!root[key]) error(root, key, "missing");
+      return static_cast<bool>(root[key]);
+    };
+    if (required("name")) s.name = text(root["name"], "name").value_or("");
+    if (root["summary"]) s.summary = text(root["summary"], "summary").value_or("");
+    if (root["source"]) s.source = text(root["source"], "source").value_or("");
+    if (required("duration")) s.duration = duration(root["duration"], "duration").value_or(Ms{0});
+    if (required("backends")) backends(root["backends"], s);
+    if (required("config")) {
+      s.config = text(root["config"], "config").value_or("");
+      s.config_line = root["config"].Mark().line + 1;
+    }
+    if (root["other_transitions"])
+      s.other_transitions_allowed = text(root["other_transitions"], "other_transitions").value_or("") == "allowed";
+    if (root["timeline"]) timeline(root["timeline"], s);
+    if (root["expect"]) expectations(root["expect"], s);
+    if (errors_.empty()) out.scenario = std::move(s);
+    out.errors = std::move(errors_);
+    return out;
+  }
+
+ private:
+  std::string file_;
+  std::vector<ScenarioError> errors_;
+};
+
+}  // namespace
+
+std::string ScenarioError::text() const {
+  std::string where = line > 0 ? fmt::format("{}:{}", file, line) : file;
+  return field.empty() ? fmt::format("{}: {}", where, message) : fmt::format("{}: {}: {}", where, field, message);
+}
+
+LoadResult parse_scenario(std::string_view text, std::string_view file) { return Reader(file).read(text); }
+
+LoadResult load_scenario(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buf;
+  if (in) buf << in.rdbuf();
+  if (!in || in.bad()) return {std::nullopt, {{path, 0, "", "cannot read the file"}}};
+  return parse_scenario(buf.str(), path);
+}
+
+std::string render_config(const std::string& config, const std::map<std::string, int>& ports) {
+  std::string out;
+  std::size_t at = 0;
+  while (at < config.size()) {
+    const auto open = config.find("{{", at);
+    if (open == std::string::npos) break;
+    const auto close = config.find("}}", open + 2);
+    if (close == std::string::npos) break;
+    out.append(config, at, open - at);
+    const auto name = config.substr(open + 2, close - open - 2);
+    if (const auto it = ports.find(name); it != ports.end())
+      out += std::to_string(it->second);
+    else
+      out.append(config, open, close + 2 - open);
+    at = close + 2;
+  }
+  out.append(config, at, std::string::npos);
+  return out;
+}
+
+}  // namespace lbh

@@ -1,0 +1,106 @@
+#pragma once
+// A scenario file (docs/scenarios.md): backends with their mockserver behaviour, a haproxy.cfg
+// with {{name}} placeholders for the ports the runner allocates, a timeline of steps and the
+// expected outcome. Read from YAML (or JSON, a subset of YAML); every error names the file, the
+// line and the field.
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "harness/core/events.hpp"
+
+namespace lbh {
+
+// A backend as mockserver serves it: `rules` and `fault` in mockserver's own syntax (the text of
+// `--rule 'NAME: ...'` after the name, and of `--fault NAME=...` after the `=`).
+struct BackendSpec {
+  std::string name;
+  std::vector<std::string> rules;
+  std::optional<std::string> fault;
+  int line = 0;
+};
+
+// One timeline step, at `at` from the start. A backend step changes `backend` (its rules, its
+// fault, or kills / restarts it on the same port); a request step sends `requests` requests, one
+// after the other, to the first frontend.
+struct Step {
+  Ms at{0};
+  std::string backend;
+  std::optional<std::vector<std::string>> rules;
+  std::optional<std::string> fault;  // "none" clears it
+  bool kill = false;
+  bool restart = false;
+  int requests = 0;
+  int line = 0;
+};
+
+// An expected transition: `server` ("be/app1") goes `to` DOWN/UP/stopping within [from, until],
+// with the reason, code and info given (each optional, matched as a substring for reason/info).
+struct ExpectTransition {
+  std::string server;
+  Event::Kind to = Event::Kind::Down;
+  std::optional<std::string> reason;
+  std::optional<int> code;
+  std::optional<std::string> info;
+  Ms from{0};
+  std::optional<Ms> until;
+};
+
+// An expected "backend X has no server available!" within [from, until].
+struct ExpectNoServer {
+  std::string backend;
+  Ms from{0};
+  std::optional<Ms> until;
+};
+
+// Where the requests of the step at `step_at` went: server names in order, "503" for a request
+// no server took.
+struct ExpectRouting {
+  Ms step_at{0};
+  std::vector<std::string> to;
+};
+
+struct Expectation {
+  std::variant<ExpectTransition, ExpectNoServer, ExpectRouting> what;
+  int line = 0;
+};
+
+struct Scenario {
+  std::string file;
+  std::string name;
+  std::string summary;
+  std::string source;  // where the incident comes from
+  Ms duration{0};
+  std::vector<BackendSpec> backends;
+  std::string config;  // haproxy.cfg text with {{frontend}} and {{BACKEND}} placeholders
+  int config_line = 0;
+  std::vector<Step> timeline;
+  std::vector<Expectation> expect;
+  // Unless set, a transition or alert no expectation names is a failure.
+  bool other_transitions_allowed = false;
+};
+
+struct ScenarioError {
+  std::string file;
+  int line = 0;        // 1-based; 0 when the error is about the whole file
+  std::string field;   // "timeline[2].at"
+  std::string message;
+  std::string text() const;  // "file:line: field: message"
+};
+
+struct LoadResult {
+  std::optional<Scenario> scenario;
+  std::vector<ScenarioError> errors;
+};
+
+LoadResult parse_scenario(std::string_view text, std::string_view file);
+LoadResult load_scenario(const std::string& path);
+
+// The config with its placeholders replaced by `ports` (name -> port; "frontend" included).
+// An unknown placeholder is left as is, so that haproxy and lb report it.
+std::string render_config(const std::string& config, const std::map<std::string, int>& ports);
+
+}  // namespace lbh

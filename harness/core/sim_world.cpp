@@ -1,0 +1,285 @@
+#include "harness/core/sim_world.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+
+#include "lb/core/check/check_engine.hpp"
+#include "lb/core/config/parser.hpp"
+#include "lb/core/route/backends.hpp"
+#include "lb/core/time/clock.hpp"
+#include "mockserver/core/cli.hpp"
+#include "mockserver/core/engine.hpp"
+#include "mockserver/core/request.hpp"
+
+namespace lbh {
+namespace {
+
+using lb::core::ProbeConnection;
+using lb::core::ProbeEvents;
+using lb::core::ProbeTarget;
+using lb::core::Scheduler;
+using lb::core::TimePoint;
+
+constexpr int kFirstPort = 20001;  // the ports the sim world "allocates": any fixed numbers do
+constexpr int kFrontendPort = 20000;
+
+// One simulated mockserver listener: its behaviour model and whether its process is alive.
+struct SimBackend {
+  std::string name;
+  mock::core::ListenerSpec initial;
+  std::unique_ptr<mock::core::Listener> model;
+  bool killed = false;
+  std::vector<std::string>* checks = nullptr;  // the trace's journal of this backend
+};
+
+// A check connection to a SimBackend, run on the scheduler: the request the engine sends is
+// parsed by mockserver's parser, answered by mockserver's rules, and the answer's write plan
+// (bytes, pauses, close, reset, hold) is played back as connection events.
+class SimConnection final : public ProbeConnection {
+ public:
+  SimConnection(Scheduler& s, SimBackend& b, ProbeEvents& e) : sched_(s), backend_(b), events_(&e) {}
+  ~SimConnection() override { *alive_ = false; }
+
+  // The outcome of the connect, from the listener's mode and its accept decision.
+  void start() {
+    if (backend_.killed) return later([](SimConnection& c) { c.error("Connection refused"); });
+    switch (backend_.model->mode_at(sched_.now())) {
+      case mock::core::Mode::Refuse: return later([](SimConnection& c) { c.error("Connection refused"); });
+      case mock::core::Mode::Blackhole: return;  // SYNs dropped: the engine's connect deadline decides
+      case mock::core::Mode::SlowAccept:  // the kernel completes the handshake; nothing is ever read
+        holding_ = true;
+        return later([](SimConnection& c) { c.events_->on_connected(); });
+      case mock::core::Mode::Serve: break;
+    }
+    const auto d = backend_.model->on_accept(sched_.now());
+    later([d](SimConnection& c) {
+      const auto alive = c.alive_;
+      c.events_->on_connected();  // may end the check, and this connection with it
+      if (!*alive || !d.fault || !c.events_) return;
+      switch (d.fault->kind) {
+        case mock::core::FaultKind::ResetOnAccept: return c.error("Connection reset by peer");
+        case mock::core::FaultKind::CloseBeforeRequest: return c.closed();
+        default: c.holding_ = true;  // hang-no-read
+      }
+    });
+  }
+
+  void send(std::string_view bytes) override {
+    if (holding_ || answered_) return;
+    in_.append(bytes);
+    mock::core::RequestParser parser;
+    const auto r = parser.parse(in_);
+    if (r.status == mock::core::ParseStatus::Incomplete) return;
+    answered_ = true;
+    if (r.status != mock::core::ParseStatus::Done) return later([](SimConnection& c) { c.closed(); });
+    const auto& req = parser.request();
+    if (backend_.checks) backend_.checks->push_back(fmt::format("{} {}", req.method, req.target));
+    mock::core::Decision d;
+    backend_.model->on_request(req, sched_.now(), d);
+    if (!d.prepared.empty()) {
+      steps_.push_back({mock::core::StepKind::Send, std::string(d.prepared)});
+      if (d.prepared_closes) steps_.push_back({mock::core::StepKind::Close});
+    } else {
+      steps_ = std::move(d.plan.steps);
+      if (!d.plan.keep_alive) steps_.push_back({mock::core::StepKind::Close});
+    }
+    later([](SimConnection& c) { c.play(0); });
+  }
+
+ private:
+  template <class F>
+  void after(lb::core::Ms delay, F f) {
+    timers_.push_back(sched_.make_timer([this, a = alive_, f] {
+      if (*a && events_) f(*this);
+    }));
+    timers_.back()->arm_at(sched_.now() + delay);
+  }
+  template <class F>
+  void later(F f) {
+    after(lb::core::Ms{0}, f);
+  }
+
+  // Plays the write plan from step `i` on. Any event may end the check and destroy this
+  // connection: `alive` says whether it still exists.
+  void play(std::size_t i) {
+    const auto alive = alive_;
+    for (; i < steps_.size() && events_; ++i) {
+      const auto& s = steps_[i];
+      switch (s.kind) {
+        case mock::core::StepKind::Send:
+          events_->on_data(s.bytes);
+          if (!*alive) return;
+          break;
+        case mock::core::StepKind::Pause: return after(s.pause, [i](SimConnection& c) { c.play(i + 1); });
+        case mock::core::StepKind::Pieces: return play_pieces(i, 0);
+        case mock::core::StepKind::Close: return closed();
+        case mock::core::StepKind::Reset: return error("Connection reset by peer");
+        case mock::core::StepKind::Hold: return;
+      }
+    }
+  }
+  void play_pieces(std::size_t i, std::size_t piece) {
+    const auto& s = steps_[i];
+    std::string out;
+    mock::core::piece_write(s, piece, out);
+    const auto alive = alive_;
+    events_->on_data(out);
+    if (!*alive || !events_) return;
+    if (piece + 1 >= mock::core::piece_writes(s)) return play(i + 1);
+    after(s.pause, [i, piece](SimConnection& c) { c.play_pieces(i, piece + 1); });
+  }
+
+  void error(std::string_view text) {
+    auto* e = std::exchange(events_, nullptr);
+    e->on_error(text);
+  }
+  void closed() {
+    auto* e = std::exchange(events_, nullptr);
+    e->on_peer_closed();
+  }
+
+  Scheduler& sched_;
+  SimBackend& backend_;
+  ProbeEvents* events_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::vector<std::unique_ptr<lb::core::Timer>> timers_;
+  std::string in_;
+  bool holding_ = false;
+  bool answered_ = false;
+  std::vector<mock::core::Step> steps_;
+};
+
+class SimProber final : public lb::core::Prober {
+ public:
+  SimProber(Scheduler& s, std::map<int, SimBackend*> by_port) : sched_(s), by_port_(std::move(by_port)) {}
+  std::unique_ptr<ProbeConnection> connect(const ProbeTarget& target, ProbeEvents& events) override {
+    auto it = by_port_.find(target.port);
+    if (it == by_port_.end()) it = by_port_.emplace(target.port, &nobody_).first;  // nothing listens there
+    auto c = std::make_unique<SimConnection>(sched_, *it->second, events);
+    c->start();
+    return c;
+  }
+
+ private:
+  Scheduler& sched_;
+  std::map<int, SimBackend*> by_port_;
+  SimBackend nobody_{"", {}, nullptr, true};
+};
+
+std::vector<mock::core::Rule> parse_rules(const std::string& backend, const std::vector<std::string>& texts,
+                                          std::vector<std::string>& errors) {
+  std::vector<mock::core::Rule> out;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    auto r = mock::core::parse_rule_arg(backend + ": " + texts[i], i + 1);
+    if (!r) {
+      errors.push_back(fmt::format("backend {}: rule '{}': {}", backend, texts[i], r.error()));
+      continue;
+    }
+    out.push_back(std::move(r->second));
+  }
+  return out;
+}
+
+std::optional<mock::core::Fault> parse_fault(const std::string& backend, const std::string& text,
+                                             std::vector<std::string>& errors) {
+  if (text == "none") return std::nullopt;
+  auto f = mock::core::parse_fault_arg(backend + "=" + text);
+  if (!f) {
+    errors.push_back(fmt::format("backend {}: fault '{}': {}", backend, text, f.error()));
+    return std::nullopt;
+  }
+  return f->second;
+}
+
+}  // namespace
+
+Trace play_sim(const Scenario& sc) {
+  Trace trace;
+  std::map<std::string, int> ports{{"frontend", kFrontendPort}};
+  std::vector<std::unique_ptr<SimBackend>> backends;
+  std::map<int, SimBackend*> by_port;
+  for (std::size_t i = 0; i < sc.backends.size(); ++i) {
+    const auto& spec = sc.backends[i];
+    const int port = kFirstPort + static_cast<int>(i);
+    ports[spec.name] = port;
+    auto b = std::make_unique<SimBackend>();
+    b->name = spec.name;
+    b->initial.name = spec.name;
+    b->initial.listen = {"127.0.0.1", static_cast<std::uint16_t>(port)};
+    b->initial.rules = parse_rules(spec.name, spec.rules, trace.errors);
+    if (spec.fault) b->initial.fault = parse_fault(spec.name, *spec.fault, trace.errors);
+    b->checks = &trace.checks[spec.name];
+    by_port[port] = b.get();
+    backends.push_back(std::move(b));
+  }
+  const auto parsed = lb::core::parse_config(render_config(sc.config, ports), sc.file + " (config)");
+  for (const auto& d : parsed.diagnostics)
+    if (d.level == lb::core::Diagnostic::Level::Alert) trace.errors.push_back(lb::core::format_diagnostic(d));
+  if (!trace.errors.empty()) return trace;
+  const lb::core::Config& config = parsed.config;
+
+  lb::core::SimScheduler sched;
+  for (auto& b : backends) b->model = std::make_unique<mock::core::Listener>(b->initial, sched.now());
+  SimProber prober(sched, by_port);
+  lb::core::Backends routing(config);
+  lb::core::CheckEngine* engine_ptr = nullptr;
+  lb::core::CheckEngine engine(
+      config, sched, prober,
+      [&](const lb::core::HealthEvent& e) {
+        using K = lb::core::HealthEvent::Kind;
+        if (e.kind == K::WentUp || e.kind == K::WentDown || e.kind == K::WentStopping)
+          routing.set_usable(e.key, engine_ptr->server_up(e.key));
+        if (!e.line) return;
+        if (auto ev = parse_event(e.line->text)) {
+          ev->at = std::chrono::duration_cast<Ms>(e.at - TimePoint{});
+          trace.events.push_back(std::move(*ev));
+        }
+      },
+      [rng = std::mt19937_64(1)]() mutable { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); },
+      [&](lb::core::ServerKey key) { return routing.load(key); });
+  engine_ptr = &engine;
+
+  std::optional<std::size_t> frontend;
+  for (std::size_t i = 0; i < config.proxies.size() && !frontend; ++i)
+    if (config.proxies[i].has_frontend_role()) frontend = i;
+  const auto backend = frontend ? routing.backend_of(*frontend) : std::nullopt;
+
+  engine.start();
+  std::vector<const Step*> steps;
+  for (const auto& s : sc.timeline) steps.push_back(&s);
+  std::stable_sort(steps.begin(), steps.end(), [](const Step* a, const Step* b) { return a->at < b->at; });
+  for (const Step* st : steps) {
+    sched.run_until(TimePoint{st->at});
+    if (st->requests > 0) {
+      auto& went = trace.routing[st->at];
+      for (int i = 0; i < st->requests; ++i) {
+        const auto pick = backend ? routing.pick(*backend) : lb::core::Backends::Pick{};
+        if (!pick.server) {
+          went.push_back("503");
+          continue;
+        }
+        routing.request_started({*backend, *pick.server});
+        routing.request_finished({*backend, *pick.server});
+        went.push_back(config.proxies[*backend].servers[*pick.server].name);
+      }
+      continue;
+    }
+    auto it = std::find_if(backends.begin(), backends.end(), [&](const auto& b) { return b->name == st->backend; });
+    if (it == backends.end()) continue;  // the loader rejects unknown backends
+    SimBackend& b = **it;
+    if (st->rules) b.model->set_rules(parse_rules(b.name, *st->rules, trace.errors));
+    if (st->fault) b.model->set_fault(parse_fault(b.name, *st->fault, trace.errors));
+    if (st->kill) b.killed = true;
+    if (st->restart) {  // a new process: the behaviour it was started with
+      b.killed = false;
+      b.model = std::make_unique<mock::core::Listener>(b.initial, sched.now());
+    }
+  }
+  sched.run_until(TimePoint{sc.duration});
+  return trace;
+}
+
+}  // namespace lbh

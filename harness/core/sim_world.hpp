@@ -1,0 +1,28 @@
+#pragma once
+// The `sim` world: a scenario played on simulated time by the objects lb itself runs — the
+// CheckEngine, Backends and Router — against backends that are mockserver's own behaviour model
+// (mock::core::Listener) answering the checks. A fault or rule therefore has the same outcome
+// here as on sockets: what mockserver would write is what the check reads. A minute of
+// incident replays in milliseconds, the same way every time.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness/core/events.hpp"
+#include "harness/core/scenario.hpp"
+
+namespace lbh {
+
+// What one world saw while playing a scenario.
+struct Trace {
+  std::vector<Event> events;  // transitions and alerts, in order
+  // Where each request of the requests step at `at` went: a server name, or "503".
+  std::map<Ms, std::vector<std::string>> routing;
+  // Each check request a backend received, "METHOD /path", in order.
+  std::map<std::string, std::vector<std::string>> checks;
+  std::vector<std::string> errors;  // the world could not play the scenario (bad config, ...)
+};
+
+Trace play_sim(const Scenario& scenario);
+
+}  // namespace lbh

@@ -1,0 +1,86 @@
+#include "harness/core/verdict.hpp"
+
+#include <fmt/format.h>
+
+#include <optional>
+
+namespace lbh {
+namespace {
+
+bool in_window(Ms at, Ms from, const std::optional<Ms>& until) { return at >= from && (!until || at <= *until); }
+
+std::string window_text(Ms from, const std::optional<Ms>& until) {
+  return until ? fmt::format("within [{}, {}]", seconds(from), seconds(*until)) : fmt::format("after {}", seconds(from));
+}
+
+bool fits(const ExpectTransition& x, const Event& e) {
+  if (e.kind != x.to || e.who() != x.server) return false;
+  if (x.reason && e.reason.find(*x.reason) == std::string::npos) return false;
+  if (x.code && e.code != x.code) return false;
+  if (x.info && e.info.find(*x.info) == std::string::npos) return false;
+  return true;
+}
+
+std::string expected_text(const ExpectTransition& x) {
+  std::string s = fmt::format("{} {}", x.server, name(x.to));
+  if (x.reason) s += fmt::format(", reason: {}", *x.reason);
+  if (x.code) s += fmt::format(", code: {}", *x.code);
+  if (x.info) s += fmt::format(", info: \"{}\"", *x.info);
+  return s;
+}
+
+std::string seen_of(const Trace& t, const std::string& who) {
+  std::string out;
+  for (const auto& e : t.events)
+    if (e.who() == who) out += fmt::format("\n      at {}: {}", seconds(e.at), e.line);
+  return out.empty() ? " (it logged nothing)" : out;
+}
+
+}  // namespace
+
+std::string seconds(Ms t) {
+  const auto ms = t.count();
+  if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
+  std::string s = fmt::format("{}.{:03}", ms / 1000, ms % 1000);
+  while (s.back() == '0') s.pop_back();
+  return s + "s";
+}
+
+std::vector<Failure> judge(const Scenario& sc, const Trace& t) {
+  std::vector<Failure> out;
+  for (const auto& e : t.errors) out.push_back({0, e});
+  if (!t.errors.empty()) return out;
+  std::vector<bool> used(t.events.size(), false);
+  for (const auto& x : sc.expect) {
+    if (const auto* tr = std::get_if<ExpectTransition>(&x.what)) {
+      bool found = false;
+      for (std::size_t i = 0; i < t.events.size() && !found; ++i)
+        if (!used[i] && fits(*tr, t.events[i]) && in_window(t.events[i].at, tr->from, tr->until)) used[i] = found = true;
+      if (!found)
+        out.push_back({x.line, fmt::format("expected {} {}; {} logged:{}", expected_text(*tr),
+                                           window_text(tr->from, tr->until), tr->server, seen_of(t, tr->server))});
+    } else if (const auto* ns = std::get_if<ExpectNoServer>(&x.what)) {
+      bool found = false;
+      for (std::size_t i = 0; i < t.events.size() && !found; ++i) {
+        const auto& e = t.events[i];
+        if (!used[i] && e.kind == Event::Kind::NoServer && e.proxy == ns->backend && in_window(e.at, ns->from, ns->until))
+          used[i] = found = true;
+      }
+      if (!found)
+        out.push_back({x.line, fmt::format("expected \"backend {} has no server available!\" {}; it logged:{}",
+                                           ns->backend, window_text(ns->from, ns->until), seen_of(t, ns->backend))});
+    } else if (const auto* r = std::get_if<ExpectRouting>(&x.what)) {
+      const auto it = t.routing.find(r->step_at);
+      const std::vector<std::string> got = it == t.routing.end() ? std::vector<std::string>{} : it->second;
+      if (got != r->to)
+        out.push_back({x.line, fmt::format("requests at {} went to [{}], expected [{}]", seconds(r->step_at),
+                                           fmt::join(got, ", "), fmt::join(r->to, ", "))});
+    }
+  }
+  if (!sc.other_transitions_allowed)
+    for (std::size_t i = 0; i < t.events.size(); ++i)
+      if (!used[i]) out.push_back({0, fmt::format("unexpected at {}: {}", seconds(t.events[i].at), t.events[i].line)});
+  return out;
+}
+
+}  // namespace lbh

@@ -1,0 +1,95 @@
+// Scenario files: what loads, and what is refused with file, line and field named.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness/core/scenario.hpp"
+
+namespace lbh {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr const char* kValid = R"(name: t
+duration: 10s
+backends:
+  app1: {rules: ["method=OPTIONS -> status 500"]}
+  app2: {fault: hang}
+config: |
+  backend be
+      server app1 127.0.0.1:{{app1}} check
+timeline:
+  - {at: 2s, backend: app1, rules: []}
+  - {at: 3s, requests: 2}
+expect:
+  - {server: be/app1, is: DOWN, reason: Layer7 wrong status, code: 500, within: [0s, 1s]}
+  - {no_server_available: be}
+  - {requests_at: 3s, to: [app1, "503"]}
+)";
+
+std::vector<std::string> errors_of(std::string_view text) {
+  std::vector<std::string> out;
+  for (const auto& e : parse_scenario(text, "s.yaml").errors) out.push_back(e.text());
+  return out;
+}
+
+TEST(Scenario, AValidFileLoadsEveryPart) {
+  const auto r = parse_scenario(kValid, "s.yaml");
+  ASSERT_TRUE(r.scenario) << (r.errors.empty() ? "" : r.errors[0].text());
+  const auto& s = *r.scenario;
+  EXPECT_EQ(s.duration, Ms{10000});
+  ASSERT_EQ(s.backends.size(), 2u);
+  EXPECT_EQ(s.backends[0].rules, std::vector<std::string>{"method=OPTIONS -> status 500"});
+  EXPECT_EQ(s.backends[1].fault, "hang");
+  ASSERT_EQ(s.timeline.size(), 2u);
+  EXPECT_EQ(s.timeline[0].rules, std::vector<std::string>{});
+  EXPECT_EQ(s.timeline[1].requests, 2);
+  ASSERT_EQ(s.expect.size(), 3u);
+  const auto& t = std::get<ExpectTransition>(s.expect[0].what);
+  EXPECT_EQ(t.code, 500);
+  EXPECT_EQ(t.until, Ms{1000});
+  EXPECT_EQ(s.expect[0].line, 13);
+  EXPECT_EQ(std::get<ExpectRouting>(s.expect[2].what).to, (std::vector<std::string>{"app1", "503"}));
+}
+
+TEST(Scenario, AnUnknownKeyIsAnErrorWithItsLineAndANearName) {
+  EXPECT_THAT(errors_of("name: t\nduratoin: 10s\n"), ::testing::Contains("s.yaml:2: duratoin: unknown key; did you mean 'duration'?"));
+  std::string text = kValid;
+  text.replace(text.find("within"), 6, "witin");
+  EXPECT_THAT(errors_of(text), ::testing::Contains("s.yaml:13: expect[0].witin: unknown key; did you mean 'within'?"));
+}
+
+TEST(Scenario, BadValuesNameTheirField) {
+  std::string text = kValid;
+  text.replace(text.find("at: 2s"), 6, "at: 2x");
+  EXPECT_THAT(errors_of(text), ::testing::Contains(HasSubstr("s.yaml:10: timeline[0].at: '2x'")));
+  text = kValid;
+  text.replace(text.find("is: DOWN"), 8, "is: down");
+  EXPECT_THAT(errors_of(text), ::testing::Contains("s.yaml:13: expect[0].is: 'down': expected DOWN, UP or stopping"));
+  text = kValid;
+  text.replace(text.find("backend: app1"), 13, "backend: app9");
+  EXPECT_THAT(errors_of(text), ::testing::Contains("s.yaml:10: timeline[0].backend: no backend 'app9' in backends"));
+  text = kValid;
+  text.replace(text.find("requests_at: 3s"), 15, "requests_at: 4s");
+  EXPECT_THAT(errors_of(text), ::testing::Contains("s.yaml:15: expect[2].requests_at: no requests step at that time in the timeline"));
+}
+
+TEST(Scenario, MissingPartsAndBrokenYamlAreErrors) {
+  EXPECT_THAT(errors_of("name: t\n"), ::testing::IsSupersetOf({"s.yaml:1: duration: missing", "s.yaml:1: backends: missing",
+                                                                 "s.yaml:1: config: missing"}));
+  EXPECT_THAT(errors_of("name: [t\n"), ::testing::ElementsAre(HasSubstr("s.yaml:2: ")));
+  EXPECT_THAT(errors_of("- 1\n- 2\n"), ::testing::ElementsAre("s.yaml:1: expected a mapping"));
+  EXPECT_FALSE(load_scenario("/nonexistent/x.yaml").errors.empty());
+}
+
+TEST(Scenario, AStepDoesOneThing) {
+  std::string text = kValid;
+  text.replace(text.find("{at: 3s, requests: 2}"), 21, "{at: 3s, requests: 2, backend: app1}");
+  EXPECT_THAT(errors_of(text), ::testing::Contains(HasSubstr("timeline[1]")));
+}
+
+TEST(Scenario, PlaceholdersBecomePortsAndUnknownOnesStay) {
+  EXPECT_EQ(render_config("a {{app1}} b {{frontend}} c {{nope}} {{", {{"app1", 1}, {"frontend", 2}}), "a 1 b 2 c {{nope}} {{");
+}
+
+}  // namespace
+}  // namespace lbh

@@ -1,0 +1,127 @@
+// The sim world: scenarios played by lb's own engine and router against mockserver's own
+// behaviour model, on simulated time; and the judging of what they saw.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "harness/core/sim_world.hpp"
+#include "harness/core/verdict.hpp"
+#include "tests/support/temp_file.hpp"
+
+namespace lbh {
+namespace {
+
+using ::testing::HasSubstr;
+
+// One backend `app` with `fault` (or rules), checked by `option httpchk GET /health` every 1s.
+Scenario one_backend(std::string fault, std::vector<std::string> rules = {}, std::string extra = "") {
+  Scenario s;
+  s.file = "t.yaml";
+  s.name = "t";
+  s.duration = Ms{6000};
+  BackendSpec b;
+  b.name = "app";
+  b.rules = std::move(rules);
+  if (!fault.empty()) b.fault = fault;
+  s.backends.push_back(b);
+  s.config = "defaults\n    mode http\n    timeout connect 2s\n    timeout check 2s\n" + extra +
+             "backend be\n    option httpchk GET /health\n    server app 127.0.0.1:{{app}} check inter 1s\n";
+  return s;
+}
+
+std::string first_line(const Trace& t) { return t.events.empty() ? "(none)" : t.events.front().line; }
+
+TEST(SimWorld, EachFaultGivesTheCheckStatusItGivesOnSockets) {
+  struct Case {
+    std::string fault;
+    std::string reason;
+  };
+  for (const Case& c : std::vector<Case>{{"refuse", "Layer4 connection problem, info: \"Connection refused\""},
+                                         {"blackhole", "Layer4 timeout, check duration: 1000ms"},  // min(timeout connect, inter)
+                                         {"hang", "Layer7 timeout, check duration: 2000ms"},
+                                         {"reset", "Socket error, info: \"Connection reset by peer\""},
+                                         {"close", "Layer7 invalid response"},
+                                         {"garbage", "Layer7 invalid response"}}) {
+    const auto t = play_sim(one_backend(c.fault));
+    ASSERT_TRUE(t.errors.empty()) << t.errors.front();
+    EXPECT_THAT(first_line(t), HasSubstr("Server be/app is DOWN, reason: " + c.reason)) << c.fault;
+  }
+}
+
+TEST(SimWorld, RulesAnswerTheChecksAndTheJournalHasWhatTheyAsked) {
+  const auto t = play_sim(one_backend("", {"path=/health -> status 503"}));
+  EXPECT_EQ(first_line(t),
+            "Server be/app is DOWN, reason: Layer7 wrong status, code: 503, info: \"Service Unavailable\", check "
+            "duration: 0ms. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.");
+  ASSERT_FALSE(t.checks.at("app").empty());
+  EXPECT_EQ(t.checks.at("app").front(), "GET /health");
+  EXPECT_EQ(t.checks.at("app").size(), 7u);  // at 0s, 1s, ... 6s
+}
+
+TEST(SimWorld, TheSameScenarioPlaysTheSameWayEveryTime) {
+  const auto s = one_backend("", {"flap=1500/700 -> refuse"});
+  const auto a = play_sim(s), b = play_sim(s);
+  ASSERT_EQ(a.events.size(), b.events.size());
+  for (std::size_t i = 0; i < a.events.size(); ++i) {
+    EXPECT_EQ(a.events[i].line, b.events[i].line);
+    EXPECT_EQ(a.events[i].at, b.events[i].at);
+  }
+}
+
+TEST(SimWorld, ABadConfigOrRuleIsReportedNotPlayed) {
+  auto s = one_backend("", {"method=OPTIONS -> statuss 500"});
+  EXPECT_THAT(play_sim(s).errors, ::testing::ElementsAre(HasSubstr("backend app: rule 'method=OPTIONS -> statuss 500'")));
+  s = one_backend("");
+  s.config += "    nosuchkw 1\n";
+  EXPECT_THAT(play_sim(s).errors, ::testing::ElementsAre(HasSubstr("unknown keyword 'nosuchkw'")));
+}
+
+TEST(SimWorld, JudgingNamesWhatWasMissingAndWhatWasNotExpected) {
+  auto s = one_backend("refuse");
+  s.expect.push_back({ExpectTransition{"be/app", Event::Kind::Down, std::string("Layer7 timeout"), {}, {}, Ms{0}, Ms{1000}}, 7});
+  const auto failures = judge(s, play_sim(s));
+  ASSERT_EQ(failures.size(), 3u);
+  EXPECT_EQ(failures[0].line, 7);
+  EXPECT_THAT(failures[0].message, HasSubstr("expected be/app DOWN, reason: Layer7 timeout within [0s, 1s]; be/app logged:"));
+  EXPECT_THAT(failures[0].message, HasSubstr("at 0s: Server be/app is DOWN, reason: Layer4 connection problem"));
+  EXPECT_THAT(failures[1].message, HasSubstr("unexpected at 0s: Server be/app is DOWN"));
+  EXPECT_EQ(failures[2].message, "unexpected at 0s: backend be has no server available!");
+  s.other_transitions_allowed = true;
+  s.expect.clear();
+  EXPECT_TRUE(judge(s, play_sim(s)).empty());
+}
+
+TEST(SimWorld, SecondsAreWrittenShort) {
+  EXPECT_EQ(seconds(Ms{2001}), "2.001s");
+  EXPECT_EQ(seconds(Ms{500}), "0.5s");
+  EXPECT_EQ(seconds(Ms{12000}), "12s");
+}
+
+// The library: every scenario of scenarios/ loads and passes on simulated time.
+class Library : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Library, PassesOnSimulatedTime) {
+  const auto r = load_scenario(GetParam());
+  ASSERT_TRUE(r.scenario) << r.errors.front().text();
+  const auto failures = judge(*r.scenario, play_sim(*r.scenario));
+  for (const auto& f : failures) ADD_FAILURE() << GetParam() << ":" << f.line << ": " << f.message;
+}
+
+std::vector<std::string> library() {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(lb::test::source_path("scenarios")))
+    if (e.path().extension() == ".yaml") out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, Library, ::testing::ValuesIn(library()), [](const auto& info) {
+  auto n = std::filesystem::path(info.param).stem().string();
+  for (auto& c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n;
+});
+
+}  // namespace
+}  // namespace lbh
