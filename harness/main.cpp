@@ -4,11 +4,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 
+#include "harness/core/diff.hpp"
 #include "harness/core/scenario.hpp"
 #include "harness/core/sim_world.hpp"
 #include "harness/core/verdict.hpp"
+#include "harness/live/live_world.hpp"
+#include "lb/core/config/values.hpp"
 
 namespace fs = std::filesystem;
 
@@ -18,6 +22,8 @@ constexpr const char* kExamples = R"(
 Examples:
   lbharness run scenarios/                    every scenario of the library, on simulated time
   lbharness run scenarios/options-500.yaml    one scenario
+  lbharness run --target lb scenarios/        the same against real lb and mockserver processes
+  lbharness run --target diff scenarios/      lb and real haproxy side by side, every difference listed
   lbharness run --list scenarios/             what a directory holds, without playing it
 
 Exit status: 0 when every scenario passed, 1 when one failed, 2 on bad input (a file that does
@@ -47,6 +53,40 @@ std::vector<std::string> scenario_files(const std::vector<std::string>& paths, s
   return out;
 }
 
+// `name` next to this program's build tree (build/PRESET/harness/lbharness -> build/PRESET/REL),
+// else on PATH.
+std::string find_binary(const std::string& rel, const std::string& name) {
+  std::error_code ec;
+  const auto self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto near = self.parent_path().parent_path() / rel;
+    if (fs::is_regular_file(near, ec)) return near.string();
+  }
+  if (const char* path = std::getenv("PATH")) {
+    std::string_view rest = path;
+    while (!rest.empty()) {
+      const auto colon = rest.find(':');
+      const auto dir = rest.substr(0, colon);
+      const auto candidate = fs::path(std::string(dir)) / name;
+      if (!dir.empty() && fs::is_regular_file(candidate, ec)) return candidate.string();
+      rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+    }
+  }
+  return {};
+}
+
+struct World {
+  std::string name;
+  lbh::Trace trace;
+  std::vector<lbh::Failure> failures;
+  double ms = 0;
+};
+
+void print_failures(const lbh::Scenario& s, const World& w) {
+  for (const auto& f : w.failures)
+    fmt::print("     [{}] {}{}\n", w.name, f.line ? fmt::format("{}:{}: ", s.file, f.line) : std::string(), f.message);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,11 +98,18 @@ int main(int argc, char** argv) {
   std::vector<std::string> paths;
   std::string target = "sim";
   bool list = false;
+  std::string lb_bin = find_binary("lb/lb", "lb"), mock_bin = find_binary("mockserver/mockserver", "mockserver");
+  std::string haproxy_bin = find_binary("", "haproxy");
+  std::string tolerance_text = "150ms";
   run->add_option("paths", paths, "scenario files or directories")->required();
   run->add_option("--target", target,
-                  "where to play: sim (lb's check engine and router on simulated time; lb, haproxy and diff are "
-                  "not built yet)")
-      ->check(CLI::IsMember({"sim"}));
+                  "where to play: sim (lb's engine and router on simulated time), lb or haproxy (real processes on "
+                  "loopback), diff (all three, lb and sim each compared with haproxy)")
+      ->check(CLI::IsMember({"sim", "lb", "haproxy", "diff"}));
+  run->add_option("--lb", lb_bin, "the lb binary (default: next to lbharness, else on PATH)");
+  run->add_option("--haproxy", haproxy_bin, "the haproxy binary (default: on PATH)");
+  run->add_option("--mockserver", mock_bin, "the mockserver binary (default: next to lbharness, else on PATH)");
+  run->add_option("--tolerance", tolerance_text, "diff: how far apart the same event may be (default 150ms)");
   run->add_flag("--list", list, "print the scenarios found and stop");
   try {
     app.parse(argc, argv);
@@ -71,6 +118,13 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::string> errors;
+  const auto tolerance = lb::core::parse_duration(tolerance_text);
+  if (!tolerance) errors.push_back(fmt::format("--tolerance '{}': {}", tolerance_text, tolerance.error().message));
+  const bool live = target != "sim";
+  if (live && mock_bin.empty()) errors.push_back("no mockserver binary found: give --mockserver PATH");
+  if ((target == "lb" || target == "diff") && lb_bin.empty()) errors.push_back("no lb binary found: give --lb PATH");
+  if ((target == "haproxy" || target == "diff") && haproxy_bin.empty())
+    errors.push_back("no haproxy on PATH: install it (ci/install-deps.sh) or give --haproxy PATH");
   const auto files = scenario_files(paths, errors);
   std::vector<lbh::Scenario> scenarios;
   for (const auto& f : files) {
@@ -85,24 +139,50 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  std::vector<std::string> worlds;
+  if (target == "diff") worlds = {"sim", "lb", "haproxy"};
+  else worlds = {target};
   int failed = 0;
   double total_ms = 0;
   lbh::Ms simulated{0};
   for (const auto& s : scenarios) {
-    const auto start = std::chrono::steady_clock::now();
-    const auto trace = lbh::play_sim(s);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    std::vector<World> played;
+    for (const auto& w : worlds) {
+      World world{w};
+      const auto start = std::chrono::steady_clock::now();
+      if (w == "sim") world.trace = lbh::play_sim(s);
+      else world.trace = lbh::play_live(s, {w == "lb" ? lb_bin : haproxy_bin, mock_bin});
+      world.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      world.failures = lbh::judge(s, world.trace);
+      played.push_back(std::move(world));
+    }
+    // diff: lb against haproxy, and the simulated world against haproxy too, so that the
+    // library's sim runs stay true to what haproxy does.
+    std::vector<std::pair<const World*, std::vector<lbh::Difference>>> diffs;
+    if (played.size() == 3)
+      for (const World* w : {&played[1], &played[0]})
+        diffs.push_back({w, lbh::diff_traces(w->trace, played[2].trace, *tolerance, w->name, "haproxy")});
+    bool ok = true;
+    for (const auto& [w, d] : diffs) ok = ok && d.empty();
+    double ms = 0;
+    for (const auto& w : played) ok = ok && w.failures.empty(), ms += w.ms;
     total_ms += ms;
     simulated += s.duration;
-    const auto failures = lbh::judge(s, trace);
-    fmt::print("{} {:<36} {:>4} events  {:>8.2f} ms for {} simulated\n", failures.empty() ? "PASS" : "FAIL", s.name,
-               trace.events.size(), ms, lbh::seconds(s.duration));
-    for (const auto& f : failures)
-      fmt::print("     {}{}\n", f.line ? fmt::format("{}:{}: ", s.file, f.line) : std::string(), f.message);
-    if (!failures.empty()) ++failed;
+    fmt::print("{} {:<36} {:>4} events  {:>9.2f} ms for {}{}\n", ok ? "PASS" : "FAIL", s.name,
+               played.front().trace.events.size(), ms, lbh::seconds(s.duration), live ? "" : " simulated");
+    for (const auto& w : played) print_failures(s, w);
+    for (const auto& [w, ds] : diffs) {
+      if (ds.empty()) continue;
+      fmt::print("     {:<22} | {:<52} | {}\n", "difference", w->name, "haproxy");
+      for (const auto& d : ds) fmt::print("     {:<22} | {:<52} | {}\n", d.what, d.left, d.right);
+    }
+    if (!ok) ++failed;
   }
-  fmt::print("{} scenario(s) on {}: {} passed, {} failed; {:.1f} ms for {} simulated ({:.2f} ms per simulated minute)\n",
-             scenarios.size(), target, scenarios.size() - static_cast<std::size_t>(failed), failed, total_ms,
-             lbh::seconds(simulated), simulated.count() > 0 ? total_ms * 60000.0 / static_cast<double>(simulated.count()) : 0.0);
+  fmt::print("{} scenario(s) on {}: {} passed, {} failed; {:.1f} ms", scenarios.size(), target,
+             scenarios.size() - static_cast<std::size_t>(failed), failed, total_ms);
+  if (!live && simulated.count() > 0)
+    fmt::print(" for {} simulated ({:.2f} ms per simulated minute)", lbh::seconds(simulated),
+               total_ms * 60000.0 / static_cast<double>(simulated.count()));
+  fmt::print("\n");
   return failed ? 1 : 0;
 }

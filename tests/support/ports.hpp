@@ -1,8 +1,7 @@
 #pragma once
-// Ports for processes that cannot bind port 0 themselves (haproxy and lb refuse `bind :0`, as
-// haproxy does): the kernel picks a free loopback port, which is released for the child to bind.
+// The tests pick ports with the harness's free_tcp_port (harness/live/ports.hpp).
+#include "harness/live/ports.hpp"
+
 namespace lb::test {
-
-int free_tcp_port();
-
+using lbh::free_tcp_port;
 }  // namespace lb::test

@@ -1,4 +1,4 @@
-#include "tests/support/ports.hpp"
+#include "harness/live/ports.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <stdexcept>
 
-namespace lb::test {
+namespace lbh {
 namespace {
 
 // The kernel's ephemeral range, where outgoing connections (thousands, in the load tests) take
@@ -53,4 +53,4 @@ int free_tcp_port() {
   throw std::runtime_error("free_tcp_port: no free port below the ephemeral range");
 }
 
-}  // namespace lb::test
+}  // namespace lbh

@@ -1,4 +1,4 @@
-#include "tests/support/child.hpp"
+#include "harness/live/child.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <utility>
 
-namespace lb::test {
+namespace lbh {
 
 namespace {
 
@@ -117,6 +117,12 @@ Child Child::start(const std::string& bin, const std::vector<std::string>& args,
           if (i == 0 && !out->partial.empty()) out->lines.push_back(std::move(out->partial));
         } else if (i == 1) {
           out->err.append(buf, static_cast<std::size_t>(n));
+          out->err_partial.append(buf, static_cast<std::size_t>(n));
+          const auto now = std::chrono::steady_clock::now();
+          for (auto nl = out->err_partial.find('\n'); nl != std::string::npos; nl = out->err_partial.find('\n')) {
+            out->err_lines.push_back({now, out->err_partial.substr(0, nl)});
+            out->err_partial.erase(0, nl + 1);
+          }
         } else {
           out->partial.append(buf, static_cast<std::size_t>(n));
           for (auto nl = out->partial.find('\n'); nl != std::string::npos; nl = out->partial.find('\n')) {
@@ -209,6 +215,12 @@ std::string Child::stderr_text() const {
   return out_->err;
 }
 
+std::vector<Child::TimedLine> Child::stderr_lines() const {
+  if (!out_) return {};
+  std::lock_guard lock(out_->mu);
+  return out_->err_lines;
+}
+
 bool Child::running() {
   if (pid_ <= 0 || status_) return false;
   int st = 0;
@@ -252,4 +264,4 @@ int Child::stop(std::chrono::milliseconds grace) {
   return status_.value_or(-1);
 }
 
-}  // namespace lb::test
+}  // namespace lbh

@@ -1,0 +1,56 @@
+#include "harness/core/diff.hpp"
+
+#include <fmt/format.h>
+
+#include "harness/core/verdict.hpp"
+
+namespace lbh {
+namespace {
+
+bool same_event(const Event& a, const Event& b) {
+  return a.kind == b.kind && a.who() == b.who() && a.reason == b.reason && a.code == b.code && a.info == b.info;
+}
+
+std::string brief(const Event& e) {
+  std::string s = fmt::format("{} {} {}", seconds(e.at), e.who(), name(e.kind));
+  if (!e.reason.empty()) s += ", " + e.reason;
+  if (e.code) s += fmt::format(", code {}", *e.code);
+  if (!e.info.empty()) s += fmt::format(", \"{}\"", e.info);
+  return s;
+}
+
+}  // namespace
+
+std::vector<Difference> diff_traces(const Trace& l, const Trace& r, Ms tolerance, const std::string& ln,
+                                    const std::string& rn) {
+  std::vector<Difference> out;
+  std::vector<bool> lu(l.events.size()), ru(r.events.size());
+  // First the same events within the tolerance, then the same events further apart.
+  for (const bool timed : {true, false})
+    for (std::size_t i = 0; i < l.events.size(); ++i) {
+      if (lu[i]) continue;
+      for (std::size_t j = 0; j < r.events.size(); ++j) {
+        if (ru[j] || !same_event(l.events[i], r.events[j])) continue;
+        const auto gap = l.events[i].at - r.events[j].at;
+        if (timed && (gap > tolerance || -gap > tolerance)) continue;
+        lu[i] = ru[j] = true;
+        if (!timed) out.push_back({"timing", brief(l.events[i]), brief(r.events[j])});
+        break;
+      }
+    }
+  for (std::size_t i = 0; i < l.events.size(); ++i)
+    if (!lu[i]) out.push_back({"only in " + ln, brief(l.events[i]), ""});
+  for (std::size_t j = 0; j < r.events.size(); ++j)
+    if (!ru[j]) out.push_back({"only in " + rn, "", brief(r.events[j])});
+  auto keys = l.routing;
+  for (const auto& [at, v] : r.routing) keys.emplace(at, v);
+  for (const auto& [at, unused] : keys) {
+    const auto a = l.routing.find(at), b = r.routing.find(at);
+    const std::string x = a == l.routing.end() ? "" : fmt::format("{}", fmt::join(a->second, ", "));
+    const std::string y = b == r.routing.end() ? "" : fmt::format("{}", fmt::join(b->second, ", "));
+    if (x != y) out.push_back({"routing at " + seconds(at), x, y});
+  }
+  return out;
+}
+
+}  // namespace lbh

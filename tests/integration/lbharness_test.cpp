@@ -1,0 +1,77 @@
+// lbharness as a user runs it: the library on simulated time, a scenario against real lb and
+// mockserver processes, and lb against real haproxy on the same scenario.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/child.hpp"
+#include "tests/support/temp_file.hpp"
+
+namespace lb::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Run {
+  int status = -1;
+  std::string out, err;
+};
+
+Run lbharness(std::vector<std::string> args, std::chrono::milliseconds limit = 60s) {
+  auto c = Child::start(LBHARNESS_BIN, args, {.ready_line = ""});
+  Run r;
+  r.status = c.wait_exit(limit).value_or(-1);
+  for (const auto& l : c.stdout_lines()) r.out += l + "\n";
+  r.err = c.stderr_text();
+  return r;
+}
+
+TEST(Lbharness, TheLibraryPassesOnSimulatedTime) {
+  const auto r = lbharness({"run", source_path("scenarios").string()});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("PASS options-500"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("[0-9]+ scenario\\(s\\) on sim: [0-9]+ passed, 0 failed"));
+}
+
+TEST(Lbharness, AFailingExpectationFailsTheRunAndSaysWhereAndWhy) {
+  TempDir dir;
+  auto text = read_file(source_path("scenarios/slow-backend.yaml"));
+  text.replace(text.find("reason: Layer7 timeout"), 22, "reason: Layer4 timeout");
+  const auto path = dir.write("wrong.yaml", text);
+  const auto r = lbharness({"run", path.string()});
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("FAIL slow-backend"));
+  EXPECT_THAT(r.out, HasSubstr("wrong.yaml:"));
+  EXPECT_THAT(r.out, HasSubstr("expected be_server/app2 DOWN, reason: Layer4 timeout"));
+  EXPECT_THAT(r.out, HasSubstr("unexpected at 2."));  // the Layer7 timeout nobody expected
+}
+
+TEST(Lbharness, BadInputExitsTwoNamingFileLineAndField) {
+  TempDir dir;
+  const auto path = dir.write("bad.yaml", "name: x\nduratoin: 1s\n");
+  auto r = lbharness({"run", path.string()});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.err, HasSubstr("bad.yaml:2: duratoin: unknown key; did you mean 'duration'?"));
+  r = lbharness({"run", "--target", "nowhere", path.string()});
+  EXPECT_EQ(r.status, 2);
+  r = lbharness({"run", (dir.path() / "missing.yaml").string()});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_THAT(r.err, HasSubstr("missing.yaml: no such file or directory"));
+}
+
+TEST(Lbharness, AScenarioPlaysAgainstRealLbAndMockserver) {
+  const auto r = lbharness({"run", "--target", "lb", "--lb", LB_BIN, "--mockserver", MOCKSERVER_BIN,
+                            source_path("scenarios/killed-backend.yaml").string()});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("PASS killed-backend"));
+}
+
+TEST(Lbharness, LbAndHaproxyAgreeOnAScenario) {
+  if (std::system("command -v haproxy >/dev/null 2>&1") != 0) GTEST_SKIP() << "haproxy is not installed";
+  const auto r = lbharness({"run", "--target", "diff", "--lb", LB_BIN, "--mockserver", MOCKSERVER_BIN,
+                            source_path("scenarios/slow-backend.yaml").string()});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("PASS slow-backend"));
+}
+
+}  // namespace
+}  // namespace lb::test
