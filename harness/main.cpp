@@ -5,9 +5,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "harness/core/diff.hpp"
+#include "harness/core/report.hpp"
 #include "harness/core/scenario.hpp"
 #include "harness/core/sim_world.hpp"
 #include "harness/core/verdict.hpp"
@@ -75,18 +80,6 @@ std::string find_binary(const std::string& rel, const std::string& name) {
   return {};
 }
 
-struct World {
-  std::string name;
-  lbh::Trace trace;
-  std::vector<lbh::Failure> failures;
-  double ms = 0;
-};
-
-void print_failures(const lbh::Scenario& s, const World& w) {
-  for (const auto& f : w.failures)
-    fmt::print("     [{}] {}{}\n", w.name, f.line ? fmt::format("{}:{}: ", s.file, f.line) : std::string(), f.message);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -110,6 +103,11 @@ int main(int argc, char** argv) {
   run->add_option("--haproxy", haproxy_bin, "the haproxy binary (default: on PATH)");
   run->add_option("--mockserver", mock_bin, "the mockserver binary (default: next to lbharness, else on PATH)");
   run->add_option("--tolerance", tolerance_text, "diff: how far apart the same event may be (default 150ms)");
+  std::string junit_file, json_file;
+  int jobs = 1;
+  run->add_option("--junit", junit_file, "write JUnit XML (GitLab, Jenkins) to FILE")->type_name("FILE");
+  run->add_option("--json", json_file, "write the full trace as JSON to FILE")->type_name("FILE");
+  run->add_option("-j,--jobs", jobs, "play N scenarios at once (each on ports of its own)")->check(CLI::Range(1, 64));
   run->add_flag("--list", list, "print the scenarios found and stop");
   try {
     app.parse(argc, argv);
@@ -142,44 +140,78 @@ int main(int argc, char** argv) {
   std::vector<std::string> worlds;
   if (target == "diff") worlds = {"sim", "lb", "haproxy"};
   else worlds = {target};
-  int failed = 0;
-  double total_ms = 0;
-  lbh::Ms simulated{0};
-  for (const auto& s : scenarios) {
-    std::vector<World> played;
+  auto play = [&](const lbh::Scenario& s) {
+    lbh::ScenarioRun run{&s};
     for (const auto& w : worlds) {
-      World world{w};
+      lbh::WorldRun world{w};
       const auto start = std::chrono::steady_clock::now();
       if (w == "sim") world.trace = lbh::play_sim(s);
       else world.trace = lbh::play_live(s, {w == "lb" ? lb_bin : haproxy_bin, mock_bin});
       world.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       world.failures = lbh::judge(s, world.trace);
-      played.push_back(std::move(world));
+      run.worlds.push_back(std::move(world));
     }
     // diff: lb against haproxy, and the simulated world against haproxy too, so that the
     // library's sim runs stay true to what haproxy does.
-    std::vector<std::pair<const World*, std::vector<lbh::Difference>>> diffs;
-    if (played.size() == 3)
-      for (const World* w : {&played[1], &played[0]})
-        diffs.push_back({w, lbh::diff_traces(w->trace, played[2].trace, *tolerance, w->name, "haproxy")});
-    bool ok = true;
-    for (const auto& [w, d] : diffs) ok = ok && d.empty();
-    double ms = 0;
-    for (const auto& w : played) ok = ok && w.failures.empty(), ms += w.ms;
-    total_ms += ms;
-    simulated += s.duration;
-    fmt::print("{} {:<36} {:>4} events  {:>9.2f} ms for {}{}\n", ok ? "PASS" : "FAIL", s.name,
-               played.front().trace.events.size(), ms, lbh::seconds(s.duration), live ? "" : " simulated");
-    for (const auto& w : played) print_failures(s, w);
-    for (const auto& [w, ds] : diffs) {
+    if (run.worlds.size() == 3)
+      for (const auto* w : {&run.worlds[1], &run.worlds[0]})
+        run.differences.push_back({w->name, lbh::diff_traces(w->trace, run.worlds[2].trace, *tolerance, w->name, "haproxy")});
+    return run;
+  };
+  auto print = [&](const lbh::ScenarioRun& r) {
+    const auto& s = *r.scenario;
+    fmt::print("{} {:<36} {:>4} events  {:>9.2f} ms for {}{}\n", r.ok() ? "PASS" : "FAIL", s.name,
+               r.worlds.front().trace.events.size(), r.ms(), lbh::seconds(s.duration), live ? "" : " simulated");
+    for (const auto& w : r.worlds)
+      for (const auto& f : w.failures)
+        fmt::print("     [{}] {}{}\n", w.name, f.line ? fmt::format("{}:{}: ", s.file, f.line) : std::string(), f.message);
+    for (const auto& [world, ds] : r.differences) {
       if (ds.empty()) continue;
-      fmt::print("     {:<22} | {:<52} | {}\n", "difference", w->name, "haproxy");
+      fmt::print("     {:<22} | {:<52} | {}\n", "difference", world, "haproxy");
       for (const auto& d : ds) fmt::print("     {:<22} | {:<52} | {}\n", d.what, d.left, d.right);
     }
-    if (!ok) ++failed;
-  }
-  fmt::print("{} scenario(s) on {}: {} passed, {} failed; {:.1f} ms", scenarios.size(), target,
+    std::fflush(stdout);
+  };
+
+  // Scenarios play on `jobs` threads; results print in file order as soon as they are in.
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::optional<lbh::ScenarioRun>> runs(scenarios.size());
+  std::mutex mu;
+  std::size_t printed = 0;
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i; (i = next++) < scenarios.size();) {
+      auto r = play(scenarios[i]);
+      std::lock_guard lock(mu);
+      runs[i] = std::move(r);
+      while (printed < runs.size() && runs[printed]) print(*runs[printed++]);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < std::min<int>(jobs, static_cast<int>(scenarios.size())); ++t) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+
+  std::vector<lbh::ScenarioRun> done;
+  for (auto& r : runs) done.push_back(std::move(*r));
+  int failed = 0;
+  double total_ms = 0;
+  lbh::Ms simulated{0};
+  for (const auto& r : done) failed += !r.ok(), total_ms += r.ms(), simulated += r.scenario->duration;
+  auto write = [&](const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+    if (!out) {
+      fmt::print(stderr, "lbharness: cannot write {}\n", path);
+      failed = failed ? failed : 1;
+    }
+  };
+  if (!junit_file.empty()) write(junit_file, lbh::junit_xml(done, target));
+  if (!json_file.empty()) write(json_file, lbh::json_report(done, target));
+  fmt::print("{} scenario(s) on {}: {} passed, {} failed; {:.1f} ms of play", scenarios.size(), target,
              scenarios.size() - static_cast<std::size_t>(failed), failed, total_ms);
+  if (jobs > 1)
+    fmt::print(" in {:.1f} ms on {} jobs",
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count(), jobs);
   if (!live && simulated.count() > 0)
     fmt::print(" for {} simulated ({:.2f} ms per simulated minute)", lbh::seconds(simulated),
                total_ms * 60000.0 / static_cast<double>(simulated.count()));
