@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "harness/core/diff.hpp"
+#include "harness/core/import_log.hpp"
 #include "harness/core/report.hpp"
 #include "harness/core/scenario.hpp"
 #include "harness/core/sim_world.hpp"
@@ -30,6 +31,9 @@ Examples:
   lbharness run --target lb scenarios/        the same against real lb and mockserver processes
   lbharness run --target diff scenarios/      lb and real haproxy side by side, every difference listed
   lbharness run --list scenarios/             what a directory holds, without playing it
+  lbharness run --junit out.xml -j 4 --target lb scenarios/
+  lbharness import-log incident.log -o scenarios/my-incident.yaml
+                                              a real incident's log lines become a scenario
 
 Exit status: 0 when every scenario passed, 1 when one failed, 2 on bad input (a file that does
 not load, an unknown option).)";
@@ -109,10 +113,36 @@ int main(int argc, char** argv) {
   run->add_option("--json", json_file, "write the full trace as JSON to FILE")->type_name("FILE");
   run->add_option("-j,--jobs", jobs, "play N scenarios at once (each on ports of its own)")->check(CLI::Range(1, 64));
   run->add_flag("--list", list, "print the scenarios found and stop");
+  auto* import = app.add_subcommand("import-log", "turn a balancer's log of a real incident into a scenario skeleton");
+  std::string log_file, out_file, scenario_name;
+  import->add_option("log", log_file, "the log: haproxy's or lb's lines, any prefix (syslog, [WARNING], ISO time)")
+      ->required();
+  import->add_option("-o,--output", out_file, "write the scenario to FILE (default: standard output)")->type_name("FILE");
+  import->add_option("--name", scenario_name, "the scenario's name (default: the log's file name)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (import->parsed()) {
+    std::ifstream in(log_file, std::ios::binary);
+    std::error_code ec;
+    if (!in || fs::is_directory(log_file, ec)) {
+      fmt::print(stderr, "lbharness: {}: cannot read the file\n", log_file);
+      return 2;
+    }
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (scenario_name.empty()) scenario_name = fs::path(log_file).stem().string();
+    const auto r = lbh::import_log(text, scenario_name, log_file);
+    for (const auto& w : r.warnings) fmt::print(stderr, "lbharness: {}: {}\n", log_file, w);
+    if (r.events == 0) return 2;
+    if (out_file.empty()) {
+      fmt::print("{}", r.yaml);
+    } else {
+      std::ofstream(out_file, std::ios::binary) << r.yaml;
+      fmt::print(stderr, "lbharness: wrote {} ({} event(s)); play it with: lbharness run {}\n", out_file, r.events, out_file);
+    }
+    return 0;
   }
 
   std::vector<std::string> errors;

@@ -68,25 +68,9 @@ class SimConnection final : public ProbeConnection {
   }
 
   void send(std::string_view bytes) override {
-    if (holding_ || answered_) return;
+    if (holding_) return;
     in_.append(bytes);
-    mock::core::RequestParser parser;
-    const auto r = parser.parse(in_);
-    if (r.status == mock::core::ParseStatus::Incomplete) return;
-    answered_ = true;
-    if (r.status != mock::core::ParseStatus::Done) return later([](SimConnection& c) { c.closed(); });
-    const auto& req = parser.request();
-    if (backend_.checks) backend_.checks->push_back(fmt::format("{} {}", req.method, req.target));
-    mock::core::Decision d;
-    backend_.model->on_request(req, sched_.now(), d);
-    if (!d.prepared.empty()) {
-      steps_.push_back({mock::core::StepKind::Send, std::string(d.prepared)});
-      if (d.prepared_closes) steps_.push_back({mock::core::StepKind::Close});
-    } else {
-      steps_ = std::move(d.plan.steps);
-      if (!d.plan.keep_alive) steps_.push_back({mock::core::StepKind::Close});
-    }
-    later([](SimConnection& c) { c.play(0); });
+    if (!answering_) next_request();
   }
 
  private:
@@ -100,6 +84,35 @@ class SimConnection final : public ProbeConnection {
   template <class F>
   void later(F f) {
     after(lb::core::Ms{0}, f);
+  }
+
+  // The next request in, answered as mockserver answers it; on a kept-alive connection the one
+  // after it is read once the answer is out.
+  void next_request() {
+    const auto r = parser_.parse(in_);
+    if (r.status == mock::core::ParseStatus::Incomplete) return;
+    answering_ = true;
+    steps_.clear();
+    if (r.status != mock::core::ParseStatus::Done) {
+      steps_.push_back({mock::core::StepKind::Send, mock::core::reject_response(
+                                                       r.status == mock::core::ParseStatus::Bad ? 400 : 431)});
+      steps_.push_back({mock::core::StepKind::Close});
+      in_.clear();
+      return later([](SimConnection& c) { c.play(0); });
+    }
+    const auto& req = parser_.request();
+    if (backend_.checks) backend_.checks->push_back(fmt::format("{} {}", req.method, req.target));
+    mock::core::Decision d;
+    backend_.model->on_request(req, sched_.now(), d);
+    if (!d.prepared.empty()) {
+      steps_.push_back({mock::core::StepKind::Send, std::string(d.prepared)});
+      if (d.prepared_closes) steps_.push_back({mock::core::StepKind::Close});
+    } else {
+      steps_ = std::move(d.plan.steps);
+      if (!d.plan.keep_alive) steps_.push_back({mock::core::StepKind::Close});
+    }
+    in_.erase(0, r.consumed);  // the views into it are no longer needed
+    later([](SimConnection& c) { c.play(0); });
   }
 
   // Plays the write plan from step `i` on. Any event may end the check and destroy this
@@ -120,6 +133,9 @@ class SimConnection final : public ProbeConnection {
         case mock::core::StepKind::Hold: return;
       }
     }
+    if (!events_) return;
+    answering_ = false;  // kept alive: the next request
+    next_request();
   }
   void play_pieces(std::size_t i, std::size_t piece) {
     const auto& s = steps_[i];
@@ -147,8 +163,9 @@ class SimConnection final : public ProbeConnection {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::vector<std::unique_ptr<lb::core::Timer>> timers_;
   std::string in_;
+  mock::core::RequestParser parser_;
   bool holding_ = false;
-  bool answered_ = false;
+  bool answering_ = false;
   std::vector<mock::core::Step> steps_;
 };
 

@@ -341,4 +341,8 @@ WritePlan plan_fault(const Fault& f, std::string_view listener, const RequestFac
   return p;
 }
 
+std::string reject_response(int status) {
+  return fmt::format("HTTP/1.1 {} {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status, standard_reason(status));
+}
+
 }  // namespace mock::core

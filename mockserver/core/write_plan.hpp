@@ -67,6 +67,10 @@ bool is_static(const Response& r);
 std::string render_head(const Response& r, std::size_t body_size, const RequestFacts& req);
 
 WritePlan plan_response(const Response& r, std::string_view listener, const RequestFacts& req);
+
+// What mockserver answers to a request it cannot parse (400) or that is too large (431), before
+// it closes the connection.
+std::string reject_response(int status);
 // Request-phase and connection-phase faults. `base` is the response the faulty answer distorts
 // (drip, bad-length, ...). Listener faults never reach a connection; they plan a plain close.
 WritePlan plan_fault(const Fault& f, std::string_view listener, const RequestFacts& req,

@@ -392,8 +392,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     srv_.on_journal();
     in_.clear();
-    out_ = fmt::format("HTTP/1.1 {} {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status,
-                       core::standard_reason(status));
+    out_ = core::reject_response(status);
     closes_after_ = true;
     write(out_, [](Connection& c) { c.after_response(); });
   }
