@@ -9,6 +9,7 @@
 #include "lb/core/check/check_engine.hpp"
 #include "lb/core/config/parser.hpp"
 #include "lb/core/route/backends.hpp"
+#include "lb/core/route/retry.hpp"
 #include "lb/core/time/clock.hpp"
 #include "mockserver/core/cli.hpp"
 #include "mockserver/core/engine.hpp"
@@ -186,6 +187,25 @@ class SimProber final : public lb::core::Prober {
   SimBackend nobody_{"", {}, nullptr, true};
 };
 
+// What a client of the balancer reads back from the server a request went to, in the terms the
+// live worlds use: the server's name for mockserver's default "hello from NAME", else the status;
+// a fault (which the balancer would turn into its own 502 or 504) as "fault:NAME".
+std::string served_by(SimBackend& b, TimePoint now) {
+  static constexpr std::string_view kRequest = "GET / HTTP/1.1\r\nHost: lbharness\r\nConnection: close\r\n\r\n";
+  mock::core::RequestParser parser;
+  parser.parse(kRequest);
+  mock::core::Decision d;
+  b.model->on_request(parser.request(), now, d);
+  if (d.fault) return fmt::format("fault:{}", mock::core::info(*d.fault).name);
+  std::string bytes(d.prepared);
+  for (const auto& s : d.plan.steps)
+    if (s.kind == mock::core::StepKind::Send || s.kind == mock::core::StepKind::Pieces) bytes += s.bytes;
+  const auto body_at = bytes.find("\r\n\r\n");
+  const auto body = body_at == std::string::npos ? std::string() : bytes.substr(body_at + 4);
+  if (d.status == 200 && body.starts_with("hello from ")) return body.substr(11);
+  return std::to_string(d.status);
+}
+
 std::vector<mock::core::Rule> parse_rules(const std::string& backend, const std::vector<std::string>& texts,
                                           std::vector<std::string>& errors) {
   std::vector<mock::core::Rule> out;
@@ -274,15 +294,36 @@ Trace play_sim(const Scenario& sc) {
     sched.run_until(TimePoint{st->at} - Ms{1});
     if (st->requests > 0) {
       auto& went = trace.routing[st->at];
+      const auto& be_cfg = backend ? config.proxies[*backend] : config.proxies.front();
       for (int i = 0; i < st->requests; ++i) {
         const auto pick = backend ? routing.pick(*backend) : lb::core::Backends::Pick{};
         if (!pick.server) {
           went.push_back("503");
           continue;
         }
-        routing.request_started({*backend, *pick.server});
-        routing.request_finished({*backend, *pick.server});
-        went.push_back(config.proxies[*backend].servers[*pick.server].name);
+        // The connect, its retries and redispatches, as the proxy makes them.
+        lb::core::ServerKey key{*backend, *pick.server};
+        routing.request_started(key);
+        std::string outcome = "503";
+        for (int retries = 0;;) {
+          const auto it = by_port.find(be_cfg.servers[key.server].port);
+          SimBackend* b = it == by_port.end() ? nullptr : it->second;
+          const auto mode = b && !b->killed ? b->model->mode_at(sched.now()) : mock::core::Mode::Refuse;
+          if (mode == mock::core::Mode::Serve || mode == mock::core::Mode::SlowAccept) {
+            outcome = mode == mock::core::Mode::Serve ? served_by(*b, sched.now()) : "fault:slow-accept";
+            break;
+          }
+          if (retries >= be_cfg.retries) break;
+          ++retries;
+          if (lb::core::redispatch_on_retry(be_cfg, routing, key, retries))
+            if (const auto other = routing.pick(key.proxy).server) {
+              routing.request_finished(key);
+              key.server = *other;
+              routing.request_started(key);
+            }
+        }
+        routing.request_finished(key);
+        went.push_back(outcome);
       }
       continue;
     }

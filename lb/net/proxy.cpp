@@ -22,6 +22,7 @@
 #include "lb/core/http/request_parser.hpp"
 #include "lb/core/log/access_log.hpp"
 #include "lb/core/log/syslog.hpp"
+#include "lb/core/route/retry.hpp"
 #include "lb/net/log_sink.hpp"
 
 namespace lb::net {
@@ -294,7 +295,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
     stream_.reset();
     if (out_.retries >= proxy_.retries) return finish();
     ++out_.retries;
-    if (should_redispatch()) {
+    if (core::redispatch_on_retry(proxy_, px_.backends, {backend_, out_.server}, out_.retries)) {
       if (const auto other = px_.backends.pick(backend_).server) {
         px_.backends.request_finished({backend_, out_.server});
         px_.backends.request_started({backend_, *other});
@@ -308,20 +309,6 @@ class Connector : public std::enable_shared_from_this<Connector> {
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
       if (!e) self->attempt();
     });
-  }
-
-  // HAProxy 2.6 (stream.c, back_handle_st_cer): with option redispatch, a retry moves when the
-  // server is no longer usable, on the retries the interval names (P > 0: every Pth; N < 0: the
-  // Nth before the last), and always while more than one active server is usable, since lb has
-  // no persistence to keep a request on its server.
-  bool should_redispatch() const {
-    const int interval = proxy_.redispatch_interval;
-    if (!proxy_.redispatch || interval == 0) return false;
-    if (!px_.backends.usable({backend_, out_.server})) return true;
-    const int done = out_.retries;
-    if (interval > 0 && done % interval == 0) return true;
-    if (const int every = proxy_.retries + 1 + interval; interval < 0 && every > 0 && done % every == 0) return true;
-    return px_.backends.counts(backend_).active > 1;
   }
 
   void finish() { done_(std::move(out_)); }
