@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "harness/core/diff.hpp"
@@ -32,6 +33,7 @@ Examples:
   lbharness run --target diff scenarios/      lb and real haproxy side by side, every difference listed
   lbharness run --list scenarios/             what a directory holds, without playing it
   lbharness run --junit out.xml -j 4 --target lb scenarios/
+  lbharness run --shard 2/4 --junit shard2.xml scenarios/   the second quarter of the library
   lbharness import-log incident.log -o scenarios/my-incident.yaml
                                               a real incident's log lines become a scenario
 
@@ -112,6 +114,9 @@ int main(int argc, char** argv) {
   run->add_option("--junit", junit_file, "write JUnit XML (GitLab, Jenkins) to FILE")->type_name("FILE");
   run->add_option("--json", json_file, "write the full trace as JSON to FILE")->type_name("FILE");
   run->add_option("-j,--jobs", jobs, "play N scenarios at once (each on ports of its own)")->check(CLI::Range(1, 64));
+  std::string shard;
+  run->add_option("--shard", shard, "play only shard K of N (1-based), e.g. 2/4, for spreading a suite over CI machines")
+      ->type_name("K/N");
   run->add_flag("--list", list, "print the scenarios found and stop");
   auto* import = app.add_subcommand("import-log", "turn a balancer's log of a real incident into a scenario skeleton");
   std::string log_file, out_file, scenario_name;
@@ -159,6 +164,20 @@ int main(int argc, char** argv) {
     auto r = lbh::load_scenario(f);
     for (const auto& e : r.errors) errors.push_back(e.text());
     if (r.scenario) scenarios.push_back(std::move(*r.scenario));
+  }
+  if (!shard.empty()) {
+    // Scenarios in file order, dealt round-robin: shard K of N gets the ones whose index is K-1 mod N.
+    unsigned k = 0, n = 0;
+    char slash = 0;
+    std::istringstream in(shard);
+    if (!(in >> k >> slash >> n) || slash != '/' || n == 0 || k == 0 || k > n || !in.eof()) {
+      errors.push_back(fmt::format("--shard '{}': expected K/N with 1 <= K <= N, e.g. 2/4", shard));
+    } else {
+      std::vector<lbh::Scenario> mine;
+      for (std::size_t i = 0; i < scenarios.size(); ++i)
+        if (i % n == k - 1) mine.push_back(std::move(scenarios[i]));
+      scenarios = std::move(mine);
+    }
   }
   for (const auto& e : errors) fmt::print(stderr, "lbharness: {}\n", e);
   if (!errors.empty()) return 2;

@@ -3,6 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
 #include "tests/support/child.hpp"
 #include "tests/support/temp_file.hpp"
 
@@ -60,6 +66,33 @@ TEST(Lbharness, BadInputExitsTwoNamingFileLineAndField) {
 
 TEST(Lbharness, AScenarioPlaysAgainstRealLbAndMockserver) {
   const auto r = lbharness({"run", "--target", "lb", "--lb", LB_BIN, "--mockserver", MOCKSERVER_BIN,
+                            source_path("scenarios/killed-backend.yaml").string()});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("PASS killed-backend"));
+}
+
+TEST(Lbharness, ShardsSplitTheLibraryWithoutOverlap) {
+  std::set<std::string> seen;
+  std::size_t total = 0;
+  for (const char* shard : {"1/3", "2/3", "3/3"}) {
+    const auto r = lbharness({"run", "--list", "--shard", shard, source_path("scenarios").string()});
+    EXPECT_EQ(r.status, 0) << r.err;
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);) seen.insert(line), ++total;
+  }
+  const auto all = lbharness({"run", "--list", source_path("scenarios").string()});
+  EXPECT_EQ(total, seen.size());  // no scenario in two shards
+  EXPECT_EQ(static_cast<std::size_t>(std::count(all.out.begin(), all.out.end(), '\n')), total);  // none left out
+  EXPECT_EQ(lbharness({"run", "--shard", "4/3", source_path("scenarios").string()}).status, 2);
+}
+
+// Time zero is the first check, not the spawn: a balancer that takes 1.5 s longer to start still
+// sees every step at the same phase of its checks.
+TEST(Lbharness, ABalancerThatStartsLateSeesTheSameScenario) {
+  TempDir dir;
+  const auto slow = dir.write("slow-lb", fmt::format("#!/bin/sh\nsleep 1.5\nexec {} \"$@\"\n", LB_BIN));
+  std::filesystem::permissions(slow, std::filesystem::perms::owner_all);
+  const auto r = lbharness({"run", "--target", "lb", "--lb", slow.string(), "--mockserver", MOCKSERVER_BIN,
                             source_path("scenarios/killed-backend.yaml").string()});
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("PASS killed-backend"));
