@@ -109,10 +109,12 @@ int main(int argc, char** argv) {
   run->add_option("--haproxy", haproxy_bin, "the haproxy binary (default: on PATH)");
   run->add_option("--mockserver", mock_bin, "the mockserver binary (default: next to lbharness, else on PATH)");
   run->add_option("--tolerance", tolerance_text, "diff: how far apart the same event may be (default 150ms)");
-  std::string junit_file, json_file;
+  std::string junit_file, json_file, report_file;
   int jobs = 1;
   run->add_option("--junit", junit_file, "write JUnit XML (GitLab, Jenkins) to FILE")->type_name("FILE");
   run->add_option("--json", json_file, "write the full trace as JSON to FILE")->type_name("FILE");
+  run->add_option("--report", report_file, "write a self-contained HTML page with a timeline per scenario")
+      ->type_name("FILE.html");
   run->add_option("-j,--jobs", jobs, "play N scenarios at once (each on ports of its own)")->check(CLI::Range(1, 64));
   std::string shard;
   run->add_option("--shard", shard, "play only shard K of N (1-based), e.g. 2/4, for spreading a suite over CI machines")
@@ -256,6 +258,7 @@ int main(int argc, char** argv) {
   };
   if (!junit_file.empty()) write(junit_file, lbh::junit_xml(done, target));
   if (!json_file.empty()) write(json_file, lbh::json_report(done, target));
+  if (!report_file.empty()) write(report_file, lbh::html_report(done, target));
   fmt::print("{} scenario(s) on {}: {} passed, {} failed; {:.1f} ms of play", scenarios.size(), target,
              scenarios.size() - static_cast<std::size_t>(failed), failed, total_ms);
   if (jobs > 1)
@@ -265,5 +268,6 @@ int main(int argc, char** argv) {
     fmt::print(" for {} simulated ({:.2f} ms per simulated minute)", lbh::seconds(simulated),
                total_ms * 60000.0 / static_cast<double>(simulated.count()));
   fmt::print("\n");
+  if (!report_file.empty()) fmt::print("report: {}\n", fs::absolute(report_file).string());
   return failed ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 #include "harness/core/report.hpp"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace lbh {
@@ -119,6 +120,156 @@ std::string json_report(const std::vector<ScenarioRun>& runs, const std::string&
                                      {"differences", std::move(differences)}});
   }
   return json::serialize(json::object{{"target", target}, {"scenarios", std::move(scenarios)}}) + "\n";
+}
+
+namespace {
+
+std::string step_text(const Step& st) {
+  if (st.requests > 0) return fmt::format("{} request(s)", st.requests);
+  if (st.rules) return fmt::format("{}: rules [{}]", st.backend, fmt::join(*st.rules, "; "));
+  if (st.fault) return fmt::format("{}: fault {}", st.backend, *st.fault);
+  return fmt::format("{}: {}", st.backend, st.kill ? "killed" : "restarted");
+}
+
+// The lanes of one world: every server that logged, was checked, or took requests, in order.
+std::vector<std::string> lanes_of(const Trace& t) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& who) {
+    if (!who.empty() && std::find(out.begin(), out.end(), who) == out.end()) out.push_back(who);
+  };
+  for (const auto& m : t.check_marks) add(m.who);
+  for (const auto& e : t.events)
+    if (!e.server.empty()) add(e.who());
+  return out;
+}
+
+constexpr int kLeft = 230, kWidth = 880, kLane = 22;
+
+std::string svg_timeline(const ScenarioRun& r) {
+  const auto& sc = *r.scenario;
+  const double span = std::max<double>(1.0, static_cast<double>(sc.duration.count()));
+  auto x = [&](Ms at) { return kLeft + static_cast<double>(at.count()) / span * kWidth; };
+  struct Lane {
+    std::string world, who;
+  };
+  std::vector<Lane> lanes;
+  // Servers of every world side by side: lb's and haproxy's lanes of a server are neighbours.
+  std::vector<std::string> servers;
+  for (const auto& w : r.worlds)
+    for (const auto& who : lanes_of(w.trace))
+      if (std::find(servers.begin(), servers.end(), who) == servers.end()) servers.push_back(who);
+  for (const auto& who : servers)
+    for (const auto& w : r.worlds) lanes.push_back({w.name, who});
+  const int top = 30, height = top + static_cast<int>(lanes.size()) * kLane + 60;
+  std::string g = fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" class=\"timeline\">\n",
+                              kLeft + kWidth + 20, height);
+  // time axis, a tick a second
+  for (long s = 0; s * 1000 <= sc.duration.count(); ++s)
+    g += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" class=\"grid\"/><text x=\"{0:.1f}\" y=\"{3}\" "
+                     "class=\"axis\">{4}s</text>\n",
+                     x(Ms{s * 1000}), top - 5, height - 50, top - 12, s);
+  for (std::size_t i = 0; i < lanes.size(); ++i) {
+    const auto& lane = lanes[i];
+    const int y = top + static_cast<int>(i) * kLane;
+    const auto* w = &*std::find_if(r.worlds.begin(), r.worlds.end(), [&](const WorldRun& wr) { return wr.name == lane.world; });
+    g += fmt::format("<text x=\"4\" y=\"{}\" class=\"lane\">{} <tspan class=\"world\">{}</tspan></text>\n", y + 15,
+                     xml_escape(lane.who), xml_escape(lane.world));
+    // A server is UP until its first transition says otherwise (HAProxy's start state).
+    std::string state = "UP";
+    Ms from{0};
+    auto segment = [&](Ms until) {
+      g += fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" class=\"s-{}\"><title>{} {} from {} to "
+                       "{}</title></rect>\n",
+                       x(from), y + 3, std::max(0.5, x(until) - x(from)), kLane - 8, state == "UP" ? "up" : state == "DOWN" ? "down" : "stopping",
+                       xml_escape(lane.who), state, seconds(from), seconds(until));
+    };
+    for (const auto& e : w->trace.events) {
+      if (e.who() != lane.who) continue;
+      segment(e.at);
+      state = std::string(name(e.kind));
+      from = e.at;
+      g += fmt::format("<circle cx=\"{:.1f}\" cy=\"{}\" r=\"4\" class=\"t-{}\"><title>{}: {}</title></circle>\n", x(e.at),
+                       y + kLane / 2, state == "UP" ? "up" : "down", seconds(e.at), xml_escape(e.line));
+    }
+    segment(sc.duration);
+    for (const auto& m : w->trace.check_marks) {
+      if (m.who != lane.who) continue;
+      g += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" class=\"c-{3}\"><title>{4}: check {5}{6}</title></line>\n",
+                       x(m.at), y + 1, y + kLane - 3, m.passed ? "ok" : "ko", seconds(m.at), m.status, xml_escape(m.detail));
+    }
+  }
+  // The steps, and where each request burst went, per world.
+  const int steps_y = top + static_cast<int>(lanes.size()) * kLane;
+  for (std::size_t i = 0; i < sc.timeline.size(); ++i) {
+    const auto& st = sc.timeline[i];
+    std::string went;
+    for (const auto& w : r.worlds)
+      if (const auto it = w.trace.routing.find(st.at); st.requests > 0 && it != w.trace.routing.end())
+        went += fmt::format(" {}: {}", w.name, fmt::join(it->second, ","));
+    g += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" class=\"step\"/><text x=\"{0:.1f}\" y=\"{3}\" "
+                     "class=\"step\">{4}<title>{5} {6}{7}</title></text>\n",
+                     x(st.at), top - 5, steps_y + 6, steps_y + 18 + static_cast<int>(i % 3) * 12, i + 1, seconds(st.at),
+                     xml_escape(step_text(st)), xml_escape(went));
+  }
+  for (const auto& w : r.worlds)
+    for (const auto& e : w.trace.events)
+      if (e.kind == Event::Kind::NoServer)
+        g += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"alert\">!<title>{} ({}): {}</title></text>\n", x(e.at), top - 2,
+                         seconds(e.at), w.name, xml_escape(e.line));
+  return g + "</svg>\n";
+}
+
+}  // namespace
+
+std::string html_report(const std::vector<ScenarioRun>& runs, const std::string& target) {
+  std::size_t failed = 0;
+  for (const auto& r : runs) failed += !r.ok();
+  std::string out = fmt::format(R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>lbharness report: {} scenario(s) on {}</title>
+<style>
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }}
+h2 {{ margin: 28px 0 4px; font-size: 17px; }} .pass {{ color: #1a7f37; }} .fail {{ color: #c62828; }}
+.summary {{ color: #555; margin: 0 0 6px; }} pre {{ background: #fbeaea; padding: 8px; white-space: pre-wrap; }}
+svg.timeline {{ display: block; margin: 6px 0 10px; }} .grid {{ stroke: #eee; }} .axis {{ font-size: 10px; fill: #888; }}
+.lane {{ font-size: 12px; fill: #333; }} .world {{ fill: #888; }}
+.s-up {{ fill: #c8e6c9; }} .s-down {{ fill: #ffcdd2; }} .s-stopping {{ fill: #ffe0b2; }}
+.t-up {{ fill: #2e7d32; }} .t-down {{ fill: #c62828; }} .c-ok {{ stroke: #2e7d32; stroke-width: 1.5; }} .c-ko {{ stroke: #c62828; stroke-width: 1.5; }}
+line.step {{ stroke: #1565c0; stroke-dasharray: 3 3; }} text.step {{ fill: #1565c0; font-size: 11px; }} .alert {{ fill: #c62828; font-weight: bold; }}
+table {{ border-collapse: collapse; font-size: 12px; }} td, th {{ border: 1px solid #ddd; padding: 2px 6px; text-align: left; }}
+</style></head><body>
+<h1>lbharness: {} scenario(s) on {}, {} passed, {} failed</h1>
+<p class="summary">Lanes: a server per world (UP green, DOWN red, stopping orange); ticks: checks (green passed,
+red failed; hover for the reason); dashed blue: the timeline's steps (hover for what they did and where requests went);
+red !: "has no server available!".</p>
+)",
+                                runs.size(), xml_escape(target), runs.size(), xml_escape(target), runs.size() - failed, failed);
+  for (const auto& r : runs) {
+    const auto& sc = *r.scenario;
+    out += fmt::format("<h2 id=\"{0}\"><span class=\"{1}\">{2}</span> {0}</h2>\n<p class=\"summary\">{3} — {4} ({5})</p>\n",
+                       xml_escape(sc.name), r.ok() ? "pass" : "fail", r.ok() ? "PASS" : "FAIL", xml_escape(sc.summary),
+                       xml_escape(sc.source), xml_escape(sc.file));
+    const auto p = problems(r);
+    if (!p.empty()) {
+      std::string body;
+      for (const auto& line : p) body += line + "\n";
+      out += "<pre>" + xml_escape(body) + "</pre>\n";
+    }
+    out += svg_timeline(r);
+    out += "<table><tr><th>step</th><th>at</th><th>what</th>";
+    for (const auto& w : r.worlds) out += "<th>requests went to (" + xml_escape(w.name) + ")</th>";
+    out += "</tr>\n";
+    for (std::size_t i = 0; i < sc.timeline.size(); ++i) {
+      const auto& st = sc.timeline[i];
+      out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td>", i + 1, seconds(st.at), xml_escape(step_text(st)));
+      for (const auto& w : r.worlds) {
+        const auto it = w.trace.routing.find(st.at);
+        out += "<td>" + (st.requests > 0 && it != w.trace.routing.end() ? xml_escape(fmt::format("{}", fmt::join(it->second, ", "))) : "") + "</td>";
+      }
+      out += "</tr>\n";
+    }
+    out += "</table>\n";
+  }
+  return out + "</body></html>\n";
 }
 
 }  // namespace lbh

@@ -30,5 +30,9 @@ struct ScenarioRun {
 
 std::string junit_xml(const std::vector<ScenarioRun>& runs, const std::string& target);
 std::string json_report(const std::vector<ScenarioRun>& runs, const std::string& target);
+// One self-contained page (no script, no network): per scenario an SVG timeline with a lane per
+// server and world (UP green, DOWN red, stopping orange), each check a tick coloured by its
+// result with its reason on hover, the timeline's steps and where each request burst went.
+std::string html_report(const std::vector<ScenarioRun>& runs, const std::string& target);
 
 }  // namespace lbh

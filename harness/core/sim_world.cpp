@@ -269,6 +269,15 @@ Trace play_sim(const Scenario& sc) {
         using K = lb::core::HealthEvent::Kind;
         if (e.kind == K::WentUp || e.kind == K::WentDown || e.kind == K::WentStopping)
           routing.set_usable(e.key, engine_ptr->server_up(e.key));
+        if (e.kind == K::CheckFinished) {
+          const auto& px = config.proxies[e.key.proxy];
+          trace.check_marks.push_back({std::chrono::duration_cast<Ms>(e.at - TimePoint{}),
+                                       px.name + "/" + px.servers[e.key.server].name,
+                                       std::string(lb::core::info(e.result.status).tag),
+                                       e.result.verdict() == lb::core::CheckVerdict::Passed ||
+                                           e.result.verdict() == lb::core::CheckVerdict::ConditionallyPassed,
+                                       lb::core::format_reason(e.result)});
+        }
         if (!e.line) return;
         if (auto ev = parse_event(e.line->text)) {
           ev->at = std::chrono::duration_cast<Ms>(e.at - TimePoint{});

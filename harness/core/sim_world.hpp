@@ -13,9 +13,19 @@
 
 namespace lbh {
 
+// One finished check, for the report's timeline.
+struct CheckMark {
+  Ms at{0};
+  std::string who;     // "be/app1"
+  std::string status;  // HAProxy's tag: "L7OK", "L7STS", "L4TOUT", ...
+  bool passed = false;
+  std::string detail;  // ", reason: Layer7 wrong status, code: 500, ..." as the lines print it
+};
+
 // What one world saw while playing a scenario.
 struct Trace {
   std::vector<Event> events;  // transitions and alerts, in order
+  std::vector<CheckMark> check_marks;  // the sim world's checks (the live worlds cannot see them)
   // Where each request of the requests step at `at` went: a server name, or "503".
   std::map<Ms, std::vector<std::string>> routing;
   // Each check request a backend received, "METHOD /path", in order.
