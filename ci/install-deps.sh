@@ -12,6 +12,8 @@ packages=(
 )
 # The benchmarks compare against nginx with wrk; only ci/bench needs them.
 if [[ "${LBH_WITH_BENCH:-0}" == 1 ]]; then packages+=(nginx-light wrk); fi
+# The HTML report's browser test (tests/integration/lbharness_test.cpp) runs where chromium is.
+if [[ "${LBH_WITH_BROWSER:-0}" == 1 ]]; then packages+=(chromium); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -98,6 +98,54 @@ TEST(Lbharness, ABalancerThatStartsLateSeesTheSameScenario) {
   EXPECT_THAT(r.out, HasSubstr("PASS killed-backend"));
 }
 
+// The report as a browser shows it: headless Chromium renders it (a screenshot of the page) and
+// its DOM holds a timeline per scenario with a lane per server. Runs where chromium is installed
+// (LBH_WITH_BROWSER=1 ci/install-deps.sh).
+TEST(Lbharness, TheHtmlReportRendersInABrowser) {
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "chromium is not installed (LBH_WITH_BROWSER=1 ci/install-deps.sh installs it)";
+  TempDir dir;
+  const auto page = dir.path() / "report.html";
+  const auto r = lbharness({"run", "--report", page.string(), source_path("scenarios/options-500.yaml").string(),
+                            source_path("scenarios/killed-backend.yaml").string()});
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("report: " + page.string()));
+  const auto shot = dir.path() / "report.png";
+  const std::vector<std::string> common{"--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,900",
+                                        "--user-data-dir=" + (dir.path() / "profile").string()};
+  auto args = common;
+  args.push_back("--screenshot=" + shot.string());
+  args.push_back("file://" + page.string());
+  const std::string chromium = "/usr/bin/chromium";
+  EXPECT_EQ(Child::start(chromium, args, {.ready_line = ""}).wait_exit(60s), 0);
+  const auto png = read_file(shot);
+  ASSERT_GT(png.size(), 8000u) << "an empty or blank screenshot";
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+  // 1200 x 900, as asked: the IHDR chunk's width and height, big-endian.
+  auto be32 = [&](std::size_t at) {
+    return (static_cast<unsigned char>(png[at]) << 24) | (static_cast<unsigned char>(png[at + 1]) << 16) |
+           (static_cast<unsigned char>(png[at + 2]) << 8) | static_cast<unsigned char>(png[at + 3]);
+  };
+  EXPECT_EQ(be32(16), 1200u);
+  EXPECT_EQ(be32(20), 900u);
+  args = common;
+  args.push_back("--dump-dom");
+  args.push_back("file://" + page.string());
+  auto dump = Child::start(chromium, args, {.ready_line = ""});
+  ASSERT_EQ(dump.wait_exit(60s), 0);
+  std::string dom;
+  for (const auto& l : dump.stdout_lines()) dom += l + "\n";
+  auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = dom.find(what); at != std::string::npos; at = dom.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("<svg"), 2u);  // a timeline per scenario
+  EXPECT_THAT(dom, HasSubstr("be_server/app3 <tspan class=\"world\">sim</tspan>"));
+  EXPECT_GE(count("class=\"c-ko\""), 6u);  // the failed OPTIONS checks
+  EXPECT_THAT(dom, HasSubstr("2 scenario(s) on sim, 2 passed, 0 failed"));
+}
+
 // The library's promise: every scenario passes on sim, lb and haproxy alike, with no difference.
 TEST(Lbharness, TheLibraryPassesOnSimLbAndHaproxyWithNoDifference) {
   if (std::system("command -v haproxy >/dev/null 2>&1") != 0) GTEST_SKIP() << "haproxy is not installed";
