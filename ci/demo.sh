@@ -6,6 +6,7 @@
 #   3. a removed container (SYNs dropped): Layer4 timeout, check duration: 2001ms
 #   4. a slow backend: Layer7 timeout, check duration: 2001ms
 #   5. the same incidents on simulated time, and lb vs real haproxy side by side
+#   6. the seed scenarios through the runner, lbharness, on lb and real haproxy, with an HTML report
 # Usage: ci/demo.sh        (installs missing Debian packages, builds quietly, runs; < 1 min warm)
 # Uses ports 18080-18083 on 127.0.0.1.
 set -euo pipefail
@@ -32,7 +33,7 @@ failed=0
 
 printf 'building lb, mockserver and the tests (release; log in %s/build.log) ... ' "$work"
 if cmake --preset release >"$work/build.log" 2>&1 &&
-   cmake --build --preset release --target lb mockserver unit_tests integration_tests >>"$work/build.log" 2>&1; then
+   cmake --build --preset release --target lb mockserver lbharness unit_tests integration_tests >>"$work/build.log" 2>&1; then
   echo done
 else
   echo failed; tail -40 "$work/build.log"; exit 1
@@ -133,6 +134,16 @@ if command -v haproxy >/dev/null; then
     ok "lb and haproxy side by side: same DOWN/UP lines, same routing, same replies and httplog lines"
   else bad "lb differs from haproxy"; tail -30 "$work/diff.txt"; fi
 fi
+
+bold "6. the seed incidents as scenario files, through lbharness"
+seeds=(scenarios/options-500.yaml scenarios/slow-backend.yaml scenarios/removed-container.yaml scenarios/killed-backend.yaml)
+target=lb
+if command -v haproxy >/dev/null; then target=diff; fi
+report="$PWD/$bin/report.html"
+printf '$ lbharness run --target %s -j 4 --report %s %s\n' "$target" "$report" "${seeds[*]}"
+if "$bin/harness/lbharness" run --target "$target" -j 4 --report "$report" "${seeds[@]}" | sed 's/^/   /'; then
+  ok "lbharness: the ${#seeds[@]} seed scenarios pass on $target (report: $report)"
+else bad "lbharness: a seed scenario failed on $target (report: $report)"; fi
 
 bold "Summary"
 printf '   %s\n' "${summary[@]}"
