@@ -39,6 +39,7 @@ std::string seen_of(const Trace& t, const std::string& who) {
 }  // namespace
 
 std::string seconds(Ms t) {
+  if (t.count() < 0) return "-" + seconds(-t);
   const auto ms = t.count();
   if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
   std::string s = fmt::format("{}.{:03}", ms / 1000, ms % 1000);

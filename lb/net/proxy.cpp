@@ -543,7 +543,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     server_ = *pick.server;
     px_.backends.request_started({backend_, *server_});
     rec_.Tw = 0;
-    connect(true);
+    connect(may_reuse());
   }
 
   // Every usable server is full: HAProxy's 503 with sQ-- if no slot frees in time.
@@ -553,7 +553,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         [self = shared_from_this()](std::size_t server, long waited) {
           self->server_ = server;
           self->rec_.Tw = waited;
-          self->connect(true);
+          self->connect(self->may_reuse());
         },
         [self = shared_from_this()](long waited) {
           self->rec_.Tw = waited;
@@ -561,6 +561,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         });
     rec_.backend_queue = px_.backends.queued(backend_);  // %bq: its place in the queue, as haproxy logs it
   }
+
+  // HAProxy's default `http-reuse safe`: the first request of a client session goes on a
+  // connection of its own; later ones may take an idle one.
+  bool may_reuse() const { return served_ > 0; }
 
   void connect(bool allow_reuse) {
     Connector::connect(px_, backend_, *server_, allow_reuse,

@@ -71,6 +71,8 @@ std::string build_http_check_request(const HttpCheckRequest& r) {
   bool connection_given = false;
   for (const auto& [name, value] : r.headers) {
     if (value.empty()) continue;  // HAProxy skips a header whose value is empty
+    // ... and its H1 encoder drops a zero content-length on a request without a body.
+    if (r.body.empty() && iequals(name, "content-length") && value == "0") continue;
     std::string lower = name;
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

@@ -658,3 +658,19 @@ TEST(CheckRunTcpConnect, AFailedLaterConnectNamesItsStepAndPort) {
 
 }  // namespace
 }  // namespace lb::core
+namespace lb::core {
+namespace {
+
+// A14/A36 of ../shared/haproxy-incidents.md, seen with lbharness against haproxy 2.6.12: an
+// explicit `hdr Content-Length 0` on a check without a body does not reach the server.
+TEST(HttpCheckRequest, AZeroContentLengthWithoutABodyIsNotSent) {
+  HttpCheckRequest r;
+  r.method = "GET";
+  r.uri = "/up";
+  r.version = "HTTP/1.0";
+  r.headers = {{"Content-Length", "0"}, {"X-A", "1"}};
+  EXPECT_EQ(build_http_check_request(r), "GET /up HTTP/1.0\r\nx-a: 1\r\n\r\n");
+}
+
+}  // namespace
+}  // namespace lb::core
