@@ -5,6 +5,8 @@
 
 #include <array>
 #include <charconv>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -15,12 +17,13 @@
 namespace lbh {
 namespace {
 
-constexpr std::array kTopKeys{"name", "summary", "source", "duration", "backends", "config", "timeline", "expect",
-                              "other_transitions"};
+constexpr std::array kTopKeys{"name", "summary", "source", "duration", "backends", "config", "config_file",
+                              "timeline", "expect", "other_transitions"};
 constexpr std::array kBackendKeys{"rules", "fault"};
 constexpr std::array kStepKeys{"at", "backend", "rules", "fault", "kill", "restart", "requests"};
 constexpr std::array kExpectKeys{"server", "is", "reason", "code", "info", "within", "no_server_available",
-                                 "requests_at", "to"};
+                                 "requests_at", "to", "share", "tolerance", "backend", "received", "at_least",
+                                 "at_most"};
 
 class Reader {
  public:
@@ -75,6 +78,18 @@ class Reader {
     const auto [end, ec] = std::from_chars(t->data(), t->data() + t->size(), v);
     if (ec != std::errc() || end != t->data() + t->size() || v < min || v > max) {
       error(n, field, fmt::format("'{}': expected a whole number from {} to {}", *t, min, max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<double> fraction(const YAML::Node& n, const std::string& field) {
+    const auto t = text(n, field);
+    if (!t) return std::nullopt;
+    char* end = nullptr;
+    const double v = std::strtod(t->c_str(), &end);
+    if (end != t->c_str() + t->size() || t->empty() || v < 0 || v > 1) {
+      error(n, field, fmt::format("'{}': expected a fraction from 0 to 1, e.g. 0.5", *t));
       return std::nullopt;
     }
     return v;
@@ -216,15 +231,37 @@ class Reader {
       } else if (v["requests_at"]) {
         ExpectRouting r;
         r.step_at = duration(v["requests_at"], field + ".requests_at").value_or(Ms{0});
-        if (!v["to"]) error(v, field + ".to", "missing: where the requests went, e.g. [app1, app2, 503]");
-        else if (auto to = strings(v["to"], field + ".to")) r.to = *to;
+        if (v["to"] && v["share"]) error(v, field, "give `to` (the order) or `share` (the proportions), not both");
+        if (!v["to"] && !v["share"]) error(v, field + ".to", "missing: where the requests went, e.g. [app1, app2, 503]");
+        if (v["to"])
+          if (auto to = strings(v["to"], field + ".to")) r.to = *to;
+        if (v["share"]) {
+          if (!v["share"].IsMap()) error(v["share"], field + ".share", "expected SERVER: FRACTION pairs, e.g. {app1: 0.5, app2: 0.5}");
+          else
+            for (const auto& kv : v["share"]) {
+              const auto server = kv.first.as<std::string>("");
+              const auto f = fraction(kv.second, field + ".share." + server);
+              if (f) r.share[server] = *f;
+            }
+        }
+        if (v["tolerance"])
+          if (auto f = fraction(v["tolerance"], field + ".tolerance")) r.tolerance = *f;
         const bool step_exists = std::any_of(s.timeline.begin(), s.timeline.end(), [&](const Step& st) {
           return st.requests > 0 && st.at == r.step_at;
         });
         if (!step_exists) error(v["requests_at"], field + ".requests_at", "no requests step at that time in the timeline");
         e.what = std::move(r);
+      } else if (v["backend"]) {
+        ExpectReceived x;
+        x.backend = text(v["backend"], field + ".backend").value_or("");
+        if (!has_backend(s, x.backend)) error(v["backend"], field + ".backend", fmt::format("no backend '{}' in backends", x.backend));
+        if (!v["received"]) error(v, field + ".received", "missing: the requests to count, e.g. \"OPTIONS /\"");
+        else x.request = text(v["received"], field + ".received").value_or("");
+        if (v["at_least"]) x.at_least = integer(v["at_least"], field + ".at_least", 0, 1000000).value_or(1);
+        if (v["at_most"]) x.at_most = integer(v["at_most"], field + ".at_most", 0, 1000000);
+        e.what = std::move(x);
       } else {
-        error(v, field, "expected one of: server (a transition), no_server_available, requests_at");
+        error(v, field, "expected one of: server (a transition), no_server_available, requests_at, backend (received)");
         continue;
       }
       s.expect.push_back(std::move(e));
@@ -256,9 +293,24 @@ class Reader {
     if (root["source"]) s.source = text(root["source"], "source").value_or("");
     if (required("duration")) s.duration = duration(root["duration"], "duration").value_or(Ms{0});
     if (required("backends")) backends(root["backends"], s);
-    if (required("config")) {
+    if (root["config"] && root["config_file"]) error(root["config_file"], "config_file", "give config or config_file, not both");
+    if (!root["config"] && !root["config_file"]) error(root, "config", "missing (or config_file)");
+    if (root["config"]) {
       s.config = text(root["config"], "config").value_or("");
       s.config_line = root["config"].Mark().line + 1;
+    }
+    if (root["config_file"]) {
+      const auto name = text(root["config_file"], "config_file").value_or("");
+      const auto path = std::filesystem::path(file_).parent_path() / name;
+      std::ifstream in(path, std::ios::binary);
+      std::error_code ec;
+      if (!in || std::filesystem::is_directory(path, ec)) {
+        error(root["config_file"], "config_file", fmt::format("cannot read '{}'", path.string()));
+      } else {
+        std::ostringstream buf;
+        buf << in.rdbuf();
+        s.config = buf.str();
+      }
     }
     if (root["other_transitions"])
       s.other_transitions_allowed = text(root["other_transitions"], "other_transitions").value_or("") == "allowed";

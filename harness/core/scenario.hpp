@@ -57,14 +57,26 @@ struct ExpectNoServer {
 };
 
 // Where the requests of the step at `step_at` went: server names in order, "503" for a request
-// no server took.
+// no server took (`to`); or the share each server took, each within `tolerance` (`share`).
 struct ExpectRouting {
   Ms step_at{0};
   std::vector<std::string> to;
+  std::map<std::string, double> share;
+  double tolerance = 0.05;
+};
+
+// What a backend received: how many requests (checks, and requests routed to it) matched
+// `request` ("METHOD /path", or a prefix of it such as "OPTIONS"), at least `at_least` and at
+// most `at_most` (when set).
+struct ExpectReceived {
+  std::string backend;
+  std::string request;
+  int at_least = 1;
+  std::optional<int> at_most;
 };
 
 struct Expectation {
-  std::variant<ExpectTransition, ExpectNoServer, ExpectRouting> what;
+  std::variant<ExpectTransition, ExpectNoServer, ExpectRouting, ExpectReceived> what;
   int line = 0;
 };
 
@@ -75,7 +87,8 @@ struct Scenario {
   std::string source;  // where the incident comes from
   Ms duration{0};
   std::vector<BackendSpec> backends;
-  std::string config;  // haproxy.cfg text with {{frontend}} and {{BACKEND}} placeholders
+  std::string config;  // haproxy.cfg text with {{frontend}} and {{BACKEND}} placeholders (or
+                       // read from `config_file`, relative to the scenario)
   int config_line = 0;
   std::vector<Step> timeline;
   std::vector<Expectation> expect;

@@ -320,6 +320,7 @@ Trace play_sim(const Scenario& sc) {
           const auto mode = b && !b->killed ? b->model->mode_at(sched.now()) : mock::core::Mode::Refuse;
           if (mode == mock::core::Mode::Serve || mode == mock::core::Mode::SlowAccept) {
             outcome = mode == mock::core::Mode::Serve ? served_by(*b, sched.now()) : "fault:slow-accept";
+            if (mode == mock::core::Mode::Serve && b->checks) b->checks->push_back("GET /");  // as the live journal has it
             break;
           }
           if (retries >= be_cfg.retries) break;

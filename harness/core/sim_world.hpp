@@ -28,7 +28,8 @@ struct Trace {
   std::vector<CheckMark> check_marks;  // the sim world's checks (the live worlds cannot see them)
   // Where each request of the requests step at `at` went: a server name, or "503".
   std::map<Ms, std::vector<std::string>> routing;
-  // Each check request a backend received, "METHOD /path", in order.
+  // Each request a backend received (checks, and the requests routed to it), "METHOD /path",
+  // in order.
   std::map<std::string, std::vector<std::string>> checks;
   std::vector<std::string> errors;  // the world could not play the scenario (bad config, ...)
 };

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 
 namespace lbh {
@@ -73,9 +74,28 @@ std::vector<Failure> judge(const Scenario& sc, const Trace& t) {
     } else if (const auto* r = std::get_if<ExpectRouting>(&x.what)) {
       const auto it = t.routing.find(r->step_at);
       const std::vector<std::string> got = it == t.routing.end() ? std::vector<std::string>{} : it->second;
-      if (got != r->to)
-        out.push_back({x.line, fmt::format("requests at {} went to [{}], expected [{}]", seconds(r->step_at),
-                                           fmt::join(got, ", "), fmt::join(r->to, ", "))});
+      if (r->share.empty()) {
+        if (got != r->to)
+          out.push_back({x.line, fmt::format("requests at {} went to [{}], expected [{}]", seconds(r->step_at),
+                                             fmt::join(got, ", "), fmt::join(r->to, ", "))});
+        continue;
+      }
+      for (const auto& [server, want] : r->share) {
+        const auto n = std::count(got.begin(), got.end(), server);
+        const double share = got.empty() ? 0.0 : static_cast<double>(n) / static_cast<double>(got.size());
+        if (share < want - r->tolerance - 1e-9 || share > want + r->tolerance + 1e-9)
+          out.push_back({x.line, fmt::format("requests at {}: {} took {:.3f} of {}, expected {:.3f} ± {:.3f}",
+                                             seconds(r->step_at), server, share, got.size(), want, r->tolerance)});
+      }
+    } else if (const auto* rc = std::get_if<ExpectReceived>(&x.what)) {
+      const auto it = t.checks.find(rc->backend);
+      int n = 0;
+      if (it != t.checks.end())
+        for (const auto& seen : it->second) n += seen.starts_with(rc->request);
+      if (n < rc->at_least || (rc->at_most && n > *rc->at_most))
+        out.push_back({x.line, fmt::format("{} received {} request(s) \"{}...\", expected {}{}", rc->backend, n,
+                                           rc->request, rc->at_most ? fmt::format("{} to {}", rc->at_least, *rc->at_most)
+                                                                    : fmt::format("at least {}", rc->at_least), "")});
     }
   }
   if (!sc.other_transitions_allowed)

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/core/scenario.hpp"
+#include "tests/support/temp_file.hpp"
 
 namespace lbh {
 namespace {
@@ -75,7 +76,7 @@ TEST(Scenario, BadValuesNameTheirField) {
 
 TEST(Scenario, MissingPartsAndBrokenYamlAreErrors) {
   EXPECT_THAT(errors_of("name: t\n"), ::testing::IsSupersetOf({"s.yaml:1: duration: missing", "s.yaml:1: backends: missing",
-                                                                 "s.yaml:1: config: missing"}));
+                                                                 "s.yaml:1: config: missing (or config_file)"}));
   EXPECT_THAT(errors_of("name: [t\n"), ::testing::ElementsAre(HasSubstr("s.yaml:2: ")));
   EXPECT_THAT(errors_of("- 1\n- 2\n"), ::testing::ElementsAre("s.yaml:1: expected a mapping"));
   EXPECT_FALSE(load_scenario("/nonexistent/x.yaml").errors.empty());
@@ -89,6 +90,39 @@ TEST(Scenario, AStepDoesOneThing) {
 
 TEST(Scenario, PlaceholdersBecomePortsAndUnknownOnesStay) {
   EXPECT_EQ(render_config("a {{app1}} b {{frontend}} c {{nope}} {{", {{"app1", 1}, {"frontend", 2}}), "a 1 b 2 c {{nope}} {{");
+}
+
+}  // namespace
+}  // namespace lbh
+
+namespace lbh {
+namespace {
+
+TEST(Scenario, ShareReceivedAndConfigFileForms) {
+  lb::test::TempDir dir;
+  dir.write("site.cfg", "backend be\n    server app1 127.0.0.1:{{app1}} check\n");
+  const auto path = dir.write("s.yaml", R"(name: t
+duration: 5s
+backends: {app1: {}}
+config_file: site.cfg
+timeline: [{at: 1s, requests: 10}]
+expect:
+  - {requests_at: 1s, share: {app1: 1.0}, tolerance: 0.1}
+  - {backend: app1, received: "GET /", at_least: 10, at_most: 20}
+)");
+  const auto r = load_scenario(path.string());
+  ASSERT_TRUE(r.scenario) << r.errors.front().text();
+  EXPECT_THAT(r.scenario->config, ::testing::HasSubstr("server app1"));
+  const auto& share = std::get<ExpectRouting>(r.scenario->expect[0].what);
+  EXPECT_DOUBLE_EQ(share.share.at("app1"), 1.0);
+  EXPECT_DOUBLE_EQ(share.tolerance, 0.1);
+  const auto& got = std::get<ExpectReceived>(r.scenario->expect[1].what);
+  EXPECT_EQ(got.at_most, 20);
+  EXPECT_THAT(errors_of("name: t\nduration: 1s\nbackends: {a: {}}\nconfig_file: nope.cfg\n"),
+              ::testing::Contains(HasSubstr("s.yaml:4: config_file: cannot read 'nope.cfg'")));
+  EXPECT_THAT(errors_of("name: t\nduration: 1s\nbackends: {a: {}}\nconfig: x\ntimeline: [{at: 1s, requests: 2}]\n"
+                        "expect: [{requests_at: 1s, share: {a: 2}}]\n"),
+              ::testing::Contains(HasSubstr("expect[0].share.a: '2': expected a fraction from 0 to 1")));
 }
 
 }  // namespace

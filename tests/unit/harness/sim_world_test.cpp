@@ -125,3 +125,32 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, Library, ::testing::ValuesIn(library()), [](
 
 }  // namespace
 }  // namespace lbh
+
+namespace lbh {
+namespace {
+
+TEST(SimWorld, SharesAndWhatABackendReceivedAreJudged) {
+  Scenario s;
+  s.file = "t.yaml";
+  s.name = "t";
+  s.duration = Ms{3000};
+  s.backends = {{"a", {}, {}, 1}, {"b", {}, {}, 2}};
+  s.config = "defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:{{frontend}}\n    default_backend be\nbackend be\n"
+             "    server a 127.0.0.1:{{a}} weight 3\n    server b 127.0.0.1:{{b}} weight 1\n";
+  s.timeline.push_back({Ms{1000}, "", {}, {}, false, false, 8, 1});
+  ExpectRouting share;
+  share.step_at = Ms{1000};
+  share.share = {{"a", 0.75}, {"b", 0.25}};
+  s.expect.push_back({share, 1});
+  s.expect.push_back({ExpectReceived{"a", "GET /", 6, 6}, 2});
+  for (const auto& f : judge(s, play_sim(s))) ADD_FAILURE() << f.message;
+  std::get<ExpectRouting>(s.expect[0].what).share = {{"a", 0.5}};
+  std::get<ExpectReceived>(s.expect[1].what).at_most = 5;
+  const auto failures = judge(s, play_sim(s));
+  ASSERT_EQ(failures.size(), 2u);
+  EXPECT_EQ(failures[0].message, "requests at 1s: a took 0.750 of 8, expected 0.500 ± 0.050");
+  EXPECT_EQ(failures[1].message, "a received 6 request(s) \"GET /...\", expected 6 to 5");
+}
+
+}  // namespace
+}  // namespace lbh
