@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
+#include <unistd.h>
 #include <sstream>
 #include <thread>
 
@@ -224,18 +226,36 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   };
 
-  // Scenarios play on `jobs` threads; results print in file order as soon as they are in.
+  // Scenarios play on `jobs` threads; results print in file order as soon as they are in. On a
+  // terminal a progress line under them says what is playing.
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::optional<lbh::ScenarioRun>> runs(scenarios.size());
   std::mutex mu;
   std::size_t printed = 0;
   std::atomic<std::size_t> next{0};
+  const bool tty = ::isatty(STDOUT_FILENO) == 1;
+  std::set<std::string> playing;
+  auto progress = [&] {
+    if (!tty) return;
+    fmt::print("\r\033[K");
+    if (playing.empty()) return;
+    fmt::print("[{}/{}] playing on {}: {}", printed, scenarios.size(), target, fmt::join(playing, ", "));
+    std::fflush(stdout);
+  };
   auto worker = [&] {
     for (std::size_t i; (i = next++) < scenarios.size();) {
+      {
+        std::lock_guard lock(mu);
+        playing.insert(scenarios[i].name);
+        progress();
+      }
       auto r = play(scenarios[i]);
       std::lock_guard lock(mu);
+      playing.erase(scenarios[i].name);
       runs[i] = std::move(r);
+      if (tty) fmt::print("\r\033[K");
       while (printed < runs.size() && runs[printed]) print(*runs[printed++]);
+      progress();
     }
   };
   std::vector<std::thread> pool;
