@@ -206,9 +206,13 @@ int main(int argc, char** argv) {
     }
     // diff: lb against haproxy, and the simulated world against haproxy too, so that the
     // library's sim runs stay true to what haproxy does.
+    std::set<lbh::Ms> unordered;
+    for (const auto& st : s.timeline)
+      if (st.concurrent) unordered.insert(st.at);
     if (run.worlds.size() == 3)
       for (const auto* w : {&run.worlds[1], &run.worlds[0]})
-        run.differences.push_back({w->name, lbh::diff_traces(w->trace, run.worlds[2].trace, *tolerance, w->name, "haproxy")});
+        run.differences.push_back(
+            {w->name, lbh::diff_traces(w->trace, run.worlds[2].trace, *tolerance, w->name, "haproxy", unordered)});
     return run;
   };
   auto print = [&](const lbh::ScenarioRun& r) {

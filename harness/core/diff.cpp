@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "harness/core/verdict.hpp"
 
 namespace lbh {
@@ -22,7 +24,7 @@ std::string brief(const Event& e) {
 }  // namespace
 
 std::vector<Difference> diff_traces(const Trace& l, const Trace& r, Ms tolerance, const std::string& ln,
-                                    const std::string& rn) {
+                                    const std::string& rn, const std::set<Ms>& unordered) {
   std::vector<Difference> out;
   std::vector<bool> lu(l.events.size()), ru(r.events.size());
   // First the same events within the tolerance, then the same events further apart.
@@ -46,8 +48,14 @@ std::vector<Difference> diff_traces(const Trace& l, const Trace& r, Ms tolerance
   for (const auto& [at, v] : r.routing) keys.emplace(at, v);
   for (const auto& [at, unused] : keys) {
     const auto a = l.routing.find(at), b = r.routing.find(at);
-    const std::string x = a == l.routing.end() ? "" : fmt::format("{}", fmt::join(a->second, ", "));
-    const std::string y = b == r.routing.end() ? "" : fmt::format("{}", fmt::join(b->second, ", "));
+    auto text = [&](const auto& it, const auto& end) {
+      if (it == end) return std::string();
+      auto v = it->second;
+      if (unordered.contains(at)) std::sort(v.begin(), v.end());
+      return fmt::format("{}", fmt::join(v, ", "));
+    };
+    const std::string x = text(a, l.routing.end());
+    const std::string y = text(b, r.routing.end());
     if (x != y) out.push_back({"routing at " + seconds(at), x, y});
   }
   return out;

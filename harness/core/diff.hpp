@@ -1,6 +1,7 @@
 #pragma once
 // Two worlds compared: the same transitions and alerts (server, state, reason, code, info) at
 // about the same time, and the same routing. HAProxy is the reference: a difference is lb's.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,11 @@ struct Difference {
   std::string right;  // what the second world saw
 };
 
-// `tolerance`: how far apart the same event may be logged in the two worlds.
+// `tolerance`: how far apart the same event may be logged in the two worlds. `unordered`: the
+// times of request steps whose requests run concurrently, so that only where they went counts,
+// not in which order they were sent.
 std::vector<Difference> diff_traces(const Trace& left, const Trace& right, Ms tolerance,
-                                    const std::string& left_name, const std::string& right_name);
+                                    const std::string& left_name, const std::string& right_name,
+                                    const std::set<Ms>& unordered = {});
 
 }  // namespace lbh

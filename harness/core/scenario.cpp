@@ -20,7 +20,7 @@ namespace {
 constexpr std::array kTopKeys{"name", "summary", "source", "duration", "backends", "config", "config_file",
                               "timeline", "expect", "other_transitions"};
 constexpr std::array kBackendKeys{"rules", "fault"};
-constexpr std::array kStepKeys{"at", "backend", "rules", "fault", "kill", "restart", "requests"};
+constexpr std::array kStepKeys{"at", "backend", "rules", "fault", "kill", "restart", "requests", "concurrent"};
 constexpr std::array kExpectKeys{"server", "is", "reason", "code", "info", "within", "no_server_available",
                                  "requests_at", "to", "share", "tolerance", "backend", "received", "at_least",
                                  "at_most"};
@@ -180,6 +180,10 @@ class Reader {
       if (v["fault"]) st.fault = text(v["fault"], field + ".fault");
       if (v["kill"]) st.kill = boolean(v["kill"], field + ".kill").value_or(false);
       if (v["restart"]) st.restart = boolean(v["restart"], field + ".restart").value_or(false);
+      if (v["concurrent"]) {
+        st.concurrent = boolean(v["concurrent"], field + ".concurrent").value_or(false);
+        if (st.requests == 0) error(v["concurrent"], field + ".concurrent", "only for a requests step");
+      }
       const int actions = (st.requests > 0) + st.rules.has_value() + st.fault.has_value() + st.kill + st.restart;
       if (actions != 1)
         error(v, field, "a step does one thing: requests, rules, fault, kill or restart");

@@ -34,6 +34,7 @@ struct Step {
   bool kill = false;
   bool restart = false;
   int requests = 0;
+  bool concurrent = false;  // the requests all at once, each on a connection of its own
   int line = 0;
 };
 

@@ -304,6 +304,8 @@ Trace play_sim(const Scenario& sc) {
     if (st->requests > 0) {
       auto& went = trace.routing[st->at];
       const auto& be_cfg = backend ? config.proxies[*backend] : config.proxies.front();
+      // Concurrent requests all hold their server until the last is routed (leastconn sees them).
+      std::vector<lb::core::ServerKey> held;
       for (int i = 0; i < st->requests; ++i) {
         const auto pick = backend ? routing.pick(*backend) : lb::core::Backends::Pick{};
         if (!pick.server) {
@@ -332,9 +334,13 @@ Trace play_sim(const Scenario& sc) {
               routing.request_started(key);
             }
         }
-        routing.request_finished(key);
+        if (st->concurrent)
+          held.push_back(key);
+        else
+          routing.request_finished(key);
         went.push_back(outcome);
       }
+      for (const auto& key : held) routing.request_finished(key);
       continue;
     }
     auto it = std::find_if(backends.begin(), backends.end(), [&](const auto& b) { return b->name == st->backend; });

@@ -158,15 +158,24 @@ class Live {
   bool apply(const Step& st) {
     if (st.requests > 0) {
       auto& went = trace_.routing[st.at];
-      for (int i = 0; i < st.requests; ++i) {
-        const auto r = http_call(ports_["frontend"], "GET", "/");
+      went.assign(static_cast<std::size_t>(st.requests), "");
+      const int port = ports_["frontend"];
+      auto one = [port](std::string& out) {
+        const auto r = http_call(port, "GET", "/");
         if (r.status == 200 && r.body.starts_with("hello from "))
-          went.push_back(r.body.substr(11));
+          out = r.body.substr(11);
         else if (r.status != 0)
-          went.push_back(std::to_string(r.status));
+          out = std::to_string(r.status);
         else
-          went.push_back("error: " + r.error);
+          out = "error: " + r.error;
+      };
+      if (!st.concurrent) {
+        for (auto& out : went) one(out);
+        return true;
       }
+      std::vector<std::thread> clients;
+      for (auto& out : went) clients.emplace_back(one, std::ref(out));
+      for (auto& c : clients) c.join();
       return true;
     }
     const auto* b = backend(st.backend);

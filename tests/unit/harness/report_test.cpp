@@ -23,7 +23,7 @@ struct Fixture {
     scenario.duration = Ms{3000};
     scenario.config = "backend be\n    option httpchk\n    server app1 127.0.0.1:{{app1}} check inter 1s\n";
     scenario.backends.push_back({"app1", {"method=OPTIONS -> status 500"}, {}, 1});
-    scenario.timeline.push_back({Ms{2000}, "", {}, {}, false, false, 2, 3});
+    scenario.timeline.push_back({Ms{2000}, "", {}, {}, false, false, 2, false, 3});
     if (failing)
       scenario.expect.push_back({ExpectTransition{"be/app1", Event::Kind::Up, {}, {}, {}, Ms{0}, Ms{1000}}, 9});
     else

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "harness/core/diff.hpp"
 #include "harness/core/sim_world.hpp"
 #include "harness/core/verdict.hpp"
 #include "tests/support/temp_file.hpp"
@@ -137,7 +138,7 @@ TEST(SimWorld, SharesAndWhatABackendReceivedAreJudged) {
   s.backends = {{"a", {}, {}, 1}, {"b", {}, {}, 2}};
   s.config = "defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:{{frontend}}\n    default_backend be\nbackend be\n"
              "    server a 127.0.0.1:{{a}} weight 3\n    server b 127.0.0.1:{{b}} weight 1\n";
-  s.timeline.push_back({Ms{1000}, "", {}, {}, false, false, 8, 1});
+  s.timeline.push_back({Ms{1000}, "", {}, {}, false, false, 8, false, 1});
   ExpectRouting share;
   share.step_at = Ms{1000};
   share.share = {{"a", 0.75}, {"b", 0.25}};
@@ -150,6 +151,34 @@ TEST(SimWorld, SharesAndWhatABackendReceivedAreJudged) {
   ASSERT_EQ(failures.size(), 2u);
   EXPECT_EQ(failures[0].message, "requests at 1s: a took 0.750 of 8, expected 0.500 ± 0.050");
   EXPECT_EQ(failures[1].message, "a received 6 request(s) \"GET /...\", expected 6 to 5");
+}
+
+}  // namespace
+}  // namespace lbh
+
+namespace lbh {
+namespace {
+
+TEST(SimWorld, ConcurrentRequestsHoldTheirServersUntilAllAreRouted) {
+  Scenario s;
+  s.file = "t.yaml";
+  s.name = "t";
+  s.duration = Ms{2000};
+  s.backends = {{"a", {}, {}, 1}, {"b", {}, {}, 2}};
+  s.config = "defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:{{frontend}}\n    default_backend be\nbackend be\n"
+             "    balance leastconn\n    server a 127.0.0.1:{{a}}\n    server b 127.0.0.1:{{b}}\n";
+  Step burst{Ms{1000}, "", {}, {}, false, false, 4, true, 1};
+  s.timeline = {burst};
+  const auto t = play_sim(s);
+  ASSERT_TRUE(t.errors.empty()) << t.errors.front();
+  auto went = t.routing.at(Ms{1000});
+  std::sort(went.begin(), went.end());
+  EXPECT_EQ(went, (std::vector<std::string>{"a", "a", "b", "b"}));
+  // In the other order, or as a set, a concurrent step is the same step to diff.
+  Trace other = t;
+  std::reverse(other.routing[Ms{1000}].begin(), other.routing[Ms{1000}].end());
+  EXPECT_TRUE(diff_traces(t, other, Ms{10}, "x", "y", {Ms{1000}}).empty());
+  EXPECT_EQ(diff_traces(t, other, Ms{10}, "x", "y").size(), 1u);
 }
 
 }  // namespace
