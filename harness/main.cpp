@@ -134,15 +134,13 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (import->parsed()) {
-    std::ifstream in(log_file, std::ios::binary);
-    std::error_code ec;
-    if (!in || fs::is_directory(log_file, ec)) {
+    const auto text = lbh::read_text_file(log_file);
+    if (!text) {
       fmt::print(stderr, "lbharness: {}: cannot read the file\n", log_file);
       return 2;
     }
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (scenario_name.empty()) scenario_name = fs::path(log_file).stem().string();
-    const auto r = lbh::import_log(text, scenario_name, log_file);
+    const auto r = lbh::import_log(*text, scenario_name, log_file);
     for (const auto& w : r.warnings) fmt::print(stderr, "lbharness: {}: {}\n", log_file, w);
     if (r.events == 0) return 2;
     if (out_file.empty()) {

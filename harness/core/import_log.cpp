@@ -136,8 +136,8 @@ ImportResult import_log(std::string_view log, std::string_view name, std::string
   std::map<std::string, bool> none_left_before;  // proxy -> every server broken
   std::map<std::string, std::string> broken;  // who -> the key ("fault"/"rules") its failure used
   // Undoes what broke `who`, at `step_at`, and expects it UP again.
-  auto recover = [&](const std::string& who, const std::string& proxy, Ms step_at, const std::string& window,
-                     const std::string& reason, std::optional<int> code) {
+  auto recover = [&](const std::string& who, Ms step_at, const std::string& window, const std::string& reason,
+                     std::optional<int> code) {
     const auto how = broken.contains(who) ? broken[who] : "fault";
     timeline += fmt::format("  - {{at: {}, backend: {}, {}}}\n", time_value(step_at), backend_of[who],
                             how == "rules" ? "rules: []" : "fault: none");
@@ -146,7 +146,6 @@ ImportResult import_log(std::string_view log, std::string_view name, std::string
     if (!reason.empty()) line += fmt::format(", reason: {}", yaml_string(reason));
     if (code) line += fmt::format(", code: {}", *code);
     expect += line + fmt::format(", within: {}}}\n", window);
-    (void)proxy;
   };
   // The lines in groups that happened together.
   std::vector<std::vector<const Seen*>> groups;
@@ -167,7 +166,7 @@ ImportResult import_log(std::string_view log, std::string_view name, std::string
       const auto window = fmt::format("[{}, {}]", time_value(at), time_value(Ms{(slot + 1) * kSlotMs}));
       for (const Event* e : missed) {
         out.warnings.push_back(fmt::format("{} is DOWN twice with no UP between: an UP is assumed before the second", e->who()));
-        recover(e->who(), e->proxy, at, window, http[e->proxy] ? "Layer7 check passed" : "Layer4 check passed",
+        recover(e->who(), at, window, http[e->proxy] ? "Layer7 check passed" : "Layer4 check passed",
                 http[e->proxy] ? std::optional(200) : std::nullopt);
         none_left_before[e->proxy] = false;
       }
@@ -184,7 +183,7 @@ ImportResult import_log(std::string_view log, std::string_view name, std::string
       }
       const auto& b = backend_of[e.who()];
       if (e.kind == Event::Kind::Up) {
-        recover(e.who(), e.proxy, step_at, window, e.reason, e.code);
+        recover(e.who(), step_at, window, e.reason, e.code);
         continue;
       }
       if (e.kind == Event::Kind::Stopping) {

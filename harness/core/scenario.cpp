@@ -306,15 +306,10 @@ class Reader {
     if (root["config_file"]) {
       const auto name = text(root["config_file"], "config_file").value_or("");
       const auto path = std::filesystem::path(file_).parent_path() / name;
-      std::ifstream in(path, std::ios::binary);
-      std::error_code ec;
-      if (!in || std::filesystem::is_directory(path, ec)) {
+      if (auto text = read_text_file(path.string()))
+        s.config = std::move(*text);
+      else
         error(root["config_file"], "config_file", fmt::format("cannot read '{}'", path.string()));
-      } else {
-        std::ostringstream buf;
-        buf << in.rdbuf();
-        s.config = buf.str();
-      }
     }
     if (root["other_transitions"])
       s.other_transitions_allowed = text(root["other_transitions"], "other_transitions").value_or("") == "allowed";
@@ -339,12 +334,21 @@ std::string ScenarioError::text() const {
 
 LoadResult parse_scenario(std::string_view text, std::string_view file) { return Reader(file).read(text); }
 
-LoadResult load_scenario(const std::string& path) {
+std::optional<std::string> read_text_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return std::nullopt;
   std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
   std::ostringstream buf;
-  if (in) buf << in.rdbuf();
-  if (!in || in.bad()) return {std::nullopt, {{path, 0, "", "cannot read the file"}}};
-  return parse_scenario(buf.str(), path);
+  buf << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return buf.str();
+}
+
+LoadResult load_scenario(const std::string& path) {
+  const auto text = read_text_file(path);
+  if (!text) return {std::nullopt, {{path, 0, "", "cannot read the file"}}};
+  return parse_scenario(*text, path);
 }
 
 std::string render_config(const std::string& config, const std::map<std::string, int>& ports) {

@@ -111,6 +111,9 @@ struct LoadResult {
 };
 
 LoadResult parse_scenario(std::string_view text, std::string_view file);
+
+// A whole file's bytes; nullopt when it cannot be read (missing, a directory, no permission).
+std::optional<std::string> read_text_file(const std::string& path);
 LoadResult load_scenario(const std::string& path);
 
 // The config with its placeholders replaced by `ports` (name -> port; "frontend" included).

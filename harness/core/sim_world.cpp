@@ -1,5 +1,7 @@
 #include "harness/core/sim_world.hpp"
 
+#include "harness/core/behaviour.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 #include "lb/core/route/backends.hpp"
 #include "lb/core/route/retry.hpp"
 #include "lb/core/time/clock.hpp"
-#include "mockserver/core/cli.hpp"
 #include "mockserver/core/engine.hpp"
 #include "mockserver/core/request.hpp"
 
@@ -204,31 +205,6 @@ std::string served_by(SimBackend& b, TimePoint now) {
   const auto body = body_at == std::string::npos ? std::string() : bytes.substr(body_at + 4);
   if (d.status == 200 && body.starts_with("hello from ")) return body.substr(11);
   return std::to_string(d.status);
-}
-
-std::vector<mock::core::Rule> parse_rules(const std::string& backend, const std::vector<std::string>& texts,
-                                          std::vector<std::string>& errors) {
-  std::vector<mock::core::Rule> out;
-  for (std::size_t i = 0; i < texts.size(); ++i) {
-    auto r = mock::core::parse_rule_arg(backend + ": " + texts[i], i + 1);
-    if (!r) {
-      errors.push_back(fmt::format("backend {}: rule '{}': {}", backend, texts[i], r.error()));
-      continue;
-    }
-    out.push_back(std::move(r->second));
-  }
-  return out;
-}
-
-std::optional<mock::core::Fault> parse_fault(const std::string& backend, const std::string& text,
-                                             std::vector<std::string>& errors) {
-  if (text == "none") return std::nullopt;
-  auto f = mock::core::parse_fault_arg(backend + "=" + text);
-  if (!f) {
-    errors.push_back(fmt::format("backend {}: fault '{}': {}", backend, text, f.error()));
-    return std::nullopt;
-  }
-  return f->second;
 }
 
 }  // namespace

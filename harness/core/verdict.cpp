@@ -93,9 +93,9 @@ std::vector<Failure> judge(const Scenario& sc, const Trace& t) {
       if (it != t.checks.end())
         for (const auto& seen : it->second) n += seen.starts_with(rc->request);
       if (n < rc->at_least || (rc->at_most && n > *rc->at_most))
-        out.push_back({x.line, fmt::format("{} received {} request(s) \"{}...\", expected {}{}", rc->backend, n,
+        out.push_back({x.line, fmt::format("{} received {} request(s) \"{}...\", expected {}", rc->backend, n,
                                            rc->request, rc->at_most ? fmt::format("{} to {}", rc->at_least, *rc->at_most)
-                                                                    : fmt::format("at least {}", rc->at_least), "")});
+                                                                    : fmt::format("at least {}", rc->at_least))});
     }
   }
   if (!sc.other_transitions_allowed)

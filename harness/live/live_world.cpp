@@ -2,17 +2,15 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "harness/live/child.hpp"
 #include "harness/live/http_client.hpp"
 #include "harness/live/ports.hpp"
-#include "mockserver/core/cli.hpp"
+#include "harness/live/temp_dir.hpp"
+#include "harness/core/behaviour.hpp"
 #include "mockserver/core/spec.hpp"
 
 namespace lbh {
@@ -21,43 +19,24 @@ namespace {
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-// A scratch directory for the rendered config, removed with the world.
-struct Scratch {
-  Scratch() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "lbharness-XXXXXX").string();
-    if (::mkdtemp(tmpl.data())) path = tmpl;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    if (!path.empty()) std::filesystem::remove_all(path, ec);
-  }
-  std::filesystem::path path;
-};
-
-// The mockserver listener's rules as its control API takes them, from the scenario's CLI forms.
-std::optional<std::string> rules_json(const std::string& backend, const std::vector<std::string>& rules,
+// The mockserver listener's rules and fault as its control API takes them, from the scenario's
+// CLI forms; nullopt (with the errors said) when a text does not parse.
+std::optional<std::string> rules_json(const std::string& backend, const std::vector<std::string>& texts,
                                       std::vector<std::string>& errors) {
+  const auto before = errors.size();
+  const auto rules = parse_rules(backend, texts, errors);
+  if (errors.size() != before) return std::nullopt;
   json::array out;
-  for (std::size_t i = 0; i < rules.size(); ++i) {
-    auto r = mock::core::parse_rule_arg(backend + ": " + rules[i], i + 1);
-    if (!r) {
-      errors.push_back(fmt::format("backend {}: rule '{}': {}", backend, rules[i], r.error()));
-      return std::nullopt;
-    }
-    out.push_back(mock::core::to_json(r->second));
-  }
+  for (const auto& r : rules) out.push_back(mock::core::to_json(r));
   return json::serialize(json::object{{"rules", std::move(out)}});
 }
 
-std::optional<std::string> fault_json(const std::string& backend, const std::optional<std::string>& fault,
+std::optional<std::string> fault_json(const std::string& backend, const std::optional<std::string>& text,
                                       std::vector<std::string>& errors) {
-  if (!fault || *fault == "none") return json::serialize(json::object{{"fault", nullptr}});
-  auto f = mock::core::parse_fault_arg(backend + "=" + *fault);
-  if (!f) {
-    errors.push_back(fmt::format("backend {}: fault '{}': {}", backend, *fault, f.error()));
-    return std::nullopt;
-  }
-  return json::serialize(json::object{{"fault", mock::core::to_json(f->second)}});
+  const auto before = errors.size();
+  const auto fault = text ? parse_fault(backend, *text, errors) : std::nullopt;
+  if (errors.size() != before) return std::nullopt;
+  return json::serialize(json::object{{"fault", fault ? mock::core::to_json(*fault) : json::value(nullptr)}});
 }
 
 class Live {
@@ -99,13 +78,9 @@ class Live {
   }
 
   bool start_balancer() {
-    if (scratch_.path.empty()) {
-      trace_.errors.push_back("cannot make a scratch directory");
-      return false;
-    }
-    const auto cfg = scratch_.path / "haproxy.cfg";
-    std::ofstream(cfg) << render_config(sc_.config, ports_);
     try {
+      scratch_.emplace();
+      const auto cfg = scratch_->write("haproxy.cfg", render_config(sc_.config, ports_));
       balancer_ = Child::start(opt_.balancer, {"-db", "-f", cfg.string()}, {.ready_line = ""});
     } catch (const std::exception& e) {
       trace_.errors.push_back(fmt::format("{} did not start: {}", opt_.balancer, e.what()));
@@ -233,7 +208,7 @@ class Live {
 
   const Scenario& sc_;
   const LiveOptions& opt_;
-  Scratch scratch_;
+  std::optional<TempDir> scratch_;  // the rendered config
   Child mock_, balancer_;
   int admin_port_ = 0;
   std::map<std::string, int> ports_;

@@ -38,11 +38,12 @@ core::Config with_resolved_addresses(core::Config config) {
   return config;
 }
 
+// The descriptor limit as the process started, as connection_limits() reads it.
+long fd_limit(const rlimit& r) { return r.rlim_cur == RLIM_INFINITY ? 1L << 20 : static_cast<long>(r.rlim_cur); }
+
 // HAProxy sets the process's descriptor limit to the maxsock its maxconn needs, and refuses to
 // start when the hard limit does not allow it (strict-limits, the 2.6 default).
-bool set_fd_limit(const core::ConnectionLimits& limits, LogSink& log) {
-  rlimit r{};
-  ::getrlimit(RLIMIT_NOFILE, &r);
+bool set_fd_limit(const rlimit& r, const core::ConnectionLimits& limits, LogSink& log) {
   rlimit wanted = r;
   wanted.rlim_cur = static_cast<rlim_t>(limits.maxsock);
   if (wanted.rlim_cur > r.rlim_max || ::setrlimit(RLIMIT_NOFILE, &wanted) != 0) {
@@ -51,12 +52,6 @@ bool set_fd_limit(const core::ConnectionLimits& limits, LogSink& log) {
     return false;
   }
   return true;
-}
-
-long fd_limit() {
-  rlimit r{};
-  ::getrlimit(RLIMIT_NOFILE, &r);
-  return r.rlim_cur == RLIM_INFINITY ? 1L << 20 : static_cast<long>(r.rlim_cur);
 }
 
 std::string hostname() {
@@ -73,8 +68,10 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   AsioScheduler scheduler(io);
   NetProber prober(io);
   LogSink log(config, io, LogIdentity{options.program, static_cast<int>(::getpid()), hostname()}, !options.quiet);
-  const auto limits = core::connection_limits(config, fd_limit());
-  if (!set_fd_limit(limits, log)) return 1;
+  rlimit nofile{};
+  ::getrlimit(RLIMIT_NOFILE, &nofile);
+  const auto limits = core::connection_limits(config, fd_limit(nofile));
+  if (!set_fd_limit(nofile, limits, log)) return 1;
 
   core::Backends backends(config);
   core::CheckEngine* engine_ptr = nullptr;
