@@ -90,6 +90,12 @@ int main(int argc, char** argv) {
   auto* mc = app.add_option("--max-connections", max_conns,
                             "open connections per listener before it stops accepting (default 10000)")
                  ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  std::string timeline_start;
+  auto* ts = app.add_option("--timeline-start", timeline_start,
+                            "where at_ms/after_ms/flap timelines start: 'start' (default) or "
+                            "'first-connection' (the first connection any listener accepts)")
+                 ->check(CLI::IsMember({"start", "first-connection"}))
+                 ->type_name("WHEN");
   app.add_flag("--check", check, "validate the spec and flags, print every error, exit 0 or 2");
   app.add_flag("--list-faults", list_faults, "print the fault catalogue and exit");
   try {
@@ -164,6 +170,7 @@ int main(int argc, char** argv) {
   if (*jl) spec.journal_limit = journal_limit;
   if (*it) spec.idle_timeout = mock::core::Ms{idle_ms};
   if (*mc) spec.max_connections = max_conns;
+  if (*ts) spec.timeline_start = *mock::core::timeline_start_from_name(timeline_start);
   if (spec.listeners.empty() && errors.empty())
     errors.emplace_back("nothing to serve: give --listen NAME=ADDR:PORT or -f FILE (see --help)");
 

@@ -126,6 +126,7 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
     if (!o) return error(400, "body", "expected an object such as {\"mode\": \"refuse\"}");
     std::optional<Mode> mode;
     std::optional<std::optional<Fault>> fault;
+    std::optional<Endpoint> listen;
     for (const auto& kv : *o) {
       if (kv.key() == "mode") {
         const auto* s = kv.value().if_string();
@@ -139,8 +140,13 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
           if (!f) return spec_error(f.error());
           fault.emplace(*f);
         }
+      } else if (kv.key() == "listen") {
+        const auto* t = kv.value().if_string();
+        if (t) listen = parse_endpoint(std::string_view(t->data(), t->size()));
+        if (!listen || !valid_ip_literal(listen->host))
+          return error(400, "listen", "expected ADDR:PORT with an IP address, such as 127.0.0.2:8080");
       } else {
-        return error(400, std::string(kv.key()), "unknown field (expected mode, fault)");
+        return error(400, std::string(kv.key()), "unknown field (expected mode, fault, listen)");
       }
     }
     // An explicit "serve" cannot beat a listener fault or an active listener rule (they rank
@@ -161,9 +167,15 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
     // Validated in full above; only now does anything change.
     if (mode) l.set_mode(*mode);
     if (fault) l.set_fault(*fault);
+    if (listen) l.set_bound(*listen);  // the edge moves the socket, or puts it back and says why
     return reply(200, listener_json(l, now));
   }
   const auto what = parts[3];
+  if (what == "close-connections" && parts.size() == 4) {
+    if (method != "POST") return error(405, "", "use POST");
+    l.close_connections();
+    return reply(200, listener_json(l, now));
+  }
   if (what == "reset" && parts.size() == 4) {
     if (method != "POST") return error(405, "", "use POST");
     l.reset(now);

@@ -67,6 +67,11 @@ class Listener {
   void set_bound(Endpoint e) { spec_.listen = std::move(e); }
   // Counters and timeline restart; held connections of the old generation are released.
   void reset(TimePoint now);
+  // The timeline restarts at `now`, counters kept: a run anchored on its first connection.
+  void rearm(TimePoint now) { armed_ = now; }
+  // Every open connection is to be closed, as the process exiting would close it.
+  void close_connections() { ++close_generation_; }
+  std::uint64_t close_generation() const { return close_generation_; }
 
   // Precedence: an explicit mode other than serve, then a listener-phase fault, then the first
   // active listener-phase rule, then serve.
@@ -103,6 +108,7 @@ class Listener {
   TimePoint armed_;
   std::uint64_t generation_ = 0;
   std::uint64_t config_generation_ = 0;
+  std::uint64_t close_generation_ = 0;
 };
 
 }  // namespace mock::core

@@ -99,6 +99,7 @@ JournalEntry* Journal::next() {
   e.seq = ++seq_;
   e.bytes_sent = 0;
   e.t = lb::core::Ms{0};
+  e.done.reset();
   e.truncated = false;
   // clear() keeps capacity: the next request's strings fit without allocating.
   for (auto* s : {&e.listener, &e.peer, &e.method, &e.path, &e.headers, &e.rule, &e.outcome, &e.end})
@@ -171,6 +172,7 @@ json::value to_json(const JournalEntry& e) {
                       {"outcome", e.outcome},
                       {"bytes_sent", e.bytes_sent},
                       {"end", e.end},
+                      {"end_ms", e.done ? json::value(e.done->count()) : json::value(nullptr)},
                       {"truncated", e.truncated}};
 }
 

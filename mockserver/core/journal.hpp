@@ -25,11 +25,15 @@ struct JournalEntry {
   std::string method;  // empty: the connection ended before a request (connection fault, ...)
   std::string path;    // the full request target, query included
   std::string headers;  // "Name: value\r\n" lines as received
-  lb::core::Ms t{0};     // receive time, ms since the mockserver started
+  lb::core::Ms t{0};     // receive time (accept time for an entry without a request), ms since
+                         // the mockserver started
+  std::optional<lb::core::Ms> done;  // when the exchange ended: the response written on a
+                                     // keep-alive connection, or the connection closed
   std::string rule;      // "" = default answer
-  std::string outcome;   // "200", "fault:hang", "bad-request"
+  std::string outcome;   // "200", "fault:hang", "bad-request", "no-request", "incomplete"
   std::uint64_t bytes_sent = 0;
-  std::string end;       // "open", "fin-by-us", "rst-by-us", "fin-by-peer", "held", "idle-timeout"
+  std::string end;       // "open", "fin-by-us", "rst-by-us", "fin-by-peer", "held", "idle-timeout",
+                         // "closed" (the API closed it)
   bool truncated = false;  // path or headers were cut at kMaxJournalText
 };
 

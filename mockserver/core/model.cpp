@@ -1,5 +1,7 @@
 #include "mockserver/core/model.hpp"
 
+#include <arpa/inet.h>
+
 #include <array>
 #include <charconv>
 
@@ -83,6 +85,16 @@ std::optional<Mode> mode_from_name(std::string_view n) {
   return std::nullopt;
 }
 
+std::string_view name(TimelineStart t) {
+  return t == TimelineStart::FirstConnection ? "first-connection" : "start";
+}
+
+std::optional<TimelineStart> timeline_start_from_name(std::string_view n) {
+  for (TimelineStart t : {TimelineStart::Start, TimelineStart::FirstConnection})
+    if (name(t) == n) return t;
+  return std::nullopt;
+}
+
 Mode mode_of(FaultKind k) {
   switch (k) {
     case Refuse: return Mode::Refuse;
@@ -116,6 +128,12 @@ std::optional<Endpoint> parse_endpoint(std::string_view text) {
 std::string to_string(const Endpoint& e) {
   const bool v6 = e.host.find(':') != std::string::npos;
   return (v6 ? "[" + e.host + "]" : e.host) + ":" + std::to_string(e.port);
+}
+
+bool valid_ip_literal(std::string_view host) {
+  const std::string text(host);
+  unsigned char buf[16];
+  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
 }
 
 bool valid_listener_name(std::string_view n) {

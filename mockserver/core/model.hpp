@@ -189,6 +189,8 @@ struct Endpoint {
 // "127.0.0.1:8080", "[::1]:0"; nullopt when malformed.
 std::optional<Endpoint> parse_endpoint(std::string_view text);
 std::string to_string(const Endpoint& e);
+// "127.0.0.1", "::1": an address a socket binds as is (no name to resolve).
+bool valid_ip_literal(std::string_view host);
 
 struct ListenerSpec {
   std::string name;
@@ -203,8 +205,16 @@ struct ListenerSpec {
 constexpr Ms kDefaultIdleTimeout{60000};
 constexpr std::size_t kDefaultMaxConnections = 10000;
 
+// Where the listeners' timelines (at_ms, after_ms, flap) start: when the process starts, or
+// when the first connection on any listener is accepted (a balancer's first check), so that a
+// timeline lines up with the balancer's however long it took to start.
+enum class TimelineStart { Start, FirstConnection };
+std::string_view name(TimelineStart t);
+std::optional<TimelineStart> timeline_start_from_name(std::string_view name);
+
 struct Spec {
   std::vector<ListenerSpec> listeners;
+  TimelineStart timeline_start = TimelineStart::Start;
   std::optional<Endpoint> admin;
   std::size_t journal_limit = 10000;
   // A connection waiting for a request (new, keep-alive idle, or a request trickling in) is

@@ -472,7 +472,8 @@ class Decoder {
     Spec s;
     const auto* o = object(v, "");
     if (!o) return s;
-    known(*o, "", {"listeners", "admin", "journal_limit", "idle_timeout_ms", "max_connections"});
+    known(*o, "", {"listeners", "admin", "journal_limit", "idle_timeout_ms", "max_connections",
+                   "timeline_start"});
     if (const auto* ls = o->if_contains("listeners")) {
       if (const auto* a = ls->if_array()) {
         std::set<std::string> names;
@@ -495,6 +496,12 @@ class Decoder {
     }
     if (const auto* c = o->if_contains("max_connections")) {
       if (const auto n = integer(*c, "max_connections", 1, 1'000'000)) s.max_connections = *n;
+    }
+    if (const auto* t = o->if_contains("timeline_start")) {
+      if (const auto text = string(*t, "timeline_start")) {
+        if (const auto start = timeline_start_from_name(*text)) s.timeline_start = *start;
+        else fail("timeline_start", "expected start or first-connection");
+      }
     }
     return s;
   }
@@ -642,7 +649,8 @@ json::value to_json(const Spec& s) {
   json::object o{{"listeners", std::move(ls)},
                  {"journal_limit", s.journal_limit},
                  {"idle_timeout_ms", s.idle_timeout.count()},
-                 {"max_connections", s.max_connections}};
+                 {"max_connections", s.max_connections},
+                 {"timeline_start", name(s.timeline_start)}};
   if (s.admin) o["admin"] = to_string(*s.admin);
   return o;
 }

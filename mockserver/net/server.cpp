@@ -123,6 +123,8 @@ struct ListenerRt : std::enable_shared_from_this<ListenerRt> {
   std::uint64_t accept_gen = 0;
   std::uint64_t seen_generation = 0;
   std::uint64_t seen_config = 0;
+  std::uint64_t seen_close = 0;
+  core::Endpoint bound;  // where the socket is; the model's `listen` differs while a move is asked
   asio::steady_timer mode_timer;
   asio::steady_timer accept_retry;
   bool accept_error_logged = false;  // one line per run of failures, not one per attempt
@@ -153,6 +155,8 @@ struct Server::Impl {
   void resume_accept(ListenerRt& l);
   void do_accept(ListenerRt& l);
   void hold_port(ListenerRt& l);
+  void move_listener(ListenerRt& l);
+  void anchor_timelines(ListenerRt& accepting);
   void sync_all();
   void close_all();
   void do_admin_accept();
@@ -172,6 +176,7 @@ struct Server::Impl {
   std::list<Waiter> waiters;
   asio::signal_set signals{io, SIGTERM, SIGINT};
   bool stopping = false;
+  bool anchored = false;  // timeline_start first-connection: the first accept happened
   std::vector<std::string> sync_errors;  // socket errors of the last sync_all, for the API reply
 };
 
@@ -194,7 +199,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void start() {
     peer_ = peer_string(sock_);
-    const auto d = l_->model.on_accept(srv_.now());
+    accepted_ = srv_.now();
+    const auto d = l_->model.on_accept(accepted_);
     if (!d.fault) return begin_request();
     record_accept_fault(d);
     held_by_listener_ = d.rule == "listener";
@@ -221,6 +227,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     close_gracefully();
   }
 
+  // The API closes every connection, as the process exiting would: FIN, or RST when input is
+  // still unread.
+  void close_by_api() {
+    if (state_ == State::Done) return;
+    close_now("closed");
+  }
+
   // Rules or the listener fault changed: a connection held by a rule that is gone (or no longer
   // holds) is released, as a reset would.
   void release_if_orphaned() {
@@ -233,6 +246,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static constexpr Ms kPeerPoll{100};  // how often a hang-no-read looks for the peer's FIN
 
   void record_accept_fault(const core::AcceptDecision& d) {
+    journaled_ = true;
     if (auto* e = srv_.world.journal.next()) {
       seq_ = e->seq;
       e->listener = l_->model.name();
@@ -245,9 +259,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
     srv_.on_journal();
   }
 
+  // A connection that ends before a complete request still gets its entry, at the accept time.
+  void record_no_request() {
+    journaled_ = true;
+    if (auto* e = srv_.world.journal.next()) {
+      seq_ = e->seq;
+      e->listener = l_->model.name();
+      e->peer = peer_;
+      e->t = accepted_.time_since_epoch();
+      e->outcome = in_.size() > 0 ? "incomplete" : "no-request";
+      e->end = "open";
+    }
+    srv_.on_journal();
+  }
+
   core::JournalEntry* entry() { return seq_ ? srv_.world.journal.find(seq_) : nullptr; }
   void set_end(std::string_view end) {
+    if (!journaled_) record_no_request();
     if (auto* e = entry()) e->end = end;
+  }
+  // The entry's exchange is over: its response is written, or its connection closed.
+  void mark_done() {
+    if (auto* e = entry(); e && !e->done) e->done = srv_.now().time_since_epoch();
   }
   void add_sent(std::size_t n) {
     if (auto* e = entry()) e->bytes_sent += n;
@@ -320,7 +353,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The peer closed or reset. A response cut short says so in the journal; otherwise the entry
   // keeps how we last left it (held, keep-alive, fin-by-us).
   void peer_left(error_code ec) {
-    if (state_ == State::Writing) set_end(ec == asio::error::eof ? "fin-by-peer" : "rst-by-peer");
+    if (state_ == State::Writing || !journaled_) set_end(ec == asio::error::eof ? "fin-by-peer" : "rst-by-peer");
     close_now({});
   }
 
@@ -358,6 +391,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void record_request(const core::Request& req, TimePoint t) {
+    journaled_ = true;
     core::JournalEntry* e = srv_.world.journal.next();
     seq_ = e ? e->seq : 0;
     if (e) {
@@ -382,6 +416,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void reject(int status) {
     stop_timer();
     state_ = State::Writing;
+    journaled_ = true;
     if (auto* e = srv_.world.journal.next()) {
       seq_ = e->seq;
       e->listener = l_->model.name();
@@ -414,6 +449,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void after_response() {
     if (closes_after_) return close_gracefully();
     set_end("keep-alive");
+    mark_done();
     begin_request();
   }
 
@@ -512,6 +548,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void close_now(std::string_view end) {
     if (!end.empty()) set_end(end);
+    mark_done();
     state_ = State::Done;
     error_code ec;
     timer_.cancel();
@@ -536,6 +573,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool piece_paused_ = false;
   bool closes_after_ = false;
   std::uint64_t seq_ = 0;
+  bool journaled_ = false;  // an entry was made for this connection (or the journal is off)
+  TimePoint accepted_{};
   State state_ = State::Reading;
   // What holds the connection, to release it when that rule or fault goes away.
   bool held_by_listener_ = false;
@@ -645,7 +684,8 @@ Server::Impl::Impl(core::Spec s) : spec(std::move(s)), world(spec.journal_limit)
     rt->ep = tcp::endpoint(addr, ls.listen.port);
     open_listener(*rt, true);
     rt->ep = rt->acceptor.local_endpoint();  // port 0 resolved: re-binds reuse the same port
-    rt->model.set_bound({ls.listen.host, rt->ep.port()});
+    rt->bound = {ls.listen.host, rt->ep.port()};
+    rt->model.set_bound(rt->bound);
     listeners.push_back(std::move(rt));
   }
   if (spec.admin) {
@@ -812,6 +852,7 @@ void Server::Impl::do_accept(ListenerRt& l) {
     if (l.ever_filtered) detach_filter(s.native_handle());  // children inherit the filter
     error_code ignored;  // as nginx's tcp_nodelay: a response is one write, send it now
     s.set_option(tcp::no_delay(true), ignored);
+    if (spec.timeline_start == core::TimelineStart::FirstConnection && !anchored) anchor_timelines(l);
     std::make_shared<Connection>(*this, keep, std::move(s))->start();
     if (l.conns.size() >= spec.max_connections) {
       l.at_cap = true;  // ~Connection resumes
@@ -821,8 +862,59 @@ void Server::Impl::do_accept(ListenerRt& l) {
   });
 }
 
+// The first connection starts every listener's timeline; mode timers follow the new origin.
+void Server::Impl::anchor_timelines(ListenerRt& accepting) {
+  anchored = true;
+  const auto t = now();
+  for (auto& l : listeners) l->model.rearm(t);
+  for (auto& l : listeners) {
+    if (l.get() == &accepting) arm_mode_timer(*l);  // its accept loop goes on as it is
+    else apply_mode(*l);
+  }
+}
+
+// The API asked for another address: the new one is bound first, so a failure changes nothing.
+// Established connections stay; the old address refuses from now on.
+void Server::Impl::move_listener(ListenerRt& l) {
+  const core::Endpoint to = l.model.spec().listen;
+  error_code ec;
+  const auto addr = asio::ip::make_address(to.host, ec);
+  tcp::endpoint ep(addr, to.port);
+  tcp::acceptor probe(io);
+  if (!ec) probe.open(ep.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(ep, ec);
+  if (ec) {
+    l.model.set_bound(l.bound);
+    sync_errors.push_back(fmt::format("listener {}: cannot listen on {}: {}", l.model.name(),
+                                      core::to_string(to), ec.message()));
+    return;
+  }
+  ep = probe.local_endpoint();  // port 0 resolved
+  probe.close(ec);
+  l.accepting = false;
+  l.at_cap = false;
+  ++l.accept_gen;
+  l.accept_retry.cancel();
+  l.acceptor.close(ec);
+  l.filtered = false;
+  if (l.reserve_fd >= 0) ::close(l.reserve_fd), l.reserve_fd = -1;
+  l.ep = ep;
+  l.bound = {to.host, ep.port()};
+  l.model.set_bound(l.bound);
+  l.applied = core::Mode::Refuse;  // nothing is open: apply_mode opens what the mode needs
+  if (l.model.mode_at(now()) == core::Mode::Refuse) hold_port(l);
+}
+
 void Server::Impl::sync_all() {
   for (auto& l : listeners) {
+    if (l->model.spec().listen != l->bound) move_listener(*l);
+    if (l->model.close_generation() != l->seen_close) {
+      l->seen_close = l->model.close_generation();
+      std::vector<std::shared_ptr<Connection>> all;
+      for (auto* c : l->conns) all.push_back(c->shared_from_this());
+      for (auto& c : all) c->close_by_api();
+    }
     const bool reset = l->model.generation() != l->seen_generation;
     const bool changed = l->model.config_generation() != l->seen_config;
     if (reset || changed) {

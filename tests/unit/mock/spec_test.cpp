@@ -17,6 +17,16 @@ std::vector<std::string> errors_of(std::string_view text) {
   return out;
 }
 
+TEST(SpecDecoding, TimelineStartIsStartOrFirstConnection) {
+  EXPECT_EQ(decode_spec_text(R"({"listeners": []})")->timeline_start, TimelineStart::Start);
+  const auto r = decode_spec_text(R"({"listeners": [], "timeline_start": "first-connection"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->timeline_start, TimelineStart::FirstConnection);
+  EXPECT_EQ(to_json(*r).at("timeline_start"), "first-connection");
+  EXPECT_EQ(errors_of(R"({"listeners": [], "timeline_start": "later"})"),
+            std::vector<std::string>{"timeline_start: expected start or first-connection"});
+}
+
 TEST(SpecDecoding, ReadsAFullSpec) {
   const auto r = decode_spec_text(R"({
     "admin": "127.0.0.1:9000", "journal_limit": 5,
