@@ -1,5 +1,7 @@
 #include "lb/net/net_prober.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -43,6 +45,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ec) socket_.non_blocking(true, ec);
     if (!ec) socket_.set_option(tcp::no_delay(true), ec);  // as HAProxy sets it on every server connection
     if (ec) return deliver(ec);
+    if (target.delayed_ack) {
+      const int off = 0;
+      ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off);
+    }
     if (::connect(socket_.native_handle(), endpoint_.data(), endpoint_.size()) == 0) return deliver({});
     if (errno != EINPROGRESS) return deliver(boost::system::error_code(errno, boost::system::system_category()));
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->look_at_connect(); });

@@ -262,3 +262,57 @@ TEST(LbRuntime, EveryIncidentConfigurationRuns) {
 
 }  // namespace
 }  // namespace lb::test
+
+namespace lb::test {
+namespace {
+
+long probes_of(const Mock& m, std::string_view listener) {
+  const auto r = m.call("GET", "/v1/stats");
+  if (!r.json.is_object()) return -1;
+  for (const auto& l : r.json.at("listeners").as_array())
+    if (l.at("name").as_string() == listener) return l.at("probes").to_number<long>();
+  return -1;
+}
+
+// A connect-only check delays its ACK and resets the connection once connect() is through, so
+// the server never completes the handshake and never accepts it; a check that waits for a
+// banner acknowledges at once and is accepted. Both balancers, the same way.
+TEST(LbRuntime, AConnectOnlyCheckNeverReachesTheServersAcceptLikeHaproxys) {
+  for (const std::string& bin : {std::string(LB_BIN), std::string("/usr/sbin/haproxy")}) {
+    Mock m({"--listen", "app1=127.0.0.1:0", "--listen", "app2=127.0.0.1:0", "--listen", "app3=127.0.0.1:0"});
+    TempDir dir;
+    const auto cfg = dir.write("h.cfg", fmt::format(R"(defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout check 5s
+frontend fe
+    bind 127.0.0.1:{}
+    default_backend be_connect
+backend be_connect
+    server app1 127.0.0.1:{} check inter 100ms
+backend be_http
+    mode http
+    option httpchk
+    server app2 127.0.0.1:{} check inter 100ms
+backend be_banner
+    option tcp-check
+    tcp-check expect string hello
+    server app3 127.0.0.1:{} check inter 100ms
+)",
+                                                    free_tcp_port(), m.port("app1"), m.port("app2"), m.port("app3")));
+    auto balancer = Child::start(bin, {"-db", "-f", cfg.string()}, {.ready_line = ""});
+    // Three checks answered on app2 and one banner check accepted on app3: app1 was checked
+    // meanwhile too, every 100 ms.
+    ASSERT_TRUE(m.wait_journal("listener=app2&method=OPTIONS", 3)) << bin << ": " << balancer.stderr_text();
+    const auto deadline = Clock::now() + kPatience;
+    while (probes_of(m, "app3") < 1 && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
+    EXPECT_GE(probes_of(m, "app3"), 1) << bin;
+    EXPECT_EQ(probes_of(m, "app1"), 0) << bin;
+    balancer.stop();
+  }
+}
+
+}  // namespace
+}  // namespace lb::test

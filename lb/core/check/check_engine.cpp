@@ -71,6 +71,7 @@ struct CheckEngine::Impl {
         // events), the new one gets a connect deadline of its own.
         ProbeTarget t = *server.target;
         t.port = *step.reconnect ? *step.reconnect : server.config->settings.check_port.value_or(server.config->port);
+        t.delayed_ack = run.delayed_ack();
         conn.reset();
         server.deadline_timer->arm_at(engine.scheduler.now() +
                                       connect_deadline(server.config->settings, server.proxy->timeouts));
@@ -166,7 +167,9 @@ struct CheckEngine::Impl {
     s.attempt->started = scheduler.now();
     emit(HealthEvent::Kind::CheckStarted, s, CheckResult{CheckStatus::Started});
     s.deadline_timer->arm_at(s.attempt->started + connect_deadline(s.config->settings, s.proxy->timeouts));
-    s.attempt->conn = prober.connect(*s.target, *s.attempt);
+    ProbeTarget t = *s.target;
+    t.delayed_ack = s.attempt->run.delayed_ack();
+    s.attempt->conn = prober.connect(t, *s.attempt);
   }
 
   void finish(Server& s, CheckResult r) {

@@ -569,6 +569,20 @@ CheckResult CheckRun::on_timeout() {
   return m.settle(CheckStatus::L7Timeout, 0, tcp ? m.tcp_where() : std::string());
 }
 
+bool CheckRun::delayed_ack() const {
+  const auto& m = *impl_;
+  switch (m.spec.kind) {
+    case CheckKind::Connect: return true;
+    case CheckKind::HttpChk: return m.spec.send_request;  // else an expect follows the connect
+    case CheckKind::TcpCheck: break;
+  }
+  const auto& rules = m.spec.tcp_rules;
+  // The rule after the connect: after rules[pos] for a later connect, after rules[0] for an
+  // explicit first one, the first rule itself when the connect is implicit.
+  const std::size_t next = m.pos > 0 ? m.pos + 1 : m.explicit_connect() ? 1 : 0;
+  return next >= rules.size() || rules[next].kind != Kind::Expect;
+}
+
 bool CheckRun::connected() const { return impl_->connected; }
 bool CheckRun::done() const { return impl_->result.has_value(); }
 std::optional<CheckResult> CheckRun::result() const { return impl_->result; }

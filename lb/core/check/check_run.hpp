@@ -55,6 +55,10 @@ class CheckRun {
   // Like every other event it settles the result, so later events change nothing.
   CheckResult on_timeout();
 
+  // Whether the connection about to be made (the first, or the one a later `tcp-check connect`
+  // asked for) delays its ACK: when no expect rule comes right after the connect
+  // (tcpcheck_eval_connect, CONNECT_DELACK_ALWAYS).
+  bool delayed_ack() const;
   bool connected() const;
   bool done() const;
   // The result once decided (done()), with duration left at -1 for the caller to fill.

@@ -13,6 +13,10 @@ namespace lb::core {
 struct ProbeTarget {
   std::string host;
   std::uint16_t port = 0;
+  // Delay the handshake's last ACK (TCP_QUICKACK off), as HAProxy does unless an expect comes
+  // right after the connect: it then rides on the first data sent, and a connect-only check,
+  // reset as soon as it is through, never completes the handshake on the server's side.
+  bool delayed_ack = false;
   bool operator==(const ProbeTarget&) const = default;
 };
 

@@ -643,6 +643,32 @@ TEST(CheckRunTcpConnect, ALaterConnectRuleAsksForANewConnectionAndGoesOnWhenConn
   EXPECT_EQ(step.result->status, CheckStatus::L7Ok);
 }
 
+// tcpcheck_eval_connect (src/tcpcheck.c, v2.6.0): the ACK is delayed unless an expect rule
+// comes right after the connect.
+TEST(CheckRunTcpConnect, TheAckIsDelayedUnlessAnExpectFollowsTheConnect) {
+  EXPECT_TRUE(CheckRun(CheckSpec{}, true).delayed_ack());  // connect only
+  EXPECT_TRUE(CheckRun(httpchk(), true).delayed_ack());    // the request follows
+  CheckSpec silent = httpchk();
+  silent.send_request = false;  // inherited httpchk with own rules: an expect comes first
+  EXPECT_FALSE(CheckRun(silent, true).delayed_ack());
+  EXPECT_TRUE(CheckRun(tcpcheck({}), true).delayed_ack());
+  EXPECT_FALSE(CheckRun(tcpcheck({expect_rule(ExpectKind::String, "+OK")}), true).delayed_ack());  // a banner
+  EXPECT_FALSE(CheckRun(tcpcheck({connect_rule(), expect_rule(ExpectKind::String, "+OK")}), true).delayed_ack());
+  EXPECT_TRUE(CheckRun(tcpcheck({connect_rule(), send_rule("PING\r\n")}), true).delayed_ack());
+  // The later connect of two_connections() is followed by a send.
+  CheckRun run(two_connections(), true);
+  EXPECT_TRUE(run.delayed_ack());
+  run.on_connected();
+  ASSERT_TRUE(run.on_data("A").reconnect);
+  EXPECT_TRUE(run.delayed_ack());
+  CheckSpec banner_after = two_connections();
+  banner_after.tcp_rules.erase(banner_after.tcp_rules.begin() + 3);  // the second connect's send
+  CheckRun second(banner_after, true);
+  second.on_connected();
+  ASSERT_TRUE(second.on_data("A").reconnect);
+  EXPECT_FALSE(second.delayed_ack());
+}
+
 TEST(CheckRunTcpConnect, AFailedLaterConnectNamesItsStepAndPort) {
   CheckRun run(two_connections(), true);
   run.on_connected();
