@@ -11,6 +11,13 @@ namespace mock::core {
 
 namespace json = boost::json;
 
+bool World::start_timelines(TimePoint now) {
+  if (timeline_origin) return false;
+  timeline_origin = now;
+  for (auto& l : listeners) l->rearm(now);
+  return true;
+}
+
 Listener* World::find(std::string_view name) {
   for (auto& l : listeners)
     if (l->name() == name) return l.get();
@@ -278,6 +285,11 @@ AdminReply handle_admin(World& w, std::string_view method, std::string_view targ
                                    {"listeners", w.listeners.size()}});
   }
   if (what == "stats" && parts.size() == 2) return reply(200, stats_json(w, now));
+  if (what == "timelines" && parts.size() == 3 && parts[2] == "start") {
+    if (method != "POST") return error(405, "", "use POST");
+    const bool started = w.start_timelines(now);
+    return reply(200, json::object{{"started", started}, {"origin_ms", w.timeline_origin->time_since_epoch().count()}});
+  }
   if (what == "reset" && parts.size() == 2) {
     if (method != "POST") return error(405, "", "use POST");
     for (auto& l : w.listeners) l->reset(now);

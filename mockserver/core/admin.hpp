@@ -17,7 +17,11 @@ struct World {
   std::vector<std::unique_ptr<Listener>> listeners;
   Journal journal;
   std::string blackhole_method = "bpf";  // reported by /v1/health; the edge sets what it uses
+  // Where the listeners' timelines start; unset while a `first-connection` start waits.
+  std::optional<TimePoint> timeline_origin;
   Listener* find(std::string_view name);
+  // Starts every listener's timeline at `now` unless it has started; true if it did now.
+  bool start_timelines(TimePoint now);
 };
 
 // GET /v1/wait: hold the reply until `count` journal entries match, or 408 after `timeout`.

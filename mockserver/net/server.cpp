@@ -176,7 +176,6 @@ struct Server::Impl {
   std::list<Waiter> waiters;
   asio::signal_set signals{io, SIGTERM, SIGINT};
   bool stopping = false;
-  bool anchored = false;  // timeline_start first-connection: the first accept happened
   std::vector<std::string> sync_errors;  // socket errors of the last sync_all, for the API reply
 };
 
@@ -700,6 +699,7 @@ Server::Impl::Impl(core::Spec s) : spec(std::move(s)), world(spec.journal_limit)
     admin->listen();
   }
   world.blackhole_method = probe_drop_filter() ? "bpf" : "slow-accept";
+  if (spec.timeline_start == core::TimelineStart::Start) world.timeline_origin = now();  // as armed above
   for (auto& l : listeners) {
     l->seen_generation = l->model.generation();
     l->seen_config = l->model.config_generation();
@@ -852,7 +852,7 @@ void Server::Impl::do_accept(ListenerRt& l) {
     if (l.ever_filtered) detach_filter(s.native_handle());  // children inherit the filter
     error_code ignored;  // as nginx's tcp_nodelay: a response is one write, send it now
     s.set_option(tcp::no_delay(true), ignored);
-    if (spec.timeline_start == core::TimelineStart::FirstConnection && !anchored) anchor_timelines(l);
+    if (!world.timeline_origin) anchor_timelines(l);
     std::make_shared<Connection>(*this, keep, std::move(s))->start();
     if (l.conns.size() >= spec.max_connections) {
       l.at_cap = true;  // ~Connection resumes
@@ -864,9 +864,7 @@ void Server::Impl::do_accept(ListenerRt& l) {
 
 // The first connection starts every listener's timeline; mode timers follow the new origin.
 void Server::Impl::anchor_timelines(ListenerRt& accepting) {
-  anchored = true;
-  const auto t = now();
-  for (auto& l : listeners) l->model.rearm(t);
+  world.start_timelines(now());
   for (auto& l : listeners) {
     if (l.get() == &accepting) arm_mode_timer(*l);  // its accept loop goes on as it is
     else apply_mode(*l);

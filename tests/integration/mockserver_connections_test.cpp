@@ -137,6 +137,16 @@ TEST(MockConnections, TimelinesCanStartAtTheFirstConnection) {
     std::this_thread::sleep_for(milliseconds(500));
     EXPECT_EQ(status_of(http(m.port(), "GET", "/").bytes), anchored ? 500 : 200) << anchored;
   }
+  // The API starts them when no connection has yet: the window then runs from that call.
+  Mock m({"--listen", "s1=127.0.0.1:0", "--rule", "s1: at_ms=0..400 -> status 500", "--timeline-start",
+          "first-connection"});
+  EXPECT_EQ(m.call("GET", "/v1/timelines/start").status, 405);
+  const auto started = m.call("POST", "/v1/timelines/start");
+  ASSERT_EQ(started.status, 200);
+  EXPECT_EQ(started.json.at("started"), true);
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_EQ(status_of(http(m.port(), "GET", "/").bytes), 200);
+  EXPECT_EQ(m.call("POST", "/v1/timelines/start").json.at("started"), false);  // once only
   Child bad = Child::start(MOCKSERVER_BIN, {"--listen", "s1=127.0.0.1:0", "--timeline-start", "later"},
                            {.ready_line = ""});
   EXPECT_EQ(bad.wait_exit(kPatience), 2);
