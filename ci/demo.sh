@@ -136,7 +136,8 @@ if command -v haproxy >/dev/null; then
 fi
 
 bold "6. the seed incidents as scenario files, through lbharness"
-seeds=(scenarios/options-500.yaml scenarios/slow-backend.yaml scenarios/removed-container.yaml scenarios/killed-backend.yaml)
+seeds=(scenarios/options-500.yaml scenarios/slow-backend.yaml scenarios/removed-container.yaml scenarios/killed-backend.yaml
+       scenarios/recreated-container.yaml)
 target=lb
 if command -v haproxy >/dev/null; then target=diff; fi
 report="$PWD/$bin/report.html"

@@ -22,6 +22,7 @@
 #include "harness/core/verdict.hpp"
 #include "harness/live/live_world.hpp"
 #include "lb/core/config/values.hpp"
+#include "lb/core/input_file.hpp"
 
 namespace fs = std::filesystem;
 
@@ -36,6 +37,8 @@ Examples:
   lbharness run --list scenarios/             what a directory holds, without playing it
   lbharness run --junit out.xml -j 4 --target lb scenarios/
   lbharness run --shard 2/4 --junit shard2.xml scenarios/   the second quarter of the library
+  lbharness merge-junit -o all.xml shard1.xml shard2.xml shard3.xml shard4.xml
+                                              the shards' JUnit files as one
   lbharness import-log incident.log -o scenarios/my-incident.yaml
                                               a real incident's log lines become a scenario
 
@@ -128,19 +131,25 @@ int main(int argc, char** argv) {
       ->required();
   import->add_option("-o,--output", out_file, "write the scenario to FILE (default: standard output)")->type_name("FILE");
   import->add_option("--name", scenario_name, "the scenario's name (default: the log's file name)");
+  auto* merge = app.add_subcommand("merge-junit", "merge the JUnit files of shards (run --shard K/N --junit F) into one");
+  std::vector<std::string> junit_inputs;
+  std::string merged_file;
+  merge->add_option("files", junit_inputs, "the shards' JUnit files, in shard order")->required();
+  merge->add_option("-o,--output", merged_file, "write the merged file to FILE (default: standard output)")
+      ->type_name("FILE");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (import->parsed()) {
-    const auto text = lbh::read_text_file(log_file);
+    const auto text = lb::core::read_input_file(log_file);
     if (!text) {
-      fmt::print(stderr, "lbharness: {}: cannot read the file\n", log_file);
+      fmt::print(stderr, "lbharness: {}: cannot read the file: {}\n", log_file, text.reason());
       return 2;
     }
     if (scenario_name.empty()) scenario_name = fs::path(log_file).stem().string();
-    const auto r = lbh::import_log(*text, scenario_name, log_file);
+    const auto r = lbh::import_log(text.text, scenario_name, log_file);
     for (const auto& w : r.warnings) fmt::print(stderr, "lbharness: {}: {}\n", log_file, w);
     if (r.events == 0) return 2;
     if (out_file.empty()) {
@@ -148,6 +157,31 @@ int main(int argc, char** argv) {
     } else {
       std::ofstream(out_file, std::ios::binary) << r.yaml;
       fmt::print(stderr, "lbharness: wrote {} ({} event(s)); play it with: lbharness run {}\n", out_file, r.events, out_file);
+    }
+    return 0;
+  }
+
+  if (merge->parsed()) {
+    std::vector<std::pair<std::string, std::string>> inputs;
+    for (const auto& f : junit_inputs) {
+      auto file = lb::core::read_input_file(f);
+      if (!file) {
+        fmt::print(stderr, "lbharness: {}: cannot read the file: {}\n", f, file.reason());
+        return 2;
+      }
+      inputs.emplace_back(f, std::move(file.text));
+    }
+    std::string error;
+    const auto merged = lbh::merge_junit(inputs, error);
+    if (!merged) {
+      fmt::print(stderr, "lbharness: {}\n", error);
+      return 2;
+    }
+    if (merged_file.empty()) {
+      fmt::print("{}", *merged);
+    } else if (!(std::ofstream(merged_file, std::ios::binary) << *merged)) {
+      fmt::print(stderr, "lbharness: cannot write {}\n", merged_file);
+      return 1;
     }
     return 0;
   }

@@ -11,11 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include "lb/core/config/check_report.hpp"
 #include "lb/core/config/parser.hpp"
+#include "lb/core/input_file.hpp"
 #include "lb/core/log/log_lines.hpp"
 #include "lb/net/resolver.hpp"
 #include "lb/net/runtime.hpp"
@@ -52,11 +52,9 @@ std::optional<std::vector<lb::core::ConfigFile>> read_configs(const std::vector<
       std::sort(files.begin(), files.end());
     }
     for (const auto& f : files) {
-      std::ifstream in(f, std::ios::binary);
-      if (!in || std::filesystem::is_directory(f, ec)) return fail(f, errno ? errno : EISDIR);
-      std::ostringstream text;
-      text << in.rdbuf();
-      out.push_back({f, text.str()});
+      auto file = lb::core::read_input_file(f);
+      if (!file) return fail(f, file.error);
+      out.push_back({f, std::move(file.text)});
     }
   }
   return out;

@@ -4,10 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 
+#include "lb/core/input_file.hpp"
 #include "mockserver/core/cli.hpp"
 #include "mockserver/core/spec.hpp"
 #include "mockserver/net/server.hpp"
@@ -34,12 +32,12 @@ constexpr const char* kExamples = R"(Examples:
   mockserver --listen s1=127.0.0.1:0 --rule 's1: flap=20000/5000 -> refuse'
   mockserver --listen s1=127.0.0.1:0 --rule 's1: after=10 -> refuse'
 
-  # two backends from a file, live control on an admin port
-  mockserver -f spec.json --admin 127.0.0.1:9000
+  # backends from a file (examples/mockserver/*.json), live control on an admin port
+  mockserver -f examples/mockserver/seed-incidents.json --admin 127.0.0.1:9000
   curl -X PATCH -d '{"mode":"refuse"}' 127.0.0.1:9000/v1/listeners/s1
   curl '127.0.0.1:9000/v1/journal?listener=s1&method=OPTIONS'
 
-  mockserver --check -f spec.json      # validate only: exit 0, or 2 with field-named errors
+  mockserver --check -f examples/mockserver/reference.json   # validate only: exit 0, or 2 with errors
   mockserver --list-faults
 
 Rules: 'NAME: [CONDITION ...] -> status CODE [OPTION ...] | FAULT [PARAM ...]'
@@ -49,12 +47,6 @@ Rules: 'NAME: [CONDITION ...] -> status CODE [OPTION ...] | FAULT [PARAM ...]'
   options:    reason=TEXT|none body="TEXT with {name} {method} {path}" header=Name:value
               delay=MS chunk_bytes=N chunk_delay=MS chunked=true
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or input. Docs: docs/mockserver.md)";
-
-std::string read_all(const std::string& path, bool& ok) {
-  std::ifstream in(path, std::ios::binary);
-  ok = static_cast<bool>(in);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 mock::core::ListenerSpec* find(mock::core::Spec& spec, std::string_view name) {
   for (auto& l : spec.listeners)
@@ -71,7 +63,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> listens, rules, faults;
   std::string file, admin;
   bool check = false, list_faults = false;
-  std::size_t journal_limit = 0;
+  app.set_version_flag("--version", std::string("mockserver ") + LBH_VERSION);
   app.add_option("--listen", listens, "NAME=ADDR:PORT, repeatable; port 0 picks a free port")
       ->type_name("NAME=ADDR:PORT");
   app.add_option("-f,--file", file, "JSON spec: listeners, rules, faults, timelines")->type_name("FILE");
@@ -80,22 +72,21 @@ int main(int argc, char** argv) {
   app.add_option("--fault", faults, "NAME=FAULT[ PARAM=VALUE...]: fault for every connection")
       ->type_name("NAME=FAULT");
   app.add_option("--admin", admin, "control API (JSON over HTTP) on ADDR:PORT")->type_name("ADDR:PORT");
-  auto* jl = app.add_option("--journal-limit", journal_limit, "journal ring size (default 10000, 0 = off)");
-  std::int64_t idle_ms = 0;
-  std::size_t max_conns = 0;
-  auto* it = app.add_option("--idle-timeout-ms", idle_ms,
-                            "close a connection that has not sent a full request after MS "
-                            "(default 60000, 0 = never)")
-                 ->check(CLI::Range(std::int64_t{0}, std::int64_t{365} * 24 * 3600 * 1000));
-  auto* mc = app.add_option("--max-connections", max_conns,
-                            "open connections per listener before it stops accepting (default 10000)")
-                 ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
-  std::string timeline_start;
-  auto* ts = app.add_option("--timeline-start", timeline_start,
-                            "where at_ms/after_ms/flap timelines start: 'start' (default) or "
-                            "'first-connection' (the first connection any listener accepts)")
-                 ->check(CLI::IsMember({"start", "first-connection"}))
-                 ->type_name("WHEN");
+  // Settings are judged by the spec file's decoder (mock::core::apply_setting_flags), so a
+  // value is accepted or refused the same way in both.
+  std::vector<std::pair<std::string, std::string>> settings;
+  auto setting = [&](const char* flag, const char* type, const char* help) {
+    app.add_option_function<std::string>(flag, [&settings, flag](const std::string& v) { settings.emplace_back(flag, v); },
+                                         help)
+        ->type_name(type);
+  };
+  setting("--journal-limit", "N", "journal ring size, 0 to 10000000 (default 10000; 0 = off)");
+  setting("--idle-timeout-ms", "MS",
+          "close a connection that has not sent a full request after MS, up to 365 days (default 60000, 0 = never)");
+  setting("--max-connections", "N", "open connections per listener before it stops accepting, 1 to 1000000 (default 10000)");
+  setting("--timeline-start", "WHEN",
+          "where at_ms/after_ms/flap timelines start: 'start' (default) or 'first-connection' (the first "
+          "connection any listener accepts)");
   app.add_flag("--check", check, "validate the spec and flags, print every error, exit 0 or 2");
   app.add_flag("--list-faults", list_faults, "print the fault catalogue and exit");
   try {
@@ -113,26 +104,31 @@ int main(int argc, char** argv) {
   std::vector<std::string> errors;
   mock::core::Spec spec;
   if (!file.empty()) {
-    bool ok = false;
-    const std::string text = read_all(file, ok);
-    if (!ok) {
-      fmt::print(stderr, "mockserver: cannot read {}\n", file);
+    const auto input = lb::core::read_input_file(file);
+    if (!input) {
+      fmt::print(stderr, "mockserver: cannot read {}: {}\n", file, input.reason());
       return 2;
     }
-    auto decoded = mock::core::decode_spec_text(text);
+    auto decoded = mock::core::decode_spec_text(input.text);
     if (decoded) {
       spec = std::move(*decoded);
     } else {
       for (const auto& e : decoded.error()) errors.push_back(fmt::format("{}: {}", file, e.to_string()));
     }
   }
+  std::vector<std::string> listened;  // by --listen: a second one for a name is ambiguous
   for (const auto& l : listens) {
     auto parsed = mock::core::parse_listen_arg(l);
     if (!parsed) {
       errors.push_back(parsed.error());
       continue;
     }
-    if (auto* existing = find(spec, parsed->first)) {
+    if (std::find(listened.begin(), listened.end(), parsed->first) != listened.end()) {
+      errors.push_back(fmt::format("--listen '{}': listener '{}' is already given by --listen", l, parsed->first));
+      continue;
+    }
+    listened.push_back(parsed->first);
+    if (auto* existing = find(spec, parsed->first)) {  // the spec file's, moved
       existing->listen = parsed->second;
     } else {
       spec.listeners.push_back({.name = parsed->first, .listen = parsed->second});
@@ -165,12 +161,9 @@ int main(int argc, char** argv) {
   }
   if (!admin.empty()) {
     if (auto e = mock::core::parse_endpoint(admin)) spec.admin = *e;
-    else errors.push_back(fmt::format("--admin '{}': expected ADDR:PORT such as 127.0.0.1:0", admin));
+    else errors.push_back(fmt::format("--admin '{}': expected IP:PORT such as 127.0.0.1:0 (an IP address, not a name)", admin));
   }
-  if (*jl) spec.journal_limit = journal_limit;
-  if (*it) spec.idle_timeout = mock::core::Ms{idle_ms};
-  if (*mc) spec.max_connections = max_conns;
-  if (*ts) spec.timeline_start = *mock::core::timeline_start_from_name(timeline_start);
+  for (auto& e : mock::core::apply_setting_flags(spec, settings)) errors.push_back(std::move(e));
   if (spec.listeners.empty() && errors.empty())
     errors.emplace_back("nothing to serve: give --listen NAME=ADDR:PORT or -f FILE (see --help)");
 

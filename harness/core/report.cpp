@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 namespace lbh {
-namespace {
 
 namespace json = boost::json;
 
@@ -26,6 +25,8 @@ std::string xml_escape(std::string_view s) {
   }
   return out;
 }
+
+namespace {
 
 // Everything that made the run fail, one line each.
 std::vector<std::string> problems(const ScenarioRun& r) {
@@ -64,29 +65,17 @@ double ScenarioRun::ms() const {
 }
 
 std::string junit_xml(const std::vector<ScenarioRun>& runs, const std::string& target) {
-  std::size_t failures = 0;
-  double total = 0;
-  for (const auto& r : runs) failures += !r.ok(), total += r.ms();
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += fmt::format("<testsuites name=\"lbharness\" tests=\"{}\" failures=\"{}\" time=\"{:.3f}\">\n", runs.size(),
-                     failures, total / 1000);
-  out += fmt::format("  <testsuite name=\"lbharness.{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"{:.3f}\">\n",
-                     xml_escape(target), runs.size(), failures, total / 1000);
+  JunitSuite suite{"lbharness." + target, {}};
   for (const auto& r : runs) {
-    out += fmt::format("    <testcase classname=\"lbharness.{}\" name=\"{}\" file=\"{}\" time=\"{:.3f}\"", xml_escape(target),
-                       xml_escape(r.scenario->name), xml_escape(r.scenario->file), r.ms() / 1000);
+    JunitCase c{"lbharness." + target, r.scenario->name, r.scenario->file, r.ms() / 1000, std::nullopt, ""};
     const auto p = problems(r);
-    if (p.empty()) {
-      out += "/>\n";
-      continue;
+    if (!p.empty()) {
+      c.failure = p.front();
+      for (const auto& line : p) c.failure_text += line + "\n";
     }
-    std::string body;
-    for (const auto& line : p) body += line + "\n";
-    out += fmt::format(">\n      <failure message=\"{}\" type=\"expectation\">{}</failure>\n    </testcase>\n",
-                       xml_escape(p.front()), xml_escape(body));
+    suite.cases.push_back(std::move(c));
   }
-  out += "  </testsuite>\n</testsuites>\n";
-  return out;
+  return write_junit({suite});
 }
 
 std::string json_report(const std::vector<ScenarioRun>& runs, const std::string& target) {
@@ -98,11 +87,16 @@ std::string json_report(const std::vector<ScenarioRun>& runs, const std::string&
       for (const auto& e : w.trace.events) events.push_back(event_json(e));
       for (const auto& f : w.failures) failures.push_back(json::object{{"line", f.line}, {"message", f.message}});
       json::object routing, checks;
+      json::array marks;
+      for (const auto& m : w.trace.check_marks)
+        marks.push_back(json::object{{"at_ms", m.at.count()}, {"server", m.who}, {"status", m.status},
+                                     {"passed", m.passed}, {"detail", m.detail}});
       for (const auto& [at, to] : w.trace.routing) routing[std::to_string(at.count())] = json::value_from(to);
       for (const auto& [backend, seen] : w.trace.checks) checks[backend] = json::value_from(seen);
       worlds.push_back(json::object{{"world", w.name},
                                     {"wall_ms", w.ms},
                                     {"events", std::move(events)},
+                                    {"checks", std::move(marks)},
                                     {"routing_by_step_ms", std::move(routing)},
                                     {"requests_seen_by_backend", std::move(checks)},
                                     {"errors", json::value_from(w.trace.errors)},
@@ -125,7 +119,9 @@ std::string json_report(const std::vector<ScenarioRun>& runs, const std::string&
 namespace {
 
 std::string step_text(const Step& st) {
-  if (st.requests > 0) return fmt::format("{} request(s)", st.requests);
+  if (st.requests > 0) return fmt::format("{} request(s){}", st.requests, st.concurrent ? " at once" : "");
+  if (st.rate > 0) return fmt::format("{} request(s) a second for {}", st.rate, seconds(st.rate_for));
+  if (st.move_to) return fmt::format("{}: moved to {}", st.backend, *st.move_to);
   if (st.rules) return fmt::format("{}: rules [{}]", st.backend, fmt::join(*st.rules, "; "));
   if (st.fault) return fmt::format("{}: fault {}", st.backend, *st.fault);
   return fmt::format("{}: {}", st.backend, st.kill ? "killed" : "restarted");
@@ -204,7 +200,7 @@ std::string svg_timeline(const ScenarioRun& r) {
     const auto& st = sc.timeline[i];
     std::string went;
     for (const auto& w : r.worlds)
-      if (const auto it = w.trace.routing.find(st.at); st.requests > 0 && it != w.trace.routing.end())
+      if (const auto it = w.trace.routing.find(st.at); st.sends_requests() && it != w.trace.routing.end())
         went += fmt::format(" {}: {}", w.name, fmt::join(it->second, ","));
     g += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" class=\"step\"/><text x=\"{0:.1f}\" y=\"{3}\" "
                      "class=\"step\">{4}<title>{5} {6}{7}</title></text>\n",
@@ -238,8 +234,9 @@ line.step {{ stroke: #1565c0; stroke-dasharray: 3 3; }} text.step {{ fill: #1565
 table {{ border-collapse: collapse; font-size: 12px; }} td, th {{ border: 1px solid #ddd; padding: 2px 6px; text-align: left; }}
 </style></head><body>
 <h1>lbharness: {} scenario(s) on {}, {} passed, {} failed</h1>
-<p class="summary">Lanes: a server per world (UP green, DOWN red, stopping orange); ticks: checks (green passed,
-red failed; hover for the reason); dashed blue: the timeline's steps (hover for what they did and where requests went);
+<p class="summary">Lanes: a server per world (UP green, DOWN red, stopping orange); ticks: checks — on sim as
+the check engine judged them (green passed, red failed), on lb and haproxy as the backend saw them (green: it answered
+2xx/3xx, or the check only connected; red: anything else) — hover for the reason or the answer; dashed blue: the timeline's steps (hover for what they did and where requests went);
 red !: "has no server available!".</p>
 )",
                                 runs.size(), xml_escape(target), runs.size(), xml_escape(target), runs.size() - failed, failed);
@@ -263,7 +260,7 @@ red !: "has no server available!".</p>
       out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td>", i + 1, seconds(st.at), xml_escape(step_text(st)));
       for (const auto& w : r.worlds) {
         const auto it = w.trace.routing.find(st.at);
-        out += "<td>" + (st.requests > 0 && it != w.trace.routing.end() ? xml_escape(fmt::format("{}", fmt::join(it->second, ", "))) : "") + "</td>";
+        out += "<td>" + (st.sends_requests() && it != w.trace.routing.end() ? xml_escape(fmt::format("{}", fmt::join(it->second, ", "))) : "") + "</td>";
       }
       out += "</tr>\n";
     }

@@ -1,5 +1,7 @@
 #include "harness/core/scenario.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -7,11 +9,10 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 #include "lb/core/config/values.hpp"
+#include "lb/core/input_file.hpp"
 #include "lb/core/text.hpp"
 
 namespace lbh {
@@ -20,10 +21,19 @@ namespace {
 constexpr std::array kTopKeys{"name", "summary", "source", "duration", "backends", "config", "config_file",
                               "timeline", "expect", "other_transitions"};
 constexpr std::array kBackendKeys{"rules", "fault"};
-constexpr std::array kStepKeys{"at", "backend", "rules", "fault", "kill", "restart", "requests", "concurrent"};
-constexpr std::array kExpectKeys{"server", "is", "reason", "code", "info", "within", "no_server_available",
+constexpr std::array kStepKeys{"at",       "backend",    "rules", "fault", "kill", "restart",
+                               "move_to",  "requests",   "concurrent", "rate", "for"};
+constexpr std::array kExpectKeys{"server", "is", "reason", "code", "info", "within", "duration", "no_server_available",
                                  "requests_at", "to", "share", "tolerance", "backend", "received", "at_least",
                                  "at_most"};
+
+// The ground rules keep traffic on loopback: 127.0.0.0/8 or ::1.
+bool loopback_address(const std::string& text) {
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
 
 class Reader {
  public:
@@ -180,19 +190,43 @@ class Reader {
       if (v["fault"]) st.fault = text(v["fault"], field + ".fault");
       if (v["kill"]) st.kill = boolean(v["kill"], field + ".kill").value_or(false);
       if (v["restart"]) st.restart = boolean(v["restart"], field + ".restart").value_or(false);
+      if (v["move_to"])
+        if (auto to = text(v["move_to"], field + ".move_to")) {
+          if (!loopback_address(*to))
+            error(v["move_to"], field + ".move_to",
+                  fmt::format("'{}': expected a loopback IP address such as 127.0.0.2 (the port stays)", *to));
+          st.move_to = *to;
+        }
       if (v["concurrent"]) {
         st.concurrent = boolean(v["concurrent"], field + ".concurrent").value_or(false);
         if (st.requests == 0) error(v["concurrent"], field + ".concurrent", "only for a requests step");
       }
-      const int actions = (st.requests > 0) + st.rules.has_value() + st.fault.has_value() + st.kill + st.restart;
+      if (v["rate"]) {
+        st.rate = integer(v["rate"], field + ".rate", 1, 1000).value_or(0);
+        if (!v["for"]) error(v, field + ".for", "missing: how long the rate lasts, e.g. for: 5s");
+      }
+      if (v["for"]) {
+        if (!v["rate"]) error(v["for"], field + ".for", "only for a rate step (rate: N requests a second)");
+        if (auto d = duration(v["for"], field + ".for")) {
+          st.rate_for = *d;
+          if (st.rate > 0 && st.request_offsets().size() > 10000)
+            error(v["for"], field + ".for", "more than 10000 requests in one rate step");
+          if (st.rate > 0 && st.request_offsets().empty())
+            error(v["for"], field + ".for", "too short for one request at this rate");
+        }
+      }
+      const int actions = (st.requests > 0) + (st.rate > 0) + st.rules.has_value() + st.fault.has_value() +
+                          st.kill + st.restart + st.move_to.has_value();
       if (actions != 1)
-        error(v, field, "a step does one thing: requests, rules, fault, kill or restart");
-      const bool backend_step = st.requests == 0;
+        error(v, field, "a step does one thing: requests, rate, rules, fault, kill, restart or move_to");
+      const bool backend_step = !st.sends_requests();
       if (backend_step && st.backend.empty()) error(v, field + ".backend", "missing: the backend the step changes");
       if (!backend_step && !st.backend.empty()) error(v["backend"], field + ".backend", "requests go to the frontend, not to a backend");
       if (!st.backend.empty() && !has_backend(s, st.backend))
         error(v["backend"], field + ".backend", fmt::format("no backend '{}' in backends", st.backend));
       if (st.at > s.duration) error(v["at"], field + ".at", "after the end of the scenario (duration)");
+      if (st.rate > 0 && st.at + st.rate_for > s.duration)
+        error(v["for"], field + ".for", "the rate step runs past the end of the scenario (duration)");
       s.timeline.push_back(std::move(st));
     }
   }
@@ -222,6 +256,15 @@ class Reader {
         if (v["code"]) t.code = integer(v["code"], field + ".code", 0, 999);
         if (v["info"]) t.info = text(v["info"], field + ".info");
         if (v["within"]) window(v["within"], field + ".within", t.from, t.until);
+        if (v["duration"]) {
+          if (v["duration"].IsSequence()) {
+            Ms lo{0};
+            std::optional<Ms> hi;
+            if (window(v["duration"], field + ".duration", lo, hi)) t.duration_min = lo, t.duration_max = hi;
+          } else if (auto d = duration(v["duration"], field + ".duration")) {
+            t.duration_min = t.duration_max = *d;
+          }
+        }
         for (const char* k : {"no_server_available", "requests_at", "to"})
           if (v[k]) error(v[k], field + "." + k, "not part of a transition expectation");
         e.what = std::move(t);
@@ -229,7 +272,7 @@ class Reader {
         ExpectNoServer a;
         a.backend = text(v["no_server_available"], field + ".no_server_available").value_or("");
         if (v["within"]) window(v["within"], field + ".within", a.from, a.until);
-        for (const char* k : {"is", "reason", "code", "info", "requests_at", "to"})
+        for (const char* k : {"is", "reason", "code", "info", "duration", "requests_at", "to"})
           if (v[k]) error(v[k], field + "." + k, "not part of a no_server_available expectation");
         e.what = std::move(a);
       } else if (v["requests_at"]) {
@@ -251,7 +294,7 @@ class Reader {
         if (v["tolerance"])
           if (auto f = fraction(v["tolerance"], field + ".tolerance")) r.tolerance = *f;
         const bool step_exists = std::any_of(s.timeline.begin(), s.timeline.end(), [&](const Step& st) {
-          return st.requests > 0 && st.at == r.step_at;
+          return st.sends_requests() && st.at == r.step_at;
         });
         if (!step_exists) error(v["requests_at"], field + ".requests_at", "no requests step at that time in the timeline");
         e.what = std::move(r);
@@ -306,10 +349,10 @@ class Reader {
     if (root["config_file"]) {
       const auto name = text(root["config_file"], "config_file").value_or("");
       const auto path = std::filesystem::path(file_).parent_path() / name;
-      if (auto text = read_text_file(path.string()))
-        s.config = std::move(*text);
+      if (auto file = lb::core::read_input_file(path.string()))
+        s.config = std::move(file.text);
       else
-        error(root["config_file"], "config_file", fmt::format("cannot read '{}'", path.string()));
+        error(root["config_file"], "config_file", fmt::format("cannot read '{}': {}", path.string(), file.reason()));
     }
     if (root["other_transitions"])
       s.other_transitions_allowed = text(root["other_transitions"], "other_transitions").value_or("") == "allowed";
@@ -332,23 +375,24 @@ std::string ScenarioError::text() const {
   return field.empty() ? fmt::format("{}: {}", where, message) : fmt::format("{}: {}: {}", where, field, message);
 }
 
-LoadResult parse_scenario(std::string_view text, std::string_view file) { return Reader(file).read(text); }
-
-std::optional<std::string> read_text_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return buf.str();
+std::vector<Ms> Step::request_offsets() const {
+  std::vector<Ms> out;
+  if (rate <= 0) return out;
+  // The k-th request at k/rate seconds, to the millisecond, while inside `for`.
+  for (long k = 0;; ++k) {
+    const Ms at{k * 1000 / rate};
+    if (at >= rate_for || out.size() > 10000) break;
+    out.push_back(at);
+  }
+  return out;
 }
 
+LoadResult parse_scenario(std::string_view text, std::string_view file) { return Reader(file).read(text); }
+
 LoadResult load_scenario(const std::string& path) {
-  const auto text = read_text_file(path);
-  if (!text) return {std::nullopt, {{path, 0, "", "cannot read the file"}}};
-  return parse_scenario(*text, path);
+  const auto file = lb::core::read_input_file(path);
+  if (!file) return {std::nullopt, {{path, 0, "", fmt::format("cannot read the file: {}", file.reason())}}};
+  return parse_scenario(file.text, path);
 }
 
 std::string render_config(const std::string& config, const std::map<std::string, int>& ports) {

@@ -24,8 +24,10 @@ struct BackendSpec {
 };
 
 // One timeline step, at `at` from the start. A backend step changes `backend` (its rules, its
-// fault, or kills / restarts it on the same port); a request step sends `requests` requests, one
-// after the other, to the first frontend.
+// fault, kills / restarts it on the same port, or moves it to another address); a request step
+// sends `requests` requests, one after the other or all at once, to the first frontend; a rate
+// step sends `rate` requests a second for `rate_for`, each at its instant however long the
+// others take (open loop).
 struct Step {
   Ms at{0};
   std::string backend;
@@ -33,8 +35,14 @@ struct Step {
   std::optional<std::string> fault;  // "none" clears it
   bool kill = false;
   bool restart = false;
+  std::optional<std::string> move_to;  // an IP address on loopback; the port stays
   int requests = 0;
   bool concurrent = false;  // the requests all at once, each on a connection of its own
+  int rate = 0;             // requests per second ...
+  Ms rate_for{0};           // ... for this long
+  bool sends_requests() const { return requests > 0 || rate > 0; }
+  // The requests of a rate step, each at its offset from `at`.
+  std::vector<Ms> request_offsets() const;
   int line = 0;
 };
 
@@ -48,6 +56,8 @@ struct ExpectTransition {
   std::optional<std::string> info;
   Ms from{0};
   std::optional<Ms> until;
+  // The line's "check duration", within [duration_min, duration_max] when given.
+  std::optional<Ms> duration_min, duration_max;
 };
 
 // An expected "backend X has no server available!" within [from, until].
@@ -112,8 +122,6 @@ struct LoadResult {
 
 LoadResult parse_scenario(std::string_view text, std::string_view file);
 
-// A whole file's bytes; nullopt when it cannot be read (missing, a directory, no permission).
-std::optional<std::string> read_text_file(const std::string& path);
 LoadResult load_scenario(const std::string& path);
 
 // The config with its placeholders replaced by `ports` (name -> port; "frontend" included).

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <memory>
 #include <random>
+#include <set>
 
 #include "lb/core/check/check_engine.hpp"
 #include "lb/core/config/parser.hpp"
@@ -28,13 +29,20 @@ using lb::core::TimePoint;
 constexpr int kFirstPort = 20001;  // the ports the sim world "allocates": any fixed numbers do
 constexpr int kFrontendPort = 20000;
 
-// One simulated mockserver listener: its behaviour model and whether its process is alive.
+class SimConnection;
+
+// One simulated mockserver listener: its behaviour model, whether its process is alive, and
+// where it listens once moved.
 struct SimBackend {
   std::string name;
   mock::core::ListenerSpec initial;
   std::unique_ptr<mock::core::Listener> model;
   bool killed = false;
+  std::optional<std::string> moved_to;  // the balancer still dials the address it resolved
   std::vector<std::string>* checks = nullptr;  // the trace's journal of this backend
+  std::set<SimConnection*> open;         // check connections the process holds
+
+  bool listens_at(const std::string& host) const { return !moved_to || *moved_to == host; }
 };
 
 // A check connection to a SimBackend, run on the scheduler: the request the engine sends is
@@ -42,8 +50,21 @@ struct SimBackend {
 // (bytes, pauses, close, reset, hold) is played back as connection events.
 class SimConnection final : public ProbeConnection {
  public:
-  SimConnection(Scheduler& s, SimBackend& b, ProbeEvents& e) : sched_(s), backend_(b), events_(&e) {}
-  ~SimConnection() override { *alive_ = false; }
+  SimConnection(Scheduler& s, SimBackend& b, ProbeEvents& e) : sched_(s), backend_(b), events_(&e) {
+    backend_.open.insert(this);
+  }
+  ~SimConnection() override {
+    *alive_ = false;
+    backend_.open.erase(this);
+  }
+
+  // The backend's process died: the kernel closes the socket, with an RST when the check's
+  // request was never read (hang-no-read, a connection left in the backlog), else a FIN.
+  void process_died() {
+    if (!events_) return;
+    if (unread_) return later([](SimConnection& c) { c.error("Connection reset by peer"); });
+    later([](SimConnection& c) { c.closed(); });
+  }
 
   // The outcome of the connect, from the listener's mode and its accept decision.
   void start() {
@@ -52,7 +73,7 @@ class SimConnection final : public ProbeConnection {
       case mock::core::Mode::Refuse: return later([](SimConnection& c) { c.error("Connection refused"); });
       case mock::core::Mode::Blackhole: return;  // SYNs dropped: the engine's connect deadline decides
       case mock::core::Mode::SlowAccept:  // the kernel completes the handshake; nothing is ever read
-        holding_ = true;
+        holding_ = unread_ = true;
         return later([](SimConnection& c) { c.events_->on_connected(); });
       case mock::core::Mode::Serve: break;
     }
@@ -64,7 +85,7 @@ class SimConnection final : public ProbeConnection {
       switch (d.fault->kind) {
         case mock::core::FaultKind::ResetOnAccept: return c.error("Connection reset by peer");
         case mock::core::FaultKind::CloseBeforeRequest: return c.closed();
-        default: c.holding_ = true;  // hang-no-read
+        default: c.holding_ = c.unread_ = true;  // hang-no-read
       }
     });
   }
@@ -97,7 +118,9 @@ class SimConnection final : public ProbeConnection {
     steps_.clear();
     if (r.status != mock::core::ParseStatus::Done) {
       steps_.push_back({mock::core::StepKind::Send, mock::core::reject_response(
-                                                       r.status == mock::core::ParseStatus::Bad ? 400 : 431)});
+                                                       r.status == mock::core::ParseStatus::Bad            ? 400
+                                                       : r.status == mock::core::ParseStatus::BodyTooLarge ? 413
+                                                                                                            : 431)});
       steps_.push_back({mock::core::StepKind::Close});
       in_.clear();
       return later([](SimConnection& c) { c.play(0); });
@@ -167,6 +190,7 @@ class SimConnection final : public ProbeConnection {
   std::string in_;
   mock::core::RequestParser parser_;
   bool holding_ = false;
+  bool unread_ = false;  // holding without reading: the request stays in the socket
   bool answering_ = false;
   std::vector<mock::core::Step> steps_;
 };
@@ -175,9 +199,9 @@ class SimProber final : public lb::core::Prober {
  public:
   SimProber(Scheduler& s, std::map<int, SimBackend*> by_port) : sched_(s), by_port_(std::move(by_port)) {}
   std::unique_ptr<ProbeConnection> connect(const ProbeTarget& target, ProbeEvents& events) override {
-    auto it = by_port_.find(target.port);
-    if (it == by_port_.end()) it = by_port_.emplace(target.port, &nobody_).first;  // nothing listens there
-    auto c = std::make_unique<SimConnection>(sched_, *it->second, events);
+    const auto it = by_port_.find(target.port);
+    SimBackend& b = it != by_port_.end() && it->second->listens_at(target.host) ? *it->second : nobody_;
+    auto c = std::make_unique<SimConnection>(sched_, b, events);
     c->start();
     return c;
   }
@@ -270,19 +294,31 @@ Trace play_sim(const Scenario& sc) {
   const auto backend = frontend ? routing.backend_of(*frontend) : std::nullopt;
 
   engine.start();
-  std::vector<const Step*> steps;
-  for (const auto& s : sc.timeline) steps.push_back(&s);
-  std::stable_sort(steps.begin(), steps.end(), [](const Step* a, const Step* b) { return a->at < b->at; });
-  for (const Step* st : steps) {
+  // The steps in time order; a rate step is one action per request it sends.
+  struct Action {
+    Ms at;
+    const Step* step;
+  };
+  std::vector<Action> actions;
+  for (const auto& s : sc.timeline) {
+    if (s.rate > 0)
+      for (const auto offset : s.request_offsets()) actions.push_back({s.at + offset, &s});
+    else
+      actions.push_back({s.at, &s});
+  }
+  std::stable_sort(actions.begin(), actions.end(), [](const Action& a, const Action& b) { return a.at < b.at; });
+  for (const auto& action : actions) {
+    const Step* st = action.step;
     // A step lands before the checks due at its instant, as it does against real balancers,
     // whose timers fire a millisecond or two after they are due (haproxy's poller, and lb's).
-    sched.run_until(TimePoint{st->at} - Ms{1});
-    if (st->requests > 0) {
+    sched.run_until(TimePoint{action.at} - Ms{1});
+    if (st->sends_requests()) {
       auto& went = trace.routing[st->at];
       const auto& be_cfg = backend ? config.proxies[*backend] : config.proxies.front();
       // Concurrent requests all hold their server until the last is routed (leastconn sees them).
       std::vector<lb::core::ServerKey> held;
-      for (int i = 0; i < st->requests; ++i) {
+      const int count = st->rate > 0 ? 1 : st->requests;
+      for (int i = 0; i < count; ++i) {
         const auto pick = backend ? routing.pick(*backend) : lb::core::Backends::Pick{};
         if (!pick.server) {
           went.push_back("503");
@@ -293,9 +329,11 @@ Trace play_sim(const Scenario& sc) {
         routing.request_started(key);
         std::string outcome = "503";
         for (int retries = 0;;) {
-          const auto it = by_port.find(be_cfg.servers[key.server].port);
+          const auto& server = be_cfg.servers[key.server];
+          const auto it = by_port.find(server.port);
           SimBackend* b = it == by_port.end() ? nullptr : it->second;
-          const auto mode = b && !b->killed ? b->model->mode_at(sched.now()) : mock::core::Mode::Refuse;
+          const bool there = b && !b->killed && b->listens_at(server.host);
+          const auto mode = there ? b->model->mode_at(sched.now()) : mock::core::Mode::Refuse;
           if (mode == mock::core::Mode::Serve || mode == mock::core::Mode::SlowAccept) {
             outcome = mode == mock::core::Mode::Serve ? served_by(*b, sched.now()) : "fault:slow-accept";
             if (mode == mock::core::Mode::Serve && b->checks) b->checks->push_back("GET /");  // as the live journal has it
@@ -324,7 +362,11 @@ Trace play_sim(const Scenario& sc) {
     SimBackend& b = **it;
     if (st->rules) b.model->set_rules(parse_rules(b.name, *st->rules, trace.errors));
     if (st->fault) b.model->set_fault(parse_fault(b.name, *st->fault, trace.errors));
-    if (st->kill) b.killed = true;
+    if (st->kill) {
+      b.killed = true;
+      for (auto* c : std::vector<SimConnection*>(b.open.begin(), b.open.end())) c->process_died();
+    }
+    if (st->move_to) b.moved_to = *st->move_to;
     if (st->restart) {  // a new process: the behaviour it was started with
       b.killed = false;
       b.model = std::make_unique<mock::core::Listener>(b.initial, sched.now());

@@ -13,7 +13,7 @@
 
 namespace lbh {
 
-// One finished check, for the report's timeline.
+// One check, for the report's timeline.
 struct CheckMark {
   Ms at{0};
   std::string who;     // "be/app1"
@@ -25,7 +25,9 @@ struct CheckMark {
 // What one world saw while playing a scenario.
 struct Trace {
   std::vector<Event> events;  // transitions and alerts, in order
-  std::vector<CheckMark> check_marks;  // the sim world's checks (the live worlds cannot see them)
+  // Each check: in the sim world as the engine judged it; in the live worlds as the backend's
+  // journal saw it (its answer, and how long the exchange lasted on its side).
+  std::vector<CheckMark> check_marks;
   // Where each request of the requests step at `at` went: a server name, or "503".
   std::map<Ms, std::vector<std::string>> routing;
   // Each request a backend received (checks, and the requests routed to it), "METHOD /path",

@@ -19,6 +19,9 @@ bool fits(const ExpectTransition& x, const Event& e) {
   if (x.reason && e.reason.find(*x.reason) == std::string::npos) return false;
   if (x.code && e.code != x.code) return false;
   if (x.info && e.info.find(*x.info) == std::string::npos) return false;
+  if (x.duration_min && (!e.duration_ms || *e.duration_ms < x.duration_min->count() ||
+                         *e.duration_ms > x.duration_max->count()))
+    return false;
   return true;
 }
 
@@ -27,6 +30,10 @@ std::string expected_text(const ExpectTransition& x) {
   if (x.reason) s += fmt::format(", reason: {}", *x.reason);
   if (x.code) s += fmt::format(", code: {}", *x.code);
   if (x.info) s += fmt::format(", info: \"{}\"", *x.info);
+  if (x.duration_min)
+    s += x.duration_min == x.duration_max
+             ? fmt::format(", check duration: {}ms", x.duration_min->count())
+             : fmt::format(", check duration: {}ms to {}ms", x.duration_min->count(), x.duration_max->count());
   return s;
 }
 

@@ -56,8 +56,8 @@ HttpReply http_call(int port, std::string_view method, std::string_view target, 
     r.error = std::strerror(err);
     return r;
   }
-  const std::string req = fmt::format("{} {} HTTP/1.1\r\nHost: lbharness\r\nConnection: close\r\n{}\r\n{}", method,
-                                      target, body.empty() ? "" : fmt::format("Content-Length: {}\r\n", body.size()),
+  const std::string req = fmt::format("{} {} HTTP/1.1\r\nHost: lbharness\r\n{}: 1\r\nConnection: close\r\n{}\r\n{}", method,
+                                      target, kRequestMarker, body.empty() ? "" : fmt::format("Content-Length: {}\r\n", body.size()),
                                       body);
   std::string_view out = req;
   while (!out.empty()) {

@@ -14,6 +14,10 @@ struct HttpReply {
   std::string error;  // why no response came ("Connection refused", "timed out", ...)
 };
 
+// Every request carries this header, so that a backend's journal tells the requests a scenario
+// sent through the balancer from the balancer's own health checks.
+constexpr std::string_view kRequestMarker = "X-Lbharness-Request";
+
 HttpReply http_call(int port, std::string_view method, std::string_view target, std::string_view body = "",
                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <thread>
 
 #include "harness/live/child.hpp"
@@ -11,6 +13,8 @@
 #include "harness/live/ports.hpp"
 #include "harness/live/temp_dir.hpp"
 #include "harness/core/behaviour.hpp"
+#include "lb/core/config/parser.hpp"
+#include "lb/core/text.hpp"
 #include "mockserver/core/spec.hpp"
 
 namespace lbh {
@@ -50,6 +54,10 @@ class Live {
     std::stable_sort(steps.begin(), steps.end(), [](const Step* a, const Step* b) { return a->at < b->at; });
     for (const Step* st : steps) {
       std::this_thread::sleep_until(t0_ + st->at);
+      if (st->rate > 0) {
+        start_rate(*st);
+        continue;
+      }
       if (!apply(*st)) return finish();
     }
     std::this_thread::sleep_until(t0_ + sc_.duration);
@@ -58,7 +66,8 @@ class Live {
 
  private:
   bool start_mockserver() {
-    std::vector<std::string> args{"--admin", "127.0.0.1:0"};
+    // Its timelines start at the first check, as the scenario's and the sim world's do.
+    std::vector<std::string> args{"--admin", "127.0.0.1:0", "--timeline-start", "first-connection"};
     for (const auto& b : sc_.backends) {
       args.insert(args.end(), {"--listen", b.name + "=127.0.0.1:0"});
       for (const auto& r : b.rules) args.insert(args.end(), {"--rule", b.name + ": " + r});
@@ -89,15 +98,29 @@ class Live {
     return true;
   }
 
-  // Time zero: the first check any backend receives. mockserver's wait answers the moment its
-  // journal has the first request; a plain TCP check sends none, so a connection it counted
-  // (checked between waits, within 20 ms) does too. Fails when the balancer exits instead.
+  // Time zero: the balancer's first checks, which it starts as it begins to listen. Seen as
+  // whichever comes first: its frontend listening, or a backend's first journal entry (a
+  // request, or a connection closed without one). A backend that refuses, or checks that never
+  // complete a handshake (connect-only ones), leave the frontend to tell. mockserver's
+  // timelines start there too, unless the first connection has started them already. Fails
+  // when the balancer exits instead.
   bool synchronise() {
     const auto deadline = Clock::now() + std::chrono::seconds(10);
     while (Clock::now() < deadline && balancer_.running()) {
-      const auto r = admin("GET", "/v1/wait?count=1&timeout_ms=20", "", std::chrono::seconds(1));
-      if (r.status == 200 || probes() > 0) {
+      const bool listening = tcp_port_listening(ports_["frontend"]);
+      if (listening || admin("GET", "/v1/wait?count=1&timeout_ms=2", "", std::chrono::seconds(1)).status == 200) {
         t0_ = Clock::now();
+        // The first connection's accept, when one started mockserver's timelines: read on
+        // mockserver's clock (the same monotonic clock), it is exact where this loop is late.
+        const auto r = admin("POST", "/v1/timelines/start");
+        boost::system::error_code ec;
+        const auto v = r.status == 200 ? json::parse(r.body, ec) : json::value();
+        if (ec || !v.is_object() || !v.as_object().contains("origin_ms")) {
+          trace_.errors.push_back(fmt::format("mockserver POST /v1/timelines/start: {} {}", r.status, r.error + r.body));
+          return false;
+        }
+        mock_zero_ = Clock::time_point(std::chrono::nanoseconds(v.at("clock_origin_ns").to_number<std::int64_t>()));
+        t0_ = std::min(t0_, mock_zero_ + std::chrono::milliseconds(v.at("origin_ms").to_number<std::int64_t>()));
         return true;
       }
     }
@@ -106,16 +129,52 @@ class Live {
     return false;
   }
 
-  long probes() {
-    const auto r = admin("GET", "/v1/stats", "", std::chrono::seconds(1));
-    if (r.status != 200) return 0;
-    boost::system::error_code ec;
-    const auto v = json::parse(r.body, ec);
-    long n = 0;
-    if (!ec && v.is_object() && v.as_object().contains("listeners"))
-      for (const auto& l : v.at("listeners").as_array())
-        if (l.is_object() && l.as_object().contains("probes")) n += l.at("probes").to_number<long>();
-    return n;
+  // One request through the balancer; `out` says who answered: the server's name (from
+  // mockserver's default body), else the status, else why nothing came.
+  static void request_one(int port, std::string& out) {
+    const auto r = http_call(port, "GET", "/");
+    if (r.status == 200 && r.body.starts_with("hello from "))
+      out = r.body.substr(11);
+    else if (r.status != 0)
+      out = std::to_string(r.status);
+    else
+      out = "error: " + r.error;
+  }
+
+  // A rate step plays in the background while later steps go on: each request leaves at its
+  // instant, whether or not the ones before it have been answered (open loop).
+  void start_rate(const Step& st) {
+    auto& went = trace_.routing[st.at];  // map nodes stay put while others are added
+    const auto offsets = st.request_offsets();
+    went.assign(offsets.size(), "");
+    background_.emplace_back([this, &went, offsets, at = st.at, port = ports_["frontend"]] {
+      struct Client {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+      };
+      std::vector<Client> clients;
+      auto join_finished = [&clients](bool all) {
+        for (auto it = clients.begin(); it != clients.end();) {
+          if (!all && !it->done->load()) {
+            ++it;
+            continue;
+          }
+          it->thread.join();
+          it = clients.erase(it);
+        }
+      };
+      for (std::size_t i = 0; i < offsets.size(); ++i) {
+        std::this_thread::sleep_until(t0_ + at + offsets[i]);
+        join_finished(false);
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        clients.push_back({std::thread([port, &out = went[i], done] {
+                             request_one(port, out);
+                             *done = true;
+                           }),
+                           done});
+      }
+      join_finished(true);
+    });
   }
 
   HttpReply admin(std::string_view method, const std::string& target, const std::string& body = "",
@@ -135,21 +194,12 @@ class Live {
       auto& went = trace_.routing[st.at];
       went.assign(static_cast<std::size_t>(st.requests), "");
       const int port = ports_["frontend"];
-      auto one = [port](std::string& out) {
-        const auto r = http_call(port, "GET", "/");
-        if (r.status == 200 && r.body.starts_with("hello from "))
-          out = r.body.substr(11);
-        else if (r.status != 0)
-          out = std::to_string(r.status);
-        else
-          out = "error: " + r.error;
-      };
       if (!st.concurrent) {
-        for (auto& out : went) one(out);
+        for (auto& out : went) request_one(port, out);
         return true;
       }
       std::vector<std::thread> clients;
-      for (auto& out : went) clients.emplace_back(one, std::ref(out));
+      for (auto& out : went) clients.emplace_back(request_one, port, std::ref(out));
       for (auto& c : clients) c.join();
       return true;
     }
@@ -163,12 +213,56 @@ class Live {
       const auto body = fault_json(st.backend, st.fault, trace_.errors);
       return body && admin_ok("PUT", at + "/fault", *body);
     }
-    if (st.kill) return admin_ok("PATCH", at, R"({"mode":"refuse"})");
+    // A killed process refuses new connections, and the kernel closes the ones it had.
+    if (st.kill) return admin_ok("PATCH", at, R"({"mode":"refuse"})") && admin_ok("POST", at + "/close-connections", "");
+    if (st.move_to) {
+      const mock::core::Endpoint to{*st.move_to, static_cast<std::uint16_t>(ports_[st.backend])};
+      return admin_ok("PATCH", at, json::serialize(json::object{{"listen", mock::core::to_string(to)}}));
+    }
     // restart: as the process was first started, counters and timelines from zero
     const auto rules = rules_json(st.backend, b->rules, trace_.errors);
     const auto fault = fault_json(st.backend, b->fault, trace_.errors);
     return rules && fault && admin_ok("PUT", at + "/rules", *rules) && admin_ok("PUT", at + "/fault", *fault) &&
            admin_ok("PATCH", at, R"({"mode":"serve"})") && admin_ok("POST", at + "/reset", "");
+  }
+
+  // What each backend received, and a check mark for each of the balancer's checks, from
+  // mockserver's journal: when it arrived, what the backend answered, and how long the
+  // exchange lasted on the backend's side.
+  void read_journal(const json::array& entries) {
+    const auto servers = servers_by_port();
+    for (const auto& e : entries) {
+      const auto& o = e.as_object();
+      const auto listener = json::value_to<std::string>(o.at("listener"));
+      const auto method = json::value_to<std::string>(o.at("method"));
+      const auto path = json::value_to<std::string>(o.at("path"));
+      if (!method.empty()) trace_.checks[listener].push_back(method + " " + path);
+      bool from_harness = false;
+      for (const auto& h : o.at("headers").as_array())
+        from_harness |= lb::core::iequals(h.as_array().at(0).as_string(), kRequestMarker);
+      if (from_harness) continue;
+      const auto outcome = json::value_to<std::string>(o.at("outcome"));
+      const auto t = o.at("t_ms").to_number<std::int64_t>();
+      const bool answered_ok = outcome.size() == 3 && (outcome[0] == '2' || outcome[0] == '3');
+      std::string detail = method.empty() ? " (a connection without a request)" : fmt::format(" to {} {}", method, path);
+      if (!o.at("end_ms").is_null())
+        detail += fmt::format(", over after {}ms on the backend's side", o.at("end_ms").to_number<std::int64_t>() - t);
+      detail += fmt::format(" (end: {})", json::value_to<std::string>(o.at("end")));
+      const auto it = servers.find(ports_[listener]);
+      const auto at = std::chrono::duration_cast<Ms>(mock_zero_ + std::chrono::milliseconds(t) - t0_);
+      for (const auto& who : it == servers.end() ? std::vector<std::string>{listener} : it->second)
+        trace_.check_marks.push_back({at, who, "backend answered " + outcome,
+                                      answered_ok || outcome == "no-request", detail});
+    }
+  }
+
+  // "proxy/server" names the balancer gives each backend port, from the config it runs.
+  std::map<int, std::vector<std::string>> servers_by_port() const {
+    std::map<int, std::vector<std::string>> out;
+    const auto parsed = lb::core::parse_config(render_config(sc_.config, ports_), sc_.file);
+    for (const auto& px : parsed.config.proxies)
+      for (const auto& sv : px.servers) out[sv.settings.check_port.value_or(sv.port)].push_back(px.name + "/" + sv.name);
+    return out;
   }
 
   const BackendSpec* backend(const std::string& name) const {
@@ -178,19 +272,13 @@ class Live {
   }
 
   Trace finish() {
+    for (auto& t : background_) t.join();
+    background_.clear();
     if (admin_port_ > 0 && mock_.running()) {
       const auto r = admin("GET", "/v1/journal?limit=100000");
-      if (r.status == 200) {
-        boost::system::error_code ec;
-        const auto v = json::parse(r.body, ec);
-        if (!ec && v.is_object() && v.as_object().contains("entries"))
-          for (const auto& e : v.at("entries").as_array()) {
-            const auto& o = e.as_object();
-            if (!o.contains("method") || o.at("method").as_string().empty()) continue;
-            trace_.checks[json::value_to<std::string>(o.at("listener"))].push_back(
-                fmt::format("{} {}", o.at("method").as_string().c_str(), o.at("path").as_string().c_str()));
-          }
-      }
+      boost::system::error_code ec;
+      const auto v = r.status == 200 ? json::parse(r.body, ec) : json::value();
+      if (!ec && v.is_object() && v.as_object().contains("entries")) read_journal(v.at("entries").as_array());
     }
     if (balancer_.pid() > 0) balancer_.stop();
     // The foreground copies of the balancer's server-state lines, as both lb and haproxy print
@@ -213,7 +301,9 @@ class Live {
   int admin_port_ = 0;
   std::map<std::string, int> ports_;
   Clock::time_point t0_ = Clock::now();
+  Clock::time_point mock_zero_ = t0_;  // mockserver's time 0, on this clock
   Trace trace_;
+  std::vector<std::thread> background_;  // rate steps still sending
 };
 
 }  // namespace

@@ -1,11 +1,16 @@
 #include "harness/live/ports.hpp"
 
 #include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <fstream>
 #include <stdexcept>
 
@@ -34,6 +39,43 @@ bool bindable(int port) {
 }
 
 }  // namespace
+
+bool tcp_port_listening(int port) {
+  // A sock_diag dump of the listening TCP sockets only: the kernel filters by state, so the
+  // answer stays small however many connections the machine has (/proc/net/tcp lists them all).
+  for (const int family : {AF_INET, AF_INET6}) {
+    const int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0) return false;
+    struct {
+      nlmsghdr header;
+      inet_diag_req_v2 request;
+    } ask{};
+    ask.header.nlmsg_len = sizeof ask;
+    ask.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    ask.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    ask.request.sdiag_family = static_cast<std::uint8_t>(family);
+    ask.request.sdiag_protocol = IPPROTO_TCP;
+    ask.request.idiag_states = 1U << TCP_LISTEN;
+    bool found = false, done = ::send(fd, &ask, sizeof ask, 0) != static_cast<ssize_t>(sizeof ask);
+    alignas(nlmsghdr) char buf[16384];
+    while (!done) {
+      const ssize_t got = ::recv(fd, buf, sizeof buf, 0);
+      if (got <= 0) break;
+      auto left = static_cast<unsigned>(got);
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left) && !done; h = NLMSG_NEXT(h, left)) {
+        if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+          done = true;
+        } else if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+          const auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+          found |= ntohs(m->id.idiag_sport) == port;
+        }
+      }
+    }
+    ::close(fd);
+    if (found) return true;
+  }
+  return false;
+}
 
 int free_tcp_port() {
   // Below the ephemeral range, each test process walking its own stride from a pid-based start

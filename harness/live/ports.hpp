@@ -5,4 +5,8 @@ namespace lbh {
 
 int free_tcp_port();
 
+// Whether a socket of this machine listens on TCP `port` (IPv4 or IPv6), as the kernel's
+// sock_diag says: seen without connecting, so a balancer's frontend is not handed a connection to route.
+bool tcp_port_listening(int port);
+
 }  // namespace lbh

@@ -42,15 +42,14 @@ AdminReply spec_error(const SpecErrors& errors) {
 }
 
 std::optional<json::value> parse_body(std::string_view body, AdminReply& err) {
-  boost::system::error_code ec;
-  json::parse_options opts;
-  opts.max_depth = 64;
-  json::value v = json::parse(json::string_view(body.data(), body.size()), ec, {}, opts);
-  if (ec) {
-    err = error(400, "body", fmt::format("invalid JSON: {}", ec.message()));
+  auto v = parse_json_document(body);
+  if (!v) {
+    const auto errors = v.error();  // a copy: error() returns by value
+    const auto& e = errors.front();
+    err = error(400, e.path.empty() ? "body" : e.path, e.message);
     return std::nullopt;
   }
-  return v;
+  return std::move(*v);
 }
 
 json::value listener_json(const Listener& l, TimePoint now) {
@@ -150,8 +149,8 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
       } else if (kv.key() == "listen") {
         const auto* t = kv.value().if_string();
         if (t) listen = parse_endpoint(std::string_view(t->data(), t->size()));
-        if (!listen || !valid_ip_literal(listen->host))
-          return error(400, "listen", "expected ADDR:PORT with an IP address, such as 127.0.0.2:8080");
+        if (!listen)
+          return error(400, "listen", "expected IP:PORT such as 127.0.0.2:8080 (an IP address, not a name)");
       } else {
         return error(400, std::string(kv.key()), "unknown field (expected mode, fault, listen)");
       }
@@ -279,16 +278,21 @@ AdminReply handle_admin(World& w, std::string_view method, std::string_view targ
   if (parts.size() < 2 || parts[0] != "v1") return error(404, "", "no such resource (see /v1/health)");
   const auto what = parts[1];
 
+  if ((what == "health" || what == "stats") && parts.size() == 2 && method != "GET")
+    return error(405, "", "use GET");
   if (what == "health" && parts.size() == 2) {
     return reply(200, json::object{{"status", "ok"},
                                    {"blackhole_method", w.blackhole_method},
+                                   {"clock_origin_ns", w.clock_origin_ns},
                                    {"listeners", w.listeners.size()}});
   }
   if (what == "stats" && parts.size() == 2) return reply(200, stats_json(w, now));
   if (what == "timelines" && parts.size() == 3 && parts[2] == "start") {
     if (method != "POST") return error(405, "", "use POST");
     const bool started = w.start_timelines(now);
-    return reply(200, json::object{{"started", started}, {"origin_ms", w.timeline_origin->time_since_epoch().count()}});
+    return reply(200, json::object{{"started", started},
+                                   {"origin_ms", w.timeline_origin->time_since_epoch().count()},
+                                   {"clock_origin_ns", w.clock_origin_ns}});
   }
   if (what == "reset" && parts.size() == 2) {
     if (method != "POST") return error(405, "", "use POST");
@@ -307,6 +311,8 @@ AdminReply handle_admin(World& w, std::string_view method, std::string_view targ
     return reply(200, w.journal.list(f));
   }
   if (what == "wait" && parts.size() == 2) {
+    if (w.journal.limit() == 0)
+      return error(409, "journal", "the journal is off (--journal-limit 0): there is nothing to wait for");
     WaitQuery wq;
     if (auto e = parse_wait(query, wq)) return error(400, e->substr(0, e->find(':')), *e);
     if (wq.filter.listener && !w.find(*wq.filter.listener))

@@ -12,6 +12,10 @@
 
 namespace mock::core {
 
+// The largest control API body: a rule carrying the largest response body (kMaxBody), JSON-
+// escaped (up to six bytes a byte, \u00XX), fits.
+constexpr std::size_t kMaxAdminBody = 8 * 1024 * 1024;
+
 struct World {
   explicit World(std::size_t journal_limit) : journal(journal_limit) {}
   std::vector<std::unique_ptr<Listener>> listeners;
@@ -19,6 +23,9 @@ struct World {
   std::string blackhole_method = "bpf";  // reported by /v1/health; the edge sets what it uses
   // Where the listeners' timelines start; unset while a `first-connection` start waits.
   std::optional<TimePoint> timeline_origin;
+  // The mockserver's time zero on the machine's monotonic clock (CLOCK_MONOTONIC, ns), set by
+  // the edge: another process reads the journal's times on its own clock with it.
+  std::int64_t clock_origin_ns = 0;
   Listener* find(std::string_view name);
   // Starts every listener's timeline at `now` unless it has started; true if it did now.
   bool start_timelines(TimePoint now);

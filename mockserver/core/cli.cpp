@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 #include <vector>
@@ -80,12 +81,45 @@ std::optional<std::string> fault_params(json::object& f, const std::vector<std::
 
 }  // namespace
 
+std::vector<std::string> apply_setting_flags(Spec& spec,
+                                             const std::vector<std::pair<std::string, std::string>>& flags) {
+  // --journal-limit is the spec's journal_limit, and so on.
+  auto field_of = [](std::string_view flag) {
+    std::string f(flag.substr(2));
+    std::replace(f.begin(), f.end(), '-', '_');
+    return f;
+  };
+  json::object settings{{"listeners", json::array{}}};
+  for (const auto& [flag, text] : flags) settings[field_of(flag)] = scalar(text);
+  const auto decoded = decode_spec(settings);
+  std::vector<std::string> errors;
+  if (!decoded) {
+    for (const auto& e : decoded.error()) {
+      auto text = e.to_string();
+      for (const auto& [flag, value] : flags)
+        if (text.starts_with(field_of(flag) + ":")) text = fmt::format("{} '{}'{}", flag, value, text.substr(field_of(flag).size()));
+      errors.push_back(std::move(text));
+    }
+    return errors;
+  }
+  for (const auto& [flag, text] : flags) {
+    const auto f = field_of(flag);
+    if (f == "journal_limit") spec.journal_limit = decoded->journal_limit;
+    else if (f == "idle_timeout_ms") spec.idle_timeout = decoded->idle_timeout;
+    else if (f == "max_connections") spec.max_connections = decoded->max_connections;
+    else if (f == "timeline_start") spec.timeline_start = decoded->timeline_start;
+  }
+  return errors;
+}
+
 CliResult<std::pair<std::string, Endpoint>> parse_listen_arg(std::string_view text) {
   const auto [name, addr] = split_at(text, '=');
   if (!valid_listener_name(name) || addr.empty())
     return fmt::format("--listen '{}': expected NAME=ADDR:PORT such as s1=127.0.0.1:0", text);
   auto e = parse_endpoint(addr);
-  if (!e) return fmt::format("--listen '{}': expected ADDR:PORT such as 127.0.0.1:0 or [::1]:0", text);
+  if (!e)
+    return fmt::format("--listen '{}': expected IP:PORT such as 127.0.0.1:0 or [::1]:0 (an IP address, not a name)",
+                       text);
   return std::pair{std::string(name), *e};
 }
 

@@ -26,4 +26,10 @@ CliResult<std::pair<std::string, Fault>> parse_fault_arg(std::string_view text);
 // `index` numbers default rule ids (rule-1, rule-2, ...) per listener.
 CliResult<std::pair<std::string, Rule>> parse_rule_arg(std::string_view text, std::size_t index = 0);
 
+// The settings flags (--journal-limit, --idle-timeout-ms, --max-connections, --timeline-start),
+// given as (flag, text), applied to `spec` through the spec file's decoder, so that a value one
+// rejects the other rejects too. Returns the errors, each naming its flag.
+std::vector<std::string> apply_setting_flags(Spec& spec,
+                                             const std::vector<std::pair<std::string, std::string>>& flags);
+
 }  // namespace mock::core

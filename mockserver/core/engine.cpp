@@ -137,10 +137,13 @@ std::optional<TimePoint> Listener::next_mode_change(TimePoint now) const {
 AcceptDecision Listener::on_accept(TimePoint now) {
   ++counters_.probes;
   if (phase_of(spec_.fault) == Phase::Connection) return {"listener", spec_.fault};
+  // A connection fault ends its connection before any request: its request counts are
+  // connections, or a window such as requests=3..5 would never move past its start.
+  const ListenerCounters by_connection{counters_.probes, counters_.probes};
   for (auto& c : rules_) {
     if (phase_of(c.rule.fault) != Phase::Connection) continue;
     ++c.counters.matches;
-    if (!active(c.rule.schedule, counters_, c.counters, elapsed(now))) continue;
+    if (!active(c.rule.schedule, by_connection, c.counters, elapsed(now))) continue;
     ++c.counters.fired;
     return {c.rule.id, c.rule.fault};
   }

@@ -95,6 +95,20 @@ std::optional<TimelineStart> timeline_start_from_name(std::string_view n) {
   return std::nullopt;
 }
 
+bool shapes_response(FaultKind k) {
+  switch (k) {
+    case FaultKind::Drip:
+    case FaultKind::BadLength:
+    case FaultKind::Http09:
+    case FaultKind::OversizedHeaders:
+    case FaultKind::ResetMidResponse:
+    case FaultKind::Interim1xx:
+    case FaultKind::BadStatusLine:
+    case FaultKind::Delay: return true;
+    default: return false;
+  }
+}
+
 Mode mode_of(FaultKind k) {
   switch (k) {
     case Refuse: return Mode::Refuse;
@@ -122,6 +136,7 @@ std::optional<Endpoint> parse_endpoint(std::string_view text) {
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (ec != std::errc{} || end != port.data() + port.size() || value > 65535) return std::nullopt;
+  if (!valid_ip_literal(host)) return std::nullopt;  // what is bound is an address, never a name
   return Endpoint{std::string(host), static_cast<std::uint16_t>(value)};
 }
 

@@ -60,6 +60,9 @@ struct FaultInfo {
 std::span<const FaultInfo> fault_table();
 const FaultInfo& info(FaultKind k);
 std::optional<FaultKind> fault_from_name(std::string_view name);
+// Whether the fault bends the rule's response (drip, bad-length, delay, ...); the others send
+// none, or bytes of their own, so a `respond` beside them would be ignored.
+bool shapes_response(FaultKind k);
 
 // What a fault does once its bytes are out: keep the connection open forever, or close it.
 enum class Ending { Hold, Close };
@@ -153,9 +156,12 @@ struct Schedule {
   std::optional<Ms> until;
   std::optional<TimeFlap> flap;
   std::optional<CountFlap> flap_requests;
-  // Counters that need a connection or request to move; meaningless for listener faults,
-  // whose dropped SYNs are invisible.
-  bool counts_connections() const { return matches || probes || times || every; }
+  // Whether a listener fault (refuse, blackhole, slow-accept) can follow it: the connections
+  // such a fault turns away are never seen, so only a count that starts it while connections
+  // are served (an open-ended `requests` or `probes` range) can be used, and no count may end it.
+  bool ends_unseen_ok() const {
+    return !matches && !times && !every && !flap_requests && (!requests || !requests->to) && (!probes || !probes->to);
+  }
   bool operator==(const Schedule&) const = default;
 };
 
@@ -186,7 +192,8 @@ struct Endpoint {
   std::uint16_t port = 0;
   bool operator==(const Endpoint&) const = default;
 };
-// "127.0.0.1:8080", "[::1]:0"; nullopt when malformed.
+// "127.0.0.1:8080", "[::1]:0"; nullopt when malformed or when the host is not an IP address
+// (a name such as localhost: what mockserver binds, it binds as given, resolving nothing).
 std::optional<Endpoint> parse_endpoint(std::string_view text);
 std::string to_string(const Endpoint& e);
 // "127.0.0.1", "::1": an address a socket binds as is (no name to resolve).

@@ -117,7 +117,7 @@ ParseResult RequestParser::parse(std::string_view buf) {
     seen_length = true;
     length = value;
   }
-  if (length > kMaxBody) return {ParseStatus::TooLarge, 0};
+  if (length > max_body_) return {ParseStatus::BodyTooLarge, 0};
   if (buf.size() - head_end < length) return {ParseStatus::Incomplete, 0};
   req_.body = buf.substr(head_end, length);
   return {ParseStatus::Done, head_end + length};
@@ -135,7 +135,7 @@ ParseResult RequestParser::parse_chunked(std::string_view buf, std::size_t at) {
     const auto* b = size_text.data();
     const auto [p, ec] = std::from_chars(b, b + size_text.size(), size, 16);
     if (ec != std::errc{} || p != b + size_text.size()) return {ParseStatus::Bad, 0};
-    if (size > kMaxBody - total) return {ParseStatus::TooLarge, 0};  // before adding: no wrap
+    if (size > max_body_ - total) return {ParseStatus::BodyTooLarge, 0};  // before adding: no wrap
     total += size;
     at = next;
     if (size == 0) {

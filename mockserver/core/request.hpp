@@ -33,7 +33,9 @@ struct Request {
 
 using lb::core::iequals;  // the project's one case-insensitive compare (lb/core/text.hpp)
 
-enum class ParseStatus { Incomplete, Done, Bad, TooLarge };
+// TooLarge: the head is over its limits (431); BodyTooLarge: the head is read (request() has
+// its method and target) but the body it announces is over the limit (413).
+enum class ParseStatus { Incomplete, Done, Bad, TooLarge, BodyTooLarge };
 
 struct ParseResult {
   ParseStatus status = ParseStatus::Incomplete;
@@ -46,6 +48,9 @@ class RequestParser {
   static constexpr std::size_t kMaxBody = 1024 * 1024;
   static constexpr std::size_t kMaxHeaders = 128;
 
+  explicit RequestParser(std::size_t max_body = kMaxBody) : max_body_(max_body) {}
+  std::size_t max_body() const { return max_body_; }
+
   // Parses the request at the start of `buf`. Incomplete asks for more bytes with the same
   // prefix; the views in request() stay valid while `buf` does.
   ParseResult parse(std::string_view buf);
@@ -53,6 +58,7 @@ class RequestParser {
 
  private:
   ParseResult parse_chunked(std::string_view buf, std::size_t at);
+  std::size_t max_body_;
   Request req_;
 };
 

@@ -397,14 +397,23 @@ class Decoder {
     }
     if (r.fault && o->contains("respond") && info(r.fault->kind).phase != Phase::Request)
       fail(path, "a connection or listener fault cannot have a respond");
+    else if (r.fault && o->contains("respond") && !shapes_response(r.fault->kind))
+      fail(field(path, "respond"),
+           fmt::format("'{}' sends no response of the rule's, so respond would be ignored: remove it, or use a "
+                       "fault that bends the response (drip, bad-length, delay, http09, oversized-headers, "
+                       "reset-mid-response, interim-1xx, bad-status-line)",
+                       info(r.fault->kind).name));
     if (r.fault && info(r.fault->kind).phase != Phase::Request) {
       // Nothing has been read when these act, so there is nothing to match on.
       if (!r.match.empty())
         fail(field(path, "match"), fmt::format("'{}' acts before a request is read; remove match",
                                                info(r.fault->kind).name));
-      if (info(r.fault->kind).phase == Phase::Listener && r.schedule.counts_connections())
+      if (info(r.fault->kind).phase == Phase::Listener && !r.schedule.ends_unseen_ok())
         fail(field(path, "schedule"),
-             fmt::format("'{}' drops connections unseen; schedule it by time or requests only",
+             fmt::format("'{}' acts on the listening socket, where the connections it turns away are never "
+                         "seen, so no count can end it: give an open count (after=N, probes=N..), a time "
+                         "schedule (at_ms, after_ms, flap), or count with a connection fault "
+                         "(reset-on-accept, close-before-request)",
                          info(r.fault->kind).name));
     }
     return r;
@@ -434,7 +443,7 @@ class Decoder {
     const auto s = string(v, path);
     if (!s) return std::nullopt;
     auto e = parse_endpoint(*s);
-    if (!e) fail(path, "expected ADDR:PORT such as 127.0.0.1:0 or [::1]:8080");
+    if (!e) fail(path, "expected IP:PORT such as 127.0.0.1:0 or [::1]:8080 (an IP address, not a name)");
     return e;
   }
 
@@ -519,13 +528,94 @@ json::value range_json(const Range& r) {
 
 }  // namespace
 
-SpecResult<Spec> decode_spec_text(std::string_view text) {
+namespace {
+
+// Walks a document boost::json has already accepted, looking for a key given twice in one
+// object; returns (where, key). Depth is bounded by the parse.
+class DuplicateKeys {
+ public:
+  explicit DuplicateKeys(std::string_view text) : s_(text) {}
+  std::optional<std::pair<std::string, std::string>> find() { return value(""); }
+
+ private:
+  void ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+  }
+  // The string at i_, decoded (escapes included), i_ after its closing quote.
+  std::string string() {
+    const std::size_t start = i_++;
+    while (i_ < s_.size() && s_[i_] != '"') i_ += s_[i_] == '\\' ? 2 : 1;
+    ++i_;
+    boost::system::error_code ec;
+    const auto v = json::parse(json::string_view(s_.data() + start, i_ - start), ec);
+    return !ec && v.is_string() ? std::string(v.as_string()) : std::string(s_.substr(start, i_ - start));
+  }
+  std::optional<std::pair<std::string, std::string>> value(const std::string& path) {
+    ws();
+    if (i_ >= s_.size()) return std::nullopt;
+    if (s_[i_] == '{') {
+      ++i_;
+      std::set<std::string> keys;
+      while (true) {
+        ws();
+        if (i_ >= s_.size() || s_[i_] == '}') break;
+        if (s_[i_] == ',') {
+          ++i_;
+          continue;
+        }
+        const auto key = string();
+        if (!keys.insert(key).second) return std::pair{path, key};
+        ws();
+        ++i_;  // ':'
+        if (auto d = value(path.empty() ? key : path + "." + key)) return d;
+      }
+      ++i_;
+      return std::nullopt;
+    }
+    if (s_[i_] == '[') {
+      ++i_;
+      for (std::size_t n = 0;; ++n) {
+        ws();
+        if (i_ >= s_.size() || s_[i_] == ']') break;
+        if (s_[i_] == ',') {
+          ++i_;
+          --n;
+          continue;
+        }
+        if (auto d = value(fmt::format("{}[{}]", path, n))) return d;
+      }
+      ++i_;
+      return std::nullopt;
+    }
+    if (s_[i_] == '"') {
+      string();
+      return std::nullopt;
+    }
+    while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != ']' && s_[i_] != '}') ++i_;  // number, true, ...
+    return std::nullopt;
+  }
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+}  // namespace
+
+SpecResult<json::value> parse_json_document(std::string_view text) {
   boost::system::error_code ec;
   json::parse_options opts;
   opts.max_depth = 64;
-  const json::value v = json::parse(json::string_view(text.data(), text.size()), ec, {}, opts);
+  json::value v = json::parse(json::string_view(text.data(), text.size()), ec, {}, opts);
   if (ec) return SpecErrors{{"", fmt::format("invalid JSON: {}", ec.message())}};
-  return decode_spec(v);
+  if (const auto dup = DuplicateKeys(text).find())
+    return SpecErrors{{dup->first, fmt::format("'{}' is given twice", dup->second)}};
+  return v;
+}
+
+SpecResult<Spec> decode_spec_text(std::string_view text) {
+  auto v = parse_json_document(text);
+  if (!v) return v.error();
+  return decode_spec(*v);
 }
 
 SpecResult<Spec> decode_spec(const json::value& v) {

@@ -25,6 +25,9 @@ using SpecErrors = std::vector<SpecError>;
 template <class T>
 using SpecResult = boost::system::result<T, SpecErrors>;
 
+// The one JSON reader of spec files and API bodies: bounded depth, and a key given twice in one
+// object is an error naming where (JSON parsers keep one of the two silently).
+SpecResult<boost::json::value> parse_json_document(std::string_view text);
 SpecResult<Spec> decode_spec_text(std::string_view json_text);
 SpecResult<Spec> decode_spec(const boost::json::value& v);
 // `path` prefixes error paths: "listeners[0].rules".

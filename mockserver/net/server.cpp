@@ -363,6 +363,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case core::ParseStatus::Incomplete: return do_read();
       case core::ParseStatus::Bad: return reject(400);
       case core::ParseStatus::TooLarge: return reject(431);
+      case core::ParseStatus::BodyTooLarge: return reject(413, &parser_.request());
       case core::ParseStatus::Done: break;
     }
     stop_timer();  // the idle deadline is met
@@ -412,7 +413,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     srv_.on_journal();
   }
 
-  void reject(int status) {
+  // `req`: the head, when it was read (a body too large), for the journal.
+  void reject(int status, const core::Request* req = nullptr) {
     stop_timer();
     state_ = State::Writing;
     journaled_ = true;
@@ -420,8 +422,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       seq_ = e->seq;
       e->listener = l_->model.name();
       e->peer = peer_;
+      if (req) {
+        e->method = req->method;
+        core::record_request_text(*e, req->target, req->headers);
+      }
       e->t = srv_.now().time_since_epoch();
-      e->outcome = status == 400 ? "bad-request" : "too-large";
+      e->outcome = status == 400 ? "bad-request" : status == 413 ? "body-too-large" : "too-large";
       e->end = "open";
     }
     srv_.on_journal();
@@ -618,10 +624,10 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
  private:
   void do_read() {
     if (srv_.stopping) return;
-    if (in_.size() > core::RequestParser::kMaxHead + core::RequestParser::kMaxBody) {
+    if (in_.size() > core::RequestParser::kMaxHead + core::kMaxAdminBody) {
       keep_alive_ = false;
       in_.clear();
-      return answer({413, R"({"error":"request larger than 1 MiB of body and 64 KiB of head","field":"request"})", {}});
+      return answer({413, R"({"error":"request larger than 8 MiB of body and 64 KiB of head","field":"request"})", {}});
     }
     sock_.async_read_some(in_.prepare(), [self = shared_from_this()](error_code ec, std::size_t n) {
       if (ec) return;
@@ -636,7 +642,9 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
     if (r.status != core::ParseStatus::Done) {
       keep_alive_ = false;
       in_.clear();
-      return answer({r.status == core::ParseStatus::Bad ? 400 : 413,
+      if (r.status == core::ParseStatus::BodyTooLarge)
+        return answer({413, R"({"error":"request body larger than 8 MiB","field":"request"})", {}});
+      return answer({r.status == core::ParseStatus::Bad ? 400 : 431,
                      R"({"error":"malformed HTTP request","field":"request"})", {}});
     }
     const auto& req = parser_.request();
@@ -665,7 +673,7 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   tcp::socket sock_;
   InBuffer in_;
   std::string out_;
-  core::RequestParser parser_;
+  core::RequestParser parser_{core::kMaxAdminBody};
   bool keep_alive_ = true;
 };
 
@@ -699,6 +707,7 @@ Server::Impl::Impl(core::Spec s) : spec(std::move(s)), world(spec.journal_limit)
     admin->listen();
   }
   world.blackhole_method = probe_drop_filter() ? "bpf" : "slow-accept";
+  world.clock_origin_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch()).count();
   if (spec.timeline_start == core::TimelineStart::Start) world.timeline_origin = now();  // as armed above
   for (auto& l : listeners) {
     l->seen_generation = l->model.generation();

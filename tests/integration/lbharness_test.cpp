@@ -3,12 +3,21 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <regex>
 #include <set>
 #include <sstream>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness/live/ports.hpp"
+#include "tests/integration/mockserver_client.hpp"
 #include "tests/support/child.hpp"
 #include "tests/support/temp_file.hpp"
 
@@ -65,10 +74,27 @@ TEST(Lbharness, BadInputExitsTwoNamingFileLineAndField) {
 }
 
 TEST(Lbharness, AScenarioPlaysAgainstRealLbAndMockserver) {
-  const auto r = lbharness({"run", "--target", "lb", "--lb", LB_BIN, "--mockserver", MOCKSERVER_BIN,
-                            source_path("scenarios/killed-backend.yaml").string()});
+  TempDir dir;
+  const auto trace = dir.path() / "trace.json";
+  const auto r = lbharness({"run", "--target", "lb", "--lb", LB_BIN, "--mockserver", MOCKSERVER_BIN, "--json",
+                            trace.string(), source_path("scenarios/killed-backend.yaml").string()});
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("PASS killed-backend"));
+  // The checks as the backends' journal saw them: app1 checked about every second from time
+  // zero, answered 200; none of the scenario's own requests among them.
+  const auto v = boost::json::parse(read_file(trace));
+  std::vector<long> app1;
+  for (const auto& m : v.at("scenarios").at(0).at("worlds").at(0).at("checks").as_array()) {
+    EXPECT_THAT(std::string(m.at("detail").as_string()), HasSubstr("GET /health")) << m;
+    if (m.at("server") == "be_server/app1") {
+      EXPECT_EQ(m.at("status"), "backend answered 200");
+      app1.push_back(m.at("at_ms").to_number<long>());
+    }
+  }
+  ASSERT_GE(app1.size(), 11u);
+  EXPECT_GE(app1.front(), 0);
+  EXPECT_LT(app1.front(), 100);
+  EXPECT_NEAR(app1.back() - app1.front(), 1000 * (static_cast<long>(app1.size()) - 1), 100);
 }
 
 TEST(Lbharness, ShardsSplitTheLibraryWithoutOverlap) {
@@ -86,6 +112,56 @@ TEST(Lbharness, ShardsSplitTheLibraryWithoutOverlap) {
   EXPECT_EQ(lbharness({"run", "--shard", "4/3", source_path("scenarios").string()}).status, 2);
 }
 
+TEST(Lbharness, ShardsJunitFilesMergeIntoTheWholeRunsFile) {
+  TempDir dir;
+  const auto library = source_path("scenarios").string();
+  std::vector<std::string> merge_args{"merge-junit", "-o", (dir.path() / "all.xml").string()};
+  for (const char* shard : {"1/2", "2/2"}) {
+    const auto file = (dir.path() / fmt::format("shard{}.xml", shard[0])).string();
+    ASSERT_EQ(lbharness({"run", "--shard", shard, "--junit", file, library}).status, 0);
+    merge_args.push_back(file);
+  }
+  const auto merged = lbharness(merge_args);
+  ASSERT_EQ(merged.status, 0) << merged.err;
+  ASSERT_EQ(lbharness({"run", "--junit", (dir.path() / "whole.xml").string(), library}).status, 0);
+  // The same cases, in shard order rather than file order; the counts of the whole run.
+  auto cases = [](const std::string& xml) {
+    std::multiset<std::string> out;
+    static const std::regex kCase("<testcase [^>]*name=\"([^\"]*)\"");
+    for (auto it = std::sregex_iterator(xml.begin(), xml.end(), kCase); it != std::sregex_iterator(); ++it)
+      out.insert((*it)[1]);
+    return out;
+  };
+  const auto all = read_file(dir.path() / "all.xml"), whole = read_file(dir.path() / "whole.xml");
+  EXPECT_EQ(cases(all), cases(whole));
+  const auto n = cases(whole).size();
+  EXPECT_THAT(all, HasSubstr(fmt::format("<testsuite name=\"lbharness.sim\" tests=\"{}\" failures=\"0\"", n)));
+  const auto bad = lbharness({"merge-junit", (dir.path() / "nope.xml").string()});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_THAT(bad.err, HasSubstr("nope.xml: cannot read the file"));
+}
+
+// How the live worlds see a balancer come up: its listening socket, looked at without a
+// connection (which a TCP frontend would route to a backend).
+TEST(Lbharness, AListeningPortIsSeenWithoutAConnection) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+  EXPECT_FALSE(lbh::tcp_port_listening(port));  // bound is not listening
+  ASSERT_EQ(::listen(fd, 8), 0);
+  EXPECT_TRUE(lbh::tcp_port_listening(port));
+  pollfd p{fd, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 0);  // nothing to accept: no connection was made
+  ::close(fd);
+  EXPECT_FALSE(lbh::tcp_port_listening(port));
+}
+
 // Time zero is the first check, not the spawn: a balancer that takes 1.5 s longer to start still
 // sees every step at the same phase of its checks.
 TEST(Lbharness, ABalancerThatStartsLateSeesTheSameScenario) {
@@ -96,6 +172,11 @@ TEST(Lbharness, ABalancerThatStartsLateSeesTheSameScenario) {
                             source_path("scenarios/killed-backend.yaml").string()});
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("PASS killed-backend"));
+  // Connect-only checks never reach a backend: the balancer's listening frontend tells when it
+  // started them.
+  const auto tcp = lbharness({"run", "--target", "lb", "--lb", slow.string(), "--mockserver", MOCKSERVER_BIN,
+                              source_path("scenarios/tcp-connect-check-killed.yaml").string()});
+  EXPECT_EQ(tcp.status, 0) << tcp.out << tcp.err;
 }
 
 // The report as a browser shows it: headless Chromium renders it (a screenshot of the page) and

@@ -2,7 +2,11 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <filesystem>
 #include <fstream>
+#include <tuple>
+
+#include <fmt/format.h>
 
 #include <gtest/gtest.h>
 
@@ -139,6 +143,109 @@ TEST(MockCli, DiesWithTheTestProcessThatStartedIt) {
   while (!process_gone(pid) && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
   EXPECT_TRUE(process_gone(pid)) << "mockserver " << pid << " outlived the test that started it";
   if (!process_gone(pid)) ::kill(pid, SIGKILL);
+}
+
+}  // namespace
+}  // namespace lb::test
+
+namespace lb::test {
+namespace {
+
+// Issue #12, defects 1, 3, 4, 6 and 8, as a new user met them.
+TEST(MockCliDefects, AnUnreadableSpecPathExits2NamingTheFile) {
+  TempDir dir;
+  for (const auto& [path, why] : std::vector<std::pair<std::string, std::string>>{
+           {dir.path().string(), "Is a directory"},
+           {"/proc/self/mem", "Input/output error"},
+           {"/dev/zero", "larger than 67108864 bytes"},
+           {(dir.path() / "missing.json").string(), "No such file or directory"}}) {
+    const auto r = run({"-f", path});
+    EXPECT_EQ(r.code, 2) << path << ": " << r.err;
+    EXPECT_NE(r.err.find("mockserver: cannot read " + path + ": " + why), std::string::npos) << r.err;
+  }
+}
+
+TEST(MockCliDefects, CheckJudgesAddressesAsTheRunDoes) {
+  for (const char* listen : {"s1=999.0.0.1:0", "s1=localhost:0"}) {
+    const auto checked = run({"--check", "--listen", listen});
+    const auto ran = run({"--listen", listen});
+    EXPECT_EQ(checked.code, 2) << listen;
+    EXPECT_EQ(ran.code, 2) << listen;
+    EXPECT_NE(checked.err.find("(an IP address, not a name)"), std::string::npos) << checked.err;
+    EXPECT_EQ(checked.err, ran.err);
+  }
+  TempDir dir;
+  const auto spec = dir.write("s.json", R"({"listeners": [{"name": "s1", "listen": "localhost:0"}]})");
+  EXPECT_EQ(run({"--check", "-f", spec.string()}).code, 2);
+  EXPECT_EQ(run({"--admin", "localhost:0", "--listen", "s1=127.0.0.1:0"}).code, 2);
+}
+
+TEST(MockCliDefects, SettingsFlagsAreJudgedAsTheSpecFileJudgesThem) {
+  TempDir dir;
+  for (const auto& [flag, field, value] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--journal-limit", "journal_limit", "-1"},
+           {"--journal-limit", "journal_limit", "10000001"},
+           {"--idle-timeout-ms", "idle_timeout_ms", "-5"},
+           {"--max-connections", "max_connections", "0"}}) {
+    const auto by_flag = run({"--check", "--listen", "s1=127.0.0.1:0", flag, value});
+    EXPECT_EQ(by_flag.code, 2) << flag << " " << value;
+    const auto spec = dir.write("s.json", fmt::format(R"({{"listeners": [], "{}": {}}})", field, value));
+    const auto by_file = run({"--check", "-f", spec.string()});
+    EXPECT_EQ(by_file.code, 2);
+    // The same complaint, one naming the flag, the other the field.
+    const auto said = by_file.err.substr(by_file.err.find(field + ": ") + field.size());
+    EXPECT_NE(by_flag.err.find(fmt::format("{} '{}'{}", flag, value, said.substr(0, said.find('\n')))), std::string::npos)
+        << by_flag.err << " / " << by_file.err;
+  }
+  EXPECT_EQ(run({"--check", "--listen", "s1=127.0.0.1:0", "--journal-limit", "0"}).code, 0);
+}
+
+TEST(MockCliDefects, AmbiguousInputIsRefused) {
+  const auto twice = run({"--check", "--listen", "s1=127.0.0.1:0", "--listen", "s1=127.0.0.1:0"});
+  EXPECT_EQ(twice.code, 2);
+  EXPECT_NE(twice.err.find("listener 's1' is already given by --listen"), std::string::npos) << twice.err;
+  TempDir dir;
+  const auto both = dir.write("both.json", R"({"listeners": [{"name": "s1", "listen": "127.0.0.1:0",
+      "rules": [{"respond": {"status": 503}, "fault": "hang"}]}]})");
+  auto r = run({"--check", "-f", both.string()});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("listeners[0].rules[0].respond: 'hang' sends no response of the rule's"), std::string::npos) << r.err;
+  const auto bent = dir.write("bent.json", R"({"listeners": [{"name": "s1", "listen": "127.0.0.1:0",
+      "rules": [{"respond": {"status": 503}, "fault": "drip"}]}]})");
+  EXPECT_EQ(run({"--check", "-f", bent.string()}).code, 0);  // drip sends the rule's response
+  const auto dup = dir.write("dup.json", R"({"listeners": [{"name": "s1", "listen": "127.0.0.1:0",
+      "rules": [{"respond": {"status": 503, "status": 200}}]}]})");
+  r = run({"--check", "-f", dup.string()});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("listeners[0].rules[0].respond: 'status' is given twice"), std::string::npos) << r.err;
+  // The spec file's listener may be moved by one --listen.
+  const auto file = dir.write("one.json", R"({"listeners": [{"name": "s1", "listen": "127.0.0.1:1"}]})");
+  EXPECT_EQ(run({"--check", "-f", file.string(), "--listen", "s1=127.0.0.1:0"}).code, 0);
+}
+
+TEST(MockCliDefects, VersionAndReadableHelp) {
+  const auto v = run({"--version"});
+  EXPECT_EQ(v.code, 0);
+  EXPECT_TRUE(v.out.starts_with("mockserver ")) << v.out;
+  const auto h = run({"--help"});
+  EXPECT_EQ(h.out.find("INT:INT"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("--idle-timeout-ms MS"), std::string::npos);
+  EXPECT_NE(h.out.find("examples/mockserver/"), std::string::npos);
+}
+
+// Every shipped example passes --check and serves.
+TEST(MockCliDefects, TheShippedExamplesAreValidAndServe) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(source_path("examples/mockserver"))) {
+    if (e.path().extension() != ".json") continue;
+    ++n;
+    const auto r = run({"--check", "-f", e.path().string()});
+    EXPECT_EQ(r.code, 0) << e.path() << ": " << r.err;
+    Child c = Child::start(MOCKSERVER_BIN, {"-f", e.path().string()});
+    EXPECT_FALSE(c.endpoints().empty()) << e.path();
+    EXPECT_EQ(c.stop(), 0) << e.path() << ": " << c.stderr_text();
+  }
+  EXPECT_GE(n, 3);
 }
 
 }  // namespace

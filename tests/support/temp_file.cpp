@@ -2,14 +2,14 @@
 
 #include <stdexcept>
 
-#include "harness/core/scenario.hpp"
+#include "lb/core/input_file.hpp"
 
 namespace lb::test {
 
 std::string read_file(const std::filesystem::path& p) {
-  auto text = lbh::read_text_file(p.string());
-  if (!text) throw std::runtime_error("cannot read " + p.string());
-  return std::move(*text);
+  auto file = lb::core::read_input_file(p.string());
+  if (!file) throw std::runtime_error("cannot read " + p.string() + ": " + file.reason());
+  return std::move(file.text);
 }
 
 std::filesystem::path source_path(std::string_view relative) {

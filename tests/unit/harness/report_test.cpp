@@ -23,7 +23,7 @@ struct Fixture {
     scenario.duration = Ms{3000};
     scenario.config = "backend be\n    option httpchk\n    server app1 127.0.0.1:{{app1}} check inter 1s\n";
     scenario.backends.push_back({"app1", {"method=OPTIONS -> status 500"}, {}, 1});
-    scenario.timeline.push_back({Ms{2000}, "", {}, {}, false, false, 2, false, 3});
+    scenario.timeline.push_back({.at = Ms{2000}, .requests = 2, .line = 3});
     if (failing)
       scenario.expect.push_back({ExpectTransition{"be/app1", Event::Kind::Up, {}, {}, {}, Ms{0}, Ms{1000}}, 9});
     else
@@ -45,6 +45,36 @@ TEST(Report, JunitCountsFailuresAndEscapesWhatItQuotes) {
   const auto bad = junit_xml(ko.runs, "sim");
   EXPECT_THAT(bad, HasSubstr("failures=\"1\""));
   EXPECT_THAT(bad, HasSubstr("<failure message=\"[sim] s&lt;1&gt;.yaml:9: expected be/app1 UP"));
+}
+
+TEST(Report, ShardsJunitFilesMergeIntoTheFileOfTheWholeRun) {
+  Fixture ok(false), ko(true);
+  // Whole milliseconds, so that the sums of the merged file are those of the whole run.
+  ok.runs[0].worlds[0].ms = 12;
+  ko.runs[0].worlds[0].ms = 30;
+  std::vector<ScenarioRun> both;
+  both.push_back(ok.runs[0]);
+  both.push_back(ko.runs[0]);
+  std::string error;
+  const auto merged = merge_junit({{"shard1.xml", junit_xml(ok.runs, "lb")}, {"shard2.xml", junit_xml(ko.runs, "lb")}}, error);
+  ASSERT_TRUE(merged) << error;
+  EXPECT_EQ(*merged, junit_xml(both, "lb"));
+  EXPECT_THAT(*merged, HasSubstr("<testsuites name=\"lbharness\" tests=\"2\" failures=\"1\" time=\"0.042\">"));
+  // Other targets stay suites of their own.
+  const auto mixed = merge_junit({{"a.xml", junit_xml(ok.runs, "lb")}, {"b.xml", junit_xml(ko.runs, "sim")}}, error);
+  ASSERT_TRUE(mixed);
+  EXPECT_THAT(*mixed, HasSubstr("<testsuite name=\"lbharness.lb\" tests=\"1\""));
+  EXPECT_THAT(*mixed, HasSubstr("<testsuite name=\"lbharness.sim\" tests=\"1\""));
+
+  for (const auto& [text, message] : std::vector<std::pair<std::string, std::string>>{
+           {"<testsuites><testsuite", "x.xml:1: not XML"},
+           {"<html/>", "x.xml: expected one <testsuites> element"},
+           {"<testsuites><suite/></testsuites>", "x.xml: <suite> in <testsuites>: expected <testsuite>"},
+           {"<testsuites><testsuite name=\"s\"><testcase name=\"t\" time=\"soon\"/></testsuite></testsuites>",
+            "x.xml: testcase \"t\": time=\"soon\" is not a number of seconds"}}) {
+    EXPECT_FALSE(merge_junit({{"x.xml", text}}, error)) << text;
+    EXPECT_THAT(error, HasSubstr(message));
+  }
 }
 
 TEST(Report, JsonHoldsEveryEventWithItsTime) {

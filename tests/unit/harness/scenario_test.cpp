@@ -88,6 +88,48 @@ TEST(Scenario, AStepDoesOneThing) {
   EXPECT_THAT(errors_of(text), ::testing::Contains(HasSubstr("timeline[1]")));
 }
 
+TEST(Scenario, MovesRatesAndCheckDurations) {
+  const auto r = parse_scenario(R"(name: t
+duration: 10s
+backends: {app1: {}}
+config: "backend be\n    server app1 127.0.0.1:{{app1}} check\n"
+timeline:
+  - {at: 1s, backend: app1, move_to: 127.0.0.2}
+  - {at: 2s, rate: 4, for: 1s}
+expect:
+  - {server: be/app1, is: DOWN, duration: 2001ms}
+  - {server: be/app1, is: DOWN, duration: [2000ms, 2003ms]}
+  - {requests_at: 2s, to: [app1, app1, app1, app1]}
+)", "s.yaml");
+  ASSERT_TRUE(r.scenario) << r.errors.front().text();
+  const auto& s = *r.scenario;
+  EXPECT_EQ(s.timeline[0].move_to, "127.0.0.2");
+  EXPECT_EQ(s.timeline[1].request_offsets(), (std::vector<Ms>{Ms{0}, Ms{250}, Ms{500}, Ms{750}}));
+  const auto& exact = std::get<ExpectTransition>(s.expect[0].what);
+  EXPECT_EQ(exact.duration_min, Ms{2001});
+  EXPECT_EQ(exact.duration_max, Ms{2001});
+  EXPECT_EQ(std::get<ExpectTransition>(s.expect[1].what).duration_max, Ms{2003});
+
+  std::string text = kValid;
+  text.replace(text.find("{at: 3s, requests: 2}"), 21, "{at: 3s, backend: app1, move_to: 10.0.0.2}");
+  EXPECT_THAT(errors_of(text), ::testing::Contains(HasSubstr(
+                                   "s.yaml:11: timeline[1].move_to: '10.0.0.2': expected a loopback IP address")));
+  for (const auto& [step, message] : std::vector<std::pair<std::string, std::string>>{
+           {"{at: 3s, rate: 5}", "timeline[1].for: missing: how long the rate lasts"},
+           {"{at: 3s, requests: 2, for: 1s}", "timeline[1].for: only for a rate step"},
+           {"{at: 3s, rate: 1000, for: 11s}", "timeline[1].for: more than 10000 requests in one rate step"},
+           {"{at: 3s, rate: 5, for: 8s}", "timeline[1].for: the rate step runs past the end of the scenario"},
+           {"{at: 3s, rate: 0, for: 1s}", "timeline[1].rate: '0': expected a whole number from 1 to 1000"},
+           {"{at: 3s, rate: 2, for: 1s, requests: 2}", "timeline[1]: a step does one thing"}}) {
+    text = kValid;
+    text.replace(text.find("{at: 3s, requests: 2}"), 21, step);
+    EXPECT_THAT(errors_of(text), ::testing::Contains(HasSubstr(message))) << step;
+  }
+  text = kValid;
+  text.replace(text.find("{no_server_available: be}"), 25, "{no_server_available: be, duration: 2s}");
+  EXPECT_THAT(errors_of(text), ::testing::Contains(HasSubstr("expect[1].duration: not part of a no_server_available")));
+}
+
 TEST(Scenario, PlaceholdersBecomePortsAndUnknownOnesStay) {
   EXPECT_EQ(render_config("a {{app1}} b {{frontend}} c {{nope}} {{", {{"app1", 1}, {"frontend", 2}}), "a 1 b 2 c {{nope}} {{");
 }

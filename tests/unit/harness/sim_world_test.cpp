@@ -93,6 +93,62 @@ TEST(SimWorld, JudgingNamesWhatWasMissingAndWhatWasNotExpected) {
   EXPECT_TRUE(judge(s, play_sim(s)).empty());
 }
 
+TEST(SimWorld, AKilledBackendClosesTheCheckItWasHolding) {
+  // A hung check is let go at the kill (the kernel closes the socket), not at `timeout check`.
+  auto s = one_backend("hang");
+  s.config = "defaults\n    mode http\n    timeout connect 2s\n    timeout check 5s\n"
+             "backend be\n    option httpchk GET /health\n    server app 127.0.0.1:{{app}} check inter 1s\n";
+  s.timeline.push_back({.at = Ms{2500}, .backend = "app", .kill = true});
+  const auto t = play_sim(s);
+  ASSERT_FALSE(t.check_marks.empty());
+  EXPECT_EQ(t.check_marks.front().at, Ms{2499});  // the step lands a millisecond before its instant
+  EXPECT_EQ(t.check_marks.front().status, "L7RSP");
+  EXPECT_THAT(t.check_marks.front().detail, HasSubstr("check duration: 2499ms"));
+}
+
+TEST(SimWorld, AMovedBackendIsNotFoundAtTheAddressTheBalancerResolved) {
+  auto s = one_backend("");
+  s.config = "defaults\n    mode http\n    timeout connect 1s\nfrontend fe\n    bind 127.0.0.1:{{frontend}}\n"
+             "    default_backend be\nbackend be\n    option httpchk GET /health\n"
+             "    server app 127.0.0.1:{{app}} check inter 1s\n";
+  s.timeline.push_back({.at = Ms{1500}, .backend = "app", .move_to = "127.0.0.2"});
+  s.timeline.push_back({.at = Ms{5500}, .requests = 1});
+  const auto t = play_sim(s);
+  EXPECT_THAT(first_line(t), HasSubstr("Server be/app is DOWN, reason: Layer4 connection problem, info: "
+                                       "\"Connection refused\""));
+  EXPECT_EQ(t.events.front().at, Ms{4000});  // fall 3: the checks at 2s, 3s and 4s
+  EXPECT_EQ(t.routing.at(Ms{5500}), std::vector<std::string>{"503"});
+}
+
+TEST(SimWorld, ARateStepSendsEachRequestAtItsInstant) {
+  auto s = one_backend("");
+  s.backends.push_back({.name = "b"});
+  s.config = "defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:{{frontend}}\n    default_backend be\n"
+             "backend be\n    option httpchk GET /health\n    server app 127.0.0.1:{{app}} check inter 1s\n"
+             "    server b 127.0.0.1:{{b}} check inter 1s\n";
+  // Requests at 2, 2.25, 2.5 and 2.75 s; app dies at 2.4 s and is still UP for the balancer, so
+  // the request roundrobin gives it fails its retries (no redispatch): 503.
+  s.timeline.push_back({.at = Ms{2000}, .rate = 4, .rate_for = Ms{1000}});
+  s.timeline.push_back({.at = Ms{2400}, .backend = "app", .kill = true});
+  s.other_transitions_allowed = true;
+  const auto t = play_sim(s);
+  EXPECT_EQ(t.routing.at(Ms{2000}), (std::vector<std::string>{"app", "b", "503", "b"}));
+}
+
+TEST(SimWorld, CheckDurationsAreJudged) {
+  auto s = one_backend("hang");
+  s.duration = Ms{8000};
+  s.expect.push_back({ExpectTransition{.server = "be/app", .to = Event::Kind::Down,
+                                       .duration_min = Ms{2000}, .duration_max = Ms{2000}}, 3});
+  s.other_transitions_allowed = true;
+  EXPECT_TRUE(judge(s, play_sim(s)).empty());
+  std::get<ExpectTransition>(s.expect[0].what).duration_min = Ms{2001};
+  std::get<ExpectTransition>(s.expect[0].what).duration_max = Ms{2003};
+  const auto failures = judge(s, play_sim(s));
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_THAT(failures[0].message, HasSubstr("expected be/app DOWN, check duration: 2001ms to 2003ms"));
+}
+
 TEST(SimWorld, SecondsAreWrittenShort) {
   EXPECT_EQ(seconds(Ms{2001}), "2.001s");
   EXPECT_EQ(seconds(Ms{500}), "0.5s");
@@ -138,7 +194,7 @@ TEST(SimWorld, SharesAndWhatABackendReceivedAreJudged) {
   s.backends = {{"a", {}, {}, 1}, {"b", {}, {}, 2}};
   s.config = "defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:{{frontend}}\n    default_backend be\nbackend be\n"
              "    server a 127.0.0.1:{{a}} weight 3\n    server b 127.0.0.1:{{b}} weight 1\n";
-  s.timeline.push_back({Ms{1000}, "", {}, {}, false, false, 8, false, 1});
+  s.timeline.push_back({.at = Ms{1000}, .requests = 8, .line = 1});
   ExpectRouting share;
   share.step_at = Ms{1000};
   share.share = {{"a", 0.75}, {"b", 0.25}};
@@ -167,7 +223,7 @@ TEST(SimWorld, ConcurrentRequestsHoldTheirServersUntilAllAreRouted) {
   s.backends = {{"a", {}, {}, 1}, {"b", {}, {}, 2}};
   s.config = "defaults\n    mode http\nfrontend fe\n    bind 127.0.0.1:{{frontend}}\n    default_backend be\nbackend be\n"
              "    balance leastconn\n    server a 127.0.0.1:{{a}}\n    server b 127.0.0.1:{{b}}\n";
-  Step burst{Ms{1000}, "", {}, {}, false, false, 4, true, 1};
+  Step burst{.at = Ms{1000}, .requests = 4, .concurrent = true, .line = 1};
   s.timeline = {burst};
   const auto t = play_sim(s);
   ASSERT_TRUE(t.errors.empty()) << t.errors.front();

@@ -1,5 +1,6 @@
 #include "mockserver/core/engine.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "mockserver/core/cli.hpp"
@@ -114,6 +115,31 @@ TEST(Listener, ConnectionFaultsActOnAccept) {
   ASSERT_TRUE(second.fault);
   EXPECT_EQ(second.fault->kind, FaultKind::ResetOnAccept);
   EXPECT_FALSE(h.l.on_accept(kT0).fault);
+}
+
+// A connection fault ends its connection before a request is read: request counts are counted
+// in connections, so that every window ends. Every connection fault, every schedule kind, ten
+// connections: which of them the fault took.
+TEST(Listener, ConnectionFaultsCountConnectionsSoEveryWindowEnds) {
+  struct Case {
+    const char* schedule;
+    std::vector<int> faulted;  // 1-based connection indexes
+  };
+  const std::vector<Case> cases{{"requests=3..5", {3, 4, 5}},       {"probes=3..5", {3, 4, 5}},
+                                {"after=7", {8, 9, 10}},            {"nth=2", {2}},
+                                {"matches=2..3", {2, 3}},           {"times=2", {1, 2}},
+                                {"every=4", {4, 8}},                {"flap_requests=4/1", {1, 5, 9}},
+                                {"at_ms=0..1000", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}, {"after_ms=5000", {}}};
+  for (const char* fault : {"reset-on-accept", "close-before-request", "hang-no-read"}) {
+    for (const auto& c : cases) {
+      Listener l(ListenerSpec{.name = "s1"}, kT0);
+      l.set_rules({rule(fmt::format("s1: {} -> {}", c.schedule, fault))});
+      std::vector<int> faulted;
+      for (int i = 1; i <= 10; ++i)
+        if (l.on_accept(kT0 + 10ms * i).fault) faulted.push_back(i);
+      EXPECT_EQ(faulted, c.faulted) << fault << " " << c.schedule;
+    }
+  }
 }
 
 TEST(Matching, MethodPathAndHeaders) {

@@ -85,7 +85,19 @@ TEST(RequestParser, ChunkSizesThatWouldWrapTheTotalAreTooLarge) {
   const std::string raw =
       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
       "1\r\na\r\nffffffffffffffff\r\n";
-  EXPECT_EQ(p.parse(raw).status, ParseStatus::TooLarge);
+  EXPECT_EQ(p.parse(raw).status, ParseStatus::BodyTooLarge);
+}
+
+// A body over the limit is not a head too large: the head is read, so the request can be
+// answered 413 and journaled with its method and target.
+TEST(RequestParser, ABodyOverTheLimitIsBodyTooLargeWithTheHeadRead) {
+  RequestParser p;
+  EXPECT_EQ(p.parse("POST /upload HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n").status, ParseStatus::BodyTooLarge);
+  EXPECT_EQ(p.request().method, "POST");
+  EXPECT_EQ(p.request().target, "/upload");
+  EXPECT_EQ(p.parse("POST / HTTP/1.1\r\nContent-Length: 1048576\r\n\r\n").status, ParseStatus::Incomplete);
+  RequestParser admin(8 * 1024 * 1024);  // a larger limit, as the control API has
+  EXPECT_EQ(admin.parse("PUT / HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n").status, ParseStatus::Incomplete);
 }
 
 }  // namespace

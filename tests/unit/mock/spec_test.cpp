@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 namespace mock::core {
 namespace {
@@ -60,7 +61,7 @@ TEST(SpecDecoding, ErrorsNameTheFieldPath) {
   EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{}, {}, {"respond": {"status": 99}}]}]})"),
             (std::vector<std::string>{"listeners[0].rules[2].respond.status: expected an integer 100..999"}));
   EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "listen": "nowhere"}]})"),
-            (std::vector<std::string>{"listeners[0].listen: expected ADDR:PORT such as 127.0.0.1:0 or [::1]:8080"}));
+            (std::vector<std::string>{"listeners[0].listen: expected IP:PORT such as 127.0.0.1:0 or [::1]:8080 (an IP address, not a name)"}));
   EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"match": {"path_regex": "("}}]}]})").size(), 1u);
   EXPECT_EQ(errors_of(R"({"listners": []})"), (std::vector<std::string>{"listners: unknown field"}));
   EXPECT_EQ(errors_of("[1, 2"), (std::vector<std::string>{"invalid JSON: incomplete JSON"}));
@@ -101,8 +102,27 @@ TEST(SpecDecoding, ReportsEveryErrorNotJustTheFirst) {
 }
 
 TEST(SpecDecoding, ListenerFaultsCannotBeKeyedToUnseenConnections) {
-  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"schedule": {"probes": [3, 5]}, "fault": "blackhole"}]}]})"),
-            (std::vector<std::string>{"listeners[0].rules[0].schedule: 'blackhole' drops connections unseen; schedule it by time or requests only"}));
+  // The connections a listener fault turns away are never seen: a count may start it (counted
+  // while serving), never end it. Every listener fault, every schedule kind.
+  for (const char* fault : {"refuse", "blackhole", "slow-accept"}) {
+    for (const char* counted : {R"("requests": [3, 5])", R"("probes": [3, 5])", R"("nth": 2)", R"("matches": [1, 2])",
+                                R"("times": 2)", R"("every": 2)", R"("flap_requests": {"period": 4, "down": 2})"}) {
+      const auto errors = errors_of(fmt::format(
+          R"({{"listeners": [{{"name": "s1", "rules": [{{"schedule": {{{}}}, "fault": "{}"}}]}}]}})", counted, fault));
+      ASSERT_EQ(errors.size(), 1u) << fault << " " << counted;
+      EXPECT_EQ(errors[0], fmt::format("listeners[0].rules[0].schedule: '{}' acts on the listening socket, where the "
+                                       "connections it turns away are never seen, so no count can end it: give an open "
+                                       "count (after=N, probes=N..), a time schedule (at_ms, after_ms, flap), or count "
+                                       "with a connection fault (reset-on-accept, close-before-request)",
+                                       fault));
+    }
+    for (const char* fine : {R"("after_requests": 3)", R"("probes": [3, null])", R"("at_ms": [0, 100])",
+                             R"("after_ms": 50)", R"("flap": {"period_ms": 100, "down_ms": 50})"})
+      EXPECT_TRUE(errors_of(fmt::format(R"({{"listeners": [{{"name": "s1", "rules": [{{"schedule": {{{}}}, "fault": "{}"}}]}}]}})",
+                                        fine, fault))
+                      .empty())
+          << fault << " " << fine;
+  }
   EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"match": {"method": "GET"}, "fault": "refuse"}]}]})").at(0),
             "listeners[0].rules[0].match: 'refuse' acts before a request is read; remove match");
   EXPECT_TRUE(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"schedule": {"at_ms": [0, 100]}, "fault": "blackhole"}]}]})").empty());
