@@ -87,6 +87,10 @@ int main(int argc, char** argv) {
   setting("--timeline-start", "WHEN",
           "where at_ms/after_ms/flap timelines start: 'start' (default) or 'first-connection' (the first "
           "connection any listener accepts)");
+  bool log_requests = false;
+  app.add_flag("--log", log_requests,
+               "print a line per request (and per connection without one) on stdout: wall-clock time, "
+               "listener, peer, request, outcome, rule");
   app.add_flag("--check", check, "validate the spec and flags, print every error, exit 0 or 2");
   app.add_flag("--list-faults", list_faults, "print the fault catalogue and exit");
   try {
@@ -164,6 +168,7 @@ int main(int argc, char** argv) {
     else errors.push_back(fmt::format("--admin '{}': expected IP:PORT such as 127.0.0.1:0 (an IP address, not a name)", admin));
   }
   for (auto& e : mock::core::apply_setting_flags(spec, settings)) errors.push_back(std::move(e));
+  if (log_requests) spec.log_requests = true;
   if (spec.listeners.empty() && errors.empty())
     errors.emplace_back("nothing to serve: give --listen NAME=ADDR:PORT or -f FILE (see --help)");
 

@@ -18,6 +18,10 @@ bool World::start_timelines(TimePoint now) {
   return true;
 }
 
+void World::remove(std::string_view name) {
+  std::erase_if(listeners, [&](const std::shared_ptr<Listener>& l) { return l->name() == name; });
+}
+
 Listener* World::find(std::string_view name) {
   for (auto& l : listeners)
     if (l->name() == name) return l.get();
@@ -50,13 +54,6 @@ std::optional<json::value> parse_body(std::string_view body, AdminReply& err) {
     return std::nullopt;
   }
   return std::move(*v);
-}
-
-json::value listener_json(const Listener& l, TimePoint now) {
-  json::value v = to_json(l.spec());
-  v.as_object()["effective_mode"] = name(l.mode_at(now));
-  if (!l.socket_error.empty()) v.as_object()["socket_error"] = l.socket_error;
-  return v;
 }
 
 json::value stats_json(const World& w, TimePoint now) {
@@ -256,7 +253,29 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
   return error(404, "", "no such resource");
 }
 
+AdminReply create_listener(World& w, std::string_view body, TimePoint now) {
+  AdminReply err;
+  const auto v = parse_body(body, err);
+  if (!v) return err;
+  auto spec = decode_listener(*v, "listener");
+  if (!spec) return spec_error(spec.error());
+  if (w.find(spec->name)) return error(409, "listener.name", fmt::format("listener '{}' exists", spec->name));
+  if (w.listeners.size() >= kMaxListeners)
+    return error(400, "listener", fmt::format("expected at most {} listeners", kMaxListeners));
+  w.listeners.push_back(std::make_shared<Listener>(std::move(*spec), now));
+  AdminReply r = reply(201, listener_json(*w.listeners.back(), now));
+  r.created = w.listeners.back()->name();
+  return r;
+}
+
 }  // namespace
+
+json::value listener_json(const Listener& l, TimePoint now) {
+  json::value v = to_json(l.spec());
+  v.as_object()["effective_mode"] = name(l.mode_at(now));
+  if (!l.socket_error.empty()) v.as_object()["socket_error"] = l.socket_error;
+  return v;
+}
 
 AdminReply socket_error_reply(std::string_view message) {
   return error(503, "mode", message);
@@ -300,6 +319,13 @@ AdminReply handle_admin(World& w, std::string_view method, std::string_view targ
     w.journal.clear();
     return reply(200, json::object{{"reset", true}});
   }
+  if (what == "journal" && parts.size() == 3 && parts[2] == "count") {
+    // WireMock's verify: how many kept entries match; `dropped` says how many fell off the ring.
+    if (method != "GET") return error(405, "", "use GET");
+    JournalFilter f;
+    if (auto e = parse_filter(query, f)) return error(400, e->substr(0, e->find(':')), *e);
+    return reply(200, json::object{{"count", w.journal.count(f)}, {"dropped", w.journal.dropped()}});
+  }
   if (what == "journal" && parts.size() == 2) {
     if (method == "DELETE") {
       w.journal.clear();
@@ -322,13 +348,19 @@ AdminReply handle_admin(World& w, std::string_view method, std::string_view targ
   }
   if (what == "listeners") {
     if (parts.size() == 2) {
-      if (method != "GET") return error(405, "", "use GET");
+      if (method == "POST") return create_listener(w, body, now);
+      if (method != "GET") return error(405, "", "use GET or POST");
       json::array ls;
       for (const auto& l : w.listeners) ls.push_back(listener_json(*l, now));
       return reply(200, json::object{{"listeners", std::move(ls)}});
     }
-    Listener* l = w.find(url_decode(parts[2]));
-    if (!l) return error(404, "listener", fmt::format("no listener '{}'", url_decode(parts[2])));
+    const auto name = url_decode(parts[2]);
+    Listener* l = w.find(name);
+    if (!l) return error(404, "listener", fmt::format("no listener '{}'", name));
+    if (parts.size() == 3 && method == "DELETE") {
+      w.remove(name);  // the edge closes its socket and its connections
+      return reply(200, json::object{{"removed", name}});
+    }
     return listener_routes(w, *l, method, parts, body, now);
   }
   return error(404, "", "no such resource (see /v1/health)");

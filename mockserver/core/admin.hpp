@@ -16,9 +16,13 @@ namespace mock::core {
 // escaped (up to six bytes a byte, \u00XX), fits.
 constexpr std::size_t kMaxAdminBody = 8 * 1024 * 1024;
 
+// Most listeners one process serves (the spec file's, plus those the API creates).
+constexpr std::size_t kMaxListeners = 1000;
+
 struct World {
   explicit World(std::size_t journal_limit) : journal(journal_limit) {}
-  std::vector<std::unique_ptr<Listener>> listeners;
+  // Shared with the edge's sockets: a removed listener lives on until its last connection ends.
+  std::vector<std::shared_ptr<Listener>> listeners;
   Journal journal;
   std::string blackhole_method = "bpf";  // reported by /v1/health; the edge sets what it uses
   // Where the listeners' timelines start; unset while a `first-connection` start waits.
@@ -27,6 +31,7 @@ struct World {
   // the edge: another process reads the journal's times on its own clock with it.
   std::int64_t clock_origin_ns = 0;
   Listener* find(std::string_view name);
+  void remove(std::string_view name);
   // Starts every listener's timeline at `now` unless it has started; true if it did now.
   bool start_timelines(TimePoint now);
 };
@@ -42,7 +47,12 @@ struct AdminReply {
   int status = 200;
   std::string body;               // JSON
   std::optional<WaitQuery> wait;  // set: the edge waits, then answers with wait_reply()
+  // A listener the API created: the edge binds it, then answers with its JSON (the port it got)
+  // or, when the bind fails, removes it again and answers 503.
+  std::optional<std::string> created;
 };
+
+boost::json::value listener_json(const Listener& l, TimePoint now);
 
 AdminReply handle_admin(World& w, std::string_view method, std::string_view target,
                         std::string_view body, TimePoint now);

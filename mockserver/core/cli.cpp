@@ -173,6 +173,27 @@ CliResult<std::pair<std::string, Rule>> parse_rule_arg(std::string_view text, st
       match["path_prefix"] = v;
     } else if (k == "path~") {
       match["path_regex"] = v;
+    } else if (k == "query") {
+      const auto [qn, qv] = split_at(v, ':');
+      auto& query = match["query"];
+      if (!query.is_object()) query = json::object{};
+      query.as_object()[qn] = v.find(':') == std::string_view::npos ? json::value(true) : json::value(qv);
+    } else if (k == "body" || k == "body*" || k == "body~" || k == "json") {
+      auto& body = match["body"];
+      if (!body.is_object()) body = json::object{};
+      auto& b = body.as_object();
+      if (k == "body") b["equals"] = v;
+      else if (k == "body*") b["contains"] = v;
+      else if (k == "body~") b["regex"] = v;
+      else {
+        // json=/pointer:VALUE, the value as JSON when it parses as JSON, else as a string
+        const auto [pointer, value] = split_at(v, ':');
+        boost::system::error_code ec;
+        auto parsed = json::parse(json::string_view(value.data(), value.size()), ec);
+        auto& ptrs = b["json"];
+        if (!ptrs.is_object()) ptrs = json::object{};
+        ptrs.as_object()[pointer] = ec ? json::value(json::string(value)) : std::move(parsed);
+      }
     } else if (k == "header") {
       const auto [hn, hv] = split_at(v, ':');
       auto& headers = match["headers"];

@@ -1,6 +1,10 @@
 #include "mockserver/core/engine.hpp"
 
+#include <boost/json.hpp>
+
 #include <algorithm>
+
+#include "mockserver/core/journal.hpp"  // url_decode
 
 namespace mock::core {
 
@@ -22,6 +26,36 @@ PreparedResponse prepare(const Response& r, std::string_view listener) {
 }
 
 Phase phase_of(const std::optional<Fault>& f) { return f ? info(f->kind).phase : Phase::Request; }
+
+bool query_has(std::string_view query, const QueryMatch& q) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (url_decode(pair.substr(0, eq)) != q.name) continue;
+    if (!q.value) return true;
+    if (url_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1)) == *q.value) return true;
+  }
+  return false;
+}
+
+bool body_matches(const BodyMatch& m, std::string_view body) {
+  if (m.equals && body != *m.equals) return false;
+  if (m.contains && body.find(*m.contains) == std::string_view::npos) return false;
+  if (m.regex && (!m.re || !m.re->search(body))) return false;
+  if (m.json.empty()) return true;
+  boost::system::error_code ec;
+  const auto doc = boost::json::parse(boost::json::string_view(body.data(), body.size()), ec);
+  if (ec) return false;
+  for (const auto& [pointer, expected] : m.json) {
+    const auto* found = doc.find_pointer(pointer, ec);
+    if (!found) return false;
+    const auto want = boost::json::parse(expected, ec);
+    if (ec || *found != want) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -49,6 +83,9 @@ bool matches(const Match& m, const Request& req) {
     if (!found) return false;
     if (h.value && found->value != *h.value) return false;
   }
+  for (const auto& q : m.query)
+    if (!query_has(req.query(), q)) return false;
+  if (!m.body.empty() && !body_matches(m.body, req.body)) return false;
   return true;
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <ctime>
 
 #include "lb/core/text.hpp"
 
@@ -11,9 +12,11 @@ namespace mock::core {
 
 namespace json = boost::json;
 
-void record_request_text(JournalEntry& e, std::string_view target, const std::vector<Header>& headers) {
-  e.truncated = target.size() > kMaxJournalText;
+void record_request_text(JournalEntry& e, std::string_view target, const std::vector<Header>& headers,
+                         std::string_view body) {
+  e.truncated = target.size() > kMaxJournalText || body.size() > kMaxJournalText;
   e.path.assign(target.substr(0, kMaxJournalText));
+  e.body.assign(body.substr(0, kMaxJournalText));
   for (const auto& h : headers) {
     const std::size_t line = h.name.size() + h.value.size() + 4;
     if (e.headers.size() + line > kMaxJournalText) {
@@ -31,6 +34,26 @@ bool JournalFilter::accepts(const JournalEntry& e) const {
   if (path && e.path != *path) return false;
   if (rule && e.rule != *rule) return false;
   if (outcome && e.outcome != *outcome) return false;
+  if (path_prefix && !e.path.starts_with(*path_prefix)) return false;
+  if (body_contains && e.body.find(*body_contains) == std::string::npos) return false;
+  if (header) {
+    // The entry keeps "Name: value\r\n" lines; names compare case-insensitively.
+    bool found = false;
+    std::string_view rest = e.headers;
+    while (!rest.empty() && !found) {
+      const auto eol = rest.find("\r\n");
+      const auto line = rest.substr(0, eol);
+      const auto colon = line.find(':');
+      if (colon != std::string_view::npos && lb::core::iequals(line.substr(0, colon), header->first)) {
+        auto value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        found = !header->second || value == *header->second;
+      }
+      if (eol == std::string_view::npos) break;
+      rest.remove_prefix(eol + 2);
+    }
+    if (!found) return false;
+  }
   return true;
 }
 
@@ -65,6 +88,13 @@ std::optional<std::string> parse_filter(std::string_view query, JournalFilter& f
     else if (key == "path") f.path = value;
     else if (key == "rule") f.rule = value;
     else if (key == "outcome") f.outcome = value;
+    else if (key == "path_prefix") f.path_prefix = value;
+    else if (key == "body_contains") f.body_contains = value;
+    else if (key == "header") {
+      const auto colon = value.find(':');
+      f.header.emplace(value.substr(0, colon), colon == std::string::npos ? std::nullopt
+                                                                         : std::optional<std::string>(value.substr(colon + 1)));
+    }
     else if (key == "since" || key == "limit") {
       std::uint64_t n = 0;
       const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -102,7 +132,7 @@ JournalEntry* Journal::next() {
   e.done.reset();
   e.truncated = false;
   // clear() keeps capacity: the next request's strings fit without allocating.
-  for (auto* s : {&e.listener, &e.peer, &e.method, &e.path, &e.headers, &e.rule, &e.outcome, &e.end})
+  for (auto* s : {&e.listener, &e.peer, &e.method, &e.path, &e.headers, &e.body, &e.rule, &e.outcome, &e.end})
     s->clear();
   return &e;
 }
@@ -139,14 +169,28 @@ json::value Journal::list(const JournalFilter& f) const {
   }
   json::array entries;
   entries.reserve(picked.size());
-  for (auto it = picked.rbegin(); it != picked.rend(); ++it) entries.push_back(to_json(**it));
+  for (auto it = picked.rbegin(); it != picked.rend(); ++it) entries.push_back(to_json(**it, wall_origin_ms_));
   return json::object{{"entries", std::move(entries)},
                       {"matched", matched},
                       {"dropped", dropped_},
                       {"last_seq", seq_}};
 }
 
-json::value to_json(const JournalEntry& e) {
+std::string rfc3339_ms(std::int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm utc{};
+  ::gmtime_r(&seconds, &utc);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+                     utc.tm_hour, utc.tm_min, utc.tm_sec, unix_ms % 1000);
+}
+
+std::string log_line(const JournalEntry& e, std::int64_t wall_origin_ms) {
+  std::string request = e.method.empty() ? std::string("-") : fmt::format("\"{} {}\"", e.method, e.path);
+  return fmt::format("{} {} {} {} {}{}", rfc3339_ms(wall_origin_ms + e.t.count()), e.listener, e.peer, request,
+                     e.outcome, e.rule.empty() ? std::string() : " rule=" + e.rule);
+}
+
+json::value to_json(const JournalEntry& e, std::int64_t wall_origin_ms) {
   json::array headers;
   std::string_view rest = e.headers;
   while (!rest.empty()) {
@@ -167,7 +211,9 @@ json::value to_json(const JournalEntry& e) {
                       {"method", e.method},
                       {"path", e.path},
                       {"headers", std::move(headers)},
+                      {"body", e.body},
                       {"t_ms", e.t.count()},
+                      {"time", rfc3339_ms(wall_origin_ms + e.t.count())},
                       {"rule", e.rule},
                       {"outcome", e.outcome},
                       {"bytes_sent", e.bytes_sent},

@@ -14,8 +14,8 @@
 
 namespace mock::core {
 
-// Longest target and header block an entry keeps; a request may carry 64 KiB of each, and the
-// ring holds thousands of entries.
+// Longest target, header block and body an entry keeps; a request may carry 64 KiB of head and
+// 1 MiB of body, and the ring holds thousands of entries.
 constexpr std::size_t kMaxJournalText = 4096;
 
 struct JournalEntry {
@@ -25,6 +25,7 @@ struct JournalEntry {
   std::string method;  // empty: the connection ended before a request (connection fault, ...)
   std::string path;    // the full request target, query included
   std::string headers;  // "Name: value\r\n" lines as received
+  std::string body;     // the request body, its first kMaxJournalText bytes
   lb::core::Ms t{0};     // receive time (accept time for an entry without a request), ms since
                          // the mockserver started
   std::optional<lb::core::Ms> done;  // when the exchange ended: the response written on a
@@ -34,14 +35,17 @@ struct JournalEntry {
   std::uint64_t bytes_sent = 0;
   std::string end;       // "open", "fin-by-us", "rst-by-us", "fin-by-peer", "held", "idle-timeout",
                          // "closed" (the API closed it)
-  bool truncated = false;  // path or headers were cut at kMaxJournalText
+  bool truncated = false;  // path, headers or body were cut at kMaxJournalText
 };
 
-// Fills e.path and e.headers from the request, each cut at kMaxJournalText.
-void record_request_text(JournalEntry& e, std::string_view target, const std::vector<Header>& headers);
+// Fills e.path, e.headers and e.body from the request, each cut at kMaxJournalText.
+void record_request_text(JournalEntry& e, std::string_view target, const std::vector<Header>& headers,
+                         std::string_view body = {});
 
 struct JournalFilter {
   std::optional<std::string> listener, method, path, rule, outcome;
+  std::optional<std::string> path_prefix, body_contains;
+  std::optional<std::pair<std::string, std::optional<std::string>>> header;  // name[:value]
   std::uint64_t since = 0;  // entries with seq > since
   std::size_t limit = 1000;
   bool accepts(const JournalEntry& e) const;
@@ -52,9 +56,17 @@ struct JournalFilter {
 std::optional<std::string> parse_filter(std::string_view query, JournalFilter& out);
 std::string url_decode(std::string_view s);
 
+// "2026-12-01T16:50:01.123Z": a Unix time in ms as RFC 3339, UTC, to the millisecond.
+std::string rfc3339_ms(std::int64_t unix_ms);
+
 class Journal {
  public:
   explicit Journal(std::size_t limit) : limit_(limit) {}
+
+  // The wall-clock time (Unix ms) of t = 0, set by the edge at start: entries then carry their
+  // wall-clock time beside t_ms, to be lined up with a balancer's log.
+  void set_wall_origin(std::int64_t unix_ms) { wall_origin_ms_ = unix_ms; }
+  std::int64_t wall_origin() const { return wall_origin_ms_; }
 
   // A slot to fill, with the next seq; reused storage. nullptr when the journal is off.
   JournalEntry* next();
@@ -84,8 +96,11 @@ class Journal {
   std::size_t count_ = 0;  // kept entries
   std::uint64_t seq_ = 0;
   std::uint64_t dropped_ = 0;
+  std::int64_t wall_origin_ms_ = 0;
 };
 
-boost::json::value to_json(const JournalEntry& e);
+boost::json::value to_json(const JournalEntry& e, std::int64_t wall_origin_ms);
+// One line for `mockserver --log`: time, listener, peer, request, outcome, rule.
+std::string log_line(const JournalEntry& e, std::int64_t wall_origin_ms);
 
 }  // namespace mock::core

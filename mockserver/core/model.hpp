@@ -114,11 +114,36 @@ struct HeaderMatch {
   bool operator==(const HeaderMatch&) const = default;
 };
 
+// A query parameter (names and values URL-decoded): present, or equal to `value`.
+struct QueryMatch {
+  std::string name;
+  std::optional<std::string> value;
+  bool operator==(const QueryMatch&) const = default;
+};
+
+// Conditions on the request body; every one given must hold.
+struct BodyMatch {
+  std::optional<std::string> equals;
+  std::optional<std::string> contains;
+  std::optional<std::string> regex;
+  std::optional<lb::core::Regex> re;  // `regex`, compiled once; bounded matcher
+  // JSON pointer ("/user/id") -> the JSON value found there must equal (as JSON text).
+  std::vector<std::pair<std::string, std::string>> json;
+  bool empty() const { return !equals && !contains && !regex && json.empty(); }
+  bool operator==(const BodyMatch& o) const {
+    return equals == o.equals && contains == o.contains && regex == o.regex && json == o.json;
+  }
+};
+
 struct Match {
   std::vector<std::string> methods;  // empty: any
   PathMatch path;
   std::vector<HeaderMatch> headers;
-  bool empty() const { return methods.empty() && path.kind == PathMatch::Kind::Any && headers.empty(); }
+  std::vector<QueryMatch> query;
+  BodyMatch body;
+  bool empty() const {
+    return methods.empty() && path.kind == PathMatch::Kind::Any && headers.empty() && query.empty() && body.empty();
+  }
   bool operator==(const Match&) const = default;
 };
 
@@ -222,6 +247,7 @@ std::optional<TimelineStart> timeline_start_from_name(std::string_view name);
 struct Spec {
   std::vector<ListenerSpec> listeners;
   TimelineStart timeline_start = TimelineStart::Start;
+  bool log_requests = false;  // a line on stdout per journal entry (`--log`, spec field "log")
   std::optional<Endpoint> admin;
   std::size_t journal_limit = 10000;
   // A connection waiting for a request (new, keep-alive idle, or a request trickling in) is

@@ -125,6 +125,7 @@ ParseResult RequestParser::parse(std::string_view buf) {
 
 ParseResult RequestParser::parse_chunked(std::string_view buf, std::size_t at) {
   std::size_t total = 0;
+  chunked_body_.clear();
   while (true) {
     std::size_t next = 0;
     const auto end = line_end(buf, at, next);
@@ -145,10 +146,14 @@ ParseResult RequestParser::parse_chunked(std::string_view buf, std::size_t at) {
         if (t_end == std::string_view::npos) return {ParseStatus::Incomplete, 0};
         const bool blank = t_end == at;
         at = next;
-        if (blank) return {ParseStatus::Done, at};
+        if (blank) {
+          req_.body = chunked_body_;
+          return {ParseStatus::Done, at};
+        }
       }
     }
     if (buf.size() < at + size + 1) return {ParseStatus::Incomplete, 0};
+    chunked_body_.append(buf.substr(at, size));
     at += size;
     const auto data_end = line_end(buf, at, next);
     if (data_end == std::string_view::npos) return {ParseStatus::Incomplete, 0};

@@ -19,7 +19,7 @@ struct Request {
   std::string_view target;
   int minor = 1;  // HTTP/1.<minor>
   std::vector<Header> headers;
-  std::string_view body;  // Content-Length bodies only; chunked bodies are skipped
+  std::string_view body;  // the body; a chunked one decoded (into the parser's own buffer)
   bool keep_alive = true;
   bool head() const { return method == "HEAD"; }
   std::string_view path() const { return target.substr(0, target.find('?')); }
@@ -59,6 +59,7 @@ class RequestParser {
  private:
   ParseResult parse_chunked(std::string_view buf, std::size_t at);
   std::size_t max_body_;
+  std::string chunked_body_;  // a chunked request's body, joined
   Request req_;
 };
 

@@ -157,7 +157,7 @@ class Decoder {
     Match m;
     const auto* o = object(v, path);
     if (!o) return m;
-    known(*o, path, {"method", "path", "path_prefix", "path_regex", "headers"});
+    known(*o, path, {"method", "path", "path_prefix", "path_regex", "headers", "query", "body"});
     if (const auto* mv = o->if_contains("method")) {
       const auto mpath = field(path, "method");
       if (mv->is_string()) {
@@ -206,7 +206,52 @@ class Decoder {
         }
       }
     }
+    if (const auto* qv = o->if_contains("query")) {
+      const auto qpath = field(path, "query");
+      if (const auto* qo = object(*qv, qpath)) {
+        for (const auto& kv : *qo) {
+          QueryMatch q{std::string(kv.key()), std::nullopt};
+          if (kv.value().is_string()) q.value = std::string(kv.value().get_string());
+          else if (!(kv.value().is_bool() && kv.value().get_bool()))
+            fail(field(qpath, kv.key()), "expected a value to equal, or true for presence");
+          m.query.push_back(std::move(q));
+        }
+      }
+    }
+    if (const auto* bv = o->if_contains("body")) m.body = body_match(*bv, field(path, "body"));
     return m;
+  }
+
+  BodyMatch body_match(const json::value& v, const std::string& path) {
+    BodyMatch b;
+    const auto* o = object(v, path);
+    if (!o) return b;
+    known(*o, path, {"equals", "contains", "regex", "json"});
+    if (const auto* x = o->if_contains("equals")) b.equals = string(*x, field(path, "equals"));
+    if (const auto* x = o->if_contains("contains")) b.contains = string(*x, field(path, "contains"));
+    if (const auto* x = o->if_contains("regex")) {
+      const auto rpath = field(path, "regex");
+      if ((b.regex = string(*x, rpath))) {
+        std::string why;
+        if (b.regex->size() > kMaxRegexPattern)
+          fail(rpath, fmt::format("expected at most {} characters", kMaxRegexPattern));
+        else if (!(b.re = lb::core::Regex::compile(*b.regex, &why)))
+          fail(rpath, fmt::format("invalid regular expression: {}", why));
+      }
+    }
+    if (const auto* x = o->if_contains("json")) {
+      const auto jpath = field(path, "json");
+      if (const auto* jo = object(*x, jpath)) {
+        for (const auto& kv : *jo) {
+          const std::string pointer(kv.key());
+          if (!pointer.empty() && pointer.front() != '/')
+            fail(field(jpath, pointer), "expected a JSON pointer such as /user/id");
+          b.json.emplace_back(pointer, json::serialize(kv.value()));
+        }
+      }
+    }
+    if (b.empty()) fail(path, "expected at least one of equals, contains, regex, json");
+    return b;
   }
 
   Schedule schedule(const json::value& v, const std::string& path) {
@@ -482,7 +527,7 @@ class Decoder {
     const auto* o = object(v, "");
     if (!o) return s;
     known(*o, "", {"listeners", "admin", "journal_limit", "idle_timeout_ms", "max_connections",
-                   "timeline_start"});
+                   "timeline_start", "log"});
     if (const auto* ls = o->if_contains("listeners")) {
       if (const auto* a = ls->if_array()) {
         std::set<std::string> names;
@@ -505,6 +550,10 @@ class Decoder {
     }
     if (const auto* c = o->if_contains("max_connections")) {
       if (const auto n = integer(*c, "max_connections", 1, 1'000'000)) s.max_connections = *n;
+    }
+    if (const auto* lg = o->if_contains("log")) {
+      if (lg->is_bool()) s.log_requests = lg->as_bool();
+      else fail("log", "expected true or false");
     }
     if (const auto* t = o->if_contains("timeline_start")) {
       if (const auto text = string(*t, "timeline_start")) {
@@ -680,6 +729,23 @@ json::value to_json(const Rule& r) {
         h[x.name] = x.value ? json::value(*x.value) : json::value(true);
       m["headers"] = std::move(h);
     }
+    if (!r.match.query.empty()) {
+      json::object q;
+      for (const auto& x : r.match.query) q[x.name] = x.value ? json::value(*x.value) : json::value(true);
+      m["query"] = std::move(q);
+    }
+    if (const auto& b = r.match.body; !b.empty()) {
+      json::object j;
+      if (b.equals) j["equals"] = *b.equals;
+      if (b.contains) j["contains"] = *b.contains;
+      if (b.regex) j["regex"] = *b.regex;
+      if (!b.json.empty()) {
+        json::object ptrs;
+        for (const auto& [pointer, value] : b.json) ptrs[pointer] = json::parse(value);
+        j["json"] = std::move(ptrs);
+      }
+      m["body"] = std::move(j);
+    }
     o["match"] = std::move(m);
   }
   const Schedule& s = r.schedule;
@@ -740,7 +806,8 @@ json::value to_json(const Spec& s) {
                  {"journal_limit", s.journal_limit},
                  {"idle_timeout_ms", s.idle_timeout.count()},
                  {"max_connections", s.max_connections},
-                 {"timeline_start", name(s.timeline_start)}};
+                 {"timeline_start", name(s.timeline_start)},
+                 {"log", s.log_requests}};
   if (s.admin) o["admin"] = to_string(*s.admin);
   return o;
 }

@@ -11,6 +11,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -110,8 +112,9 @@ class Connection;
 class AdminConnection;
 
 struct ListenerRt : std::enable_shared_from_this<ListenerRt> {
-  ListenerRt(asio::io_context& io, core::Listener& m)
-      : model(m), acceptor(io), mode_timer(io), accept_retry(io) {}
+  ListenerRt(asio::io_context& io, std::shared_ptr<core::Listener> m)
+      : keep_model(std::move(m)), model(*keep_model), acceptor(io), mode_timer(io), accept_retry(io) {}
+  std::shared_ptr<core::Listener> keep_model;  // outlives the API's removal while connections last
   core::Listener& model;
   tcp::endpoint ep;
   tcp::acceptor acceptor;
@@ -155,6 +158,9 @@ struct Server::Impl {
   void resume_accept(ListenerRt& l);
   void do_accept(ListenerRt& l);
   void hold_port(ListenerRt& l);
+  std::shared_ptr<ListenerRt> bind_listener(std::shared_ptr<core::Listener> model);
+  void retire_listener(ListenerRt& l);
+  void sync_listener_set();
   void move_listener(ListenerRt& l);
   void anchor_timelines(ListenerRt& accepting);
   void sync_all();
@@ -176,6 +182,7 @@ struct Server::Impl {
   std::list<Waiter> waiters;
   asio::signal_set signals{io, SIGTERM, SIGINT};
   bool stopping = false;
+  std::uint64_t logged_seq = 0;  // --log: the last entry printed
   std::vector<std::string> sync_errors;  // socket errors of the last sync_all, for the API reply
 };
 
@@ -398,7 +405,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       e->listener = l_->model.name();
       e->peer = peer_;
       e->method = req.method;
-      core::record_request_text(*e, req.target, req.headers);
+      core::record_request_text(*e, req.target, req.headers, req.body);
       e->t = t.time_since_epoch();
       e->rule = decision_.rule;
       if (decision_.fault) {
@@ -657,6 +664,9 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
     // (the listener JSON carries socket_error).
     if (!srv_.sync_errors.empty() && reply.status < 300 && req.method != "GET")
       reply = core::socket_error_reply(srv_.sync_errors.front());
+    else if (reply.created)  // with the port it was given
+      if (const auto* l = srv_.world.find(*reply.created))
+        reply.body = boost::json::serialize(core::listener_json(*l, srv_.now()));
     if (!reply.wait) return answer(reply);
     const auto id = srv_.next_waiter++;
     auto it = srv_.waiters.insert(srv_.waiters.end(),
@@ -683,17 +693,8 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
 
 Server::Impl::Impl(core::Spec s) : spec(std::move(s)), world(spec.journal_limit) {
   for (const auto& ls : spec.listeners) {
-    world.listeners.push_back(std::make_unique<core::Listener>(ls, now()));
-    auto rt = std::make_shared<ListenerRt>(io, *world.listeners.back());
-    error_code ec;
-    const auto addr = asio::ip::make_address(ls.listen.host, ec);
-    if (ec) throw std::runtime_error(fmt::format("listener {}: bad address '{}'", ls.name, ls.listen.host));
-    rt->ep = tcp::endpoint(addr, ls.listen.port);
-    open_listener(*rt, true);
-    rt->ep = rt->acceptor.local_endpoint();  // port 0 resolved: re-binds reuse the same port
-    rt->bound = {ls.listen.host, rt->ep.port()};
-    rt->model.set_bound(rt->bound);
-    listeners.push_back(std::move(rt));
+    world.listeners.push_back(std::make_shared<core::Listener>(ls, now()));
+    listeners.push_back(bind_listener(world.listeners.back()));
   }
   if (spec.admin) {
     error_code ec;
@@ -708,6 +709,10 @@ Server::Impl::Impl(core::Spec s) : spec(std::move(s)), world(spec.journal_limit)
   }
   world.blackhole_method = probe_drop_filter() ? "bpf" : "slow-accept";
   world.clock_origin_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch()).count();
+  world.journal.set_wall_origin(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count() -
+                                now().time_since_epoch().count());
   if (spec.timeline_start == core::TimelineStart::Start) world.timeline_origin = now();  // as armed above
   for (auto& l : listeners) {
     l->seen_generation = l->model.generation();
@@ -729,6 +734,66 @@ Server::Impl::~Impl() {
   }
   for (auto& l : listeners)
     if (l->reserve_fd >= 0) ::close(l->reserve_fd);
+}
+
+std::shared_ptr<ListenerRt> Server::Impl::bind_listener(std::shared_ptr<core::Listener> model) {
+  auto rt = std::make_shared<ListenerRt>(io, std::move(model));
+  const auto& ls = rt->model.spec();
+  error_code ec;
+  const auto addr = asio::ip::make_address(ls.listen.host, ec);
+  if (ec) throw std::runtime_error(fmt::format("listener {}: bad address '{}'", ls.name, ls.listen.host));
+  rt->ep = tcp::endpoint(addr, ls.listen.port);
+  open_listener(*rt, true);
+  rt->ep = rt->acceptor.local_endpoint();  // port 0 resolved: re-binds reuse the same port
+  rt->bound = {ls.listen.host, rt->ep.port()};
+  rt->model.set_bound(rt->bound);
+  rt->seen_generation = rt->model.generation();
+  rt->seen_config = rt->model.config_generation();
+  return rt;
+}
+
+// The API removed the listener: its port is given back, its connections closed as a dying
+// process's are.
+void Server::Impl::retire_listener(ListenerRt& l) {
+  error_code ec;
+  l.accepting = false;
+  ++l.accept_gen;
+  l.acceptor.close(ec);
+  l.mode_timer.cancel();
+  l.accept_retry.cancel();
+  if (l.reserve_fd >= 0) ::close(l.reserve_fd), l.reserve_fd = -1;
+  std::vector<std::shared_ptr<Connection>> all;
+  for (auto* c : l.conns) all.push_back(c->shared_from_this());
+  for (auto& c : all) c->close_by_api();
+}
+
+// Sockets follow the API's listener set: removed ones retire, created ones are bound (and
+// removed again, with the reason in sync_errors, when they cannot be).
+void Server::Impl::sync_listener_set() {
+  auto in_world = [&](const ListenerRt& rt) {
+    return std::any_of(world.listeners.begin(), world.listeners.end(),
+                       [&](const auto& m) { return m.get() == &rt.model; });
+  };
+  for (auto it = listeners.begin(); it != listeners.end();) {
+    if (in_world(**it)) {
+      ++it;
+      continue;
+    }
+    retire_listener(**it);
+    it = listeners.erase(it);
+  }
+  std::vector<std::string> unbound;
+  for (const auto& m : world.listeners) {
+    if (std::any_of(listeners.begin(), listeners.end(), [&](const auto& rt) { return &rt->model == m.get(); }))
+      continue;
+    try {
+      listeners.push_back(bind_listener(m));
+    } catch (const std::exception& e) {
+      sync_errors.emplace_back(e.what());
+      unbound.push_back(m->name());
+    }
+  }
+  for (const auto& name : unbound) world.remove(name);
 }
 
 void Server::Impl::open_listener(ListenerRt& l, bool listen_now) {
@@ -914,6 +979,7 @@ void Server::Impl::move_listener(ListenerRt& l) {
 }
 
 void Server::Impl::sync_all() {
+  sync_listener_set();
   for (auto& l : listeners) {
     if (l->model.spec().listen != l->bound) move_listener(*l);
     if (l->model.close_generation() != l->seen_close) {
@@ -947,6 +1013,12 @@ void Server::Impl::do_admin_accept() {
 }
 
 void Server::Impl::on_journal() {
+  if (spec.log_requests && world.journal.size() > 0 && world.journal.last_seq() != logged_seq) {
+    logged_seq = world.journal.last_seq();
+    const auto line = core::log_line(world.journal.nth_newest(0), world.journal.wall_origin());
+    std::fprintf(stdout, "%s\n", line.c_str());
+    std::fflush(stdout);
+  }
   for (auto it = waiters.begin(); it != waiters.end();) {
     auto cur = it++;
     if (world.journal.count(cur->query.filter) >= cur->query.count) complete_waiter(cur, false);

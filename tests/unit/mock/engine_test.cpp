@@ -142,6 +142,24 @@ TEST(Listener, ConnectionFaultsCountConnectionsSoEveryWindowEnds) {
   }
 }
 
+TEST(Matching, QueryParametersAndBodies) {
+  Harness h({"s1: query=debug:1 query=trace -> status 418", "s1: json=/items/1/id:7 -> status 201",
+             "s1: body=exactly -> status 202", "s1: body*=part body~=^p -> status 203"});
+  EXPECT_EQ(h.send("GET /?trace&debug=1 HTTP/1.1\r\n\r\n"), 418);
+  EXPECT_EQ(h.send("GET /?debug=1 HTTP/1.1\r\n\r\n"), 200);  // both must hold
+  EXPECT_EQ(h.send("GET /?debug=1+&trace HTTP/1.1\r\n\r\n"), 200);  // "1 " is not "1"
+  auto post = [&](std::string_view body) {
+    return h.send(fmt::format("POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n{}", body.size(), body));
+  };
+  EXPECT_EQ(post(R"({"items": [{"id": 1}, {"id": 7}]})"), 201);
+  EXPECT_EQ(post(R"({"items": [{"id": 1}, {"id": "7"}]})"), 200);  // JSON equality: 7 is not "7"
+  EXPECT_EQ(post(R"({"items": [{"id": 1}]})"), 200);               // no such element
+  EXPECT_EQ(post("exactly"), 202);
+  EXPECT_EQ(post("exactly not"), 200);
+  EXPECT_EQ(post("partial"), 203);
+  EXPECT_EQ(post("a part"), 200);  // contains, but not at the start
+}
+
 TEST(Matching, MethodPathAndHeaders) {
   RequestParser p;
   ASSERT_EQ(p.parse("GET /api/v2/users?id=1 HTTP/1.1\r\nX-Env: prod\r\n\r\n").status, ParseStatus::Done);

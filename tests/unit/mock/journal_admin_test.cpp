@@ -47,11 +47,47 @@ TEST(Journal, KeepsAtMostFourKibibytesOfPathAndHeadersPerEntry) {
   EXPECT_EQ(e->path.size(), kMaxJournalText);
   EXPECT_LE(e->headers.size(), kMaxJournalText);
   EXPECT_TRUE(e->headers.starts_with("A: vvv"));  // whole lines only
-  EXPECT_EQ(to_json(*e).at("truncated"), true);
+  EXPECT_EQ(to_json(*e, 0).at("truncated"), true);
   e = j.next();
   record_request_text(*e, "/", {{"Host", "x"}});
   EXPECT_FALSE(e->truncated);
   EXPECT_EQ(e->headers, "Host: x\r\n");
+}
+
+TEST(Journal, EntriesCarryWallClockTimeAndMakeLogLines) {
+  EXPECT_EQ(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(rfc3339_ms(1796143801123), "2026-12-01T16:50:01.123Z");
+  JournalEntry e;
+  e.listener = "s1";
+  e.peer = "127.0.0.1:4000";
+  e.method = "OPTIONS";
+  e.path = "/";
+  e.t = lb::core::Ms{23};
+  e.outcome = "500";
+  e.rule = "tomcat";
+  EXPECT_EQ(log_line(e, 1796143801100), "2026-12-01T16:50:01.123Z s1 127.0.0.1:4000 \"OPTIONS /\" 500 rule=tomcat");
+  EXPECT_EQ(to_json(e, 1796143801100).at("time"), "2026-12-01T16:50:01.123Z");
+  e.method.clear();
+  e.outcome = "no-request";
+  e.rule.clear();
+  EXPECT_EQ(log_line(e, 0), "1970-01-01T00:00:00.023Z s1 127.0.0.1:4000 - no-request");
+}
+
+TEST(JournalFilter, MatchesPathPrefixHeadersAndBodies) {
+  JournalEntry e;
+  e.seq = 1;
+  e.path = "/api/v1?x=1";
+  e.headers = "Host: a\r\nX-Env: prod\r\n";
+  e.body = "{\"k\": 1}";
+  JournalFilter f;
+  ASSERT_FALSE(parse_filter("path_prefix=/api&header=x-env:prod&body_contains=%22k%22", f));
+  EXPECT_TRUE(f.accepts(e));
+  JournalFilter g;
+  ASSERT_FALSE(parse_filter("header=X-Env:dev", g));
+  EXPECT_FALSE(g.accepts(e));
+  JournalFilter h;
+  ASSERT_FALSE(parse_filter("header=host", h));
+  EXPECT_TRUE(h.accepts(e));
 }
 
 TEST(Journal, ListsTheNewestLimitEntriesOldestFirst) {

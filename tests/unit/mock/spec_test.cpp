@@ -139,7 +139,9 @@ TEST(SpecDecoding, RejectsOutOfRangeSchedules) {
 
 TEST(SpecDecoding, EncodingRoundTrips) {
   const auto first = decode_spec_text(R"({"listeners": [{"name": "s1", "listen": "127.0.0.1:0", "fault": "garbage",
-    "rules": [{"id": "a", "match": {"method": "GET", "path_regex": "^/x", "headers": {"H": true}},
+    "rules": [{"id": "a", "match": {"method": "GET", "path_regex": "^/x", "headers": {"H": true},
+                                    "query": {"debug": "1", "trace": true},
+                                    "body": {"contains": "x", "regex": "^a", "json": {"/a/0": {"b": [1, "c"]}}}},
                "schedule": {"requests": [2, 4], "times": 1, "every": 2, "at_ms": [1, 9], "flap_requests": {"period": 3, "down": 1}},
                "respond": {"status": 201, "reason": "Made", "headers": [["A", "b"]], "body": "z", "chunked": true}},
               {"id": "b", "fault": {"kind": "partial", "then": "close"}}]}]})");

@@ -1,0 +1,98 @@
+// What Toxiproxy and WireMock users reach for, on the real binary: listeners created and
+// removed live, a request log with wall-clock times, matching on query and body, and counting
+// what the journal holds.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "tests/integration/mockserver_client.hpp"
+
+namespace lb::test {
+namespace {
+
+TEST(MockFeatures, ListenersAreCreatedAndRemovedLive) {
+  Mock m({"--listen", "s1=127.0.0.1:0"});
+  const auto created =
+      m.call("POST", "/v1/listeners", R"({"name": "s9", "listen": "127.0.0.1:0", "rules": [{"respond": {"status": 503}}]})");
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const auto listen = std::string(created.json.at("listen").as_string());
+  const int port = std::stoi(listen.substr(listen.rfind(':') + 1));
+  ASSERT_GT(port, 0);  // the port it was given, not the 0 asked for
+  EXPECT_EQ(status_of(http(port, "GET", "/").bytes), 503);
+  EXPECT_EQ(m.call("GET", "/v1/listeners").json.at("listeners").as_array().size(), 2u);
+
+  EXPECT_EQ(m.call("POST", "/v1/listeners", R"({"name": "s9", "listen": "127.0.0.1:0"})").status, 409);
+  const auto bad = m.call("POST", "/v1/listeners", R"({"name": "s8", "listen": "127.0.0.1:0", "mode": "sideways"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.json.at("field"), "listener.mode");
+  const auto taken = m.call("POST", "/v1/listeners", fmt::format(R"({{"name": "s7", "listen": "127.0.0.1:{}"}})", port));
+  EXPECT_EQ(taken.status, 503) << taken.raw;
+  EXPECT_EQ(m.call("GET", "/v1/listeners/s7").status, 404);  // not kept
+
+  // Removing it closes what it holds and gives the port back.
+  ASSERT_EQ(m.call("PUT", "/v1/listeners/s9/fault", R"({"fault": "hang"})").status, 200);
+  auto held = connect_to(port);
+  send_all(held.fd.get(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(m.wait_journal("listener=s9&outcome=fault:hang"));
+  const auto removed = m.call("DELETE", "/v1/listeners/s9");
+  EXPECT_EQ(removed.status, 200);
+  EXPECT_EQ(read_to_end(held.fd.get(), kPatience).end, End::Eof);
+  EXPECT_EQ(connect_to(port).error, ECONNREFUSED);
+  EXPECT_EQ(m.call("DELETE", "/v1/listeners/s9").status, 404);
+  EXPECT_EQ(m.journal("listener=s9").size(), 2u);  // its history stays
+  EXPECT_EQ(status_of(http(m.port("s1"), "GET", "/").bytes), 200);
+}
+
+TEST(MockFeatures, TheLogAndTheJournalCarryWallClockTime) {
+  Mock m({"--listen", "s1=127.0.0.1:0", "--log", "--rule", "s1: path=/x -> status 404"});
+  const auto before = std::time(nullptr);
+  EXPECT_EQ(status_of(http(m.port(), "GET", "/x?y=1").bytes), 404);
+  const auto line = m.child().await_line("\"GET /x?y=1\"", kPatience);
+  ASSERT_TRUE(line) << m.child().stderr_text();
+  EXPECT_NE(line->find(" s1 127.0.0.1:"), std::string::npos) << *line;
+  EXPECT_NE(line->find("\"GET /x?y=1\" 404 rule=rule-1"), std::string::npos) << *line;
+  ASSERT_TRUE(m.wait_journal("listener=s1"));
+  const std::string time(m.journal().at(0).at("time").as_string());
+  EXPECT_TRUE(line->starts_with(time)) << *line << " / " << time;
+  std::tm tm{};
+  ASSERT_NE(::strptime(time.c_str(), "%Y-%m-%dT%H:%M:%S", &tm), nullptr) << time;
+  EXPECT_EQ(time.size(), 24u);  // 2026-12-01T16:50:01.123Z
+  EXPECT_LE(std::abs(static_cast<long>(::timegm(&tm) - before)), 5);
+}
+
+TEST(MockFeatures, RulesMatchOnQueryAndBody) {
+  Mock m({"--listen", "s1=127.0.0.1:0", "--rule", "s1: query=debug:1 -> status 418", "--rule",
+          "s1: json=/user/role:\"admin\" -> status 403", "--rule", "s1: body*=needle -> status 422", "--rule",
+          "s1: body~=^[0-9]+$ -> status 409"});
+  auto post = [&](std::string_view target, std::string_view body, bool chunked = false) {
+    const std::string framing = chunked ? fmt::format("Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{}\r\n0\r\n\r\n", body.size(), body)
+                                        : fmt::format("Content-Length: {}\r\n\r\n{}", body.size(), body);
+    return status_of(request_once(m.port(), fmt::format("POST {} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{}", target, framing)).bytes);
+  };
+  EXPECT_EQ(status_of(http(m.port(), "GET", "/?a=2&debug=1").bytes), 418);
+  EXPECT_EQ(status_of(http(m.port(), "GET", "/?debug=10").bytes), 200);
+  EXPECT_EQ(status_of(http(m.port(), "GET", "/?d%65bug=1").bytes), 418);  // names are URL-decoded
+  EXPECT_EQ(post("/", R"({"user": {"role": "admin"}})"), 403);
+  EXPECT_EQ(post("/", R"({"user": {"role": "guest"}})"), 200);
+  EXPECT_EQ(post("/", "hay needle hay"), 422);
+  EXPECT_EQ(post("/", "hay needle hay", true), 422);  // a chunked body is matched decoded
+  EXPECT_EQ(post("/", "12345"), 409);
+  EXPECT_EQ(post("/", "not json {"), 200);
+  // The journal keeps the bodies, and counts what matches.
+  ASSERT_TRUE(m.wait_journal("listener=s1", 9));
+  EXPECT_EQ(m.call("GET", "/v1/journal/count?body_contains=needle").json.at("count"), 2);
+  EXPECT_EQ(m.call("GET", "/v1/journal/count?method=POST&path_prefix=/").json.at("count"), 6);
+  EXPECT_EQ(m.call("GET", "/v1/journal/count?header=host:t").json.at("count"), 9);
+  EXPECT_EQ(m.call("GET", "/v1/journal/count?header=Host:other").json.at("count"), 0);
+  EXPECT_EQ(m.call("GET", "/v1/journal/count?colour=red").status, 400);
+  EXPECT_EQ(m.journal("body_contains=12345").at(0).at("body"), "12345");
+  const auto bad = m.call("PUT", "/v1/listeners/s1/rules", R"([{"match": {"body": {"json": {"user": 1}}}}])");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.raw.find("expected a JSON pointer such as /user/id"), std::string::npos) << bad.raw;
+}
+
+}  // namespace
+}  // namespace lb::test
