@@ -42,10 +42,13 @@ constexpr const char* kExamples = R"(Examples:
 
 Rules: 'NAME: [CONDITION ...] -> status CODE [OPTION ...] | FAULT [PARAM ...]'
   conditions: method=GET,HEAD path=/x path^=/prefix path~=regex header=Name[:value] id=ID
+              query=name[:value] body=TEXT body*=TEXT body~=REGEX json=/pointer:VALUE
               nth=N matches=A..B requests=A..B probes=A..B after=N times=N every=K
               at_ms=A..B after_ms=T flap=PERIOD/DOWN[/OFFSET] flap_requests=PERIOD/DOWN
+              probability=P seed=N
   options:    reason=TEXT|none body="TEXT with {name} {method} {path}" header=Name:value
-              delay=MS chunk_bytes=N chunk_delay=MS chunked=true
+              delay=MS jitter=MS jitter_dist=uniform|normal rate=BYTES_PER_S
+              chunk_bytes=N chunk_delay=MS chunked=true
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or input. Docs: docs/mockserver.md)";
 
 mock::core::ListenerSpec* find(mock::core::Spec& spec, std::string_view name) {

@@ -49,6 +49,9 @@ json::value scalar(std::string_view v) {
   std::int64_t n = 0;
   const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (ec == std::errc{} && p == v.data() + v.size() && !v.empty()) return n;
+  double x = 0;
+  const auto [q, xec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (xec == std::errc{} && q == v.data() + v.size() && !v.empty()) return x;
   if (v == "true") return true;
   if (v == "false") return false;
   return json::string(v);
@@ -199,6 +202,8 @@ CliResult<std::pair<std::string, Rule>> parse_rule_arg(std::string_view text, st
       auto& headers = match["headers"];
       if (!headers.is_object()) headers = json::object{};
       headers.as_object()[hn] = v.find(':') == std::string_view::npos ? json::value(true) : json::value(hv);
+    } else if (k == "probability" || k == "seed") {
+      schedule[k] = scalar(v);
     } else if (k == "nth" || k == "times" || k == "every" || k == "after_requests" || k == "after_ms") {
       schedule[k] = scalar(v);
     } else if (k == "after") {
@@ -235,6 +240,12 @@ CliResult<std::pair<std::string, Rule>> parse_rule_arg(std::string_view text, st
         respond["body"] = v;
       } else if (k == "delay" || k == "delay_ms") {
         respond["delay_ms"] = scalar(v);
+      } else if (k == "jitter" || k == "jitter_ms") {
+        respond["jitter_ms"] = scalar(v);
+      } else if (k == "jitter_dist") {
+        respond["jitter"] = v;
+      } else if (k == "rate") {
+        respond["rate"] = scalar(v);
       } else if (k == "chunk_bytes" || k == "chunked") {
         respond[k] = scalar(v);
       } else if (k == "chunk_delay" || k == "chunk_delay_ms") {

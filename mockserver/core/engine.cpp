@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 #include "mockserver/core/journal.hpp"  // url_decode
 
@@ -26,6 +27,16 @@ PreparedResponse prepare(const Response& r, std::string_view listener) {
 }
 
 Phase phase_of(const std::optional<Fault>& f) { return f ? info(f->kind).phase : Phase::Request; }
+
+// The delay of the n-th match: delay ± jitter, uniform or normal (Box-Muller on two seeded
+// draws), never below zero.
+Ms jittered(const Response& r, std::uint64_t seed, std::uint64_t n) {
+  const double u1 = seeded_unit(seed, 2 * n), u2 = seeded_unit(seed, 2 * n + 1);
+  const double spread = r.jitter_normal ? std::sqrt(-2.0 * std::log(1.0 - u1)) * std::cos(2.0 * M_PI * u2)
+                                        : 2.0 * u1 - 1.0;
+  const double ms = static_cast<double>(r.delay.count()) + spread * static_cast<double>(r.jitter.count());
+  return Ms{std::max<std::int64_t>(0, std::llround(ms))};
+}
 
 bool query_has(std::string_view query, const QueryMatch& q) {
   while (!query.empty()) {
@@ -218,6 +229,11 @@ void Listener::on_request(const Request& req, TimePoint now, Decision& d) {
       d.status = c.rule.respond.status;
       d.prepared = c.prepared->bytes[head][shape];
       d.prepared_closes = c.prepared->closes[shape];
+    } else if (c.rule.respond.jitter.count() > 0) {
+      d.status = c.rule.respond.status;
+      Response r = c.rule.respond;
+      r.delay = jittered(r, c.rule.schedule.seed, c.counters.matches);
+      d.plan = plan_response(r, spec_.name, facts);
     } else {
       d.status = c.rule.respond.status;
       d.plan = plan_response(c.rule.respond, spec_.name, facts);

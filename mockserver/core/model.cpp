@@ -37,6 +37,9 @@ constexpr std::array kFaults{
               "100 Continue before the final response"},
     FaultInfo{BadStatusLine, "bad-status-line", Phase::Request, "HTTP/1.1 2OO OK"},
     FaultInfo{Delay, "delay", Phase::Request, "the normal response after a pause"},
+    FaultInfo{SlowClose, "slow-close", Phase::Request, "the normal response, then the FIN only after ms"},
+    FaultInfo{LimitData, "limit-data", Phase::Request, "the normal response cut after N bytes, then FIN"},
+    FaultInfo{Timeout, "timeout", Phase::Request, "nothing sent; FIN after ms (0: held open)"},
 };
 
 }  // namespace
@@ -62,6 +65,8 @@ Fault make_fault(FaultKind kind) {
     case BadLength: f.bytes = 90; break;
     case Partial: f.then = Ending::Hold; break;
     case Delay: f.every = Ms{1000}; break;
+    case SlowClose: f.every = Ms{1000}; break;
+    case LimitData: f.bytes = 100; break;
     default: break;
   }
   return f;
@@ -95,6 +100,15 @@ std::optional<TimelineStart> timeline_start_from_name(std::string_view n) {
   return std::nullopt;
 }
 
+double seeded_unit(std::uint64_t seed, std::uint64_t n) {
+  // splitmix64 of the pair: well mixed, cheap, and the same everywhere.
+  std::uint64_t z = seed * 0x9E3779B97F4A7C15ULL + n + 0x632BE59BD9B4E019ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
+
 bool shapes_response(FaultKind k) {
   switch (k) {
     case FaultKind::Drip:
@@ -104,7 +118,9 @@ bool shapes_response(FaultKind k) {
     case FaultKind::ResetMidResponse:
     case FaultKind::Interim1xx:
     case FaultKind::BadStatusLine:
-    case FaultKind::Delay: return true;
+    case FaultKind::Delay:
+    case FaultKind::SlowClose:
+    case FaultKind::LimitData: return true;
     default: return false;
   }
 }

@@ -48,6 +48,9 @@ enum class FaultKind {
   Interim1xx,
   BadStatusLine,
   Delay,
+  SlowClose,
+  LimitData,
+  Timeout,
 };
 
 struct FaultInfo {
@@ -89,6 +92,10 @@ std::string_view name(Mode m);
 std::optional<Mode> mode_from_name(std::string_view name);
 // The listener mode a Phase::Listener fault puts the listener in.
 Mode mode_of(FaultKind k);
+
+// A draw in [0, 1) from (seed, n), the same for the same pair: reproducible randomness for
+// probabilities and jitter.
+double seeded_unit(std::uint64_t seed, std::uint64_t n);
 
 // Most rules one listener holds (one PUT, one spec file listener).
 constexpr std::size_t kMaxRules = 10000;
@@ -181,11 +188,16 @@ struct Schedule {
   std::optional<Ms> until;
   std::optional<TimeFlap> flap;
   std::optional<CountFlap> flap_requests;
+  // Apply to each match with this probability, drawn from `seed` and the match's index: the
+  // same seed gives the same matches every run.
+  std::optional<double> probability;
+  std::uint64_t seed = 1;
   // Whether a listener fault (refuse, blackhole, slow-accept) can follow it: the connections
   // such a fault turns away are never seen, so only a count that starts it while connections
   // are served (an open-ended `requests` or `probes` range) can be used, and no count may end it.
   bool ends_unseen_ok() const {
-    return !matches && !times && !every && !flap_requests && (!requests || !requests->to) && (!probes || !probes->to);
+    return !matches && !times && !every && !flap_requests && !probability && (!requests || !requests->to) &&
+           (!probes || !probes->to);
   }
   bool operator==(const Schedule&) const = default;
 };
@@ -197,6 +209,9 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::optional<std::string> body;  // unset: "hello from {name}"; {name} {method} {path} substituted
   Ms delay{0};                      // before the status line
+  Ms jitter{0};                     // the delay varies by up to this much each request ...
+  bool jitter_normal = false;       // ... uniformly in [-jitter, +jitter], or normally (sd = jitter)
+  std::size_t rate = 0;             // bytes a second the whole response is sent at (0: at once)
   std::size_t chunk_bytes = 0;      // body sent in pieces of this size ...
   Ms chunk_delay{0};                // ... with this pause between them
   bool chunked = false;             // Transfer-Encoding: chunked instead of Content-Length

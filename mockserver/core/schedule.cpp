@@ -39,6 +39,7 @@ bool active(const Schedule& s, const ListenerCounters& lc, const RuleCounters& r
   if (s.until && elapsed >= *s.until) return false;
   if (s.flap && !in_flap(*s.flap, elapsed)) return false;
   if (s.flap_requests && !in_flap(*s.flap_requests, lc.requests)) return false;
+  if (s.probability && seeded_unit(s.seed, rc.matches) >= *s.probability) return false;
   return true;
 }
 

@@ -259,7 +259,15 @@ class Decoder {
     const auto* o = object(v, path);
     if (!o) return s;
     known(*o, path, {"nth", "matches", "requests", "probes", "after_requests", "times", "every",
-                     "at_ms", "after_ms", "flap", "flap_requests"});
+                     "at_ms", "after_ms", "flap", "flap_requests", "probability", "seed"});
+    if (const auto* p = o->if_contains("probability")) {
+      const double x = p->is_number() ? p->to_number<double>() : -1;
+      if (x < 0 || x > 1) fail(field(path, "probability"), "expected a number 0..1");
+      else s.probability = x;
+    }
+    if (const auto* sd = o->if_contains("seed")) {
+      if (const auto n = integer(*sd, field(path, "seed"), 0, INT64_MAX)) s.seed = static_cast<std::uint64_t>(*n);
+    }
     auto count = [&](const char* key, std::int64_t lo) -> std::optional<std::uint64_t> {
       const auto* x = o->if_contains(key);
       if (!x) return std::nullopt;
@@ -364,8 +372,17 @@ class Decoder {
     Response r;
     const auto* o = object(v, path);
     if (!o) return r;
-    known(*o, path, {"status", "reason", "headers", "body", "delay_ms", "chunk_bytes",
-                     "chunk_delay_ms", "chunked"});
+    known(*o, path, {"status", "reason", "headers", "body", "delay_ms", "jitter_ms", "jitter", "rate",
+                     "chunk_bytes", "chunk_delay_ms", "chunked"});
+    if (const auto* j = o->if_contains("jitter_ms")) r.jitter = millis(*j, field(path, "jitter_ms")).value_or(Ms{0});
+    if (const auto* j = o->if_contains("jitter")) {
+      const auto dist = string(*j, field(path, "jitter"));
+      if (dist == "normal") r.jitter_normal = true;
+      else if (dist && dist != "uniform") fail(field(path, "jitter"), "expected \"uniform\" or \"normal\"");
+    }
+    if (const auto* rt = o->if_contains("rate")) {
+      if (const auto n = integer(*rt, field(path, "rate"), 1, 1'000'000'000)) r.rate = static_cast<std::size_t>(*n);
+    }
     if (const auto* s = o->if_contains("status")) {
       if (const auto n = integer(*s, field(path, "status"), 100, 999)) r.status = static_cast<int>(*n);
     }
@@ -765,11 +782,13 @@ json::value to_json(const Rule& r) {
     if (s.flap_requests)
       j["flap_requests"] = {{"period", s.flap_requests->period}, {"down", s.flap_requests->down},
                             {"offset", s.flap_requests->offset}};
+    if (s.probability) j["probability"] = *s.probability;
+    if (s.seed != 1) j["seed"] = s.seed;
     o["schedule"] = std::move(j);
   }
-  if (r.fault) {
-    o["fault"] = to_json(*r.fault);
-  } else {
+  if (r.fault) o["fault"] = to_json(*r.fault);
+  // A fault that bends the response keeps the response it bends.
+  if (!r.fault || (shapes_response(r.fault->kind) && r.respond != Response{})) {
     const Response& re = r.respond;
     json::object j{{"status", re.status}};
     if (re.omit_reason) j["reason"] = nullptr;
@@ -781,6 +800,9 @@ json::value to_json(const Rule& r) {
     }
     if (re.body) j["body"] = *re.body;
     if (re.delay.count()) j["delay_ms"] = re.delay.count();
+    if (re.jitter.count()) j["jitter_ms"] = re.jitter.count();
+    if (re.jitter_normal) j["jitter"] = "normal";
+    if (re.rate) j["rate"] = re.rate;
     if (re.chunk_bytes) j["chunk_bytes"] = re.chunk_bytes;
     if (re.chunk_delay.count()) j["chunk_delay_ms"] = re.chunk_delay.count();
     if (re.chunked) j["chunked"] = true;

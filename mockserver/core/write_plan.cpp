@@ -203,7 +203,7 @@ std::string render_body(const Response& r, std::string_view listener, const Requ
 }
 
 bool is_static(const Response& r) {
-  if (r.delay.count() > 0 || r.chunk_bytes > 0 || r.chunked) return false;
+  if (r.delay.count() > 0 || r.jitter.count() > 0 || r.rate > 0 || r.chunk_bytes > 0 || r.chunked) return false;
   if (!r.body) return true;
   return r.body->find("{method}") == std::string::npos && r.body->find("{path}") == std::string::npos;
 }
@@ -240,7 +240,10 @@ WritePlan plan_response(const Response& r, std::string_view listener, const Requ
   std::string body = bodiless_status(r.status) ? std::string() : render_body(r, listener, req);
   std::string head = render_head(r, body.size(), req);
   if (req.head()) body.clear();
-  if (r.chunked && !req.head()) {
+  if (r.rate > 0) {
+    // A bandwidth: a twentieth of the rate every 50 ms, head included.
+    send_pieces(p, {}, head + body, std::max<std::size_t>(r.rate / 20, 1), Ms{50}, false);
+  } else if (r.chunked && !req.head()) {
     const std::size_t piece = r.chunk_bytes == 0 ? std::max<std::size_t>(body.size(), 1) : r.chunk_bytes;
     send_pieces(p, std::move(head), body, piece, r.chunk_delay, true);
   } else if (r.chunk_bytes > 0 && body.size() > r.chunk_bytes) {
@@ -337,6 +340,30 @@ WritePlan plan_fault(const Fault& f, std::string_view listener, const RequestFac
       if (f.every.count() > 0) p.steps.insert(p.steps.begin(), Step{StepKind::Pause, {}, f.every});
       break;
     }
+    case SlowClose: {
+      p = plan_response(base, listener, closing);
+      if (!p.steps.empty() && p.steps.back().kind == StepKind::Close) p.steps.pop_back();
+      pause(p, f.every);
+      end(p, StepKind::Close);
+      break;
+    }
+    case LimitData: {
+      // The whole response as one write, cut at `bytes`.
+      std::string all;
+      for (const auto& s : expand(plan_response(base, listener, closing)))
+        if (s.kind == StepKind::Send) all += s.bytes;
+      send(p, all.substr(0, f.bytes));
+      end(p, StepKind::Close);
+      break;
+    }
+    case Timeout:
+      if (f.every.count() == 0) {
+        end(p, StepKind::Hold);
+      } else {
+        pause(p, f.every);
+        end(p, StepKind::Close);
+      }
+      break;
   }
   return p;
 }

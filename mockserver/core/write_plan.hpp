@@ -46,7 +46,8 @@ struct WritePlan {
 };
 
 // The plan as a client sees it: Pieces steps spelled out as Send and Pause steps, adjacent sends
-// joined. For tests and diagnostics only; it allocates per piece, which the edge never does.
+// joined. For tests, diagnostics and limit-data's cut; it allocates per piece, which the edge's
+// hot path never does.
 std::vector<Step> expand(const WritePlan& p);
 
 // What the request looked like, as far as the answer depends on it.

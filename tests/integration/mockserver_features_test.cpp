@@ -94,5 +94,45 @@ TEST(MockFeatures, RulesMatchOnQueryAndBody) {
   EXPECT_NE(bad.raw.find("expected a JSON pointer such as /user/id"), std::string::npos) << bad.raw;
 }
 
+// Toxiproxy's toxics as faults and response options, on the wire.
+TEST(MockFeatures, ToxiproxysSlowCloseLimitDataTimeoutAndBandwidth) {
+  Mock m({"--listen", "s1=127.0.0.1:0", "--rule", "s1: path=/slow-close -> slow-close ms=300", "--rule",
+          "s1: path=/limit -> limit-data bytes=12", "--rule", "s1: path=/timeout -> timeout ms=200", "--rule",
+          "s1: path=/rate -> status 200 rate=4000 body=\"" + std::string(1000, 'x') + "\""});
+  auto timed = [&](std::string_view path) {
+    const auto start = Clock::now();
+    auto r = http(m.port(), "GET", path);
+    return std::pair{r, std::chrono::duration_cast<milliseconds>(Clock::now() - start).count()};
+  };
+  const auto [slow, slow_ms] = timed("/slow-close");
+  EXPECT_EQ(body_of(slow.bytes), "hello from s1");
+  EXPECT_GE(slow_ms, 300);  // the whole answer, then the FIN 300 ms later
+  const auto [limit, limit_ms] = timed("/limit");
+  EXPECT_EQ(limit.bytes, "HTTP/1.1 200");
+  EXPECT_EQ(limit.end, End::Eof);
+  const auto [silent, silent_ms] = timed("/timeout");
+  EXPECT_EQ(silent.bytes, "");
+  EXPECT_EQ(silent.end, End::Eof);
+  EXPECT_GE(silent_ms, 200);
+  const auto [rated, rated_ms] = timed("/rate");
+  EXPECT_EQ(body_of(rated.bytes).size(), 1000u);
+  EXPECT_GE(rated_ms, 200);  // about 1080 bytes at 4000 bytes a second
+  (void)limit_ms;
+}
+
+TEST(MockFeatures, AProbabilisticRuleFiresAsItsSeedSays) {
+  // The same seed gives the same answers in another process.
+  auto run = [] {
+    Mock m({"--listen", "s1=127.0.0.1:0", "--rule", "s1: probability=0.5 seed=42 -> status 503"});
+    std::string out;
+    for (int i = 0; i < 40; ++i) out += status_of(http(m.port(), "GET", "/").bytes) == 503 ? '1' : '0';
+    return out;
+  };
+  const auto first = run();
+  EXPECT_EQ(first, run());
+  EXPECT_NE(first.find('1'), std::string::npos);
+  EXPECT_NE(first.find('0'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lb::test

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "mockserver/core/cli.hpp"
 
 namespace mock::core {
@@ -138,6 +141,51 @@ TEST(Listener, ConnectionFaultsCountConnectionsSoEveryWindowEnds) {
       for (int i = 1; i <= 10; ++i)
         if (l.on_accept(kT0 + 10ms * i).fault) faulted.push_back(i);
       EXPECT_EQ(faulted, c.faulted) << fault << " " << c.schedule;
+    }
+  }
+}
+
+TEST(Listener, ProbabilitiesAreSeededAndReproducible) {
+  auto answers = [](std::string_view rule) {
+    Harness h({rule});
+    std::string out;
+    for (int i = 0; i < 1000; ++i) out += h.send(kGet) == 503 ? '1' : '0';
+    return out;
+  };
+  const auto a = answers("s1: probability=0.3 seed=7 -> status 503");
+  EXPECT_EQ(a, answers("s1: probability=0.3 seed=7 -> status 503"));  // the same every run
+  EXPECT_NE(a, answers("s1: probability=0.3 seed=8 -> status 503"));
+  const auto hits = std::count(a.begin(), a.end(), '1');
+  EXPECT_GT(hits, 250);
+  EXPECT_LT(hits, 350);
+  EXPECT_EQ(answers("s1: probability=0 -> status 503"), std::string(1000, '0'));
+  EXPECT_EQ(answers("s1: probability=1 -> status 503"), std::string(1000, '1'));
+}
+
+TEST(Listener, JitterVariesTheDelayAroundItsMean) {
+  for (const bool normal : {false, true}) {
+    Harness h({normal ? "s1: -> status 200 delay=100 jitter=20 jitter_dist=normal" : "s1: -> status 200 delay=100 jitter=20"});
+    double sum = 0, sq = 0;
+    long lo = 1 << 30, hi = 0;
+    const int n = 2000;
+    for (int i = 0; i < n; ++i) {
+      h.send(kGet);
+      ASSERT_FALSE(h.d.plan.steps.empty());
+      const auto& first = h.d.plan.steps.front();
+      const long ms = first.kind == StepKind::Pause ? first.pause.count() : 0;
+      sum += static_cast<double>(ms);
+      sq += static_cast<double>(ms * ms);
+      lo = std::min(lo, ms), hi = std::max(hi, ms);
+    }
+    const double mean = sum / n, sd = std::sqrt(sq / n - mean * mean);
+    EXPECT_NEAR(mean, 100, 2) << normal;
+    if (normal) {
+      EXPECT_NEAR(sd, 20, 2);
+      EXPECT_GT(hi, 140);  // beyond two standard deviations, now and then
+    } else {
+      EXPECT_NEAR(sd, 20 / std::sqrt(3.0), 1.5);  // uniform on [80, 120]
+      EXPECT_GE(lo, 80);
+      EXPECT_LE(hi, 120);
     }
   }
 }

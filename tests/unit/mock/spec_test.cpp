@@ -142,9 +142,14 @@ TEST(SpecDecoding, EncodingRoundTrips) {
     "rules": [{"id": "a", "match": {"method": "GET", "path_regex": "^/x", "headers": {"H": true},
                                     "query": {"debug": "1", "trace": true},
                                     "body": {"contains": "x", "regex": "^a", "json": {"/a/0": {"b": [1, "c"]}}}},
-               "schedule": {"requests": [2, 4], "times": 1, "every": 2, "at_ms": [1, 9], "flap_requests": {"period": 3, "down": 1}},
-               "respond": {"status": 201, "reason": "Made", "headers": [["A", "b"]], "body": "z", "chunked": true}},
-              {"id": "b", "fault": {"kind": "partial", "then": "close"}}]}]})");
+               "schedule": {"requests": [2, 4], "times": 1, "every": 2, "at_ms": [1, 9], "flap_requests": {"period": 3, "down": 1},
+                            "probability": 0.25, "seed": 9},
+               "respond": {"status": 201, "reason": "Made", "headers": [["A", "b"]], "body": "z", "chunked": true,
+                           "delay_ms": 10, "jitter_ms": 5, "jitter": "normal", "rate": 1000}},
+              {"id": "b", "fault": {"kind": "partial", "then": "close"}},
+              {"id": "c", "fault": {"kind": "drip", "bytes": 3}, "respond": {"status": 503, "body": "busy"}},
+              {"id": "d", "fault": {"kind": "limit-data", "bytes": 7}},
+              {"id": "e", "fault": {"kind": "timeout", "ms": 300}}]}]})");
   ASSERT_TRUE(first);
   const auto second = decode_spec(to_json(*first));
   ASSERT_TRUE(second) << second.error().front().to_string();

@@ -27,6 +27,39 @@ Step send(std::string bytes) { return {StepKind::Send, std::move(bytes), Ms{0}};
 Step pause(Ms ms) { return {StepKind::Pause, {}, ms}; }
 Step end(StepKind k) { return {k, {}, Ms{0}}; }
 
+// Toxiproxy's slow_close, limit_data and timeout, and its bandwidth as a response rate.
+TEST(WritePlan, ToxiproxysFaultsAndBandwidth) {
+  const std::string hello = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nConnection: close\r\n\r\nhello from s1";
+  Fault slow = make_fault(FaultKind::SlowClose);
+  EXPECT_EQ(expand(plan_fault(slow, "s1", kGet11)), (std::vector<Step>{send(hello), pause(1000ms), end(StepKind::Close)}));
+  Fault limit = make_fault(FaultKind::LimitData);
+  limit.bytes = 20;
+  EXPECT_EQ(expand(plan_fault(limit, "s1", kGet11)), (std::vector<Step>{send(hello.substr(0, 20)), end(StepKind::Close)}));
+  Fault timeout = make_fault(FaultKind::Timeout);
+  EXPECT_EQ(plan_fault(timeout, "s1", kGet11).steps, (std::vector<Step>{end(StepKind::Hold)}));
+  timeout.every = 250ms;
+  EXPECT_EQ(plan_fault(timeout, "s1", kGet11).steps, (std::vector<Step>{pause(250ms), end(StepKind::Close)}));
+  Response r;
+  r.rate = 200;  // 10 bytes every 50 ms
+  r.body = std::string(30, 'x');
+  const auto p = expand(plan_response(r, "s1", kGet11));
+  const auto whole = plan_response(Response{.body = std::string(30, 'x')}, "s1", kGet11).steps.at(0).bytes;
+  std::string sent;
+  int pauses = 0;
+  for (const auto& s : p) {
+    if (s.kind == StepKind::Send) {
+      EXPECT_LE(s.bytes.size(), 10u);
+      sent += s.bytes;
+    }
+    if (s.kind == StepKind::Pause) {
+      EXPECT_EQ(s.pause, 50ms);
+      ++pauses;
+    }
+  }
+  EXPECT_EQ(sent, whole);
+  EXPECT_EQ(pauses, static_cast<int>((whole.size() + 9) / 10) - 1);
+}
+
 TEST(WritePlan, DefaultResponseIsHelloFromTheListener) {
   const auto p = plan_response(Response{}, "s1", kGet11);
   EXPECT_TRUE(p.keep_alive);
