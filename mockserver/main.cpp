@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
       ->type_name("RULE");
   app.add_option("--fault", faults, "NAME=FAULT[ PARAM=VALUE...]: fault for every connection")
       ->type_name("NAME=FAULT");
+  std::vector<std::string> upstreams;
+  app.add_option("--upstream", upstreams,
+                 "NAME=IP:PORT: a real server behind listener NAME; requests no rule answers are relayed "
+                 "to it (rules act first: '-> proxy delay=MS rate=BYTES' relays with faults on the way)")
+      ->type_name("NAME=IP:PORT");
   app.add_option("--admin", admin, "control API (JSON over HTTP) on ADDR:PORT")->type_name("ADDR:PORT");
   // Settings are judged by the spec file's decoder (mock::core::apply_setting_flags), so a
   // value is accepted or refused the same way in both.
@@ -141,6 +146,17 @@ int main(int argc, char** argv) {
       spec.listeners.push_back({.name = parsed->first, .listen = parsed->second});
     }
   }
+  for (const auto& u : upstreams) {
+    auto parsed = mock::core::parse_listen_arg(u);  // the same NAME=IP:PORT form
+    if (!parsed) {
+      errors.push_back(fmt::format("--upstream '{}': expected NAME=IP:PORT such as s1=127.0.0.1:8080", u));
+    } else if (auto* l = find(spec, parsed->first)) {
+      l->upstream = parsed->second;
+    } else {
+      errors.push_back(fmt::format("--upstream '{}': no listener '{}' (add --listen {}=ADDR:PORT)", u,
+                                   parsed->first, parsed->first));
+    }
+  }
   for (const auto& f : faults) {
     auto parsed = mock::core::parse_fault_arg(f);
     if (!parsed) {
@@ -162,6 +178,9 @@ int main(int argc, char** argv) {
       errors.push_back(fmt::format("--rule '{}': no listener '{}'", r, parsed->first));
     } else if (std::any_of(l->rules.begin(), l->rules.end(), [&](auto& x) { return x.id == parsed->second.id; })) {
       errors.push_back(fmt::format("--rule '{}': duplicate rule id '{}'", r, parsed->second.id));
+    } else if (parsed->second.proxy && !l->upstream) {
+      errors.push_back(fmt::format("--rule '{}': listener '{}' has no upstream to proxy to (add --upstream {}=IP:PORT)",
+                                   r, l->name, l->name));
     } else {
       l->rules.push_back(std::move(parsed->second));
     }

@@ -220,6 +220,9 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
       }
       auto decoded = decode_rules(*rules, "rules");
       if (!decoded) return spec_error(decoded.error());
+      for (std::size_t i = 0; i < decoded->size(); ++i)
+        if ((*decoded)[i].proxy && !l.spec().upstream)
+          return error(400, fmt::format("rules[{}].proxy", i), "the listener has no upstream to proxy to");
       l.set_rules(std::move(*decoded));
       return reply(200, listener_json(l, now));
     }
@@ -231,6 +234,8 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
         return error(400, "rules", fmt::format("expected at most {} rules", kMaxRules));
       auto decoded = decode_rule(*v, "rule", rules.size());
       if (!decoded) return spec_error(decoded.error());
+      if (decoded->proxy && !l.spec().upstream)
+        return error(400, "rule.proxy", "the listener has no upstream to proxy to");
       for (const auto& r : rules)
         if (r.id == decoded->id) return error(409, "rule.id", fmt::format("duplicate rule id '{}'", r.id));
       rules.push_back(std::move(*decoded));

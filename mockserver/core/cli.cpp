@@ -262,6 +262,16 @@ CliResult<std::pair<std::string, Rule>> parse_rule_arg(std::string_view text, st
       }
     }
     rule["respond"] = std::move(respond);
+  } else if (words[0] == "proxy") {
+    // proxy [delay=MS] [rate=BYTES]
+    json::object p;
+    for (std::size_t i = 1; i < words.size(); ++i) {
+      const auto [k, v] = split_at(words[i], '=');
+      if (k == "delay" || k == "delay_ms") p["delay_ms"] = scalar(v);
+      else if (k == "rate") p["rate"] = scalar(v);
+      else return fail(fmt::format("unknown proxy option '{}' (delay=MS, rate=BYTES)", k));
+    }
+    rule["proxy"] = p.empty() ? json::value(true) : json::value(std::move(p));
   } else {
     json::object f{{"kind", words[0]}};
     if (auto e = fault_params(f, words, 1)) return fail(*e);

@@ -204,6 +204,7 @@ void Listener::on_request(const Request& req, TimePoint now, Decision& d) {
   const int head = req.head() ? 1 : 0;
   const int shape = shape_of(req.keep_alive, req.minor == 0);
   d.fault.reset();
+  d.proxy.reset();
   d.prepared = {};
   d.plan.steps.clear();
 
@@ -221,7 +222,10 @@ void Listener::on_request(const Request& req, TimePoint now, Decision& d) {
     if (!active(c.rule.schedule, counters_, c.counters, elapsed(now))) continue;
     ++c.counters.fired;
     d.rule = c.rule.id;
-    if (c.rule.fault) {
+    if (c.rule.proxy) {
+      d.proxy = c.rule.proxy;
+      d.status = 0;
+    } else if (c.rule.fault) {
       d.fault = c.rule.fault->kind;
       d.status = 0;
       d.plan = plan_fault(*c.rule.fault, spec_.name, facts, c.rule.respond);
@@ -241,6 +245,11 @@ void Listener::on_request(const Request& req, TimePoint now, Decision& d) {
     return;
   }
   d.rule = {};
+  if (spec_.upstream) {  // what no rule answers, the real server does
+    d.proxy = ProxyAction{};
+    d.status = 0;
+    return;
+  }
   d.status = 200;
   d.prepared = default_.bytes[head][shape];
   d.prepared_closes = default_.closes[shape];

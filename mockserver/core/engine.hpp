@@ -28,7 +28,8 @@ struct PreparedResponse {
 struct Decision {
   std::string_view rule;   // "" when the default answered
   std::optional<FaultKind> fault;
-  int status = 0;          // 0 for faults
+  std::optional<ProxyAction> proxy;  // set: relay the connection to the upstream; nothing planned
+  int status = 0;          // 0 for faults and proxied requests
   // Exactly one of these is used: `prepared` (static bytes, no plan) or `plan`.
   std::string_view prepared;
   bool prepared_closes = false;

@@ -218,12 +218,21 @@ struct Response {
   bool operator==(const Response&) const = default;
 };
 
+// Hand the connection to the listener's upstream, from this request on: its bytes are relayed
+// both ways (the Toxiproxy model), after `delay`, the upstream's answer at `rate` bytes a second.
+struct ProxyAction {
+  Ms delay{0};
+  std::size_t rate = 0;  // 0: as fast as it comes
+  bool operator==(const ProxyAction&) const = default;
+};
+
 struct Rule {
   std::string id;
   Match match;
   Schedule schedule;
-  Response respond;            // used when fault is unset
-  std::optional<Fault> fault;  // wins over respond
+  Response respond;                  // used when neither fault nor proxy is set
+  std::optional<Fault> fault;        // wins over respond
+  std::optional<ProxyAction> proxy;  // the listener's upstream answers
   bool operator==(const Rule&) const = default;
 };
 
@@ -242,6 +251,8 @@ bool valid_ip_literal(std::string_view host);
 struct ListenerSpec {
   std::string name;
   Endpoint listen;
+  // A real server behind the listener: requests no rule answers are relayed to it.
+  std::optional<Endpoint> upstream;
   Mode mode = Mode::Serve;
   std::optional<Fault> fault;  // applies to every connection or request, before the rules
   std::vector<Rule> rules;

@@ -444,7 +444,7 @@ class Decoder {
     r.id = fmt::format("rule-{}", index + 1);
     const auto* o = object(v, path);
     if (!o) return r;
-    known(*o, path, {"id", "match", "schedule", "respond", "fault"});
+    known(*o, path, {"id", "match", "schedule", "respond", "fault", "proxy"});
     if (const auto* id = o->if_contains("id")) {
       if (auto s = string(*id, field(path, "id"))) {
         if (s->empty() || s->size() > 128) fail(field(path, "id"), "expected 1..128 characters");
@@ -456,6 +456,24 @@ class Decoder {
     if (const auto* re = o->if_contains("respond")) r.respond = response(*re, field(path, "respond"));
     if (const auto* f = o->if_contains("fault")) {
       if (!f->is_null()) r.fault = fault(*f, field(path, "fault"));
+    }
+    if (const auto* p = o->if_contains("proxy")) {
+      const auto ppath = field(path, "proxy");
+      if (p->is_bool() && p->get_bool()) {
+        r.proxy = ProxyAction{};
+      } else if (const auto* po = p->if_object()) {
+        known(*po, ppath, {"delay_ms", "rate"});
+        ProxyAction a;
+        if (const auto* d = po->if_contains("delay_ms")) a.delay = millis(*d, field(ppath, "delay_ms")).value_or(Ms{0});
+        if (const auto* rt = po->if_contains("rate")) {
+          if (const auto n = integer(*rt, field(ppath, "rate"), 1, 1'000'000'000)) a.rate = static_cast<std::size_t>(*n);
+        }
+        r.proxy = a;
+      } else if (!p->is_bool()) {
+        fail(ppath, "expected true or {\"delay_ms\": MS, \"rate\": BYTES}");
+      }
+      if (r.proxy && (r.fault || o->contains("respond")))
+        fail(path, "give one of respond, fault and proxy");
     }
     if (r.fault && o->contains("respond") && info(r.fault->kind).phase != Phase::Request)
       fail(path, "a connection or listener fault cannot have a respond");
@@ -513,7 +531,7 @@ class Decoder {
     ListenerSpec l;
     const auto* o = object(v, path);
     if (!o) return l;
-    known(*o, path, {"name", "listen", "mode", "fault", "rules"});
+    known(*o, path, {"name", "listen", "upstream", "mode", "fault", "rules"});
     if (const auto* n = o->if_contains("name")) {
       if (auto s = string(*n, field(path, "name"))) {
         if (!valid_listener_name(*s))
@@ -536,6 +554,10 @@ class Decoder {
       if (!f->is_null()) l.fault = fault(*f, field(path, "fault"));
     }
     if (const auto* r = o->if_contains("rules")) l.rules = rules(*r, field(path, "rules"));
+    if (const auto* u = o->if_contains("upstream")) l.upstream = endpoint(*u, field(path, "upstream"));
+    for (std::size_t i = 0; i < l.rules.size(); ++i)
+      if (l.rules[i].proxy && !l.upstream)
+        fail(field(item(field(path, "rules"), i), "proxy"), "the listener has no upstream to proxy to");
     return l;
   }
 
@@ -787,8 +809,14 @@ json::value to_json(const Rule& r) {
     o["schedule"] = std::move(j);
   }
   if (r.fault) o["fault"] = to_json(*r.fault);
+  if (r.proxy) {
+    json::object p;
+    if (r.proxy->delay.count()) p["delay_ms"] = r.proxy->delay.count();
+    if (r.proxy->rate) p["rate"] = r.proxy->rate;
+    o["proxy"] = p.empty() ? json::value(true) : json::value(std::move(p));
+  }
   // A fault that bends the response keeps the response it bends.
-  if (!r.fault || (shapes_response(r.fault->kind) && r.respond != Response{})) {
+  if ((!r.fault && !r.proxy) || (r.fault && shapes_response(r.fault->kind) && r.respond != Response{})) {
     const Response& re = r.respond;
     json::object j{{"status", re.status}};
     if (re.omit_reason) j["reason"] = nullptr;
@@ -814,11 +842,13 @@ json::value to_json(const Rule& r) {
 json::value to_json(const ListenerSpec& l) {
   json::array rules;
   for (const auto& r : l.rules) rules.push_back(to_json(r));
-  return json::object{{"name", l.name},
-                      {"listen", to_string(l.listen)},
-                      {"mode", name(l.mode)},
-                      {"fault", l.fault ? to_json(*l.fault) : json::value(nullptr)},
-                      {"rules", std::move(rules)}};
+  json::object o{{"name", l.name},
+                 {"listen", to_string(l.listen)},
+                 {"mode", name(l.mode)},
+                 {"fault", l.fault ? to_json(*l.fault) : json::value(nullptr)},
+                 {"rules", std::move(rules)}};
+  if (l.upstream) o["upstream"] = to_string(*l.upstream);
+  return o;
 }
 
 json::value to_json(const Spec& s) {

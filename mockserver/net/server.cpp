@@ -225,6 +225,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     error_code ec;
     timer_.cancel();
     sock_.close(ec);
+    if (up_) up_->close(ec);
   }
 
   // Listener reset: connections held by a fault are let go with a FIN.
@@ -248,7 +249,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
-  enum class State { Reading, Writing, Holding, Draining, Done };
+  enum class State { Reading, Writing, Holding, Draining, Proxying, Done };
   static constexpr Ms kPeerPoll{100};  // how often a hang-no-read looks for the peer's FIN
 
   void record_accept_fault(const core::AcceptDecision& d) {
@@ -352,6 +353,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case State::Draining:
         in_.clear();  // a held or closing connection ignores what it is sent
         return do_read();
+      case State::Proxying:  // its reads are the relay's own
       case State::Done: return;
     }
   }
@@ -378,6 +380,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const TimePoint t = srv_.now();
     l_->model.on_request(req, t, decision_);
     record_request(req, t);
+    if (decision_.proxy) {
+      // The request, and whatever the client sent after it, go to the upstream as they came.
+      std::string pending(in_.view());
+      in_.clear();
+      if (l_->model.has_listener_rules()) srv_.apply_mode(*l_);
+      return start_proxy(*decision_.proxy, std::move(pending));
+    }
     in_.consume(r.consumed);  // the views in `req` die here; everything needed is copied
     if (l_->model.has_listener_rules()) srv_.apply_mode(*l_);
     state_ = State::Writing;
@@ -410,6 +419,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       e->rule = decision_.rule;
       if (decision_.fault) {
         e->outcome.assign("fault:").append(core::info(*decision_.fault).name);
+      } else if (decision_.proxy) {
+        e->outcome.assign("proxied");
       } else {
         char buf[8];
         const auto [p, ec] = std::to_chars(buf, buf + sizeof buf, decision_.status);
@@ -565,6 +576,100 @@ class Connection : public std::enable_shared_from_this<Connection> {
     error_code ec;
     timer_.cancel();
     sock_.close(ec);
+    if (up_) up_->close(ec);
+  }
+
+  // --- pass-through: the connection relayed to the listener's upstream -------------------
+
+  void start_proxy(const core::ProxyAction& a, std::string pending) {
+    state_ = State::Proxying;
+    stop_timer();
+    to_up_ = std::move(pending);
+    up_rate_ = a.rate;
+    up_ = std::make_unique<tcp::socket>(srv_.io);
+    client_read();  // bytes the client sends meanwhile wait in to_up_
+    if (a.delay.count() > 0) return after(a.delay, [](Connection& c) { c.connect_upstream(); });
+    connect_upstream();
+  }
+
+  void connect_upstream() {
+    const auto& u = *l_->model.spec().upstream;
+    error_code ec;
+    const tcp::endpoint ep(asio::ip::make_address(u.host, ec), u.port);
+    up_->async_connect(ep, [self = shared_from_this()](error_code ec) {
+      if (self->state_ != State::Proxying) return;
+      if (ec) {
+        // As the client would have met the upstream itself: reset, and the reason journaled.
+        if (auto* e = self->entry()) e->outcome = "upstream-error: " + ec.message();
+        return self->reset_now();
+      }
+      self->up_connected_ = true;
+      error_code ignored;
+      self->up_->set_option(tcp::no_delay(true), ignored);
+      self->flush_to_up();
+      self->up_read();
+    });
+  }
+
+  // client -> upstream
+  void client_read() {
+    if (client_buf_.empty()) client_buf_.resize(16 * 1024);
+    sock_.async_read_some(asio::buffer(client_buf_), [self = shared_from_this()](error_code ec, std::size_t n) {
+      if (self->state_ != State::Proxying) return;
+      if (ec) {
+        self->client_done_ = true;
+        error_code ignored;
+        if (self->up_connected_ && self->to_up_.empty()) self->up_->shutdown(tcp::socket::shutdown_send, ignored);
+        return self->proxy_maybe_done(ec == asio::error::eof ? "fin-by-peer" : "rst-by-peer");
+      }
+      self->to_up_.append(self->client_buf_.data(), n);
+      self->flush_to_up();
+      self->client_read();
+    });
+  }
+
+  void flush_to_up() {
+    if (!up_connected_ || up_writing_ || to_up_.empty()) return;
+    up_writing_ = true;
+    up_out_.swap(to_up_);
+    to_up_.clear();
+    asio::async_write(*up_, asio::buffer(up_out_), [self = shared_from_this()](error_code ec, std::size_t) {
+      self->up_writing_ = false;
+      if (self->state_ != State::Proxying) return;
+      if (ec) return self->close_now("rst-by-us");
+      if (!self->to_up_.empty()) return self->flush_to_up();
+      error_code ignored;
+      if (self->client_done_) self->up_->shutdown(tcp::socket::shutdown_send, ignored);
+    });
+  }
+
+  // upstream -> client, at the rule's rate: a twentieth of it every 50 ms
+  void up_read() {
+    const std::size_t chunk = up_rate_ > 0 ? std::max<std::size_t>(up_rate_ / 20, 1) : 16 * 1024;
+    up_buf_.resize(chunk);
+    up_->async_read_some(asio::buffer(up_buf_), [self = shared_from_this()](error_code ec, std::size_t n) {
+      if (self->state_ != State::Proxying) return;
+      if (ec) {
+        self->up_done_ = true;
+        error_code ignored;
+        self->sock_.shutdown(tcp::socket::shutdown_send, ignored);  // the upstream's FIN, passed on
+        return self->proxy_maybe_done("fin-by-us");
+      }
+      asio::async_write(self->sock_, asio::buffer(self->up_buf_.data(), n), [self](error_code ec, std::size_t n) {
+        if (self->state_ != State::Proxying) return;
+        self->add_sent(n);
+        if (ec) return self->close_now(ec == asio::error::connection_reset ? "rst-by-peer" : "fin-by-peer");
+        if (self->up_rate_ > 0) return self->after(Ms{50}, [](Connection& c) { c.up_read(); });
+        self->up_read();
+      });
+    });
+  }
+
+  // Over when both directions are: then both sockets close.
+  void proxy_maybe_done(std::string_view end) {
+    if (first_end_.empty()) first_end_ = end;
+    if (up_done_ && (client_done_ || !up_connected_)) return close_now(first_end_);
+    if (client_done_ && !up_connected_) return close_now(first_end_);  // the client left during the delay
   }
 
   Server::Impl& srv_;
@@ -584,6 +689,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t piece_ = 0;  // next write of the Pieces step at step_
   bool piece_paused_ = false;
   bool closes_after_ = false;
+  // pass-through
+  std::unique_ptr<tcp::socket> up_;
+  std::string to_up_, up_out_;
+  std::vector<char> client_buf_, up_buf_;
+  std::size_t up_rate_ = 0;
+  bool up_connected_ = false, up_writing_ = false, client_done_ = false, up_done_ = false;
+  std::string first_end_;
   std::uint64_t seq_ = 0;
   bool journaled_ = false;  // an entry was made for this connection (or the journal is off)
   TimePoint accepted_{};

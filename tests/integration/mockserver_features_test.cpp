@@ -9,6 +9,8 @@
 #include <ctime>
 
 #include "tests/integration/mockserver_client.hpp"
+#include "tests/support/ports.hpp"
+#include "tests/support/temp_file.hpp"
 
 namespace lb::test {
 namespace {
@@ -132,6 +134,97 @@ TEST(MockFeatures, AProbabilisticRuleFiresAsItsSeedSays) {
   EXPECT_EQ(first, run());
   EXPECT_NE(first.find('1'), std::string::npos);
   EXPECT_NE(first.find('0'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lb::test
+
+namespace lb::test {
+namespace {
+
+// Pass-through, the Toxiproxy model: a real server (here another mockserver) behind a listener;
+// rules act first, the rest is relayed with faults on the way.
+TEST(MockFeatures, AListenerPassesThroughToARealUpstream) {
+  Mock app({"--listen", "app=127.0.0.1:0", "--rule", "app: path=/slow -> status 200 body=\"slow\""});
+  const auto upstream = fmt::format("front=127.0.0.1:{}", app.port("app"));
+  Mock m({"--listen", "front=127.0.0.1:0", "--upstream", upstream, "--rule", "front: path=/health -> status 503",
+          "--rule", "front: path=/slow -> proxy delay=300", "--rule", "front: path=/rate -> proxy rate=2000"});
+  EXPECT_EQ(body_of(http(m.port("front"), "GET", "/").bytes), "hello from app");
+  EXPECT_EQ(status_of(http(m.port("front"), "GET", "/health").bytes), 503);  // answered here
+  const auto start = Clock::now();
+  EXPECT_EQ(body_of(http(m.port("front"), "GET", "/slow").bytes), "slow");
+  EXPECT_GE(Clock::now() - start, milliseconds(300));
+  // A request body makes it through too, and the upstream's journal has it.
+  const auto posted = request_once(m.port("front"),
+                                   "POST /data HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello");
+  EXPECT_EQ(status_of(posted.bytes), 200);
+  ASSERT_TRUE(app.wait_journal("listener=app&path=/data"));
+  EXPECT_EQ(app.journal("path=/data").at(0).at("body"), "hello");
+  EXPECT_EQ(app.journal("path=/health").size(), 0u);
+  ASSERT_TRUE(m.wait_journal("listener=front&outcome=proxied", 3));
+
+  // The upstream gone: the client is reset, as it would be by a dead server, and told why.
+  app.child().stop();
+  auto c = connect_to(m.port("front"));
+  ASSERT_EQ(c.error, 0);
+  send_all(c.fd.get(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(read_to_end(c.fd.get(), kPatience).end, End::Reset);
+  ASSERT_TRUE(m.wait_journal("outcome=upstream-error:%20Connection%20refused"));
+}
+
+TEST(MockFeatures, AProxyRuleNeedsAnUpstream) {
+  Child bad = Child::start(MOCKSERVER_BIN, {"--listen", "s1=127.0.0.1:0", "--rule", "s1: -> proxy"}, {.ready_line = ""});
+  EXPECT_EQ(bad.wait_exit(kPatience), 2);
+  EXPECT_NE(bad.stderr_text().find("has no upstream to proxy to"), std::string::npos) << bad.stderr_text();
+  Mock m({"--listen", "s1=127.0.0.1:0"});
+  const auto r = m.call("PUT", "/v1/listeners/s1/rules", R"([{"proxy": true}])");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.json.at("field"), "rules[0].proxy");
+}
+
+}  // namespace
+}  // namespace lb::test
+
+namespace lb::test {
+namespace {
+
+// Real haproxy checks an app through the pass-through listener: what the app answers decides,
+// until a fault on the way (rules act before the relay) does.
+TEST(MockFeatures, HaproxyChecksAnAppThroughThePassThrough) {
+  Mock app({"--listen", "app=127.0.0.1:0"});
+  Mock m({"--listen", "front=127.0.0.1:0", "--upstream", fmt::format("front=127.0.0.1:{}", app.port("app"))});
+  TempDir dir;
+  const auto cfg = dir.write("h.cfg", fmt::format(R"(global
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout check 300ms
+frontend fe
+    bind 127.0.0.1:{}
+    default_backend be
+backend be
+    option httpchk GET /health
+    server s1 127.0.0.1:{} check inter 100ms rise 1 fall 1
+)",
+                                                  free_tcp_port(), m.port("front")));
+  auto haproxy = Child::start("/usr/sbin/haproxy", {"-db", "-f", cfg.string()}, {.ready_line = ""});
+  ASSERT_TRUE(app.wait_journal("listener=app&path=/health", 2)) << haproxy.stderr_text();
+  ASSERT_EQ(app.call("PUT", "/v1/listeners/app/rules", R"([{"match": {"path": "/health"}, "respond": {"status": 500}}])").status, 200);
+  const auto down = haproxy.await_line("Server be/s1 is DOWN", kPatience);
+  ASSERT_TRUE(down) << haproxy.stderr_text();
+  EXPECT_NE(down->find("Layer7 wrong status, code: 500"), std::string::npos) << *down;
+  ASSERT_EQ(app.call("PUT", "/v1/listeners/app/rules", "[]").status, 200);
+  ASSERT_TRUE(haproxy.await_line("Server be/s1 is UP", kPatience));
+  // A fault on the way: the relay times out before the app is asked.
+  ASSERT_EQ(m.call("PUT", "/v1/listeners/front/rules", R"([{"fault": "timeout"}])").status, 200);
+  const auto timeout = haproxy.await_line("Server be/s1 is DOWN", kPatience);
+  ASSERT_TRUE(timeout);
+  EXPECT_NE(timeout->find("Layer7 timeout"), std::string::npos) << *timeout;
+  haproxy.stop();
 }
 
 }  // namespace
