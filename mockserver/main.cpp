@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> upstreams;
   app.add_option("--upstream", upstreams,
                  "NAME=IP:PORT: a real server behind listener NAME; requests no rule answers are relayed "
-                 "to it (rules act first: '-> proxy delay=MS rate=BYTES' relays with faults on the way)")
+                 "to it (rules act first: '-> proxy delay=MS rate=BYTES up_rate=BYTES' relays with faults on "
+                 "the way)")
       ->type_name("NAME=IP:PORT");
   app.add_option("--admin", admin, "control API (JSON over HTTP) on ADDR:PORT")->type_name("ADDR:PORT");
   // Settings are judged by the spec file's decoder (mock::core::apply_setting_flags), so a

@@ -269,7 +269,8 @@ CliResult<std::pair<std::string, Rule>> parse_rule_arg(std::string_view text, st
       const auto [k, v] = split_at(words[i], '=');
       if (k == "delay" || k == "delay_ms") p["delay_ms"] = scalar(v);
       else if (k == "rate") p["rate"] = scalar(v);
-      else return fail(fmt::format("unknown proxy option '{}' (delay=MS, rate=BYTES)", k));
+      else if (k == "up_rate") p["up_rate"] = scalar(v);
+      else return fail(fmt::format("unknown proxy option '{}' (delay=MS, rate=BYTES, up_rate=BYTES)", k));
     }
     rule["proxy"] = p.empty() ? json::value(true) : json::value(std::move(p));
   } else {

@@ -219,10 +219,12 @@ struct Response {
 };
 
 // Hand the connection to the listener's upstream, from this request on: its bytes are relayed
-// both ways (the Toxiproxy model), after `delay`, the upstream's answer at `rate` bytes a second.
+// both ways (the Toxiproxy model), after `delay`; the upstream's bytes at `rate` bytes a second,
+// the client's at `up_rate`.
 struct ProxyAction {
   Ms delay{0};
-  std::size_t rate = 0;  // 0: as fast as it comes
+  std::size_t rate = 0;     // 0: as fast as it comes
+  std::size_t up_rate = 0;  // 0: as fast as it comes
   bool operator==(const ProxyAction&) const = default;
 };
 

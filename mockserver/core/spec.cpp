@@ -462,11 +462,15 @@ class Decoder {
       if (p->is_bool() && p->get_bool()) {
         r.proxy = ProxyAction{};
       } else if (const auto* po = p->if_object()) {
-        known(*po, ppath, {"delay_ms", "rate"});
+        known(*po, ppath, {"delay_ms", "rate", "up_rate"});
         ProxyAction a;
         if (const auto* d = po->if_contains("delay_ms")) a.delay = millis(*d, field(ppath, "delay_ms")).value_or(Ms{0});
         if (const auto* rt = po->if_contains("rate")) {
           if (const auto n = integer(*rt, field(ppath, "rate"), 1, 1'000'000'000)) a.rate = static_cast<std::size_t>(*n);
+        }
+        if (const auto* rt = po->if_contains("up_rate")) {
+          if (const auto n = integer(*rt, field(ppath, "up_rate"), 1, 1'000'000'000))
+            a.up_rate = static_cast<std::size_t>(*n);
         }
         r.proxy = a;
       } else if (!p->is_bool()) {
@@ -813,6 +817,7 @@ json::value to_json(const Rule& r) {
     json::object p;
     if (r.proxy->delay.count()) p["delay_ms"] = r.proxy->delay.count();
     if (r.proxy->rate) p["rate"] = r.proxy->rate;
+    if (r.proxy->up_rate) p["up_rate"] = r.proxy->up_rate;
     o["proxy"] = p.empty() ? json::value(true) : json::value(std::move(p));
   }
   // A fault that bends the response keeps the response it bends.

@@ -575,6 +575,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::Done;
     error_code ec;
     timer_.cancel();
+    if (client_pace_) client_pace_->cancel();
     sock_.close(ec);
     if (up_) up_->close(ec);
   }
@@ -586,6 +587,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stop_timer();
     to_up_ = std::move(pending);
     up_rate_ = a.rate;
+    client_rate_ = a.up_rate;
     up_ = std::make_unique<tcp::socket>(srv_.io);
     client_read();  // bytes the client sends meanwhile wait in to_up_
     if (a.delay.count() > 0) return after(a.delay, [](Connection& c) { c.connect_upstream(); });
@@ -607,19 +609,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
       error_code ignored;
       self->up_->set_option(tcp::no_delay(true), ignored);
       self->flush_to_up();
+      self->shutdown_up_when_flushed();
       self->up_read();
     });
   }
 
-  // client -> upstream
+  // client -> upstream. Reads stop while a lot waits to be relayed (TCP backpressure).
   void client_read() {
-    if (client_buf_.empty()) client_buf_.resize(16 * 1024);
+    if (to_up_.size() > kRelayBacklog) {
+      client_paused_ = true;
+      return;
+    }
+    client_buf_.resize(16 * 1024);
     sock_.async_read_some(asio::buffer(client_buf_), [self = shared_from_this()](error_code ec, std::size_t n) {
       if (self->state_ != State::Proxying) return;
       if (ec) {
         self->client_done_ = true;
-        error_code ignored;
-        if (self->up_connected_ && self->to_up_.empty()) self->up_->shutdown(tcp::socket::shutdown_send, ignored);
+        self->shutdown_up_when_flushed();
         return self->proxy_maybe_done(ec == asio::error::eof ? "fin-by-peer" : "rst-by-peer");
       }
       self->to_up_.append(self->client_buf_.data(), n);
@@ -628,19 +634,44 @@ class Connection : public std::enable_shared_from_this<Connection> {
     });
   }
 
+  // At the rule's up_rate, a twentieth of it every 50 ms (on its own timer: the connection's
+  // one paces the other direction).
   void flush_to_up() {
-    if (!up_connected_ || up_writing_ || to_up_.empty()) return;
+    if (!up_connected_ || up_writing_ || up_pacing_ || to_up_.empty()) return;
     up_writing_ = true;
-    up_out_.swap(to_up_);
-    to_up_.clear();
+    const std::size_t n = client_rate_ > 0 ? std::min(to_up_.size(), std::max<std::size_t>(client_rate_ / 20, 1))
+                                           : to_up_.size();
+    up_out_.assign(to_up_, 0, n);
+    to_up_.erase(0, n);
     asio::async_write(*up_, asio::buffer(up_out_), [self = shared_from_this()](error_code ec, std::size_t) {
       self->up_writing_ = false;
       if (self->state_ != State::Proxying) return;
       if (ec) return self->close_now("rst-by-us");
-      if (!self->to_up_.empty()) return self->flush_to_up();
-      error_code ignored;
-      if (self->client_done_) self->up_->shutdown(tcp::socket::shutdown_send, ignored);
+      if (self->client_paused_ && self->to_up_.size() <= kRelayBacklog) {
+        self->client_paused_ = false;
+        self->client_read();
+      }
+      if (self->client_rate_ == 0) {
+        self->flush_to_up();
+        return self->shutdown_up_when_flushed();
+      }
+      if (!self->client_pace_) self->client_pace_ = std::make_unique<asio::steady_timer>(self->srv_.io);
+      self->up_pacing_ = true;
+      self->client_pace_->expires_after(Ms{50});
+      self->client_pace_->async_wait([self](error_code ec) {
+        self->up_pacing_ = false;
+        if (ec || self->state_ != State::Proxying) return;
+        self->flush_to_up();
+        self->shutdown_up_when_flushed();
+      });
     });
+  }
+
+  // The client's FIN reaches the upstream after the last of its bytes.
+  void shutdown_up_when_flushed() {
+    if (!client_done_ || !up_connected_ || up_writing_ || up_pacing_ || !to_up_.empty()) return;
+    error_code ignored;
+    up_->shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   // upstream -> client, at the rule's rate: a twentieth of it every 50 ms
@@ -693,8 +724,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<tcp::socket> up_;
   std::string to_up_, up_out_;
   std::vector<char> client_buf_, up_buf_;
-  std::size_t up_rate_ = 0;
-  bool up_connected_ = false, up_writing_ = false, client_done_ = false, up_done_ = false;
+  std::size_t up_rate_ = 0, client_rate_ = 0;
+  std::unique_ptr<asio::steady_timer> client_pace_;
+  bool up_connected_ = false, up_writing_ = false, up_pacing_ = false, client_paused_ = false;
+  bool client_done_ = false, up_done_ = false;
+  static constexpr std::size_t kRelayBacklog = 1024 * 1024;  // client bytes waiting for the upstream
   std::string first_end_;
   std::uint64_t seq_ = 0;
   bool journaled_ = false;  // an entry was made for this connection (or the journal is off)

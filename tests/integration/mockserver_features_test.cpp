@@ -162,6 +162,15 @@ TEST(MockFeatures, AListenerPassesThroughToARealUpstream) {
   EXPECT_EQ(app.journal("path=/data").at(0).at("body"), "hello");
   EXPECT_EQ(app.journal("path=/health").size(), 0u);
   ASSERT_TRUE(m.wait_journal("listener=front&outcome=proxied", 3));
+  // The other direction: a 2000-byte upload at 4000 bytes a second takes half a second.
+  ASSERT_EQ(m.call("POST", "/v1/listeners/front/rules", R"({"id": "up", "match": {"path": "/upload"}, "proxy": {"up_rate": 4000}})").status, 201);
+  const auto upload_start = Clock::now();
+  const auto uploaded = request_once(m.port("front"), "POST /upload HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 2000\r\n\r\n" +
+                                                          std::string(2000, 'u'));
+  EXPECT_EQ(status_of(uploaded.bytes), 200);
+  EXPECT_GE(Clock::now() - upload_start, milliseconds(400));
+  ASSERT_TRUE(app.wait_journal("path=/upload"));
+  EXPECT_EQ(app.journal("path=/upload").at(0).at("body").as_string().size(), 2000u);
 
   // The upstream gone: the client is reset, as it would be by a dead server, and told why.
   app.child().stop();
