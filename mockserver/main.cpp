@@ -9,6 +9,7 @@
 #include "mockserver/core/cli.hpp"
 #include "mockserver/core/spec.hpp"
 #include "mockserver/net/server.hpp"
+#include "mockserver/net/tls.hpp"
 
 namespace {
 
@@ -74,7 +75,11 @@ int main(int argc, char** argv) {
       ->type_name("RULE");
   app.add_option("--fault", faults, "NAME=FAULT[ PARAM=VALUE...]: fault for every connection")
       ->type_name("NAME=FAULT");
-  std::vector<std::string> upstreams;
+  std::vector<std::string> upstreams, tls;
+  app.add_option("--tls", tls,
+                 "NAME=CERT,KEY (PEM files) or NAME=self-signed: listener NAME speaks TLS; faults "
+                 "tls-handshake-failure, tls-slow-handshake, tls-wrong-cert, tls13-only act on its handshake")
+      ->type_name("NAME=CERT,KEY");
   app.add_option("--upstream", upstreams,
                  "NAME=IP:PORT: a real server behind listener NAME; requests no rule answers are relayed "
                  "to it (rules act first: '-> proxy delay=MS rate=BYTES up_rate=BYTES' relays with faults on "
@@ -158,6 +163,21 @@ int main(int argc, char** argv) {
                                    parsed->first, parsed->first));
     }
   }
+  for (const auto& t : tls) {
+    const auto eq = t.find('=');
+    auto* l = eq == std::string::npos ? nullptr : find(spec, std::string_view(t).substr(0, eq));
+    const std::string files = eq == std::string::npos ? "" : t.substr(eq + 1);
+    const auto comma = files.find(',');
+    if (!l) {
+      errors.push_back(fmt::format("--tls '{}': expected NAME=CERT,KEY or NAME=self-signed for a --listen NAME", t));
+    } else if (files == "self-signed") {
+      l->tls = mock::core::TlsSpec{};
+    } else if (comma == std::string::npos || comma == 0 || comma + 1 == files.size()) {
+      errors.push_back(fmt::format("--tls '{}': expected NAME=CERT,KEY (two PEM files) or NAME=self-signed", t));
+    } else {
+      l->tls = mock::core::TlsSpec{files.substr(0, comma), files.substr(comma + 1)};
+    }
+  }
   for (const auto& f : faults) {
     auto parsed = mock::core::parse_fault_arg(f);
     if (!parsed) {
@@ -179,9 +199,6 @@ int main(int argc, char** argv) {
       errors.push_back(fmt::format("--rule '{}': no listener '{}'", r, parsed->first));
     } else if (std::any_of(l->rules.begin(), l->rules.end(), [&](auto& x) { return x.id == parsed->second.id; })) {
       errors.push_back(fmt::format("--rule '{}': duplicate rule id '{}'", r, parsed->second.id));
-    } else if (parsed->second.proxy && !l->upstream) {
-      errors.push_back(fmt::format("--rule '{}': listener '{}' has no upstream to proxy to (add --upstream {}=IP:PORT)",
-                                   r, l->name, l->name));
     } else {
       l->rules.push_back(std::move(parsed->second));
     }
@@ -191,6 +208,14 @@ int main(int argc, char** argv) {
     else errors.push_back(fmt::format("--admin '{}': expected IP:PORT such as 127.0.0.1:0 (an IP address, not a name)", admin));
   }
   for (auto& e : mock::core::apply_setting_flags(spec, settings)) errors.push_back(std::move(e));
+  // What the flags put together must agree too (a proxy rule and its upstream, ...).
+  for (const auto& l : spec.listeners)
+    for (const auto& [where, why] : mock::core::listener_conflicts(l, "listener " + l.name))
+      errors.push_back(fmt::format("{}: {}", where, why));
+  // Certificates are loaded as the run loads them, so --check judges them too.
+  for (const auto& l : spec.listeners)
+    if (l.tls)
+      if (auto e = mock::net::check_tls(*l.tls)) errors.push_back(fmt::format("listener {}: {}", l.name, *e));
   if (log_requests) spec.log_requests = true;
   if (spec.listeners.empty() && errors.empty())
     errors.emplace_back("nothing to serve: give --listen NAME=ADDR:PORT or -f FILE (see --help)");

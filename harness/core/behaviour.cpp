@@ -15,6 +15,13 @@ std::vector<mock::core::Rule> parse_rules(const std::string& backend, const std:
       errors.push_back(fmt::format("backend {}: rule '{}': {}", backend, texts[i], r.error()));
       continue;
     }
+    // A scenario's backend is a plain listener: what it could not be started with is refused
+    // here too (a proxy without upstream, a TLS fault without TLS).
+    mock::core::ListenerSpec alone{.name = backend, .rules = {r->second}};
+    if (const auto c = mock::core::listener_conflicts(alone, ""); !c.empty()) {
+      errors.push_back(fmt::format("backend {}: rule '{}': {}", backend, texts[i], c.front().second));
+      continue;
+    }
     out.push_back(std::move(r->second));
   }
   return out;
@@ -26,6 +33,11 @@ std::optional<mock::core::Fault> parse_fault(const std::string& backend, const s
   auto f = mock::core::parse_fault_arg(backend + "=" + text);
   if (!f) {
     errors.push_back(fmt::format("backend {}: fault '{}': {}", backend, text, f.error()));
+    return std::nullopt;
+  }
+  mock::core::ListenerSpec alone{.name = backend, .fault = f->second};
+  if (const auto c = mock::core::listener_conflicts(alone, ""); !c.empty()) {
+    errors.push_back(fmt::format("backend {}: fault '{}': {}", backend, text, c.front().second));
     return std::nullopt;
   }
   return f->second;

@@ -116,6 +116,18 @@ std::optional<std::string> parse_wait(std::string_view query, WaitQuery& q) {
   return parse_filter(rest, q.filter);
 }
 
+// What the listener would disagree with (see listener_conflicts) with these rules or this
+// fault in place of its own: the first disagreement as a 400, or nothing.
+std::optional<AdminReply> conflicts_with(const Listener& l, const std::vector<Rule>* rules,
+                                         const std::optional<std::optional<Fault>>& fault) {
+  ListenerSpec candidate = l.spec();
+  if (rules) candidate.rules = *rules;
+  if (fault) candidate.fault = *fault;
+  const auto c = listener_conflicts(candidate, "");
+  if (c.empty()) return std::nullopt;
+  return error(400, c.front().first, c.front().second);
+}
+
 AdminReply listener_routes(World& w, Listener& l, std::string_view method,
                            const std::vector<std::string_view>& parts, std::string_view body,
                            TimePoint now) {
@@ -167,6 +179,8 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
                                  "delete it or wait for its window to end",
                                  r->id, info(r->fault->kind).name));
     }
+    if (fault)
+      if (auto e = conflicts_with(l, nullptr, *fault)) return *e;
     // Validated in full above; only now does anything change.
     if (mode) l.set_mode(*mode);
     if (fault) l.set_fault(*fault);
@@ -199,6 +213,7 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
     } else {
       auto decoded = decode_fault(*f, "fault");
       if (!decoded) return spec_error(decoded.error());
+      if (auto e = conflicts_with(l, nullptr, std::optional<Fault>(*decoded))) return *e;
       l.set_fault(*decoded);
     }
     return reply(200, listener_json(l, now));
@@ -220,9 +235,7 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
       }
       auto decoded = decode_rules(*rules, "rules");
       if (!decoded) return spec_error(decoded.error());
-      for (std::size_t i = 0; i < decoded->size(); ++i)
-        if ((*decoded)[i].proxy && !l.spec().upstream)
-          return error(400, fmt::format("rules[{}].proxy", i), "the listener has no upstream to proxy to");
+      if (auto e = conflicts_with(l, &*decoded, std::nullopt)) return *e;
       l.set_rules(std::move(*decoded));
       return reply(200, listener_json(l, now));
     }
@@ -234,8 +247,11 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
         return error(400, "rules", fmt::format("expected at most {} rules", kMaxRules));
       auto decoded = decode_rule(*v, "rule", rules.size());
       if (!decoded) return spec_error(decoded.error());
-      if (decoded->proxy && !l.spec().upstream)
-        return error(400, "rule.proxy", "the listener has no upstream to proxy to");
+      {
+        auto with = rules;
+        with.push_back(*decoded);
+        if (auto e = conflicts_with(l, &with, std::nullopt)) return *e;
+      }
       for (const auto& r : rules)
         if (r.id == decoded->id) return error(409, "rule.id", fmt::format("duplicate rule id '{}'", r.id));
       rules.push_back(std::move(*decoded));

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <fmt/format.h>
+
 #include <array>
 #include <charconv>
 
@@ -40,6 +42,12 @@ constexpr std::array kFaults{
     FaultInfo{SlowClose, "slow-close", Phase::Request, "the normal response, then the FIN only after ms"},
     FaultInfo{LimitData, "limit-data", Phase::Request, "the normal response cut after N bytes, then FIN"},
     FaultInfo{Timeout, "timeout", Phase::Request, "nothing sent; FIN after ms (0: held open)"},
+    FaultInfo{TlsHandshakeFailure, "tls-handshake-failure", Phase::Connection,
+              "TLS: a handshake_failure alert instead of a ServerHello, then FIN"},
+    FaultInfo{TlsSlowHandshake, "tls-slow-handshake", Phase::Connection, "TLS: the handshake only after ms"},
+    FaultInfo{TlsWrongCert, "tls-wrong-cert", Phase::Connection,
+              "TLS: a self-signed certificate for wrong.invalid instead of the listener's"},
+    FaultInfo{Tls13Only, "tls13-only", Phase::Connection, "TLS: TLS 1.3 or nothing (1.2 clients fail)"},
 };
 
 }  // namespace
@@ -67,6 +75,7 @@ Fault make_fault(FaultKind kind) {
     case Delay: f.every = Ms{1000}; break;
     case SlowClose: f.every = Ms{1000}; break;
     case LimitData: f.bytes = 100; break;
+    case TlsSlowHandshake: f.every = Ms{1000}; break;
     default: break;
   }
   return f;
@@ -165,6 +174,27 @@ bool valid_ip_literal(std::string_view host) {
   const std::string text(host);
   unsigned char buf[16];
   return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+bool is_tls_fault(FaultKind k) {
+  return k == FaultKind::TlsHandshakeFailure || k == FaultKind::TlsSlowHandshake || k == FaultKind::TlsWrongCert ||
+         k == FaultKind::Tls13Only;
+}
+
+std::vector<std::pair<std::string, std::string>> listener_conflicts(const ListenerSpec& l, std::string_view path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string at = path.empty() ? std::string() : std::string(path) + ".";
+  if (l.fault && is_tls_fault(l.fault->kind) && !l.tls)
+    out.emplace_back(at + "fault", fmt::format("'{}' needs a TLS listener (tls)", info(l.fault->kind).name));
+  for (std::size_t i = 0; i < l.rules.size(); ++i) {
+    const auto& r = l.rules[i];
+    if (r.proxy && !l.upstream)
+      out.emplace_back(fmt::format("{}rules[{}].proxy", at, i), "the listener has no upstream to proxy to");
+    if (r.fault && is_tls_fault(r.fault->kind) && !l.tls)
+      out.emplace_back(fmt::format("{}rules[{}].fault", at, i),
+                       fmt::format("'{}' needs a TLS listener (tls)", info(r.fault->kind).name));
+  }
+  return out;
 }
 
 bool valid_listener_name(std::string_view n) {

@@ -51,6 +51,10 @@ enum class FaultKind {
   SlowClose,
   LimitData,
   Timeout,
+  TlsHandshakeFailure,
+  TlsSlowHandshake,
+  TlsWrongCert,
+  Tls13Only,
 };
 
 struct FaultInfo {
@@ -62,6 +66,8 @@ struct FaultInfo {
 
 std::span<const FaultInfo> fault_table();
 const FaultInfo& info(FaultKind k);
+// The faults that act on a TLS listener's handshake.
+bool is_tls_fault(FaultKind k);
 std::optional<FaultKind> fault_from_name(std::string_view name);
 // Whether the fault bends the rule's response (drip, bad-length, delay, ...); the others send
 // none, or bytes of their own, so a `respond` beside them would be ignored.
@@ -250,9 +256,19 @@ std::string to_string(const Endpoint& e);
 // "127.0.0.1", "::1": an address a socket binds as is (no name to resolve).
 bool valid_ip_literal(std::string_view host);
 
+// A TLS listener: the certificate chain and key, PEM files; both empty: a self-signed
+// certificate for "localhost" made at start.
+struct TlsSpec {
+  std::string cert_file;
+  std::string key_file;
+  bool self_signed() const { return cert_file.empty(); }
+  bool operator==(const TlsSpec&) const = default;
+};
+
 struct ListenerSpec {
   std::string name;
   Endpoint listen;
+  std::optional<TlsSpec> tls;
   // A real server behind the listener: requests no rule answers are relayed to it.
   std::optional<Endpoint> upstream;
   Mode mode = Mode::Serve;
@@ -288,6 +304,9 @@ struct Spec {
 };
 
 bool valid_listener_name(std::string_view name);
+// What a listener's parts must agree on, beyond each part being valid: proxy rules need an
+// upstream, TLS faults a TLS listener. (path, message) for each disagreement.
+std::vector<std::pair<std::string, std::string>> listener_conflicts(const ListenerSpec& l, std::string_view path);
 std::string_view standard_reason(int status);
 
 }  // namespace mock::core

@@ -559,10 +559,30 @@ class Decoder {
     }
     if (const auto* r = o->if_contains("rules")) l.rules = rules(*r, field(path, "rules"));
     if (const auto* u = o->if_contains("upstream")) l.upstream = endpoint(*u, field(path, "upstream"));
-    for (std::size_t i = 0; i < l.rules.size(); ++i)
-      if (l.rules[i].proxy && !l.upstream)
-        fail(field(item(field(path, "rules"), i), "proxy"), "the listener has no upstream to proxy to");
+    if (const auto* t = o->if_contains("tls")) l.tls = tls(*t, field(path, "tls"));
+    for (const auto& [where, why] : listener_conflicts(l, path)) fail(where, why);
     return l;
+  }
+
+  // "self-signed", or {"cert": FILE, "key": FILE}
+  std::optional<TlsSpec> tls(const json::value& v, const std::string& path) {
+    if (v.is_string() && v.get_string() == "self-signed") return TlsSpec{};
+    const auto* o = v.if_object();
+    if (!o) {
+      fail(path, "expected \"self-signed\" or {\"cert\": FILE, \"key\": FILE}");
+      return std::nullopt;
+    }
+    known(*o, path, {"cert", "key"});
+    TlsSpec t;
+    for (auto [key, out] : {std::pair{"cert", &t.cert_file}, std::pair{"key", &t.key_file}}) {
+      if (const auto* x = o->if_contains(key)) {
+        if (auto s = string(*x, field(path, key)); s && !s->empty()) *out = std::move(*s);
+        else if (s) fail(field(path, key), "expected a file name");
+      } else {
+        fail(field(path, key), "missing");
+      }
+    }
+    return t;
   }
 
   Spec spec(const json::value& v) {
@@ -853,6 +873,9 @@ json::value to_json(const ListenerSpec& l) {
                  {"fault", l.fault ? to_json(*l.fault) : json::value(nullptr)},
                  {"rules", std::move(rules)}};
   if (l.upstream) o["upstream"] = to_string(*l.upstream);
+  if (l.tls)
+    o["tls"] = l.tls->self_signed() ? json::value("self-signed")
+                                    : json::value(json::object{{"cert", l.tls->cert_file}, {"key", l.tls->key_file}});
   return o;
 }
 

@@ -356,6 +356,10 @@ WritePlan plan_fault(const Fault& f, std::string_view listener, const RequestFac
       end(p, StepKind::Close);
       break;
     }
+    case TlsHandshakeFailure:
+    case TlsSlowHandshake:
+    case TlsWrongCert:
+    case Tls13Only: break;  // they act on the handshake, before any request (the edge's)
     case Timeout:
       if (f.every.count() == 0) {
         end(p, StepKind::Hold);

@@ -24,6 +24,9 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include <boost/asio/ssl/stream.hpp>
+
+#include "mockserver/net/tls.hpp"
 #include "mockserver/core/admin.hpp"
 #include "mockserver/core/engine.hpp"
 #include "mockserver/core/request.hpp"
@@ -128,6 +131,7 @@ struct ListenerRt : std::enable_shared_from_this<ListenerRt> {
   std::uint64_t seen_config = 0;
   std::uint64_t seen_close = 0;
   core::Endpoint bound;  // where the socket is; the model's `listen` differs while a move is asked
+  std::optional<TlsContexts> tls;  // a TLS listener's handshake contexts
   asio::steady_timer mode_timer;
   asio::steady_timer accept_retry;
   bool accept_error_logged = false;  // one line per run of failures, not one per attempt
@@ -207,7 +211,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     peer_ = peer_string(sock_);
     accepted_ = srv_.now();
     const auto d = l_->model.on_accept(accepted_);
-    if (!d.fault) return begin_request();
+    if (!d.fault) return l_->tls ? start_tls(*l_->tls->normal) : begin_request();
     record_accept_fault(d);
     held_by_listener_ = d.rule == "listener";
     held_rule_ = d.rule;
@@ -215,6 +219,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     switch (d.fault->kind) {
       case core::FaultKind::ResetOnAccept: return reset_now();
       case core::FaultKind::CloseBeforeRequest: return close_gracefully();
+      case core::FaultKind::TlsHandshakeFailure: {
+        // A fatal handshake_failure alert (TLS 1.2 record) in place of the ServerHello.
+        static constexpr char kAlert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
+        state_ = State::Writing;
+        out_.assign(kAlert, sizeof kAlert);
+        return write(out_, [](Connection& c) { c.close_gracefully(); });
+      }
+      case core::FaultKind::TlsSlowHandshake:
+        state_ = State::Reading;
+        return after(d.fault->every, [](Connection& c) { c.start_tls(*c.l_->tls->normal); });
+      case core::FaultKind::TlsWrongCert: return start_tls(*l_->tls->wrong);
+      case core::FaultKind::Tls13Only: return start_tls(*l_->tls->tls13);
       default: return hold(false);  // hang-no-read
     }
   }
@@ -232,6 +248,35 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void release() {
     if (state_ != State::Holding) return;
     close_gracefully();
+  }
+
+  // A TLS listener's handshake, bounded by the idle timeout; a failure is journaled (a client
+  // that spoke plain HTTP, or did not accept the certificate) and the connection closed.
+  void start_tls(boost::asio::ssl::context& ctx) {
+    state_ = State::Reading;
+    tls_ = std::make_unique<boost::asio::ssl::stream<tcp::socket&>>(sock_, ctx);
+    if (srv_.spec.idle_timeout.count() > 0)
+      after(srv_.spec.idle_timeout, [](Connection& c) { c.close_now("idle-timeout"); });
+    tls_->async_handshake(boost::asio::ssl::stream_base::server, [self = shared_from_this()](error_code ec) {
+      if (self->state_ == State::Done) return;
+      self->stop_timer();
+      if (!ec) return self->begin_request();
+      if (!self->journaled_) self->record_no_request();
+      if (auto* e = self->entry()) e->outcome = "tls-error: " + ec.message();
+      self->close_now(ec == asio::error::eof ? "fin-by-peer" : "rst-by-us");
+    });
+  }
+
+  // Reads and writes go through TLS on a TLS listener once the handshake is done.
+  template <class Buffer, class Handler>
+  void read_some(const Buffer& b, Handler&& h) {
+    if (tls_) tls_->async_read_some(b, std::forward<Handler>(h));
+    else sock_.async_read_some(b, std::forward<Handler>(h));
+  }
+  template <class Buffer, class Handler>
+  void write_all(const Buffer& b, Handler&& h) {
+    if (tls_) asio::async_write(*tls_, b, std::forward<Handler>(h));
+    else asio::async_write(sock_, b, std::forward<Handler>(h));
   }
 
   // The API closes every connection, as the process exiting would: FIN, or RST when input is
@@ -333,7 +378,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!direct && spill_.empty()) spill_.resize(4096);
     reading_ = true;
     const auto buf = direct ? in_.prepare() : asio::buffer(spill_);
-    sock_.async_read_some(buf, [self = shared_from_this(), direct](error_code ec, std::size_t n) {
+    read_some(buf, [self = shared_from_this(), direct](error_code ec, std::size_t n) {
       self->reading_ = false;
       if (!ec) {
         if (direct) self->in_.commit(n);
@@ -457,7 +502,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   template <class Next>
   void write(std::string_view bytes, Next next) {
-    asio::async_write(sock_, asio::buffer(bytes.data(), bytes.size()),
+    write_all(asio::buffer(bytes.data(), bytes.size()),
                       [self = shared_from_this(), next](error_code ec, std::size_t n) {
                         if (self->state_ == State::Done) return;
                         self->add_sent(n);
@@ -621,7 +666,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     client_buf_.resize(16 * 1024);
-    sock_.async_read_some(asio::buffer(client_buf_), [self = shared_from_this()](error_code ec, std::size_t n) {
+    read_some(asio::buffer(client_buf_), [self = shared_from_this()](error_code ec, std::size_t n) {
       if (self->state_ != State::Proxying) return;
       if (ec) {
         self->client_done_ = true;
@@ -686,7 +731,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         self->sock_.shutdown(tcp::socket::shutdown_send, ignored);  // the upstream's FIN, passed on
         return self->proxy_maybe_done("fin-by-us");
       }
-      asio::async_write(self->sock_, asio::buffer(self->up_buf_.data(), n), [self](error_code ec, std::size_t n) {
+      self->write_all(asio::buffer(self->up_buf_.data(), n), [self](error_code ec, std::size_t n) {
         if (self->state_ != State::Proxying) return;
         self->add_sent(n);
         if (ec) return self->close_now(ec == asio::error::connection_reset ? "rst-by-peer" : "fin-by-peer");
@@ -706,6 +751,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Server::Impl& srv_;
   std::shared_ptr<ListenerRt> l_;
   tcp::socket sock_;
+  std::unique_ptr<boost::asio::ssl::stream<tcp::socket&>> tls_;  // after sock_: it refers to it
   asio::steady_timer timer_;
   std::uint64_t timer_gen_ = 0;
   std::string peer_;
@@ -889,6 +935,13 @@ std::shared_ptr<ListenerRt> Server::Impl::bind_listener(std::shared_ptr<core::Li
   const auto addr = asio::ip::make_address(ls.listen.host, ec);
   if (ec) throw std::runtime_error(fmt::format("listener {}: bad address '{}'", ls.name, ls.listen.host));
   rt->ep = tcp::endpoint(addr, ls.listen.port);
+  if (ls.tls) {
+    try {
+      rt->tls = make_tls_contexts(*ls.tls);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("listener {}: {}", ls.name, e.what()));
+    }
+  }
   open_listener(*rt, true);
   rt->ep = rt->acceptor.local_endpoint();  // port 0 resolved: re-binds reuse the same port
   rt->bound = {ls.listen.host, rt->ep.port()};

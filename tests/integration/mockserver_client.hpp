@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "tests/support/child.hpp"
+#include "tests/support/ports.hpp"
 
 namespace lb::test {
 
@@ -292,5 +293,15 @@ class Mock {
   Child child_;
   int admin_port_ = -1;
 };
+
+// A haproxy.cfg (logging to stdout) whose backend `be` checks one server `s1` at 127.0.0.1:PORT
+// with `option httpchk GET /health` and the `server` line's `check_options`.
+inline std::string haproxy_checking(int port, std::string_view check_options, std::string_view timeout_check) {
+  return "global\n    log stdout format raw local0\ndefaults\n    mode http\n    log global\n"
+         "    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    timeout check " +
+         std::string(timeout_check) + "\nfrontend fe\n    bind 127.0.0.1:" + std::to_string(free_tcp_port()) +
+         "\n    default_backend be\nbackend be\n    option httpchk GET /health\n    server s1 127.0.0.1:" +
+         std::to_string(port) + " " + std::string(check_options) + "\n";
+}
 
 }  // namespace lb::test

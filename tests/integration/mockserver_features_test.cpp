@@ -203,23 +203,7 @@ TEST(MockFeatures, HaproxyChecksAnAppThroughThePassThrough) {
   Mock app({"--listen", "app=127.0.0.1:0"});
   Mock m({"--listen", "front=127.0.0.1:0", "--upstream", fmt::format("front=127.0.0.1:{}", app.port("app"))});
   TempDir dir;
-  const auto cfg = dir.write("h.cfg", fmt::format(R"(global
-    log stdout format raw local0
-defaults
-    mode http
-    log global
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    timeout check 300ms
-frontend fe
-    bind 127.0.0.1:{}
-    default_backend be
-backend be
-    option httpchk GET /health
-    server s1 127.0.0.1:{} check inter 100ms rise 1 fall 1
-)",
-                                                  free_tcp_port(), m.port("front")));
+  const auto cfg = dir.write("h.cfg", haproxy_checking(m.port("front"), "check inter 100ms rise 1 fall 1", "300ms"));
   auto haproxy = Child::start("/usr/sbin/haproxy", {"-db", "-f", cfg.string()}, {.ready_line = ""});
   ASSERT_TRUE(app.wait_journal("listener=app&path=/health", 2)) << haproxy.stderr_text();
   ASSERT_EQ(app.call("PUT", "/v1/listeners/app/rules", R"([{"match": {"path": "/health"}, "respond": {"status": 500}}])").status, 200);

@@ -76,6 +76,11 @@ TEST(SimWorld, ABadConfigOrRuleIsReportedNotPlayed) {
   s = one_backend("");
   s.config += "    nosuchkw 1\n";
   EXPECT_THAT(play_sim(s).errors, ::testing::ElementsAre(HasSubstr("unknown keyword 'nosuchkw'")));
+  // What a scenario's plain listener could not be started with (mockserver would refuse it).
+  EXPECT_THAT(play_sim(one_backend("tls-wrong-cert")).errors,
+              ::testing::ElementsAre(HasSubstr("backend app: fault 'tls-wrong-cert': 'tls-wrong-cert' needs a TLS listener")));
+  EXPECT_THAT(play_sim(one_backend("", {"-> proxy"})).errors,
+              ::testing::ElementsAre(HasSubstr("the listener has no upstream to proxy to")));
 }
 
 TEST(SimWorld, JudgingNamesWhatWasMissingAndWhatWasNotExpected) {
