@@ -7,6 +7,7 @@
 
 #include "lb/core/input_file.hpp"
 #include "mockserver/core/cli.hpp"
+#include "mockserver/core/dns.hpp"
 #include "mockserver/core/spec.hpp"
 #include "mockserver/net/server.hpp"
 #include "mockserver/net/tls.hpp"
@@ -75,7 +76,18 @@ int main(int argc, char** argv) {
       ->type_name("RULE");
   app.add_option("--fault", faults, "NAME=FAULT[ PARAM=VALUE...]: fault for every connection")
       ->type_name("NAME=FAULT");
-  std::vector<std::string> upstreams, tls;
+  std::vector<std::string> upstreams, tls, dns_records, dns_faults;
+  std::string dns_listen;
+  app.add_option("--dns", dns_listen, "a DNS responder (UDP and TCP) on IP:PORT, answering from --dns-record")
+      ->type_name("IP:PORT");
+  app.add_option("--dns-record", dns_records,
+                 "'NAME TYPE VALUE [ttl=N] [at_ms=A..B]', repeatable: A, AAAA, CNAME, or SRV with "
+                 "'PRIORITY WEIGHT PORT TARGET'")
+      ->type_name("RECORD");
+  app.add_option("--dns-fault", dns_faults,
+                 "'[NAME=]KIND [at_ms=A..B]', repeatable: nxdomain servfail refused no-answer truncated ttl-0 "
+                 "wrong-id garbage")
+      ->type_name("FAULT");
   app.add_option("--tls", tls,
                  "NAME=CERT,KEY (PEM files) or NAME=self-signed: listener NAME speaks TLS; faults "
                  "tls-handshake-failure, tls-slow-handshake, tls-wrong-cert, tls13-only act on its handshake")
@@ -203,6 +215,26 @@ int main(int argc, char** argv) {
       l->rules.push_back(std::move(parsed->second));
     }
   }
+  if (!dns_listen.empty()) {
+    if (auto e = mock::core::parse_endpoint(dns_listen)) {
+      if (!spec.dns) spec.dns.emplace();
+      spec.dns->listen = *e;
+    } else {
+      errors.push_back(fmt::format("--dns '{}': expected IP:PORT such as 127.0.0.1:0 (an IP address, not a name)", dns_listen));
+    }
+  }
+  if ((!dns_records.empty() || !dns_faults.empty()) && !spec.dns && dns_listen.empty())
+    errors.emplace_back("--dns-record and --dns-fault need a DNS responder: add --dns IP:PORT");
+  for (const auto& r : dns_records) {
+    auto parsed = mock::core::parse_dns_record_arg(r);
+    if (!parsed) errors.push_back(parsed.error());
+    else if (spec.dns) spec.dns->records.push_back(std::move(*parsed));
+  }
+  for (const auto& f : dns_faults) {
+    auto parsed = mock::core::parse_dns_fault_arg(f);
+    if (!parsed) errors.push_back(parsed.error());
+    else if (spec.dns) spec.dns->faults.push_back(std::move(*parsed));
+  }
   if (!admin.empty()) {
     if (auto e = mock::core::parse_endpoint(admin)) spec.admin = *e;
     else errors.push_back(fmt::format("--admin '{}': expected IP:PORT such as 127.0.0.1:0 (an IP address, not a name)", admin));
@@ -217,8 +249,8 @@ int main(int argc, char** argv) {
     if (l.tls)
       if (auto e = mock::net::check_tls(*l.tls)) errors.push_back(fmt::format("listener {}: {}", l.name, *e));
   if (log_requests) spec.log_requests = true;
-  if (spec.listeners.empty() && errors.empty())
-    errors.emplace_back("nothing to serve: give --listen NAME=ADDR:PORT or -f FILE (see --help)");
+  if (spec.listeners.empty() && !spec.dns && errors.empty())
+    errors.emplace_back("nothing to serve: give --listen NAME=ADDR:PORT, --dns IP:PORT or -f FILE (see --help)");
 
   if (!errors.empty()) {
     for (const auto& e : errors) fmt::print(stderr, "mockserver: {}\n", e);
@@ -235,6 +267,7 @@ int main(int argc, char** argv) {
     mock::net::Server server(std::move(spec));
     for (const auto& [name, addr] : server.listening()) fmt::print("listening {} {}\n", name, addr);
     if (const auto a = server.admin(); !a.empty()) fmt::print("admin {}\n", a);
+    if (const auto d = server.dns(); !d.empty()) fmt::print("dns {}\n", d);
     fmt::print("ready\n");
     std::fflush(stdout);
     server.run();

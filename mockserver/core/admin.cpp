@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "mockserver/core/dns.hpp"
 #include "mockserver/core/spec.hpp"
 
 namespace mock::core {
@@ -362,10 +363,34 @@ AdminReply handle_admin(World& w, std::string_view method, std::string_view targ
       return error(409, "journal", "the journal is off (--journal-limit 0): there is nothing to wait for");
     WaitQuery wq;
     if (auto e = parse_wait(query, wq)) return error(400, e->substr(0, e->find(':')), *e);
-    if (wq.filter.listener && !w.find(*wq.filter.listener))
+    if (wq.filter.listener && !w.find(*wq.filter.listener) && !(w.dns && *wq.filter.listener == "dns"))
       return error(404, "listener", fmt::format("no listener '{}'", *wq.filter.listener));
     if (w.journal.count(wq.filter) >= wq.count) return wait_reply(w, wq, false);
     return {0, {}, wq};
+  }
+  if (what == "dns") {
+    if (!w.dns) return error(404, "dns", "no DNS responder (start mockserver with --dns IP:PORT)");
+    if (parts.size() == 2) {
+      if (method != "GET") return error(405, "", "use GET");
+      return reply(200, to_json(*w.dns));
+    }
+    if (parts.size() == 3 && (parts[2] == "records" || parts[2] == "faults")) {
+      if (method != "PUT") return error(405, "", "use PUT");
+      AdminReply err;
+      const auto v = parse_body(body, err);
+      if (!v) return err;
+      if (parts[2] == "records") {
+        auto records = decode_dns_records(*v, "records");
+        if (!records) return spec_error(records.error());
+        w.dns->records = std::move(*records);
+      } else {
+        auto faults = decode_dns_faults(*v, "faults");
+        if (!faults) return spec_error(faults.error());
+        w.dns->faults = std::move(*faults);
+      }
+      return reply(200, to_json(*w.dns));
+    }
+    return error(404, "", "no such resource (GET /v1/dns, PUT /v1/dns/records, PUT /v1/dns/faults)");
   }
   if (what == "listeners") {
     if (parts.size() == 2) {

@@ -27,6 +27,7 @@ struct World {
   std::string blackhole_method = "bpf";  // reported by /v1/health; the edge sets what it uses
   // Where the listeners' timelines start; unset while a `first-connection` start waits.
   std::optional<TimePoint> timeline_origin;
+  std::optional<DnsSpec> dns;  // the DNS responder's table, changed live by the API
   // The mockserver's time zero on the machine's monotonic clock (CLOCK_MONOTONIC, ns), set by
   // the edge: another process reads the journal's times on its own clock with it.
   std::int64_t clock_origin_ns = 0;

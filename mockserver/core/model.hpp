@@ -277,6 +277,33 @@ struct ListenerSpec {
   bool operator==(const ListenerSpec&) const = default;
 };
 
+// mockserver's DNS responder (dns.hpp answers with it): a table of A, AAAA, SRV and CNAME
+// records, each with an optional window on the timeline, and faults for one name or all.
+struct DnsRecord {
+  std::string name;  // "app2.lbh.test", compared case-insensitively
+  std::uint16_t type = 1;  // lb::core::dns::type::A
+  std::string value;  // A/AAAA: the address; CNAME: the name; SRV: "PRIORITY WEIGHT PORT TARGET"
+  std::uint32_t ttl = 30;
+  std::optional<Ms> from, until;  // on the timeline: [from, until)
+  bool operator==(const DnsRecord&) const = default;
+};
+
+enum class DnsFaultKind { NxDomain, ServFail, Refused, NoAnswer, Truncated, TtlZero, WrongId, Garbage };
+
+struct DnsFault {
+  DnsFaultKind kind = DnsFaultKind::ServFail;
+  std::optional<std::string> name;  // unset: every name
+  std::optional<Ms> from, until;
+  bool operator==(const DnsFault&) const = default;
+};
+
+struct DnsSpec {
+  Endpoint listen;  // UDP and TCP on the same port
+  std::vector<DnsRecord> records;
+  std::vector<DnsFault> faults;
+  bool operator==(const DnsSpec&) const = default;
+};
+
 // Per-connection limits the edge enforces on every listener.
 constexpr Ms kDefaultIdleTimeout{60000};
 constexpr std::size_t kDefaultMaxConnections = 10000;
@@ -293,6 +320,7 @@ struct Spec {
   TimelineStart timeline_start = TimelineStart::Start;
   bool log_requests = false;  // a line on stdout per journal entry (`--log`, spec field "log")
   std::optional<Endpoint> admin;
+  std::optional<DnsSpec> dns;
   std::size_t journal_limit = 10000;
   // A connection waiting for a request (new, keep-alive idle, or a request trickling in) is
   // closed after this long; 0 = never.

@@ -1,5 +1,7 @@
 #include "mockserver/core/spec.hpp"
 
+#include "mockserver/core/dns.hpp"
+
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -590,7 +592,7 @@ class Decoder {
     const auto* o = object(v, "");
     if (!o) return s;
     known(*o, "", {"listeners", "admin", "journal_limit", "idle_timeout_ms", "max_connections",
-                   "timeline_start", "log"});
+                   "timeline_start", "log", "dns"});
     if (const auto* ls = o->if_contains("listeners")) {
       if (const auto* a = ls->if_array()) {
         std::set<std::string> names;
@@ -613,6 +615,11 @@ class Decoder {
     }
     if (const auto* c = o->if_contains("max_connections")) {
       if (const auto n = integer(*c, "max_connections", 1, 1'000'000)) s.max_connections = *n;
+    }
+    if (const auto* dv = o->if_contains("dns")) {
+      auto decoded = decode_dns(*dv, "dns");
+      if (decoded) s.dns = std::move(*decoded);
+      else for (const auto& e : decoded.error()) fail(e.path, e.message);
     }
     if (const auto* lg = o->if_contains("log")) {
       if (lg->is_bool()) s.log_requests = lg->as_bool();
@@ -889,6 +896,7 @@ json::value to_json(const Spec& s) {
                  {"timeline_start", name(s.timeline_start)},
                  {"log", s.log_requests}};
   if (s.admin) o["admin"] = to_string(*s.admin);
+  if (s.dns) o["dns"] = to_json(*s.dns);
   return o;
 }
 

@@ -10,12 +10,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -27,7 +29,10 @@
 #include <boost/asio/ssl/stream.hpp>
 
 #include "mockserver/net/tls.hpp"
+#include <boost/asio/ip/udp.hpp>
+
 #include "mockserver/core/admin.hpp"
+#include "mockserver/core/dns.hpp"
 #include "mockserver/core/engine.hpp"
 #include "mockserver/core/request.hpp"
 
@@ -113,6 +118,16 @@ class InBuffer {
 
 class Connection;
 class AdminConnection;
+class DnsTcpConnection;
+
+// The DNS responder's sockets: UDP and TCP on one port.
+struct DnsRt {
+  explicit DnsRt(asio::io_context& io) : udp(io), tcp_acceptor(io) {}
+  asio::ip::udp::socket udp;
+  tcp::acceptor tcp_acceptor;
+  std::vector<char> buf = std::vector<char>(65536);
+  asio::ip::udp::endpoint from;
+};
 
 struct ListenerRt : std::enable_shared_from_this<ListenerRt> {
   ListenerRt(asio::io_context& io, std::shared_ptr<core::Listener> m)
@@ -170,6 +185,11 @@ struct Server::Impl {
   void sync_all();
   void close_all();
   void do_admin_accept();
+  void open_dns();
+  void do_dns_receive();
+  void do_dns_accept();
+  // The answer to one DNS query, journaled.
+  std::optional<std::string> dns_answer(std::string_view query, const std::string& peer, bool over_tcp);
   void on_journal();
   void complete_waiter(std::list<Waiter>::iterator it, bool timed_out);
   void expire_waiter(std::uint64_t id);
@@ -182,6 +202,8 @@ struct Server::Impl {
   core::World world;
   std::vector<std::shared_ptr<ListenerRt>> listeners;
   std::optional<tcp::acceptor> admin;
+  std::optional<DnsRt> dns;
+  std::unordered_set<DnsTcpConnection*> dns_conns;
   std::unordered_set<AdminConnection*> admin_conns;
   std::list<Waiter> waiters;
   asio::signal_set signals{io, SIGTERM, SIGINT};
@@ -879,6 +901,48 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   bool keep_alive_ = true;
 };
 
+// One TCP connection to the DNS responder: length-prefixed queries, answered in turn.
+class DnsTcpConnection : public std::enable_shared_from_this<DnsTcpConnection> {
+ public:
+  DnsTcpConnection(Server::Impl& srv, tcp::socket s) : srv_(srv), sock_(std::move(s)) { srv_.dns_conns.insert(this); }
+  ~DnsTcpConnection() { srv_.dns_conns.erase(this); }
+  void abort() {
+    error_code ec;
+    sock_.close(ec);
+  }
+  void start() {
+    peer_ = peer_string(sock_);
+    read_length();
+  }
+
+ private:
+  void read_length() {
+    asio::async_read(sock_, asio::buffer(len_), [self = shared_from_this()](error_code ec, std::size_t) {
+      if (ec || self->srv_.stopping) return;
+      const std::size_t n = (static_cast<unsigned char>(self->len_[0]) << 8) | static_cast<unsigned char>(self->len_[1]);
+      self->query_.resize(n);
+      asio::async_read(self->sock_, asio::buffer(self->query_), [self](error_code ec, std::size_t) {
+        if (ec || self->srv_.stopping) return;
+        const auto reply = self->srv_.dns_answer(self->query_, self->peer_, true);
+        if (!reply) return self->read_length();  // no answer: the client times out
+        self->out_.clear();
+        self->out_ += static_cast<char>(reply->size() >> 8);
+        self->out_ += static_cast<char>(reply->size() & 0xFF);
+        self->out_ += *reply;
+        asio::async_write(self->sock_, asio::buffer(self->out_), [self](error_code ec, std::size_t) {
+          if (!ec) self->read_length();
+        });
+      });
+    });
+  }
+
+  Server::Impl& srv_;
+  tcp::socket sock_;
+  std::string peer_;
+  std::array<char, 2> len_{};
+  std::string query_, out_;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Server
 // ---------------------------------------------------------------------------------------------
@@ -898,6 +962,10 @@ Server::Impl::Impl(core::Spec s) : spec(std::move(s)), world(spec.journal_limit)
     admin->bind(tcp::endpoint(addr, spec.admin->port), ec);
     if (ec) throw std::runtime_error(fmt::format("admin: cannot bind {}: {}", core::to_string(*spec.admin), ec.message()));
     admin->listen();
+  }
+  if (spec.dns) {
+    world.dns = spec.dns;
+    open_dns();
   }
   world.blackhole_method = probe_drop_filter() ? "bpf" : "slow-accept";
   world.clock_origin_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch()).count();
@@ -1246,6 +1314,13 @@ void Server::Impl::close_all() {
   error_code ec;
   signals.cancel(ec);
   if (admin) admin->close(ec);
+  if (dns) {
+    dns->udp.close(ec);
+    dns->tcp_acceptor.close(ec);
+    std::vector<std::shared_ptr<DnsTcpConnection>> conns;
+    for (auto* c : dns_conns) conns.push_back(c->shared_from_this());
+    for (auto& c : conns) c->abort();
+  }
   for (auto& l : listeners) {
     l->acceptor.close(ec);
     l->mode_timer.cancel();
@@ -1259,6 +1334,71 @@ void Server::Impl::close_all() {
   std::vector<std::shared_ptr<AdminConnection>> admins;
   for (auto* a : admin_conns) admins.push_back(a->shared_from_this());
   for (auto& a : admins) a->abort();
+}
+
+void Server::Impl::open_dns() {
+  const auto& d = *spec.dns;
+  dns.emplace(io);
+  error_code ec;
+  const auto addr = asio::ip::make_address(d.listen.host, ec);
+  if (ec) throw std::runtime_error(fmt::format("dns: bad address '{}'", d.listen.host));
+  asio::ip::udp::endpoint uep(addr, d.listen.port);
+  dns->udp.open(uep.protocol(), ec);
+  if (!ec) dns->udp.bind(uep, ec);
+  if (ec) throw std::runtime_error(fmt::format("dns: cannot bind UDP {}: {}", core::to_string(d.listen), ec.message()));
+  const auto port = dns->udp.local_endpoint().port();  // port 0 resolved: TCP takes the same one
+  tcp::endpoint tep(addr, port);
+  dns->tcp_acceptor.open(tep.protocol(), ec);
+  if (!ec) dns->tcp_acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) dns->tcp_acceptor.bind(tep, ec);
+  if (!ec) dns->tcp_acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error(fmt::format("dns: cannot listen on TCP {}:{}: {}", d.listen.host, port, ec.message()));
+  world.dns->listen.port = port;
+}
+
+std::optional<std::string> Server::Impl::dns_answer(std::string_view query, const std::string& peer, bool over_tcp) {
+  const auto t = now();
+  const auto origin = world.timeline_origin.value_or(TimePoint{});
+  const auto a = core::answer_dns(*world.dns, query, t - origin, over_tcp);
+  if (auto* e = world.journal.next()) {
+    e->listener = "dns";
+    e->peer = peer;
+    e->method = a.qtype;
+    e->path = a.qname.substr(0, core::kMaxJournalText);
+    e->t = t.time_since_epoch();
+    e->done = e->t;
+    e->outcome = a.outcome;
+    e->bytes_sent = a.reply ? a.reply->size() : 0;
+    e->end = over_tcp ? "tcp" : "udp";
+  }
+  on_journal();
+  return a.reply;
+}
+
+void Server::Impl::do_dns_receive() {
+  dns->udp.async_receive_from(asio::buffer(dns->buf), dns->from, [this](error_code ec, std::size_t n) {
+    if (stopping || ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      const std::string peer = fmt::format("{}:{}", dns->from.address().to_string(), dns->from.port());
+      if (const auto reply = dns_answer(std::string_view(dns->buf.data(), n), peer, false)) {
+        error_code ignored;  // a datagram goes at once or not at all
+        dns->udp.send_to(asio::buffer(*reply), dns->from, 0, ignored);
+      }
+    }
+    do_dns_receive();
+  });
+}
+
+void Server::Impl::do_dns_accept() {
+  dns->tcp_acceptor.async_accept([this](error_code ec, tcp::socket s) {
+    if (stopping || ec == asio::error::operation_aborted) return;
+    if (!ec) std::make_shared<DnsTcpConnection>(*this, std::move(s))->start();
+    do_dns_accept();
+  });
+}
+
+std::string Server::dns() const {
+  return impl_->world.dns ? core::to_string(impl_->world.dns->listen) : std::string();
 }
 
 Server::Server(core::Spec spec) : impl_(std::make_unique<Impl>(std::move(spec))) {}
@@ -1283,6 +1423,10 @@ void Server::run() {
     if (!ec) s.shutdown();
   });
   if (s.admin) s.do_admin_accept();
+  if (s.dns) {
+    s.do_dns_receive();
+    s.do_dns_accept();
+  }
   s.io.run();
 }
 

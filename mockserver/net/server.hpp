@@ -24,6 +24,8 @@ class Server {
   std::vector<std::pair<std::string, std::string>> listening() const;
   // "ADDR:PORT" of the admin API, empty when none.
   std::string admin() const;
+  // "ADDR:PORT" of the DNS responder (UDP and TCP), empty when none.
+  std::string dns() const;
   std::string blackhole_method() const;
 
   // Runs until SIGTERM, SIGINT or stop(); returns after closing every socket.
