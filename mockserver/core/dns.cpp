@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
@@ -370,6 +371,16 @@ boost::system::result<DnsFault, std::string> parse_dns_fault_arg(std::string_vie
   return f;
 }
 
+std::string too_large_dns_reply(std::string_view reply) {
+  auto m = dns::parse(reply).message.value_or(dns::Message{});
+  m.answers.clear();
+  m.authority.clear();
+  m.additional.clear();
+  m.response = true;
+  m.rcode = dns::rcode::ServFail;
+  return dns::serialize(m);
+}
+
 DnsAnswer answer_dns(const DnsSpec& d, std::string_view query, Ms elapsed, bool over_tcp) {
   DnsAnswer out;
   const auto parsed = dns::parse(query);
@@ -460,7 +471,8 @@ DnsAnswer answer_dns(const DnsSpec& d, std::string_view query, Ms elapsed, bool 
   if (!name_exists) r.rcode = dns::rcode::NxDomain;
   if (fault && fault->kind == DnsFaultKind::WrongId) r.id = static_cast<std::uint16_t>(q.id + 1);
   auto bytes = dns::serialize(r);
-  const std::size_t limit = q.edns_payload ? std::max<std::size_t>(*q.edns_payload, 512) : 512;
+  // The smaller of what the client and this server accept (RFC 6891), never below 512.
+  const std::size_t limit = q.edns_payload ? std::clamp<std::size_t>(*q.edns_payload, 512, 1232) : 512;
   if (!over_tcp && bytes.size() > limit) {
     r.answers.clear();
     r.additional.clear();

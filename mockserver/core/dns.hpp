@@ -40,5 +40,7 @@ struct DnsAnswer {
 // The answer to `query` at `elapsed` on the timeline. Over UDP an answer larger than the
 // client allows (512 bytes, or its EDNS size) is cut to a truncated one, as servers do.
 DnsAnswer answer_dns(const DnsSpec& d, std::string_view query, Ms elapsed, bool over_tcp);
+// A reply too large for TCP's two-byte length, as SERVFAIL with the same id and question.
+std::string too_large_dns_reply(std::string_view reply);
 
 }  // namespace mock::core

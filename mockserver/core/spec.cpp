@@ -537,7 +537,7 @@ class Decoder {
     ListenerSpec l;
     const auto* o = object(v, path);
     if (!o) return l;
-    known(*o, path, {"name", "listen", "upstream", "mode", "fault", "rules"});
+    known(*o, path, {"name", "listen", "upstream", "tls", "mode", "fault", "rules"});
     if (const auto* n = o->if_contains("name")) {
       if (auto s = string(*n, field(path, "name"))) {
         if (!valid_listener_name(*s))

@@ -26,6 +26,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
 #include "mockserver/net/tls.hpp"
@@ -151,6 +152,7 @@ struct ListenerRt : std::enable_shared_from_this<ListenerRt> {
   asio::steady_timer accept_retry;
   bool accept_error_logged = false;  // one line per run of failures, not one per attempt
   bool at_cap = false;  // accepting, but paused at max_connections
+  bool retired = false;  // removed through the API: queued handlers must not revive it
   std::unordered_set<Connection*> conns;
 };
 
@@ -204,6 +206,7 @@ struct Server::Impl {
   std::optional<tcp::acceptor> admin;
   std::optional<DnsRt> dns;
   std::unordered_set<DnsTcpConnection*> dns_conns;
+  asio::steady_timer dns_retry{io};
   std::unordered_set<AdminConnection*> admin_conns;
   std::list<Waiter> waiters;
   asio::signal_set signals{io, SIGTERM, SIGINT};
@@ -262,6 +265,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::Done;
     error_code ec;
     timer_.cancel();
+    if (client_pace_) client_pace_->cancel();
     sock_.close(ec);
     if (up_) up_->close(ec);
   }
@@ -282,10 +286,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     tls_->async_handshake(boost::asio::ssl::stream_base::server, [self = shared_from_this()](error_code ec) {
       if (self->state_ == State::Done) return;
       self->stop_timer();
-      if (!ec) return self->begin_request();
+      if (!ec) {
+        // A handshake fault's entry ends here; the requests get entries of their own.
+        if (self->held_kind_ && core::is_tls_fault(*self->held_kind_)) {
+          self->set_end("tls-handshake-done");
+          self->mark_done();
+        }
+        return self->begin_request();
+      }
       if (!self->journaled_) self->record_no_request();
       if (auto* e = self->entry()) e->outcome = "tls-error: " + ec.message();
-      self->close_now(ec == asio::error::eof ? "fin-by-peer" : "rst-by-us");
+      const bool fin = ec == asio::error::eof || ec == boost::asio::ssl::error::stream_truncated;
+      self->close_now(fin ? "fin-by-peer" : "rst-by-us");
     });
   }
 
@@ -420,7 +432,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case State::Draining:
         in_.clear();  // a held or closing connection ignores what it is sent
         return do_read();
-      case State::Proxying:  // its reads are the relay's own
+      case State::Proxying:  // the read of the answer before: its bytes go on, the relay reads next
+        to_up_.append(in_.view());
+        in_.clear();
+        flush_to_up();
+        return client_read();
       case State::Done: return;
     }
   }
@@ -428,7 +444,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The peer closed or reset. A response cut short says so in the journal; otherwise the entry
   // keeps how we last left it (held, keep-alive, fin-by-us).
   void peer_left(error_code ec) {
-    if (state_ == State::Writing || !journaled_) set_end(ec == asio::error::eof ? "fin-by-peer" : "rst-by-peer");
+    const bool fin = ec == asio::error::eof || ec == boost::asio::ssl::error::stream_truncated;  // TLS without close_notify
+    if (state_ == State::Writing || !journaled_) set_end(fin ? "fin-by-peer" : "rst-by-peer");
     close_now({});
   }
 
@@ -656,7 +673,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     up_rate_ = a.rate;
     client_rate_ = a.up_rate;
     up_ = std::make_unique<tcp::socket>(srv_.io);
-    client_read();  // bytes the client sends meanwhile wait in to_up_
+    if (!reading_) client_read();  // bytes the client sends meanwhile wait in to_up_; a pending
+                                   // read (a pause of the last answer) hands over in on_read
     if (a.delay.count() > 0) return after(a.delay, [](Connection& c) { c.connect_upstream(); });
     connect_upstream();
   }
@@ -748,6 +766,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     up_->async_read_some(asio::buffer(up_buf_), [self = shared_from_this()](error_code ec, std::size_t n) {
       if (self->state_ != State::Proxying) return;
       if (ec) {
+        if (ec != asio::error::eof) return self->reset_now();  // the upstream's RST, passed on
         self->up_done_ = true;
         error_code ignored;
         self->sock_.shutdown(tcp::socket::shutdown_send, ignored);  // the upstream's FIN, passed on
@@ -767,7 +786,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void proxy_maybe_done(std::string_view end) {
     if (first_end_.empty()) first_end_ = end;
     if (up_done_ && (client_done_ || !up_connected_)) return close_now(first_end_);
-    if (client_done_ && !up_connected_) return close_now(first_end_);  // the client left during the delay
+    // A client that reset during the delay or the connect is gone; one that half-closed still
+    // has its request delivered (shutdown_up_when_flushed then passes the FIN on).
+    if (client_done_ && !up_connected_ && first_end_ == "rst-by-peer") return close_now(first_end_);
   }
 
   Server::Impl& srv_;
@@ -858,6 +879,7 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
   }
 
   void process() {
+    if (srv_.stopping) return;  // a read that completed just before the shutdown
     const auto r = parser_.parse(in_.view());
     if (r.status == core::ParseStatus::Incomplete) return do_read();
     if (r.status != core::ParseStatus::Done) {
@@ -904,10 +926,13 @@ class AdminConnection : public std::enable_shared_from_this<AdminConnection> {
 // One TCP connection to the DNS responder: length-prefixed queries, answered in turn.
 class DnsTcpConnection : public std::enable_shared_from_this<DnsTcpConnection> {
  public:
-  DnsTcpConnection(Server::Impl& srv, tcp::socket s) : srv_(srv), sock_(std::move(s)) { srv_.dns_conns.insert(this); }
+  DnsTcpConnection(Server::Impl& srv, tcp::socket s) : srv_(srv), sock_(std::move(s)), idle_(srv.io) {
+    srv_.dns_conns.insert(this);
+  }
   ~DnsTcpConnection() { srv_.dns_conns.erase(this); }
   void abort() {
     error_code ec;
+    idle_.cancel();
     sock_.close(ec);
   }
   void start() {
@@ -917,14 +942,23 @@ class DnsTcpConnection : public std::enable_shared_from_this<DnsTcpConnection> {
 
  private:
   void read_length() {
+    // A client that sends nothing for the idle timeout is closed, as on the listeners.
+    if (srv_.spec.idle_timeout.count() > 0) {
+      idle_.expires_after(srv_.spec.idle_timeout);
+      idle_.async_wait([self = shared_from_this()](error_code ec) {
+        if (!ec) self->abort();
+      });
+    }
     asio::async_read(sock_, asio::buffer(len_), [self = shared_from_this()](error_code ec, std::size_t) {
+      self->idle_.cancel();
       if (ec || self->srv_.stopping) return;
       const std::size_t n = (static_cast<unsigned char>(self->len_[0]) << 8) | static_cast<unsigned char>(self->len_[1]);
       self->query_.resize(n);
       asio::async_read(self->sock_, asio::buffer(self->query_), [self](error_code ec, std::size_t) {
         if (ec || self->srv_.stopping) return;
-        const auto reply = self->srv_.dns_answer(self->query_, self->peer_, true);
+        auto reply = self->srv_.dns_answer(self->query_, self->peer_, true);
         if (!reply) return self->read_length();  // no answer: the client times out
+        if (reply->size() > 65535) reply = core::too_large_dns_reply(*reply);
         self->out_.clear();
         self->out_ += static_cast<char>(reply->size() >> 8);
         self->out_ += static_cast<char>(reply->size() & 0xFF);
@@ -938,6 +972,7 @@ class DnsTcpConnection : public std::enable_shared_from_this<DnsTcpConnection> {
 
   Server::Impl& srv_;
   tcp::socket sock_;
+  asio::steady_timer idle_;
   std::string peer_;
   std::array<char, 2> len_{};
   std::string query_, out_;
@@ -1023,6 +1058,7 @@ std::shared_ptr<ListenerRt> Server::Impl::bind_listener(std::shared_ptr<core::Li
 // process's are.
 void Server::Impl::retire_listener(ListenerRt& l) {
   error_code ec;
+  l.retired = true;
   l.accepting = false;
   ++l.accept_gen;
   l.acceptor.close(ec);
@@ -1093,7 +1129,7 @@ void Server::Impl::hold_port(ListenerRt& l) {
 }
 
 void Server::Impl::apply_mode(ListenerRt& l) {
-  if (stopping) return;
+  if (stopping || l.retired) return;
   const core::Mode want = l.model.mode_at(now());
   if (want != l.applied || (want == core::Mode::Serve && !l.accepting)) {
     // 1. a listening socket exists unless refusing; the reserve gives the port back first
@@ -1153,8 +1189,8 @@ void Server::Impl::arm_mode_timer(ListenerRt& l) {
   l.mode_timer.cancel();
   if (!next) return;
   l.mode_timer.expires_at(to_steady(*next));
-  l.mode_timer.async_wait([this, &l](error_code ec) {
-    if (!ec) apply_mode(l);
+  l.mode_timer.async_wait([this, keep = l.shared_from_this()](error_code ec) {
+    if (!ec) apply_mode(*keep);  // a retired listener's apply_mode does nothing
   });
 }
 
@@ -1166,7 +1202,7 @@ void Server::Impl::start_accepting(ListenerRt& l) {
 
 // A connection closed: a listener paused at its cap takes the next one from the backlog.
 void Server::Impl::resume_accept(ListenerRt& l) {
-  if (stopping || !l.accepting || !l.at_cap || l.conns.size() >= spec.max_connections) return;
+  if (stopping || l.retired || !l.accepting || !l.at_cap || l.conns.size() >= spec.max_connections) return;
   l.at_cap = false;
   do_accept(l);
 }
@@ -1317,6 +1353,7 @@ void Server::Impl::close_all() {
   if (dns) {
     dns->udp.close(ec);
     dns->tcp_acceptor.close(ec);
+    dns_retry.cancel();
     std::vector<std::shared_ptr<DnsTcpConnection>> conns;
     for (auto* c : dns_conns) conns.push_back(c->shared_from_this());
     for (auto& c : conns) c->abort();
@@ -1392,7 +1429,14 @@ void Server::Impl::do_dns_receive() {
 void Server::Impl::do_dns_accept() {
   dns->tcp_acceptor.async_accept([this](error_code ec, tcp::socket s) {
     if (stopping || ec == asio::error::operation_aborted) return;
-    if (!ec) std::make_shared<DnsTcpConnection>(*this, std::move(s))->start();
+    if (ec) {  // out of descriptors, ...: retry later rather than spin
+      dns_retry.expires_after(kAcceptRetry);
+      dns_retry.async_wait([this](error_code e) {
+        if (!e && !stopping) do_dns_accept();
+      });
+      return;
+    }
+    std::make_shared<DnsTcpConnection>(*this, std::move(s))->start();
     do_dns_accept();
   });
 }

@@ -222,3 +222,33 @@ TEST(MockFeatures, HaproxyChecksAnAppThroughThePassThrough) {
 
 }  // namespace
 }  // namespace lb::test
+
+namespace lb::test {
+namespace {
+
+// The relay's ends, as a review found them: a client that half-closes during the relay's delay
+// still gets its answer; an upstream's RST reaches the client as an RST.
+TEST(MockFeatures, TheRelayDeliversAHalfClosedRequestAndPassesAnRstOn) {
+  Mock app({"--listen", "app=127.0.0.1:0", "--rule", "app: path=/reset -> reset"});
+  Mock m({"--listen", "front=127.0.0.1:0", "--upstream", fmt::format("front=127.0.0.1:{}", app.port("app")),
+          "--rule", "front: path=/late -> proxy delay=200"});
+  auto c = connect_to(m.port("front"));
+  send_all(c.fd.get(), "GET /late HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ::shutdown(c.fd.get(), SHUT_WR);
+  const auto late = read_to_end(c.fd.get(), kPatience);
+  EXPECT_EQ(body_of(late.bytes), "hello from app");
+  auto r = connect_to(m.port("front"));
+  send_all(r.fd.get(), "GET /reset HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(read_to_end(r.fd.get(), kPatience).end, End::Reset);
+}
+
+TEST(MockFeatures, ASpecFileCanDeclareTlsAndPassThrough) {
+  TempDir dir;
+  const auto spec = dir.write("s.json", R"({"listeners": [{"name": "s1", "listen": "127.0.0.1:0", "tls": "self-signed",
+      "upstream": "127.0.0.1:9", "rules": [{"match": {"path": "/x"}, "proxy": true}]}]})");
+  auto c = Child::start(MOCKSERVER_BIN, {"--check", "-f", spec.string()}, {.ready_line = ""});
+  EXPECT_EQ(c.wait_exit(kPatience), 0) << c.stderr_text();
+}
+
+}  // namespace
+}  // namespace lb::test

@@ -106,13 +106,13 @@ TEST(DnsResponder, FaultsForOneNameOrAll) {
 
 TEST(DnsResponder, AnAnswerTooBigForUdpIsTruncatedUnlessEdnsAllowsIt) {
   std::vector<std::string> many;
-  for (int i = 0; i < 60; ++i) many.push_back(fmt::format("big.lbh.test A 127.0.1.{}", i));
+  for (int i = 0; i < 40; ++i) many.push_back(fmt::format("big.lbh.test A 127.0.1.{}", i));
   const auto d = table(many);
   const auto plain = reply_of(answer_dns(d, query("big.lbh.test"), 0ms, false));
   EXPECT_TRUE(plain.truncated);
   const auto edns = reply_of(answer_dns(d, query("big.lbh.test", dns::type::A, true), 0ms, false));
   EXPECT_FALSE(edns.truncated);
-  EXPECT_EQ(edns.answers.size(), 60u);
+  EXPECT_EQ(edns.answers.size(), 40u);  // 1161 bytes: within 1232
   EXPECT_EQ(edns.edns_payload, 1232);
 }
 
