@@ -18,8 +18,6 @@ namespace dns = lb::core::dns;
 
 namespace {
 
-constexpr std::size_t kMaxDnsRecords = 10000;
-
 struct Names {
   DnsFaultKind kind;
   std::string_view name;
@@ -37,160 +35,6 @@ bool same_name(std::string_view a, std::string_view b) {
   while (a.ends_with('.')) a.remove_suffix(1);
   while (b.ends_with('.')) b.remove_suffix(1);
   return lb::core::iequals(a, b);
-}
-
-// A record's value, checked for its type; the error says what was expected.
-std::optional<std::string> check_value(const DnsRecord& r) {
-  unsigned char buf[16];
-  switch (r.type) {
-    case dns::type::A:
-      if (inet_pton(AF_INET, r.value.c_str(), buf) != 1) return "expected an IPv4 address such as 127.0.0.2";
-      return std::nullopt;
-    case dns::type::AAAA:
-      if (inet_pton(AF_INET6, r.value.c_str(), buf) != 1) return "expected an IPv6 address such as ::1";
-      return std::nullopt;
-    case dns::type::CNAME:
-      if (r.value.empty()) return "expected the name it stands for";
-      return std::nullopt;
-    case dns::type::SRV: {
-      std::istringstream in(r.value);
-      long prio = -1, weight = -1, port = -1;
-      std::string target, rest;
-      if (!(in >> prio >> weight >> port >> target) || (in >> rest) || prio < 0 || prio > 65535 || weight < 0 ||
-          weight > 65535 || port < 0 || port > 65535)
-        return "expected \"PRIORITY WEIGHT PORT TARGET\" such as \"10 10 8080 app2.lbh.test\"";
-      return std::nullopt;
-    }
-    default: return "expected type A, AAAA, CNAME or SRV";
-  }
-}
-
-std::optional<std::string> check_name(std::string_view n) {
-  if (n.empty() || n.size() > 253) return "expected a name of 1 to 253 characters";
-  std::size_t label = 0;
-  for (const char c : n) {
-    if (c == '.') {
-      if (label == 0) return "an empty label";
-      label = 0;
-    } else if (++label > 63) {
-      return "a label longer than 63 characters";
-    }
-  }
-  return std::nullopt;
-}
-
-// [FROM, UNTIL) in ms, UNTIL null for open-ended.
-bool window(const json::value& v, const std::string& path, std::optional<Ms>& from, std::optional<Ms>& until,
-            SpecErrors& errors) {
-  const auto* a = v.if_array();
-  auto ms = [](const json::value& x) -> std::optional<Ms> {
-    if (x.is_int64() && x.as_int64() >= 0) return Ms{x.as_int64()};
-    if (x.is_uint64()) return Ms{static_cast<std::int64_t>(x.as_uint64())};
-    return std::nullopt;
-  };
-  if (!a || a->size() != 2 || !ms((*a)[0]) || (!(*a)[1].is_null() && !ms((*a)[1]))) {
-    errors.push_back({path, "expected [FROM_MS, UNTIL_MS] (UNTIL null for open-ended)"});
-    return false;
-  }
-  from = ms((*a)[0]);
-  if (!(*a)[1].is_null()) until = ms((*a)[1]);
-  if (until && *until <= *from) {
-    errors.push_back({path, "end must be after start"});
-    return false;
-  }
-  return true;
-}
-
-void known(const json::object& o, const std::string& path, std::initializer_list<std::string_view> keys,
-           SpecErrors& errors) {
-  for (const auto& kv : o)
-    if (std::find(keys.begin(), keys.end(), std::string_view(kv.key())) == keys.end())
-      errors.push_back({path.empty() ? std::string(kv.key()) : path + "." + std::string(kv.key()), "unknown field"});
-}
-
-std::optional<std::string> text(const json::object& o, std::string_view key, const std::string& path,
-                                SpecErrors& errors, bool required) {
-  const auto* v = o.if_contains(key);
-  if (!v) {
-    if (required) errors.push_back({path + "." + std::string(key), "missing"});
-    return std::nullopt;
-  }
-  if (!v->is_string()) {
-    errors.push_back({path + "." + std::string(key), "expected a string"});
-    return std::nullopt;
-  }
-  return std::string(v->as_string());
-}
-
-DnsRecord record(const json::value& v, const std::string& path, SpecErrors& errors) {
-  DnsRecord r;
-  const auto* o = v.if_object();
-  if (!o) {
-    errors.push_back({path, "expected {\"name\": ..., \"type\": \"A\", \"value\": ...}"});
-    return r;
-  }
-  known(*o, path, {"name", "type", "value", "ttl", "at_ms"}, errors);
-  if (auto n = text(*o, "name", path, errors, true)) {
-    r.name = *n;
-    if (auto e = check_name(r.name)) errors.push_back({path + ".name", *e});
-  }
-  if (auto t = text(*o, "type", path, errors, true)) {
-    const auto type = dns::type_from_name(*t);
-    if (!type || (*type != dns::type::A && *type != dns::type::AAAA && *type != dns::type::CNAME &&
-                  *type != dns::type::SRV))
-      errors.push_back({path + ".type", "expected A, AAAA, CNAME or SRV"});
-    else
-      r.type = *type;
-  }
-  if (auto val = text(*o, "value", path, errors, true)) {
-    r.value = *val;
-    if (auto e = check_value(r)) errors.push_back({path + ".value", *e});
-  }
-  if (const auto* t = o->if_contains("ttl")) {
-    const std::int64_t n = t->is_int64() ? t->as_int64() : t->is_uint64() ? static_cast<std::int64_t>(std::min<std::uint64_t>(t->as_uint64(), 1ULL << 40)) : -1;
-    if (n >= 0 && n <= 0x7FFFFFFF) r.ttl = static_cast<std::uint32_t>(n);
-    else errors.push_back({path + ".ttl", "expected an integer 0..2147483647"});
-  }
-  if (const auto* w = o->if_contains("at_ms")) window(*w, path + ".at_ms", r.from, r.until, errors);
-  return r;
-}
-
-DnsFault fault(const json::value& v, const std::string& path, SpecErrors& errors) {
-  DnsFault f;
-  if (v.is_string()) {
-    if (auto k = dns_fault_from_name(v.as_string())) f.kind = *k;
-    else errors.push_back({path, fmt::format("unknown DNS fault '{}'", std::string(v.as_string()))});
-    return f;
-  }
-  const auto* o = v.if_object();
-  if (!o) {
-    errors.push_back({path, "expected a fault name or {\"kind\": ..., \"name\": ...}"});
-    return f;
-  }
-  known(*o, path, {"kind", "name", "at_ms"}, errors);
-  if (auto k = text(*o, "kind", path, errors, true)) {
-    if (auto kind = dns_fault_from_name(*k)) f.kind = *kind;
-    else errors.push_back({path + ".kind", fmt::format("unknown DNS fault '{}' (known: nxdomain, servfail, refused, "
-                                                       "no-answer, truncated, ttl-0, wrong-id, garbage)", *k)});
-  }
-  if (auto n = text(*o, "name", path, errors, false)) {
-    f.name = *n;
-    if (auto e = check_name(*n)) errors.push_back({path + ".name", *e});
-  }
-  if (const auto* w = o->if_contains("at_ms")) window(*w, path + ".at_ms", f.from, f.until, errors);
-  return f;
-}
-
-template <class T, class F>
-SpecResult<std::vector<T>> list(const json::value& v, std::string_view path, F one) {
-  SpecErrors errors;
-  std::vector<T> out;
-  const auto* a = v.if_array();
-  if (!a) return SpecErrors{{std::string(path), "expected a list"}};
-  if (a->size() > kMaxDnsRecords) return SpecErrors{{std::string(path), fmt::format("expected at most {}", kMaxDnsRecords)}};
-  for (std::size_t i = 0; i < a->size(); ++i) out.push_back(one((*a)[i], fmt::format("{}[{}]", path, i), errors));
-  if (!errors.empty()) return errors;
-  return out;
 }
 
 json::value window_json(const std::optional<Ms>& from, const std::optional<Ms>& until) {
@@ -259,6 +103,45 @@ std::string rcode_name(std::uint8_t rc) {
 
 }  // namespace
 
+std::optional<std::string> dns_value_problem(const DnsRecord& r) {
+  unsigned char buf[16];
+  switch (r.type) {
+    case dns::type::A:
+      if (inet_pton(AF_INET, r.value.c_str(), buf) != 1) return "expected an IPv4 address such as 127.0.0.2";
+      return std::nullopt;
+    case dns::type::AAAA:
+      if (inet_pton(AF_INET6, r.value.c_str(), buf) != 1) return "expected an IPv6 address such as ::1";
+      return std::nullopt;
+    case dns::type::CNAME:
+      if (r.value.empty()) return "expected the name it stands for";
+      return std::nullopt;
+    case dns::type::SRV: {
+      std::istringstream in(r.value);
+      long prio = -1, weight = -1, port = -1;
+      std::string target, rest;
+      if (!(in >> prio >> weight >> port >> target) || (in >> rest) || prio < 0 || prio > 65535 || weight < 0 ||
+          weight > 65535 || port < 0 || port > 65535)
+        return "expected \"PRIORITY WEIGHT PORT TARGET\" such as \"10 10 8080 app2.lbh.test\"";
+      return std::nullopt;
+    }
+    default: return "expected type A, AAAA, CNAME or SRV";
+  }
+}
+
+std::optional<std::string> dns_name_problem(std::string_view n) {
+  if (n.empty() || n.size() > 253) return "expected a name of 1 to 253 characters";
+  std::size_t label = 0;
+  for (const char c : n) {
+    if (c == '.') {
+      if (label == 0) return "an empty label";
+      label = 0;
+    } else if (++label > 63) {
+      return "a label longer than 63 characters";
+    }
+  }
+  return std::nullopt;
+}
+
 std::string_view name(DnsFaultKind k) {
   for (const auto& n : kFaultNames)
     if (n.kind == k) return n.name;
@@ -269,39 +152,6 @@ std::optional<DnsFaultKind> dns_fault_from_name(std::string_view n) {
   for (const auto& x : kFaultNames)
     if (x.name == n) return x.kind;
   return std::nullopt;
-}
-
-SpecResult<std::vector<DnsRecord>> decode_dns_records(const json::value& v, std::string_view path) {
-  return list<DnsRecord>(v, path, record);
-}
-
-SpecResult<std::vector<DnsFault>> decode_dns_faults(const json::value& v, std::string_view path) {
-  return list<DnsFault>(v, path, fault);
-}
-
-SpecResult<DnsSpec> decode_dns(const json::value& v, std::string_view path_view) {
-  const std::string path(path_view);
-  const auto* o = v.if_object();
-  if (!o) return SpecErrors{{path, "expected {\"listen\": \"127.0.0.1:0\", \"records\": [...]}"}};
-  SpecErrors errors;
-  DnsSpec d;
-  known(*o, path, {"listen", "records", "faults"}, errors);
-  if (auto l = text(*o, "listen", path, errors, true)) {
-    if (auto e = parse_endpoint(*l)) d.listen = *e;
-    else errors.push_back({path + ".listen", "expected IP:PORT such as 127.0.0.1:0 (an IP address, not a name)"});
-  }
-  if (const auto* r = o->if_contains("records")) {
-    auto rs = decode_dns_records(*r, path + ".records");
-    if (rs) d.records = std::move(*rs);
-    else for (auto& e : rs.error()) errors.push_back(e);
-  }
-  if (const auto* f = o->if_contains("faults")) {
-    auto fs = decode_dns_faults(*f, path + ".faults");
-    if (fs) d.faults = std::move(*fs);
-    else for (auto& e : fs.error()) errors.push_back(e);
-  }
-  if (!errors.empty()) return errors;
-  return d;
 }
 
 json::value to_json(const DnsSpec& d) {
@@ -345,8 +195,8 @@ boost::system::result<DnsRecord, std::string> parse_dns_record_arg(std::string_v
   std::string word;
   const int words = r.type == dns::type::SRV ? 4 : 1;
   for (int i = 0; i < words && in >> word; ++i) r.value += (i ? " " : "") + word;
-  if (auto e = check_name(r.name)) return bad(fmt::format("--dns-record '{}': name: {}", text, *e));
-  if (auto e = check_value(r)) return bad(fmt::format("--dns-record '{}': value: {}", text, *e));
+  if (auto e = dns_name_problem(r.name)) return bad(fmt::format("--dns-record '{}': name: {}", text, *e));
+  if (auto e = dns_value_problem(r)) return bad(fmt::format("--dns-record '{}': value: {}", text, *e));
   if (auto e = options(in, &r.ttl, r.from, r.until)) return bad(fmt::format("--dns-record '{}': {}", text, *e));
   return r;
 }
@@ -360,7 +210,7 @@ boost::system::result<DnsFault, std::string> parse_dns_fault_arg(std::string_vie
   const std::string kind = eq == std::string::npos ? first : first.substr(eq + 1);
   if (eq != std::string::npos) {
     f.name = first.substr(0, eq);
-    if (auto e = check_name(*f.name)) return bad(fmt::format("--dns-fault '{}': name: {}", text, *e));
+    if (auto e = dns_name_problem(*f.name)) return bad(fmt::format("--dns-fault '{}': name: {}", text, *e));
   }
   const auto k = dns_fault_from_name(kind);
   if (!k)

@@ -4,6 +4,7 @@
 // 5 s, then 127.0.0.3), and faults for one name or every name (NXDOMAIN, SERVFAIL, REFUSED, no
 // answer, truncated, TTL 0, a wrong id, garbage). The edge (UDP and TCP) only carries bytes.
 #include <boost/json/fwd.hpp>
+#include <boost/system/result.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -13,18 +14,16 @@
 
 #include "lb/core/dns/message.hpp"
 #include "mockserver/core/model.hpp"
-#include "mockserver/core/spec.hpp"
 
 namespace mock::core {
 
 std::string_view name(DnsFaultKind k);
 std::optional<DnsFaultKind> dns_fault_from_name(std::string_view n);
 
-// JSON: {"listen": "127.0.0.1:0", "records": [{"name", "type", "value", "ttl", "at_ms"}],
-// "faults": [{"kind", "name", "at_ms"}]}; errors name their field under `path`.
-SpecResult<DnsSpec> decode_dns(const boost::json::value& v, std::string_view path);
-SpecResult<std::vector<DnsRecord>> decode_dns_records(const boost::json::value& v, std::string_view path);
-SpecResult<std::vector<DnsFault>> decode_dns_faults(const boost::json::value& v, std::string_view path);
+// What is wrong with a record's name, or with its value for its type; nullopt when fine. The
+// spec decoder (decode_dns, spec.hpp) and the CLI forms below both judge with these.
+std::optional<std::string> dns_name_problem(std::string_view name);
+std::optional<std::string> dns_value_problem(const DnsRecord& r);
 boost::json::value to_json(const DnsSpec& d);
 // The CLI forms: "app2.lbh.test A 127.0.0.2 [ttl=N] [at_ms=A..B]",
 // "_http._tcp.app.lbh.test SRV 10 20 8080 app2.lbh.test"; "[NAME=]KIND [at_ms=A..B]".

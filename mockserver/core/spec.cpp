@@ -23,6 +23,9 @@ namespace {
 std::string field(std::string_view path, std::string_view name) {
   return path.empty() ? std::string(name) : fmt::format("{}.{}", path, name);
 }
+// Most DNS records (or faults) one list holds.
+constexpr std::size_t kMaxDnsRecords = 10000;
+
 std::string item(std::string_view path, std::size_t i) { return fmt::format("{}[{}]", path, i); }
 
 // Collects errors while walking one document; every accessor reports and returns nullopt on a
@@ -74,6 +77,28 @@ class Decoder {
     if (const auto* s = v.if_string()) return std::string(*s);
     fail(path, "expected a string");
     return std::nullopt;
+  }
+
+  // [start, end] in ms on the timeline, end null or absent for open-ended.
+  void window(const json::value& v, const std::string& path, std::optional<Ms>& from, std::optional<Ms>& until) {
+    const auto* a = v.if_array();
+    if (!a || a->empty() || a->size() > 2) {
+      fail(path, "expected [start, end] in ms (end may be null)");
+      return;
+    }
+    from = millis((*a)[0], item(path, 0));
+    if (a->size() == 2 && !(*a)[1].is_null()) until = millis((*a)[1], item(path, 1));
+    if (from && until && *until <= *from) fail(path, "end must be after start");
+  }
+
+  // A string field that must be there.
+  std::optional<std::string> required_string(const json::object& o, std::string_view key, const std::string& path) {
+    const auto* v = o.if_contains(key);
+    if (!v) {
+      fail(field(path, key), "missing");
+      return std::nullopt;
+    }
+    return string(*v, field(path, key));
   }
 
   std::optional<bool> boolean(const json::value& v, const std::string& path) {
@@ -289,17 +314,7 @@ class Decoder {
     }
     s.times = count("times", 1);
     s.every = count("every", 1);
-    if (const auto* x = o->if_contains("at_ms")) {
-      const auto apath = field(path, "at_ms");
-      const auto* a = x->if_array();
-      if (!a || a->empty() || a->size() > 2) {
-        fail(apath, "expected [start, end] in ms (end may be null)");
-      } else {
-        s.from = millis((*a)[0], item(apath, 0));
-        if (a->size() == 2 && !(*a)[1].is_null()) s.until = millis((*a)[1], item(apath, 1));
-        if (s.from && s.until && *s.until <= *s.from) fail(apath, "end must be after start");
-      }
-    }
+    if (const auto* x = o->if_contains("at_ms")) window(*x, field(path, "at_ms"), s.from, s.until);
     if (const auto* x = o->if_contains("after_ms")) {
       if (s.from) fail(field(path, "after_ms"), "give at_ms or after_ms, not both");
       s.from = millis(*x, field(path, "after_ms"));
@@ -566,6 +581,85 @@ class Decoder {
     return l;
   }
 
+  DnsRecord dns_record(const json::value& v, const std::string& path) {
+    DnsRecord r;
+    const auto* o = object(v, path);
+    if (!o) return r;
+    known(*o, path, {"name", "type", "value", "ttl", "at_ms"});
+    if (auto n = required_string(*o, "name", path)) {
+      r.name = *n;
+      if (auto e = dns_name_problem(r.name)) fail(field(path, "name"), *e);
+    }
+    if (auto t = required_string(*o, "type", path)) {
+      const auto type = lb::core::dns::type_from_name(*t);
+      namespace dt = lb::core::dns::type;
+      if (!type || (*type != dt::A && *type != dt::AAAA && *type != dt::CNAME && *type != dt::SRV))
+        fail(field(path, "type"), "expected A, AAAA, CNAME or SRV");
+      else
+        r.type = *type;
+    }
+    if (auto val = required_string(*o, "value", path)) {
+      r.value = *val;
+      if (auto e = dns_value_problem(r)) fail(field(path, "value"), *e);
+    }
+    if (const auto* t = o->if_contains("ttl")) {
+      if (const auto n = integer(*t, field(path, "ttl"), 0, 0x7FFFFFFF)) r.ttl = static_cast<std::uint32_t>(*n);
+    }
+    if (const auto* w = o->if_contains("at_ms")) window(*w, field(path, "at_ms"), r.from, r.until);
+    return r;
+  }
+
+  DnsFault dns_fault(const json::value& v, const std::string& path) {
+    DnsFault f;
+    auto kind = [&](const std::string& name, const std::string& at) {
+      if (auto k = dns_fault_from_name(name)) f.kind = *k;
+      else fail(at, fmt::format("unknown DNS fault '{}' (known: nxdomain, servfail, refused, no-answer, truncated, "
+                                "ttl-0, wrong-id, garbage)", name));
+    };
+    if (v.is_string()) {
+      kind(std::string(v.get_string()), path);
+      return f;
+    }
+    const auto* o = object(v, path);
+    if (!o) return f;
+    known(*o, path, {"kind", "name", "at_ms"});
+    if (auto k = required_string(*o, "kind", path)) kind(*k, field(path, "kind"));
+    if (const auto* n = o->if_contains("name")) {
+      if ((f.name = string(*n, field(path, "name"))))
+        if (auto e = dns_name_problem(*f.name)) fail(field(path, "name"), *e);
+    }
+    if (const auto* w = o->if_contains("at_ms")) window(*w, field(path, "at_ms"), f.from, f.until);
+    return f;
+  }
+
+  template <class T, class One>
+  std::vector<T> dns_list(const json::value& v, const std::string& path, One one) {
+    std::vector<T> out;
+    const auto* a = v.if_array();
+    if (!a) {
+      fail(path, "expected a list");
+    } else if (a->size() > kMaxDnsRecords) {
+      fail(path, fmt::format("expected at most {}", kMaxDnsRecords));
+    } else {
+      for (std::size_t i = 0; i < a->size(); ++i) out.push_back((this->*one)((*a)[i], item(path, i)));
+    }
+    return out;
+  }
+
+  DnsSpec dns(const json::value& v, const std::string& path) {
+    DnsSpec d;
+    const auto* o = object(v, path);
+    if (!o) return d;
+    known(*o, path, {"listen", "records", "faults"});
+    if (auto l = required_string(*o, "listen", path)) {
+      if (auto e = parse_endpoint(*l)) d.listen = *e;
+      else fail(field(path, "listen"), "expected IP:PORT such as 127.0.0.1:0 (an IP address, not a name)");
+    }
+    if (const auto* r = o->if_contains("records")) d.records = dns_list<DnsRecord>(*r, field(path, "records"), &Decoder::dns_record);
+    if (const auto* f = o->if_contains("faults")) d.faults = dns_list<DnsFault>(*f, field(path, "faults"), &Decoder::dns_fault);
+    return d;
+  }
+
   // "self-signed", or {"cert": FILE, "key": FILE}
   std::optional<TlsSpec> tls(const json::value& v, const std::string& path) {
     if (v.is_string() && v.get_string() == "self-signed") return TlsSpec{};
@@ -616,11 +710,7 @@ class Decoder {
     if (const auto* c = o->if_contains("max_connections")) {
       if (const auto n = integer(*c, "max_connections", 1, 1'000'000)) s.max_connections = *n;
     }
-    if (const auto* dv = o->if_contains("dns")) {
-      auto decoded = decode_dns(*dv, "dns");
-      if (decoded) s.dns = std::move(*decoded);
-      else for (const auto& e : decoded.error()) fail(e.path, e.message);
-    }
+    if (const auto* dv = o->if_contains("dns")) s.dns = dns(*dv, "dns");
     if (const auto* lg = o->if_contains("log")) {
       if (lg->is_bool()) s.log_requests = lg->as_bool();
       else fail("log", "expected true or false");
@@ -760,6 +850,24 @@ SpecResult<Fault> decode_fault(const json::value& v, std::string_view path) {
   auto f = d.fault(v, std::string(path));
   if (!f) return std::move(d.errors);
   return finish(d, *f);
+}
+
+SpecResult<DnsSpec> decode_dns(const json::value& v, std::string_view path) {
+  Decoder d;
+  auto dns = d.dns(v, std::string(path));
+  return finish(d, std::move(dns));
+}
+
+SpecResult<std::vector<DnsRecord>> decode_dns_records(const json::value& v, std::string_view path) {
+  Decoder d;
+  auto records = d.dns_list<DnsRecord>(v, std::string(path), &Decoder::dns_record);
+  return finish(d, std::move(records));
+}
+
+SpecResult<std::vector<DnsFault>> decode_dns_faults(const json::value& v, std::string_view path) {
+  Decoder d;
+  auto faults = d.dns_list<DnsFault>(v, std::string(path), &Decoder::dns_fault);
+  return finish(d, std::move(faults));
 }
 
 SpecResult<ListenerSpec> decode_listener(const json::value& v, std::string_view path) {

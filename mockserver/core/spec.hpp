@@ -36,6 +36,11 @@ SpecResult<Rule> decode_rule(const boost::json::value& v, std::string_view path,
                              std::size_t index = 0);
 SpecResult<Fault> decode_fault(const boost::json::value& v, std::string_view path);
 SpecResult<ListenerSpec> decode_listener(const boost::json::value& v, std::string_view path);
+// The DNS responder (dns.hpp): {"listen": "127.0.0.1:0", "records": [{"name", "type", "value",
+// "ttl", "at_ms"}], "faults": [{"kind", "name", "at_ms"}]}, and its two lists alone.
+SpecResult<DnsSpec> decode_dns(const boost::json::value& v, std::string_view path);
+SpecResult<std::vector<DnsRecord>> decode_dns_records(const boost::json::value& v, std::string_view path);
+SpecResult<std::vector<DnsFault>> decode_dns_faults(const boost::json::value& v, std::string_view path);
 
 boost::json::value to_json(const Fault& f);
 boost::json::value to_json(const Rule& r);

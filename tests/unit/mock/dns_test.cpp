@@ -1,5 +1,6 @@
 // mockserver's DNS responder as a pure function: the table, its timeline and its faults.
 #include "mockserver/core/dns.hpp"
+#include "mockserver/core/spec.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
