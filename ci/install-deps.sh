@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libfmt-dev libcli11-dev
-  googletest libgtest-dev libgmock-dev librapidcheck-dev libpcre2-dev libyaml-cpp-dev libssl-dev openssl
+  googletest libgtest-dev libgmock-dev librapidcheck-dev libpcre2-dev libyaml-cpp-dev libssl-dev openssl libxxhash-dev
   clang-14 libclang-rt-14-dev
   haproxy curl python3 iproute2 util-linux
 )

@@ -70,21 +70,15 @@ Loaded load(const std::vector<std::string>& paths, bool check_only, bool quiet) 
     out.exit_code = kExitBadInput;
     return out;
   }
-  out.parsed = lb::core::parse_config_files(*files);
+  // Like haproxy, server names are resolved now, by libc, as `init-addr` says; a name that does
+  // not resolve is fatal unless `none` or an address follows it.
+  lb::core::ParseEnvironment env;
+  env.lookup = [](const std::string& host, lb::core::AddressFamily family) { return lb::net::resolve_host(host, family); };
+  if (auto resolv = lb::core::read_input_file("/etc/resolv.conf")) env.resolv_conf = std::move(resolv.text);
+  out.parsed = lb::core::parse_config_files(*files, env);
   const auto report = lb::core::check_report(out.parsed, paths.front());
   for (const auto& line : report.stderr_lines)
     if (!quiet || line.level == "ALERT") fmt::print(stderr, "{}\n", lb::core::stderr_line(line.level, pid, line.text));
-  if (out.parsed.ok()) {
-    // Like haproxy, names are resolved now, once; a name that does not resolve is fatal.
-    const auto unresolved = lb::net::unresolvable_servers(out.parsed.config);
-    for (const auto& d : unresolved)
-      fmt::print(stderr, "{}\n", lb::core::stderr_line("ALERT", pid, lb::core::format_diagnostic(d)));
-    if (!unresolved.empty()) {
-      fmt::print(stderr, "{}\n", lb::core::stderr_line("ALERT", pid, "config : Failed to initialize server(s) addr."));
-      out.exit_code = kExitBadInput;
-      return out;
-    }
-  }
   if (check_only && (!quiet || report.exit_code != kExitOk)) fmt::print("{}", report.stdout_text);
   if (!check_only && report.exit_code != kExitOk && out.parsed.ok()) {
     // What haproxy says when asked to run a file without any listener.

@@ -24,16 +24,4 @@ std::optional<std::string> resolve_host(const std::string& host, core::AddressFa
   return std::string(text);
 }
 
-std::vector<core::Diagnostic> unresolvable_servers(const core::Config& config) {
-  std::vector<core::Diagnostic> out;
-  for (const auto& p : config.proxies)
-    for (const auto& s : p.servers)
-      if (!resolve_host(s.host, s.family))
-        out.push_back({core::Diagnostic::Level::Alert, s.pos,
-                       fmt::format("'server {}/{}' : could not resolve address '{}'.", p.name, s.name,
-                                   s.host_as_written.empty() ? s.host : s.host_as_written),
-                       core::Diagnostic::Form::Bracketed, false});
-  return out;
-}
-
 }  // namespace lb::net

@@ -15,7 +15,9 @@
 #include "lb/core/check/check_engine.hpp"
 #include "lb/core/config/limits.hpp"
 #include "lb/core/route/backends.hpp"
+#include "lb/core/dns/resolution.hpp"
 #include "lb/net/asio_scheduler.hpp"
+#include "lb/net/dns_transport.hpp"
 #include "lb/net/proxy.hpp"
 #include "lb/net/log_sink.hpp"
 #include "lb/net/net_prober.hpp"
@@ -26,12 +28,13 @@ namespace asio = boost::asio;
 
 namespace {
 
-// HAProxy resolves every server name once at start-up (init-addr last,libc) and then only ever
-// uses the addresses: so does lb, and the engine and the proxy only see address literals.
+// The engine and the proxy only see address literals: each server starts at the address
+// `init-addr` gave it when the configuration was read (none: "", in maintenance), and run-time
+// resolution moves it from there.
 core::Config with_resolved_addresses(core::Config config) {
   for (auto& p : config.proxies)
     for (auto& s : p.servers) {
-      if (auto a = resolve_host(s.host, s.family)) s.host = *a;
+      s.host = s.start_address.value_or("");
       if (s.settings.check_addr)
         if (auto a = resolve_host(*s.settings.check_addr)) s.settings.check_addr = *a;
     }
@@ -79,7 +82,8 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
       config, scheduler, prober,
       [&](const core::HealthEvent& e) {
         using K = core::HealthEvent::Kind;
-        if (e.kind == K::WentUp || e.kind == K::WentDown || e.kind == K::WentStopping)
+        if (e.kind == K::WentUp || e.kind == K::WentDown || e.kind == K::WentStopping ||
+            e.kind == K::EnteredMaintenance || e.kind == K::LeftMaintenance)
           backends.set_usable(e.key, engine_ptr->server_up(e.key));
         if (e.line) log.server_state(e.key.proxy, *e.line);
       },
@@ -88,6 +92,19 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
       },
       [&](core::ServerKey key) { return backends.load(key); });
   engine_ptr = &engine;
+  core::start_in_maintenance(config, engine, backends);
+
+  // Names under `resolvers` are resolved again and again, through the parsed names.
+  core::ServerResolution* resolution_ptr = nullptr;
+  UdpDnsTransport dns(io, parsed, [&](std::size_t section, std::size_t ns, std::string_view bytes) {
+    if (resolution_ptr) resolution_ptr->on_reply(section, ns, bytes);
+  });
+  core::ServerResolution resolution(parsed, core::start_addresses(parsed), scheduler, dns,
+                                    [&](const core::ResolutionEvent& e) {
+                                      core::apply_resolution_event(e, parsed, engine, backends);
+                                      if (e.line) log.server_state(e.key.proxy, *e.line);
+                                    });
+  resolution_ptr = &resolution;
 
   Proxy proxy(config, limits, io, backends, log);
   // SIGTERM/SIGINT are caught before anything announces readiness, so a stop sent the moment lb
@@ -106,6 +123,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   }
 
   engine.start();
+  resolution.start();
 
   io.run();
   return 0;

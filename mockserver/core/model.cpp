@@ -1,5 +1,7 @@
 #include "mockserver/core/model.hpp"
 
+#include "lb/core/config/values.hpp"
+
 #include <arpa/inet.h>
 
 #include <fmt/format.h>
@@ -170,11 +172,7 @@ std::string to_string(const Endpoint& e) {
   return (v6 ? "[" + e.host + "]" : e.host) + ":" + std::to_string(e.port);
 }
 
-bool valid_ip_literal(std::string_view host) {
-  const std::string text(host);
-  unsigned char buf[16];
-  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
-}
+bool valid_ip_literal(std::string_view host) { return lb::core::is_ip_literal(host); }
 
 bool is_tls_fault(FaultKind k) {
   return k == FaultKind::TlsHandshakeFailure || k == FaultKind::TlsSlowHandshake || k == FaultKind::TlsWrongCert ||

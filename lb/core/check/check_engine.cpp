@@ -100,9 +100,10 @@ struct CheckEngine::Impl {
     std::unique_ptr<Timer> deadline_timer;
     std::unique_ptr<Timer> next_timer;
     std::optional<TimePoint> next_at;
+    bool maintenance = false;  // resolution maintenance (SRV_ADMF_RMAINT)
 
     bool disabled() const { return config->settings.disabled; }
-    bool is_up() const { return !disabled() && (!health || health->up()); }
+    bool is_up() const { return !disabled() && !maintenance && (!health || health->up()); }
     bool is_usable() const { return is_up() && !(health && health->stopping()) && config->settings.weight > 0; }
   };
 
@@ -129,7 +130,10 @@ struct CheckEngine::Impl {
             sv->health.emplace(st.rise, st.fall, st.disabled);
             Server* raw = sv.get();
             sv->next_timer = scheduler.make_timer([this, raw] {
+              const TimePoint due = *raw->next_at;
               raw->next_at.reset();
+              // A paused check keeps its beat: it wakes every `inter` and does nothing.
+              if (raw->maintenance) return schedule_check(*raw, due + raw->config->settings.inter);
               start_check(*raw);
             });
             sv->deadline_timer = scheduler.make_timer([this, raw] {
@@ -221,6 +225,44 @@ struct CheckEngine::Impl {
     schedule_check(s, scheduler.now() + with_spread(interval, config.global.spread_checks, random));
   }
 
+  void enter_maintenance(Server& s, std::string_view cause, bool log) {
+    if (s.maintenance) return;
+    const bool was_up = s.is_up();
+    const bool was_stopping = s.health && s.health->stopping();
+    const bool was_usable = s.is_usable();
+    BackendCounts& counts = usable[s.key.proxy];
+    const BackendCounts before = counts;
+    s.maintenance = true;
+    if (s.attempt) {
+      s.retired = std::move(s.attempt);
+      s.retired->conn.reset();
+      s.deadline_timer->disarm();
+    }
+    if (s.health) s.health->enter_maintenance();
+    if (was_usable) --(s.config->settings.backup ? counts.backup : counts.active);
+    if (!log) return;
+    const auto& px = *s.proxy;
+    const ServerRef ref{px.name, s.config->name, s.config->settings.backup};
+    const CheckResult none{CheckStatus::Unknown};
+    if (!was_up) return emit(HealthEvent::Kind::EnteredMaintenance, s, none, server_down_to_maintenance_line(ref, cause));
+    const ServerLoad sl = load ? load(s.key) : ServerLoad{};
+    emit(HealthEvent::Kind::EnteredMaintenance, s, none,
+         server_maintenance_line(ref, cause, counts, sl.sessions_active, sl.requeued, sl.queued, was_stopping));
+    if (counts.active + counts.backup == 0 && before.active + before.backup > 0)
+      emit(HealthEvent::Kind::NoServerAvailable, s, none, no_server_available_line(px.name, px.kind == ProxyKind::Listen));
+  }
+
+  void leave_maintenance(Server& s, std::string_view hostname) {
+    if (!s.maintenance) return;
+    s.maintenance = false;
+    if (s.health) s.health->leave_maintenance();
+    if (s.is_usable()) ++(s.config->settings.backup ? usable[s.key.proxy].backup : usable[s.key.proxy].active);
+    const auto& px = *s.proxy;
+    const ServerRef ref{px.name, s.config->name, s.config->settings.backup};
+    emit(HealthEvent::Kind::LeftMaintenance, s, CheckResult{CheckStatus::Unknown},
+         server_resolves_again_line(ref, hostname, s.is_up()));
+  }
+
   const Config& config;
   Scheduler& scheduler;
   Prober& prober;
@@ -293,6 +335,24 @@ const Health* CheckEngine::health(ServerKey key) const {
 
 BackendCounts CheckEngine::counts(std::size_t proxy) const {
   return proxy < impl_->usable.size() ? impl_->usable[proxy] : BackendCounts{};
+}
+
+void CheckEngine::set_address(ServerKey key, const std::string& host) {
+  auto* s = impl_->find(key);
+  if (s && s->target && !s->config->settings.check_addr) s->target->host = host;
+}
+
+void CheckEngine::enter_maintenance(ServerKey key, std::string_view cause, bool log) {
+  if (auto* s = impl_->find(key)) impl_->enter_maintenance(*s, cause, log);
+}
+
+void CheckEngine::leave_maintenance(ServerKey key, std::string_view hostname) {
+  if (auto* s = impl_->find(key)) impl_->leave_maintenance(*s, hostname);
+}
+
+bool CheckEngine::in_maintenance(ServerKey key) const {
+  const auto* s = impl_->find(key);
+  return s && s->maintenance;
 }
 
 std::optional<TimePoint> CheckEngine::next_check_at(ServerKey key) const {

@@ -28,6 +28,8 @@ struct HealthEvent {
     WentUp,
     WentDown,
     WentStopping,       // http-check disable-on-404 saw 404 on an UP server
+    EnteredMaintenance, // its name stopped resolving (HAProxy's resolution maintenance)
+    LeftMaintenance,    // its name resolves again
     NoServerAvailable,  // the backend has just lost its last usable server
   };
   Kind kind;
@@ -70,6 +72,16 @@ class CheckEngine {
   BackendCounts counts(std::size_t proxy) const;
   // When the server's next check starts (nullopt: no check scheduled).
   std::optional<TimePoint> next_check_at(ServerKey key) const;
+
+  // Run-time resolution (lb/core/dns/resolution) drives these. A new address takes effect at the
+  // next check (a server checked at `addr` keeps checking there).
+  void set_address(ServerKey key, const std::string& host);
+  // Maintenance pauses the server's checks and takes it out of traffic; `cause` is HAProxy's
+  // ("DNS NX status"). `log` false at start-up, where HAProxy logs nothing of it.
+  void enter_maintenance(ServerKey key, std::string_view cause, bool log = true);
+  // `hostname` is how the line names the server's address ("app2.example").
+  void leave_maintenance(ServerKey key, std::string_view hostname);
+  bool in_maintenance(ServerKey key) const;
 
   // The delay before the first check of each checked server, in check order (exposed for tests
   // and for the simulator's trace).

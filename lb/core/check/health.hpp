@@ -59,6 +59,18 @@ class Health {
     return Transition::None;
   }
 
+  // Maintenance stops the counting at 0 (DOWN); leaving it starts again at `rise`: UP, with one
+  // failure away from DOWN, as HAProxy leaves maintenance ("start OK but check immediately").
+  void enter_maintenance() {
+    value_ = 0;
+    up_ = stopping_ = false;
+  }
+  void leave_maintenance() {
+    value_ = rise_;
+    up_ = true;
+    stopping_ = false;
+  }
+
   // The delay before the next check (HAProxy's srv_getinter): inter when fully UP, downinter
   // when fully DOWN, fastinter while moving between the two.
   Ms next_interval(const IntervalParams& p) const {

@@ -25,7 +25,7 @@ CheckReport check_report(const ParseResult& result, std::string_view path) {
         if (d.level == Diagnostic::Level::Alert && d.while_reading && !d.pos.file.empty()) file = d.pos.file;
       out.stderr_lines.push_back({"ALERT", fmt::format("config : Error(s) found in configuration file : {}", file)});
     }
-    out.stderr_lines.push_back({"ALERT", "config : Fatal errors found in configuration."});
+    if (!result.stopped_early) out.stderr_lines.push_back({"ALERT", "config : Fatal errors found in configuration."});
     return out;
   }
   if (warnings) out.stdout_text += "Warnings were found.\n";

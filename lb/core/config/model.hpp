@@ -97,6 +97,15 @@ struct CheckSpec {
   bool operator==(const CheckSpec&) const = default;
 };
 
+// `init-addr`: how a server named by a host name gets its first address, tried in order
+// (HAProxy's default is last,libc, then none when the server has `resolvers`).
+struct InitAddrMethod {
+  enum class Kind { Last, Libc, None, Ip };
+  Kind kind = Kind::Libc;
+  std::string ip;  // Kind::Ip
+  bool operator==(const InitAddrMethod&) const = default;
+};
+
 // Per-server settings that `default-server` can also set.
 struct ServerSettings {
   bool check = false;
@@ -110,6 +119,16 @@ struct ServerSettings {
   bool backup = false;
   bool disabled = false;
   int maxconn = 0;  // 0 = unlimited
+  // Run-time name resolution: the `resolvers` section that re-resolves the server's host name
+  // (empty: resolved once, at start-up), the family it prefers (HAProxy prefers IPv6 unless told
+  // `resolve-prefer ipv4`), `resolve-opts` and `resolve-net`.
+  std::string resolvers;
+  bool resolvers_set = false;  // `resolvers ""` names a section too (one that cannot exist)
+  bool prefer_ipv4 = false;
+  bool allow_dup_ip = false;
+  bool ignore_weight = false;
+  std::vector<std::string> resolve_net;
+  std::vector<InitAddrMethod> init_addr;  // empty: the default
   bool operator==(const ServerSettings&) const = default;
 };
 
@@ -123,6 +142,10 @@ struct ServerConfig {
   SourcePos pos;
   AddressFamily family = AddressFamily::Any;
   std::string host_as_written;  // as HAProxy names it in messages ("[::1]"); empty = host
+  // The address the server starts with, as `init-addr` found it when the configuration was
+  // judged (the host itself for a literal); nullopt: none, the server starts in maintenance
+  // until its resolvers find one.
+  std::optional<std::string> start_address;
   bool operator==(const ServerConfig&) const = default;
 };
 
@@ -160,6 +183,32 @@ struct ProxyConfig {
   bool operator==(const ProxyConfig&) const = default;
 };
 
+// A `resolvers` section: the DNS servers a server's name is re-resolved through, and the timers
+// of that resolution (HAProxy's defaults).
+struct Nameserver {
+  std::string name;
+  std::string host;  // an address literal or a name resolved at start-up
+  std::uint16_t port = 0;
+  SourcePos pos;
+  bool unix_socket = false;  // accepted as HAProxy accepts it, then refused when sockets are made
+  bool operator==(const Nameserver&) const = default;
+};
+struct HoldTimes {
+  Ms nx{30000}, other{30000}, refused{30000}, timeout{30000}, valid{10000}, obsolete{0};
+  bool operator==(const HoldTimes&) const = default;
+};
+struct ResolversConfig {
+  std::string name;
+  SourcePos pos;
+  std::vector<Nameserver> nameservers;
+  int resolve_retries = 3;
+  Ms timeout_resolve{1000};
+  Ms timeout_retry{1000};
+  HoldTimes hold;
+  int accepted_payload_size = 512;
+  bool operator==(const ResolversConfig&) const = default;
+};
+
 struct GlobalConfig {
   std::vector<LogTarget> logs;
   int spread_checks = 0;  // percent, 0..50
@@ -171,10 +220,16 @@ struct GlobalConfig {
 struct Config {
   GlobalConfig global;
   std::vector<ProxyConfig> proxies;  // frontends, backends and listens in file order
+  std::vector<ResolversConfig> resolvers;
 
   const ProxyConfig* find_backend(std::string_view name) const {
     for (const auto& p : proxies)
       if (p.has_backend_role() && p.name == name) return &p;
+    return nullptr;
+  }
+  const ResolversConfig* find_resolvers(std::string_view name) const {
+    for (const auto& r : resolvers)
+      if (r.name == name) return &r;
     return nullptr;
   }
   bool operator==(const Config&) const = default;

@@ -22,7 +22,7 @@ bool one_of(std::string_view w, std::initializer_list<std::string_view> list) {
 
 // Keywords HAProxy 2.6 knows that change behaviour lb does not implement: naming them as such
 // is clearer than "unknown keyword", and silently ignoring them would change what the user gets.
-constexpr std::array kUnsupportedSections{"userlist", "peers",    "resolvers", "mailers", "program",
+constexpr std::array kUnsupportedSections{"userlist", "peers", "mailers", "program",
                                           "http-errors", "ring", "cache",     "fcgi-app"};
 constexpr std::array kUnsupportedGlobal{"lua-load",   "setenv",         "presetenv", "unsetenv",
                                         "resetenv",   "external-check", "nbproc",    "cpu-map",
@@ -65,8 +65,7 @@ constexpr std::array kIgnoredOptions{"dontlog-normal", "splice-auto",   "splice-
                                      "contstats"};
 constexpr std::array kUnsupportedServerKeywords{
     "ssl", "verify", "ca-file", "crt", "sni", "check-ssl", "check-sni", "agent-check", "agent-port",
-    "agent-inter", "agent-addr", "agent-send", "send-proxy", "send-proxy-v2", "resolvers",
-    "resolve-prefer", "resolve-opts", "resolve-net", "init-addr", "cookie", "slowstart", "observe",
+    "agent-inter", "agent-addr", "agent-send", "send-proxy", "send-proxy-v2", "cookie", "slowstart", "observe",
     "on-error", "on-marked-down", "on-marked-up", "error-limit", "track", "id", "redir", "minconn",
     "maxqueue", "proto", "alpn", "check-proto", "check-alpn", "check-send-proxy", "pool-max-conn",
     "pool-purge-delay", "pool-low-conn", "source", "tfo", "namespace", "usesrc", "non-stick", "ws",
@@ -115,7 +114,16 @@ constexpr std::array kProxyKeywords{"global", "defaults", "frontend", "backend",
                                     "server",  "log"};
 constexpr std::array kServerKeywords{"check", "no-check", "inter",   "fastinter", "downinter",
                                      "rise",  "fall",     "port",    "addr",      "weight",
-                                     "backup", "no-backup", "disabled", "enabled", "maxconn"};
+                                     "backup", "no-backup", "disabled", "enabled", "maxconn",
+                                     "resolvers", "resolve-prefer", "resolve-opts", "resolve-net",
+                                     "init-addr"};
+
+// HAProxy's invalid_char(): names may hold letters, digits and ".-_:".
+std::optional<char> invalid_name_char(std::string_view name) {
+  for (const char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' && c != ':') return c;
+  return std::nullopt;
+}
 
 template <std::size_t N>
 std::string suggestion(const std::array<const char*, N>& list, std::string_view word) {
@@ -126,7 +134,7 @@ std::string suggestion(const std::array<const char*, N>& list, std::string_view 
 
 class Parser {
  public:
-  explicit Parser(std::string_view file) : file_(file) {
+  Parser(std::string_view file, ParseEnvironment env) : file_(file), env_(std::move(env)) {
     defaults_.kind = ProxyKind::Defaults;
     defaults_.mode = Mode::Tcp;
   }
@@ -140,7 +148,7 @@ class Parser {
       read(f.text);
       finish_proxy();
       section_ = Section::None;
-      if (!out_.ok()) break;
+      if (!out_.ok() || aborted_) break;
     }
     if (out_.ok()) validate();
     return std::move(out_);
@@ -160,7 +168,7 @@ class Parser {
     // and ends for the parser at its first NUL. A line cut short that way is still parsed, then
     // named: "Stray NUL" when more lines follow (and reading stops), "Missing LF" at the end.
     std::size_t start = 0;
-    while (start < text.size()) {
+    while (start < text.size() && !aborted_) {
       const auto lf = text.find('\n', start);
       const std::size_t chunk_end = lf == std::string_view::npos ? text.size() : lf + 1;
       const auto chunk = text.substr(start, chunk_end - start);
@@ -179,7 +187,7 @@ class Parser {
     }
   }
 
-  enum class Section { None, Global, Proxy, Unsupported };
+  enum class Section { None, Global, Proxy, Resolvers, Unsupported };
 
   using Form = Diagnostic::Form;
   void alert(std::string message, Form form = Form::Parsing) {
@@ -205,6 +213,8 @@ class Parser {
         return global_keyword(w);
       case Section::Proxy:
         return proxy_keyword(w);
+      case Section::Resolvers:
+        return resolvers_keyword(w);
     }
   }
 
@@ -213,6 +223,12 @@ class Parser {
     if (kw == "global") {
       finish_proxy();
       section_ = Section::Global;
+      return true;
+    }
+    if (kw == "resolvers") {
+      finish_proxy();
+      section_ = Section::Resolvers;
+      start_resolvers(w);
       return true;
     }
     if (in(kUnsupportedSections, kw)) {
@@ -339,6 +355,207 @@ class Parser {
     out_.config.proxies.push_back(std::move(current_));
     current_ = ProxyConfig{};
     proxy_ = nullptr;
+  }
+
+  // ---------------------------------------------------------------- resolvers
+  // HAProxy stops reading the configuration after these errors (ERR_ABORT).
+  void abort_with(std::string message, Form form = Form::Parsing) {
+    alert(std::move(message), form);
+    aborted_ = true;
+    out_.stopped_early = true;
+  }
+
+  void start_resolvers(Words w) {
+    if (w.size() < 2 || w[1].empty()) return abort_with("missing name for resolvers section.");
+    if (auto c = invalid_name_char(w[1]))
+      return abort_with(fmt::format("character '{}' is not permitted in '{}' name '{}'.", *c, w[0], w[1]));
+    for (const auto& r : out_.config.resolvers)
+      if (r.name == w[1]) {
+        alert(fmt::format("resolvers '{}' has same name as another resolvers (declared at {}:{}).", w[1], r.pos.file,
+                          r.pos.line),
+              Form::ParsingUpper);
+        // HAProxy 2.6 then takes its own error flag for a failed allocation.
+        return abort_with("out of memory.");
+      }
+    ResolversConfig r;
+    r.name = w[1];
+    r.pos = pos();
+    out_.config.resolvers.push_back(std::move(r));
+  }
+
+  // HAProxy's resolvers time values: the messages name the keyword, and `timeout` its kind.
+  std::optional<Ms> resolvers_time(std::string_view text, std::string_view overflow_arg, std::string_view what) {
+    auto d = parse_duration(text);
+    if (d) return *d;
+    if (d.error().message == "timer overflow")
+      alert(fmt::format("timer overflow in argument <{}> to <{}>, maximum value is 2147483647 ms (~24.8 days).",
+                        overflow_arg, what),
+            Form::ParsingTight);
+    else
+      alert(fmt::format("unexpected character '{}' in argument to <{}>.", text.empty() ? '\0' : first_bad_time_char(text),
+                        what),
+            Form::ParsingTight);
+    return std::nullopt;
+  }
+  static char first_bad_time_char(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    return i < text.size() ? text[i] : '\0';
+  }
+
+  // The nameservers of /etc/resolv.conf (its text comes with the environment, so parsing stays
+  // pure), named by their address and reached on port 53, as HAProxy adds them.
+  void parse_resolv_conf(ResolversConfig& r) {
+    if (!env_.resolv_conf) return alert("failed to open /etc/resolv.conf.", Form::ParsingTight);
+    std::string warnings;
+    int n = 0;
+    for (const auto& raw : split_lines(*env_.resolv_conf)) {
+      ++n;
+      std::string_view line = raw;
+      if (!line.starts_with("nameserver")) continue;
+      line.remove_prefix(10);
+      constexpr std::string_view kSpace = "\r\n\t ";
+      if (!line.empty() && kSpace.find(line.front()) == std::string_view::npos) continue;  // "nameserverX"
+      const auto start = line.find_first_not_of(kSpace);
+      if (start == std::string_view::npos) {
+        warnings += fmt::format("{}parsing [/etc/resolv.conf:{}] : nameserver line is missing address.", warnings.empty() ? "" : "\n", n);
+        continue;
+      }
+      line.remove_prefix(start);
+      const std::string address(line.substr(0, line.find_first_of(kSpace)));
+      const auto dup = std::find_if(r.nameservers.begin(), r.nameservers.end(), [&](const Nameserver& ns) { return ns.name == address; });
+      if (dup != r.nameservers.end()) {
+        warnings += fmt::format("{}Parsing [/etc/resolv.conf:{}] : generated name for /etc/resolv.conf nameserver '{}' conflicts with "
+                                "another nameserver (declared at {}:{}), it appears to be a duplicate and will be excluded.",
+                                warnings.empty() ? "" : "\n", n, address, dup->pos.file, dup->pos.line);
+        continue;
+      }
+      if (!is_ip_literal(address)) {
+        warnings += fmt::format("{}parsing [/etc/resolv.conf:{}] : address '{}' could not be recognized, nameserver will be excluded.",
+                                warnings.empty() ? "" : "\n", n, address);
+        continue;
+      }
+      r.nameservers.push_back({address, address, 53, {"/etc/resolv.conf", n}});
+    }
+    if (!warnings.empty()) warn(indent_continuation(warnings), Form::ParsingTight);
+  }
+  static std::vector<std::string> split_lines(std::string_view text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+      const auto lf = text.find('\n', start);
+      out.emplace_back(text.substr(start, lf == std::string_view::npos ? std::string_view::npos : lf + 1 - start));
+      if (lf == std::string_view::npos) break;
+      start = lf + 1;
+    }
+    return out;
+  }
+  // HAProxy's indent_msg(8): each line after the first starts with eight spaces.
+  static std::string indent_continuation(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+      out += c;
+      if (c == '\n') out += "        ";
+    }
+    return out;
+  }
+
+  std::optional<std::string> lookup(const std::string& host, AddressFamily family) const {
+    if (env_.lookup) return env_.lookup(host, family);
+    const bool v6 = host.find(':') != std::string::npos;
+    if (is_ip_literal(host)) {
+      if (family != AddressFamily::Any && (family == AddressFamily::V6) != v6) return std::nullopt;
+      return host;
+    }
+    if (host == "localhost") return family == AddressFamily::V6 ? "::1" : "127.0.0.1";
+    return std::nullopt;
+  }
+
+  void resolvers_keyword(Words w) {
+    ResolversConfig& r = out_.config.resolvers.back();
+    const std::string_view kw = w[0];
+    auto arg = [&](std::size_t i) -> std::string_view { return i < w.size() ? std::string_view(w[i]) : std::string_view(); };
+    if (kw == "nameserver") {
+      if (arg(2).empty()) return alert(fmt::format("'{}' expects <name> and <addr>[:<port>] as arguments.", kw));
+      if (auto c = invalid_name_char(w[1]))
+        return alert(fmt::format("character '{}' is not permitted in server name '{}'.", *c, w[1]));
+      for (const auto& ns : r.nameservers)
+        if (ns.name == w[1])
+          alert(fmt::format("nameserver '{}' has same name as another nameserver (declared at {}:{}).", w[1],
+                            ns.pos.file, ns.pos.line),
+                Form::ParsingUpper);
+      const std::string_view text = w[2];
+      for (const std::string_view stream : {"tcp@", "tcp4@", "tcp6@", "stream+"})
+        if (text.starts_with(stream))
+          return alert(fmt::format("'{} {}' : DNS over TCP nameservers ('{}') are not supported by lb", kw, w[1], text));
+      const bool unix_socket = text.starts_with("unix@") || text.starts_with("/");
+      if (unix_socket) {
+        r.nameservers.push_back({w[1], std::string(text), 0, pos(), true});
+        return;
+      }
+      auto a = parse_socket_address(text, AddressUse::Nameserver);
+      if (!a) return alert(fmt::format("'{} {}' : {}", kw, w[1], a.error().message));
+      std::string host = a->host;
+      if (!is_ip_literal(host)) {
+        // HAProxy resolves a nameserver's name while reading the line.
+        const auto found = lookup(host, a->family);
+        if (!found) return alert(fmt::format("'{} {}' : invalid address: '{}' in '{}'", kw, w[1], a->host_as_written, text));
+        host = *found;
+      }
+      r.nameservers.push_back({w[1], host, a->port.value_or(0), pos()});
+      return;
+    }
+    if (kw == "parse-resolv-conf") return parse_resolv_conf(r);
+    if (kw == "hold") {
+      if (arg(2).empty()) {
+        alert(fmt::format("'{}' expects an <event> and a <time> as arguments.", kw));
+        return alert("<event> can be either 'valid', 'nx', 'refused', 'timeout', or 'other'", Form::Whole);
+      }
+      const auto t = resolvers_time(w[2], w[1], kw);
+      if (!t) return;
+      const std::string_view ev = w[1];
+      HoldTimes& h = r.hold;
+      if (ev == "nx") h.nx = *t;
+      else if (ev == "other") h.other = *t;
+      else if (ev == "refused") h.refused = *t;
+      else if (ev == "timeout") h.timeout = *t;
+      else if (ev == "valid") h.valid = *t;
+      else if (ev == "obsolete") h.obsolete = *t;
+      else
+        alert(fmt::format("'{}' unknown <event>: '{}', expects either 'nx', 'timeout', 'valid', 'obsolete' or 'other'.",
+                          kw, ev));
+      return;
+    }
+    if (kw == "accepted_payload_size") {
+      if (arg(1).empty()) return alert(fmt::format("'{}' expects <nb> as argument.", kw));
+      const auto v = parse_loose_int(w[1]);
+      if (v.value < 12 || v.value > 65535)
+        return alert(fmt::format("'{}' must be between 12 and 65535 inclusive (was {}).", kw, w[1]));
+      if (!v.strict) warn(fmt::format("'{}' reads '{}' as {}, as HAProxy does", kw, w[1], v.value));
+      r.accepted_payload_size = static_cast<int>(v.value);
+      return;
+    }
+    if (kw == "resolution_pool_size")
+      return alert(fmt::format("'{}' directive is not supported anymore (it never appeared in a stable release).", kw));
+    if (kw == "resolve_retries") {
+      if (arg(1).empty()) return alert(fmt::format("'{}' expects <nb> as argument.", kw));
+      const auto v = parse_loose_int(w[1]);
+      if (!v.strict) warn(fmt::format("'{}' reads '{}' as {}, as HAProxy does", kw, w[1], v.value));
+      r.resolve_retries = static_cast<int>(v.value);
+      return;
+    }
+    if (kw == "timeout") {
+      if (arg(1).empty()) return alert(fmt::format("'{}' expects 'retry' or 'resolve' and <time> as arguments.", kw));
+      const std::string_view which = w[1];
+      if (which != "retry" && which != "resolve")
+        return alert(fmt::format("'{}' expects 'retry' or 'resolve' and <time> as arguments got '{}'.", kw, which));
+      if (arg(2).empty()) return alert(fmt::format("'{} {}' expects <time> as argument.", kw, which));
+      const auto t = resolvers_time(w[2], w[2], fmt::format("{} {}", kw, which));
+      if (!t) return;
+      (which == "retry" ? r.timeout_retry : r.timeout_resolve) = *t;
+      return;
+    }
+    alert(fmt::format("unknown keyword '{}' in 'resolvers' section", kw));
   }
 
   // ---------------------------------------------------------------- global
@@ -924,6 +1141,8 @@ class Parser {
     s.port = a->port.value_or(0);
     s.settings = p.default_server;
     if (!server_params(w.subspan(3), s.settings, who, s.name)) return;
+    if (s.settings.resolvers_set && !is_ip_literal(s.host) && !valid_dns_name(s.host))
+      return alert(fmt::format("{}Can't create DNS resolution for server '{}'", who, s.name), Form::Bracketed);
     p.servers.push_back(std::move(s));
   }
 
@@ -1008,6 +1227,11 @@ class Parser {
         const auto v = parse_loose_int(*a);
         if (!v.strict) loose_warn(*a, v.value);
         s.maxconn = static_cast<int>(std::max(0L, v.value));
+      } else if (kw == "resolvers" || kw == "resolve-prefer" || kw == "resolve-opts" || kw == "resolve-net" ||
+                 kw == "init-addr") {
+        // HAProxy hands these their next word even when the line ends there ("" then).
+        const std::string value = i + 1 < w.size() ? w[++i] : std::string();
+        if (!resolution_param(kw, value, s, fail)) return false;
       } else if (in(kUnsupportedServerKeywords, kw)) {
         return fail(fmt::format("'{}' is a HAProxy server keyword that lb does not support.", kw));
       } else {
@@ -1018,6 +1242,100 @@ class Parser {
     return true;
   }
 
+  template <class Fail>
+  bool resolution_param(std::string_view kw, const std::string& value, ServerSettings& s, Fail& fail) {
+    auto comma_list = [](std::string_view text) {
+      std::vector<std::string> items;
+      while (!text.empty()) {
+        const auto comma = text.find(',');
+        items.emplace_back(text.substr(0, comma));
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+      }
+      return items;
+    };
+    if (kw == "resolvers") {
+      s.resolvers = value;
+      s.resolvers_set = true;
+      return true;
+    }
+    if (kw == "resolve-prefer") {
+      if (value != "ipv4" && value != "ipv6") return fail(fmt::format("'{}' expects either ipv4 or ipv6 as argument..", kw));
+      s.prefer_ipv4 = value == "ipv4";
+      return true;
+    }
+    if (kw == "resolve-opts") {
+      for (const auto& opt : comma_list(value)) {
+        if (opt == "allow-dup-ip") s.allow_dup_ip = true;
+        else if (opt == "prevent-dup-ip") s.allow_dup_ip = false;
+        else if (opt == "ignore-weight") s.ignore_weight = true;
+        else
+          return fail(fmt::format("'{}' : unknown resolve-opts option '{}', supported methods are 'allow-dup-ip', "
+                                  "'ignore-weight', and 'prevent-dup-ip'..",
+                                  kw, opt));
+      }
+      return true;
+    }
+    if (kw == "resolve-net") {
+      if (value.empty()) return fail(fmt::format("'{}' expects a list of networks..", kw));
+      for (const auto& net : comma_list(value)) {
+        if (s.resolve_net.size() >= 5) return fail(fmt::format("'{}' exceed 5 networks..", kw));
+        if (!valid_network(net)) return fail(fmt::format("'{}' invalid network '{}'..", kw, net));
+        s.resolve_net.push_back(net);
+      }
+      return true;
+    }
+    // init-addr: a new list replaces the inherited one.
+    s.init_addr.clear();
+    bool have_ip = false;
+    for (const auto& m : comma_list(value)) {
+      InitAddrMethod method;
+      if (m == "libc") method.kind = InitAddrMethod::Kind::Libc;
+      else if (m == "last") method.kind = InitAddrMethod::Kind::Last;
+      else if (m == "none") method.kind = InitAddrMethod::Kind::None;
+      else if (is_ip_literal(m)) {
+        if (have_ip) return fail(fmt::format("'{}' : initial address already specified, cannot add '{}'..", kw, m));
+        have_ip = true;
+        method = {InitAddrMethod::Kind::Ip, m};
+      } else {
+        return fail(fmt::format("'{}' : unknown init-addr method '{}', supported methods are 'libc', 'last', 'none'..",
+                                kw, m));
+      }
+      // HAProxy packs the list in 30 bits, three per method.
+      if (s.init_addr.size() >= 10)
+        return fail(fmt::format("'{}' : too many init-addr methods when trying to add '{}'.", kw, m));
+      s.init_addr.push_back(std::move(method));
+    }
+    return true;
+  }
+
+  // What HAProxy can write as a query name: no empty label, 255 bytes in all (it does not hold
+  // labels to 63 bytes).
+  static bool valid_dns_name(std::string_view name) {
+    if (name.empty() || name.size() > 255) return false;
+    while (!name.empty()) {
+      const auto dot = name.find('.');
+      const auto label = name.substr(0, dot);
+      if (label.empty()) return false;
+      if (dot == std::string_view::npos) break;
+      name.remove_prefix(dot + 1);
+    }
+    return true;
+  }
+
+  // "10.0.0.0/8", "10.0.0.0/255.0.0.0" or "fd00::/8".
+  static bool valid_network(std::string_view net) {
+    const auto slash = net.find('/');
+    const std::string_view addr = net.substr(0, slash);
+    if (!is_ip_literal(addr)) return false;
+    if (slash == std::string_view::npos) return true;
+    const std::string_view mask = net.substr(slash + 1);
+    const bool v6 = addr.find(':') != std::string_view::npos;
+    if (!v6 && is_ip_literal(mask) && mask.find(':') == std::string_view::npos) return true;
+    const auto bits = parse_loose_int(mask);
+    return bits.strict && bits.value >= 0 && bits.value <= (v6 ? 128 : 32);
+  }
+
   // ---------------------------------------------------------------- whole-config checks
   void post(Diagnostic::Level level, SourcePos at, Form form, std::string message, bool while_reading = false) {
     out_.diagnostics.push_back({level, std::move(at), std::move(message), form, while_reading});
@@ -1026,6 +1344,7 @@ class Parser {
   void validate() {
     using Level = Diagnostic::Level;
     auto& cfg = out_.config;
+    add_default_resolvers();
     for (std::size_t i = 0; i < cfg.proxies.size(); ++i) {
       const auto& p = cfg.proxies[i];
       for (std::size_t j = 0; j < i; ++j) {
@@ -1045,8 +1364,9 @@ class Parser {
                              proxy_type(p.kind), p.name, p.servers[a].name, p.servers[b].pos.line));
             break;
           }
+      // A server named by a host name has no address yet when HAProxy checks this.
       for (const auto& s : p.servers)
-        if (s.settings.check && s.port == 0 && !check_port_known(s, p.check))
+        if (s.settings.check && s.port == 0 && !check_port_known(s, p.check) && is_ip_literal(s.host))
           post(Level::Alert, s.pos, Form::Whole,
                fmt::format("config: {} '{}': server '{}' has neither service port nor check port.",
                            proxy_type(p.kind), p.name, s.name));
@@ -1082,6 +1402,113 @@ class Parser {
                          "   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.",
                          proxy_type(p.kind), p.name));
     }
+    finish_resolvers();
+    if (out_.ok()) init_addresses();
+  }
+
+  // A server may name `resolvers default` without such a section: HAProxy then makes one from
+  // /etc/resolv.conf, quietly, whatever that file holds.
+  void add_default_resolvers() {
+    auto& cfg = out_.config;
+    if (cfg.find_resolvers("default")) return;
+    const bool used = std::any_of(cfg.proxies.begin(), cfg.proxies.end(), [](const ProxyConfig& p) {
+      return std::any_of(p.servers.begin(), p.servers.end(),
+                         [](const ServerConfig& s) { return s.settings.resolvers_set && s.settings.resolvers == "default"; });
+    });
+    if (!used) return;
+    ResolversConfig r;
+    r.name = "default";
+    r.pos = {"<internal>", 0};
+    if (env_.resolv_conf) {
+      const auto kept = out_.diagnostics.size();
+      parse_resolv_conf(r);
+      out_.diagnostics.resize(kept);
+    }
+    cfg.resolvers.push_back(std::move(r));
+  }
+
+  // What HAProxy finds once the proxies are checked: sections without nameservers, nameservers
+  // it cannot open, servers naming a section that does not exist.
+  void finish_resolvers() {
+    using Level = Diagnostic::Level;
+    const auto& cfg = out_.config;
+    for (const auto& r : cfg.resolvers)
+      if (r.nameservers.empty())
+        post(Level::Warning, r.pos, Form::Whole,
+             fmt::format("resolvers '{}' [{}:{}] has no nameservers configured!", r.name, r.pos.file, r.pos.line));
+    for (const auto& r : cfg.resolvers)
+      for (const auto& ns : r.nameservers)
+        if (ns.unix_socket)
+          post(Level::Alert, ns.pos, Form::Whole,
+               fmt::format("resolvers '{}': can't create socket for nameserver '{}'.", r.name, ns.name));
+    for (const auto& p : cfg.proxies) {
+      if (!p.has_backend_role()) continue;
+      for (const auto& s : p.servers)
+        if (s.settings.resolvers_set && !cfg.find_resolvers(s.settings.resolvers))
+          post(Level::Alert, s.pos, Form::Whole,
+               fmt::format("{} '{}', server '{}': unable to find required resolvers '{}'", proxy_type(p.kind), p.name,
+                           s.name, s.settings.resolvers));
+    }
+  }
+
+  // HAProxy's srv_init_addr(): each server named by a host name tries its `init-addr` methods in
+  // order (default last,libc, then none when it has resolvers). There is no state file, so
+  // `last` never gives an address.
+  void init_addresses() {
+    using Level = Diagnostic::Level;
+    bool fatal = false;
+    for (auto& p : out_.config.proxies) {
+      if (!p.has_backend_role()) continue;
+      for (auto& s : p.servers) {
+        // A literal of the family its prefix asks for is its own address; one of the other family
+        // goes to libc like a name, which finds nothing (`ipv4@::1`).
+        const bool v6 = s.host.find(':') != std::string::npos;
+        if (is_ip_literal(s.host) && (s.family == AddressFamily::Any || (s.family == AddressFamily::V6) == v6)) {
+          s.start_address = s.host;
+          continue;
+        }
+        const std::string who = fmt::format("'server {}/{}' : ", p.name, s.name);
+        const std::string name = s.host_as_written.empty() ? s.host : s.host_as_written;
+        std::vector<InitAddrMethod> methods = s.settings.init_addr;
+        if (methods.empty()) {
+          methods = {{InitAddrMethod::Kind::Last, {}}, {InitAddrMethod::Kind::Libc, {}}};
+          if (s.settings.resolvers_set) methods.push_back({InitAddrMethod::Kind::None, {}});
+        }
+        bool failed = false, done = false;
+        for (const auto& m : methods) {
+          if (m.kind == InitAddrMethod::Kind::Last) continue;
+          if (m.kind == InitAddrMethod::Kind::Libc) {
+            if (auto a = lookup(s.host, s.family)) {
+              s.start_address = *a;
+              done = true;
+              break;
+            }
+            failed = true;
+            continue;
+          }
+          if (m.kind == InitAddrMethod::Kind::None) {
+            if (failed)
+              post(Level::Warning, s.pos, Form::Bracketed,
+                   fmt::format("{}could not resolve address '{}', disabling server.", who, name));
+            done = true;
+            break;
+          }
+          if (failed)
+            post(Level::Warning, s.pos, Form::Bracketed,
+                 fmt::format("{}could not resolve address '{}', falling back to configured address.", who, name));
+          s.start_address = m.ip;
+          done = true;
+          break;
+        }
+        if (done) continue;
+        post(Level::Alert, s.pos, Form::Bracketed,
+             fmt::format("{}{} resolve address '{}'.", who, failed ? "could not" : "no method found to", name));
+        fatal = true;
+      }
+    }
+    if (!fatal) return;
+    post(Level::Alert, {}, Form::Whole, "Failed to initialize server(s) addr.");
+    out_.stopped_early = true;
   }
 
   static std::string_view mode_name(Mode m) { return m == Mode::Http ? "http" : "tcp"; }
@@ -1093,12 +1520,14 @@ class Parser {
   }
 
   std::string file_;
+  ParseEnvironment env_;
   int line_ = 0;
   Section section_ = Section::None;
   ProxyConfig defaults_;
   ProxyConfig current_;
   ProxyConfig* proxy_ = nullptr;
   bool in_proxy_ = false;
+  bool aborted_ = false;  // HAProxy's ERR_ABORT: nothing after this line is read
   bool own_check_rules_ = false;  // the current section declared http-check/tcp-check rules
   std::optional<SourcePos> httplog_pos_;  // where the current section said `option httplog`
   bool own_httpchk_ = false;      // the current section declared `option httpchk`
@@ -1107,10 +1536,12 @@ class Parser {
 
 }  // namespace
 
-ParseResult parse_config(std::string_view text, std::string_view file_name) { return Parser(file_name).run(text); }
+ParseResult parse_config(std::string_view text, std::string_view file_name, const ParseEnvironment& env) {
+  return Parser(file_name, env).run(text);
+}
 
-ParseResult parse_config_files(const std::vector<ConfigFile>& files) {
-  return Parser(files.empty() ? std::string_view{} : std::string_view(files.front().name)).run_files(files);
+ParseResult parse_config_files(const std::vector<ConfigFile>& files, const ParseEnvironment& env) {
+  return Parser(files.empty() ? std::string_view{} : std::string_view(files.front().name), env).run_files(files);
 }
 
 std::string format_diagnostic(const Diagnostic& d) {

@@ -3,6 +3,8 @@
 // judges a file as `haproxy -c` does: every error is collected with its file:line, keywords
 // HAProxy knows but lb does not implement are named as such, and values HAProxy reads loosely
 // (`weight abc`) are accepted with a warning.
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +37,9 @@ struct Diagnostic {
 struct ParseResult {
   Config config;
   std::vector<Diagnostic> diagnostics;
+  // HAProxy stopped without its closing "Fatal errors found in configuration." line: reading
+  // was aborted (ERR_ABORT), or server addresses could not be initialized.
+  bool stopped_early = false;
   bool ok() const {
     for (const auto& d : diagnostics)
       if (d.level == Diagnostic::Level::Alert) return false;
@@ -42,7 +47,17 @@ struct ParseResult {
   }
 };
 
-ParseResult parse_config(std::string_view text, std::string_view file_name);
+// What a configuration may read besides its own text: `parse-resolv-conf` reads /etc/resolv.conf
+// (nullopt: it could not be opened). The edge fills it in; tests pass their own.
+struct ParseEnvironment {
+  std::optional<std::string> resolv_conf;
+  // The system resolver (libc) for `init-addr libc` and nameserver names: the first address of
+  // a host in a family, nullopt if none. Unset: only address literals and "localhost" resolve,
+  // so that parsing stays pure and the same on every machine.
+  std::function<std::optional<std::string>(const std::string& host, AddressFamily family)> lookup;
+};
+
+ParseResult parse_config(std::string_view text, std::string_view file_name, const ParseEnvironment& env = {});
 
 // Several files (`-f a.cfg -f b.cfg`) read in order as one configuration: a section ends with its
 // file; defaults carry on into the next.
@@ -50,7 +65,7 @@ struct ConfigFile {
   std::string name;
   std::string text;
 };
-ParseResult parse_config_files(const std::vector<ConfigFile>& files);
+ParseResult parse_config_files(const std::vector<ConfigFile>& files, const ParseEnvironment& env = {});
 
 // HAProxy's wording after the stderr prefix, e.g.
 // "config : parsing [site.cfg:12] : unknown keyword 'chek' in 'backend' section".

@@ -44,7 +44,42 @@ std::string server_settings(const ServerSettings& s) {
   if (s.backup) add("backup");
   if (s.disabled) add("disabled");
   if (s.maxconn != d.maxconn) add(fmt::format("maxconn {}", s.maxconn));
+  if (s.resolvers_set) add("resolvers " + quote_word(s.resolvers));
+  if (s.prefer_ipv4) add("resolve-prefer ipv4");
+  if (s.allow_dup_ip || s.ignore_weight) {
+    std::string opts = s.allow_dup_ip ? "allow-dup-ip" : "";
+    if (s.ignore_weight) opts += opts.empty() ? "ignore-weight" : ",ignore-weight";
+    add("resolve-opts " + opts);
+  }
+  if (!s.resolve_net.empty()) {
+    std::string nets;
+    for (const auto& n : s.resolve_net) nets += (nets.empty() ? "" : ",") + n;
+    add("resolve-net " + nets);
+  }
+  if (!s.init_addr.empty()) {
+    std::string methods;
+    for (const auto& m : s.init_addr) {
+      static constexpr std::string_view kNames[] = {"last", "libc", "none"};
+      if (!methods.empty()) methods += ',';
+      methods += m.kind == InitAddrMethod::Kind::Ip ? std::string_view(m.ip) : kNames[static_cast<int>(m.kind)];
+    }
+    add("init-addr " + methods);
+  }
   return out;
+}
+
+void print_resolvers(std::string& out, const ResolversConfig& r) {
+  out += fmt::format("\nresolvers {}\n", r.name);
+  for (const auto& ns : r.nameservers)
+    out += fmt::format("    nameserver {} {}\n", ns.name, format_host_port(ns.host, ns.port));
+  out += fmt::format("    resolve_retries {}\n", r.resolve_retries);
+  out += fmt::format("    timeout resolve {}\n    timeout retry {}\n", format_duration(r.timeout_resolve),
+                     format_duration(r.timeout_retry));
+  const HoldTimes& h = r.hold;
+  for (const auto& [name, t] : {std::pair{"nx", h.nx}, {"other", h.other}, {"refused", h.refused},
+                                {"timeout", h.timeout}, {"valid", h.valid}, {"obsolete", h.obsolete}})
+    out += fmt::format("    hold {} {}\n", name, format_duration(t));
+  out += fmt::format("    accepted_payload_size {}\n", r.accepted_payload_size);
 }
 
 void print_proxy(std::string& out, const ProxyConfig& p) {
@@ -136,6 +171,7 @@ std::string print_config(const Config& c) {
   if (c.global.maxconn) out += fmt::format("    maxconn {}\n", c.global.maxconn);
   if (c.global.max_spread_checks)
     out += fmt::format("    max-spread-checks {}\n", format_duration(*c.global.max_spread_checks));
+  for (const auto& r : c.resolvers) print_resolvers(out, r);
   for (const auto& p : c.proxies) {
     print_proxy(out, p);
     if (p.check.kind == CheckKind::HttpChk && !p.check.send_request) out += "\ndefaults\n";

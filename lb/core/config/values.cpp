@@ -1,5 +1,6 @@
 #include "lb/core/config/values.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -248,7 +249,8 @@ ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUs
     out.host = std::string(rest);
     return out;
   }
-  if (dgram && use != AddressUse::Log) return fail(fmt::format("dgram-type address not acceptable in '{}'", whole));
+  const bool datagram_use = use == AddressUse::Log || use == AddressUse::Nameserver;
+  if (dgram && !datagram_use) return fail(fmt::format("dgram-type address not acceptable in '{}'", whole));
   if (out.kind == SocketAddress::Kind::UnixPath) {
     if (use != AddressUse::Log || prefix == "abns@")
       return fail(fmt::format("UNIX and abstract sockets ('{}') are not supported by lb", whole));
@@ -279,7 +281,8 @@ ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUs
     return fail(fmt::format("invalid address: '{}'", whole));
 
   if (!has_port || port_text.empty()) {
-    if (use == AddressUse::Bind) return fail(fmt::format("missing port specification in '{}'", whole));
+    if (use == AddressUse::Bind || use == AddressUse::Nameserver)
+      return fail(fmt::format("missing port specification in '{}'", whole));
     if (use == AddressUse::Log) out.port = 514;
     return out;
   }
@@ -293,10 +296,23 @@ ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUs
   }
   if (use == AddressUse::Server && (port_text.front() == '+' || port_text.front() == '-'))
     return fail(fmt::format("port offsets ('{}') are not supported by lb", whole));
+  if (use == AddressUse::Nameserver) {
+    if (port_text.front() == '+' || port_text.front() == '-')
+      return fail(fmt::format("port offset not permitted here in '{}'", whole));
+    if (const auto bad = port_text.find_first_not_of("0123456789"); bad != std::string_view::npos)
+      return fail(fmt::format("invalid character '{}' in port number '{}' in '{}'", port_text[bad], port_text, whole));
+    if (const auto port = port_number(port_text); !port || *port == 0) return fail(fmt::format("invalid port '{}'", port_text));
+  }
   const auto port = port_number(port_text);
   if (!port) return fail(fmt::format("invalid port '{}'", port_text));
   out.port = port;
   return out;
+}
+
+bool is_ip_literal(std::string_view host) {
+  const std::string text(host);
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, text.c_str(), buf) == 1 || ::inet_pton(AF_INET6, text.c_str(), buf) == 1;
 }
 
 }  // namespace lb::core

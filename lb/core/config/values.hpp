@@ -54,7 +54,7 @@ std::string format_host_port(std::string_view host, std::optional<std::uint16_t>
 // host (empty = any) and a port whose rules depend on the use. Errors carry HAProxy's words
 // ("invalid address: '::1' in 'ipv4@::1:80'"); forms lb cannot serve (unix sockets, inherited
 // file descriptors, port offsets) are refused by name.
-enum class AddressUse { Bind, Server, Log };
+enum class AddressUse { Bind, Server, Log, Nameserver };
 struct SocketAddress {
   enum class Kind { Ip, UnixPath, Fd };
   Kind kind = Kind::Ip;
@@ -65,6 +65,9 @@ struct SocketAddress {
   std::uint16_t port_last = 0;                // bind port ranges "80-81": the last port (0 = no range)
 };
 ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUse use);
+// Whether `host` is an IPv4 or IPv6 address literal (no brackets), not a name.
+bool is_ip_literal(std::string_view host);
+
 // The prefix that makes `host` keep its family when printed back ("ipv4@", "ipv6@" or "").
 std::string_view family_prefix(AddressFamily f);
 

@@ -50,6 +50,34 @@ LogLine server_stopping_line(ServerRef s, const CheckResult* reason, BackendCoun
                       running_on_backup(after), requeued, queued)};
 }
 
+LogLine server_maintenance_line(ServerRef s, std::string_view cause, BackendCounts after, int sessions_active,
+                                int requeued, int queued, bool was_stopping) {
+  return {was_stopping ? Severity::Notice : Severity::Alert,
+          fmt::format("{} is going DOWN for maintenance{}. {} active and {} backup servers left.{} {} sessions "
+                      "active, {} requeued, {} remaining in queue.",
+                      server_prefix(s), cause.empty() ? std::string() : fmt::format(" ({})", cause), after.active,
+                      after.backup, running_on_backup(after), sessions_active, requeued, queued)};
+}
+
+LogLine server_down_to_maintenance_line(ServerRef s, std::string_view cause) {
+  return {Severity::Notice, fmt::format("{} was DOWN and now enters maintenance{}.", server_prefix(s),
+                                        cause.empty() ? std::string() : fmt::format(" ({})", cause))};
+}
+
+LogLine server_resolves_again_line(ServerRef s, std::string_view hostname, bool up) {
+  return {Severity::Notice,
+          fmt::format("{} ('{}') is {}/READY (resolves again).", server_prefix(s), hostname, up ? "UP" : "DOWN")};
+}
+
+LogLine server_dns_ready_line(ServerRef s) {
+  return {Severity::Notice,
+          fmt::format("Server {}/{} administratively READY thanks to valid DNS answer.", s.backend, s.server)};
+}
+
+LogLine address_changed_line(ServerRef s, std::string_view from, std::string_view to, std::string_view by) {
+  return {Severity::Notice, fmt::format("{}/{} changed its IP from {} to {} by {}.", s.backend, s.server, from, to, by)};
+}
+
 LogLine no_server_available_line(std::string_view proxy, bool is_listen) {
   const std::string_view kind = is_listen ? "proxy" : "backend";
   return {Severity::Emerg, fmt::format("{} {} has no server available!", kind, proxy),

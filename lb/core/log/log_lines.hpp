@@ -41,6 +41,19 @@ LogLine server_up_line(ServerRef s, const CheckResult* reason, BackendCounts aft
 LogLine server_stopping_line(ServerRef s, const CheckResult* reason, BackendCounts after,
                              int requeued = 0, int queued = 0);
 
+// Maintenance entered because the server's name stopped resolving (`cause`: "DNS NX status",
+// "DNS timeout status", ...): from UP, with the counts; from DOWN, without them.
+LogLine server_maintenance_line(ServerRef s, std::string_view cause, BackendCounts after, int sessions_active = 0,
+                                int requeued = 0, int queued = 0, bool was_stopping = false);
+LogLine server_down_to_maintenance_line(ServerRef s, std::string_view cause);
+// Leaving resolution maintenance: "Server be/s ('app.example') is UP/READY (resolves again).",
+// then the resolver's own "Server be/s administratively READY thanks to valid DNS answer."
+LogLine server_resolves_again_line(ServerRef s, std::string_view hostname, bool up);
+LogLine server_dns_ready_line(ServerRef s);
+// "be/s changed its IP from 127.0.0.2 to 127.0.0.3 by dns/ns1." (`from` "(none)" when it had none;
+// `by` "RESOLVERS/NAMESERVER", or "DNS cache" for a server sharing another's answer).
+LogLine address_changed_line(ServerRef s, std::string_view from, std::string_view to, std::string_view by);
+
 // "backend apps has no server available!" (`is_listen` says "proxy"); on stderr HAProxy quotes
 // the name: "backend 'apps' has no server available!".
 LogLine no_server_available_line(std::string_view proxy, bool is_listen);

@@ -12,6 +12,7 @@ Backends::Backends(const Config& config) : config_(config), backends_(config.pro
     auto& b = backends_[pi];
     b.router.emplace(px.balance, px.allbackups, std::move(servers));
     b.sessions.assign(px.servers.size(), 0);
+    for (const auto& s : px.servers) b.addresses.push_back(s.host);
     // Servers start UP, as HAProxy assumes until a check says otherwise; `disabled` ones do not.
     for (std::size_t si = 0; si < px.servers.size(); ++si)
       if (px.servers[si].settings.disabled) b.router->set_up(si, false);
@@ -37,6 +38,13 @@ void Backends::set_usable(ServerKey key, bool usable) {
   if (!b.router) return;
   b.router->set_up(key.server, usable);
   if (usable) serve_queue(key.proxy);  // a server back UP takes waiting requests at once
+}
+
+const std::string& Backends::address(ServerKey key) const { return backends_.at(key.proxy).addresses.at(key.server); }
+
+void Backends::set_address(ServerKey key, std::string host) {
+  auto& b = backends_.at(key.proxy);
+  if (key.server < b.addresses.size()) b.addresses[key.server] = std::move(host);
 }
 
 bool Backends::usable(ServerKey key) const {

@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,10 @@ class Backends {
   std::optional<std::size_t> backend_of(std::size_t frontend) const;
 
   void set_usable(ServerKey key, bool usable);
+  // Where requests for the server connect: its configured address, until run-time resolution
+  // changes it ("" while it has none).
+  const std::string& address(ServerKey key) const;
+  void set_address(ServerKey key, std::string host);
   bool usable(ServerKey key) const;
   // Usable active and backup servers of a backend.
   BackendCounts counts(std::size_t proxy) const;
@@ -62,6 +67,7 @@ class Backends {
   struct Backend {
     std::optional<Router> router;  // set for backend-role proxies
     std::vector<int> sessions;
+    std::vector<std::string> addresses;
     int total = 0;
     std::deque<Waiter> queue;
   };

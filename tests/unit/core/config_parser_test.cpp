@@ -127,8 +127,19 @@ backend be_server
     server app3 10.0.0.3:8080 check backup
 )";
 
+// The containers' names, as the incident's container network resolved them.
+ParseEnvironment container_network() {
+  ParseEnvironment env;
+  env.lookup = [](const std::string& host, AddressFamily) -> std::optional<std::string> {
+    if (host == "app1") return "10.0.0.1";
+    if (host == "app2") return "10.0.0.2";
+    return std::nullopt;
+  };
+  return env;
+}
+
 TEST(ConfigParser, ReadsTheIncidentConfigWithInheritedDefaults) {
-  const auto r = parse_config(kIncidentConfig, "haproxy.cfg");
+  const auto r = parse_config(kIncidentConfig, "haproxy.cfg", container_network());
   EXPECT_TRUE(alerts(r).empty()) << ::testing::PrintToString(alerts(r));
   EXPECT_TRUE(warnings(r).empty()) << ::testing::PrintToString(warnings(r));
   ASSERT_EQ(r.config.proxies.size(), 2u);
@@ -150,6 +161,7 @@ TEST(ConfigParser, ReadsTheIncidentConfigWithInheritedDefaults) {
   EXPECT_EQ(be.timeouts.check, std::nullopt);
   ASSERT_EQ(be.servers.size(), 3u);
   EXPECT_EQ(be.servers[0].host, "app1");
+  EXPECT_EQ(be.servers[0].start_address, "10.0.0.1");  // init-addr: libc, at start-up
   EXPECT_EQ(be.servers[0].port, 8080);
   EXPECT_EQ(be.servers[0].settings.fall, 3);
   EXPECT_EQ(be.servers[0].settings.inter, Ms{2000});
@@ -280,10 +292,10 @@ backend apps
 }
 
 TEST(ConfigPrinter, PrintedConfigParsesToTheSameModel) {
-  auto first = parse_config(kIncidentConfig, "a.cfg");
+  auto first = parse_config(kIncidentConfig, "a.cfg", container_network());
   ASSERT_TRUE(first.ok());
   const std::string printed = print_config(first.config);
-  auto second = parse_config(printed, "b.cfg");
+  auto second = parse_config(printed, "b.cfg", container_network());
   ASSERT_TRUE(second.ok()) << printed;
   for (auto* c : {&first.config, &second.config})
     for (auto& p : c->proxies) {

@@ -82,6 +82,7 @@ const std::map<std::string, std::string>& deliberate_differences() {
       {"option_httpchk_bad_version_crlf", "headers hidden in the httpchk version are deprecated; lb rejects them"},
       {"missing_file", "opening the file is lb/main's job, not the parser's"},
       {"use_backend_nosuch", "lb rejects conditional use_backend rules (no ACLs yet) before checking the name"},
+      {"dns_nameserver_in_backend", "lb's did-you-mean hints use edit distance; haproxy's word fingerprints find 'server'"},
   };
   static const std::map<std::string, std::string> kAll = [] {
     auto all = kDiffs;
@@ -102,6 +103,11 @@ const std::map<std::string, std::string>& deliberate_differences() {
     for (const auto* n : {"addr_server_ipv4_with_ipv6", "addr_server_ipv6_with_ipv4", "addr_server_tcp4_with_ipv6",
                           "addr_server_unknown_prefix", "addr_server_uppercase_prefix"})
       all.emplace(n, "haproxy resolves server addresses after parsing; lb -c in its edge resolver");
+    const std::string tcp_dns = "lb's resolvers speak UDP only; it refuses tcp@ nameservers by name";
+    for (const auto* n : {"dns_ns_tcp", "dns_ns_tcp_extra_arg", "dns_ns_tcp_hostname", "dns_ns_tcp_server_kw"}) all.emplace(n, tcp_dns);
+    const std::string templates = "server-template is not implemented yet (issue #13): lb refuses it by name";
+    for (const auto& v : load_verdicts())
+      if (v.name.starts_with("dns_tmpl_")) all.emplace(v.name, templates);
     all.emplace("addr_server_port_offset", "lb has no port mapping: it refuses server port offsets (+N/-N) by name");
     return all;
   }();
@@ -115,7 +121,11 @@ class ConfigVsHaproxy : public ::testing::TestWithParam<HaproxyVerdict> {};
 TEST_P(ConfigVsHaproxy, SameVerdictAndMessages) {
   const auto& v = GetParam();
   const auto cfg = test::source_path("tests/data/haproxy26/config_cases/" + v.name + ".cfg");
-  const auto report = check_report(parse_config(test::read_file(cfg), "site.cfg"), "site.cfg");
+  // The machine the verdicts were captured on: its /etc/resolv.conf (parse-resolv-conf) named
+  // one nameserver; its libc resolved "localhost" and no other name of the cases.
+  ParseEnvironment env;
+  env.resolv_conf = "nameserver 10.255.255.53\n";
+  const auto report = check_report(parse_config(test::read_file(cfg), "site.cfg", env), "site.cfg");
   EXPECT_EQ(report.exit_code, v.exit_code == 0 ? 0 : 2);
   // Valid files and files with nothing to run print HAProxy's exact verdict on stdout; lb may add
   // "Warnings were found." for warnings of its own.

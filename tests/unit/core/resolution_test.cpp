@@ -1,0 +1,202 @@
+// ServerResolution on simulated time, against a nameserver written in the test: what it asks,
+// when, and what it decides, as HAProxy 2.6 does (the same lines were captured from haproxy
+// 2.6.12 against mockserver's DNS responder; tests/data/haproxy26/capture_scripts/dns_runtime.py).
+#include "lb/core/dns/resolution.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "lb/core/config/parser.hpp"
+#include "lb/core/dns/message.hpp"
+
+namespace lb::core {
+namespace {
+
+using ::testing::ElementsAre;
+
+// A nameserver that answers each query after 1 ms from `table` (name -> A/AAAA addresses) and
+// `rcodes` (name -> error code), or not at all while `silent`.
+class TableNameserver final : public DnsTransport {
+ public:
+  explicit TableNameserver(SimScheduler& s) : sched_(s) {}
+  std::map<std::string, std::vector<std::string>> table;
+  std::map<std::string, std::uint8_t> rcodes;
+  bool silent = false;
+  std::vector<std::string> asked;  // "AAAA app2.lbh.test @5ms"
+  ServerResolution* resolution = nullptr;
+
+  bool send(std::size_t section, std::size_t ns, std::string_view query) override {
+    const auto q = dns::parse(query);
+    EXPECT_TRUE(q.message) << q.error;
+    const auto& m = *q.message;
+    asked.push_back(fmt::format("{} {} @{}ms", dns::type_name(m.questions[0].type), m.questions[0].name,
+                                sched_.now().time_since_epoch().count()));
+    EXPECT_TRUE(m.recursion_desired);
+    EXPECT_EQ(m.edns_payload, 512);
+    if (silent) return true;
+    dns::Message r = m;
+    r.response = true;
+    r.edns_payload.reset();
+    const auto& name = m.questions[0].name;
+    if (auto rc = rcodes.find(name); rc != rcodes.end()) {
+      r.rcode = rc->second;
+    } else if (auto it = table.find(name); it != table.end()) {
+      for (const auto& a : it->second) {
+        const bool v6 = a.find(':') != std::string::npos;
+        if ((m.questions[0].type == dns::type::AAAA) != v6) continue;
+        dns::Record rec;
+        rec.name = name;
+        rec.type = v6 ? dns::type::AAAA : dns::type::A;
+        rec.ttl = 1;
+        rec.address = a;
+        r.answers.push_back(rec);
+      }
+    } else {
+      r.rcode = dns::rcode::NxDomain;
+    }
+    const std::string wire = dns::serialize(r);
+    timers_.push_back(sched_.make_timer([this, section, ns, wire] { resolution->on_reply(section, ns, wire); }));
+    timers_.back()->arm_at(sched_.now() + Ms{1});
+    return true;
+  }
+
+ private:
+  SimScheduler& sched_;
+  std::vector<std::unique_ptr<Timer>> timers_;
+};
+
+constexpr std::string_view kConfig = R"(
+resolvers dns
+    nameserver ns1 127.0.0.1:5353
+    timeout resolve 1s
+    timeout retry 1s
+    hold valid 2s
+    hold nx 3s
+    hold timeout 4s
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 2s
+    timeout server 2s
+backend apps
+    server s1 127.0.0.1:8081
+    server s2 app2.lbh.test:8082 resolvers dns init-addr none
+)";
+
+class ResolutionOnSimTime : public ::testing::Test {
+ protected:
+  void start(std::string_view text = kConfig) {
+    auto parsed = parse_config(text, "t.cfg");
+    for (const auto& d : parsed.diagnostics)
+      if (d.level == Diagnostic::Level::Alert) ADD_FAILURE() << format_diagnostic(d);
+    config = std::move(parsed.config);
+    resolution = std::make_unique<ServerResolution>(
+        config, start_addresses(config), sched, ns,
+        [this](const ResolutionEvent& e) {
+          const auto at = sched.now().time_since_epoch().count();
+          if (e.kind == ResolutionEvent::Kind::AddressLost) log.push_back(fmt::format("{}ms MAINT ({})", at, e.cause));
+          if (e.line) log.push_back(fmt::format("{}ms {}", at, e.line->text));
+        },
+        [this] { return ++id; });
+    ns.resolution = resolution.get();
+    resolution->start();
+  }
+
+  SimScheduler sched;
+  TableNameserver ns{sched};
+  Config config;
+  std::unique_ptr<ServerResolution> resolution;
+  std::vector<std::string> log;
+  std::uint16_t id = 100;
+};
+
+TEST_F(ResolutionOnSimTime, FirstAnswerGivesTheServerItsAddressAndTakesItOutOfMaintenance) {
+  ns.table["app2.lbh.test"] = {"127.0.0.2"};
+  start();
+  sched.advance(Ms{10});
+  // IPv6 is preferred: AAAA first, then A at once when the answer has no AAAA record.
+  EXPECT_THAT(ns.asked, ElementsAre("AAAA app2.lbh.test @0ms", "A app2.lbh.test @1ms"));
+  EXPECT_THAT(log, ElementsAre("2ms apps/s2 changed its IP from (none) to 127.0.0.2 by dns/ns1.",
+                               "2ms Server apps/s2 administratively READY thanks to valid DNS answer."));
+  EXPECT_EQ(resolution->address({0, 1}), "127.0.0.2");
+  EXPECT_FALSE(resolution->address({0, 0}).has_value());  // a literal is not resolved
+}
+
+TEST_F(ResolutionOnSimTime, ResolvesAgainEveryTimeoutResolveAndFollowsAChange) {
+  ns.table["app2.lbh.test"] = {"127.0.0.2"};
+  start();
+  sched.advance(Ms{2500});
+  ns.table["app2.lbh.test"] = {"127.0.0.3"};
+  sched.advance(Ms{1000});
+  // A resolution every second from the end of the last one.
+  EXPECT_THAT(ns.asked, ElementsAre("AAAA app2.lbh.test @0ms", "A app2.lbh.test @1ms", "AAAA app2.lbh.test @1002ms",
+                                    "A app2.lbh.test @1003ms", "AAAA app2.lbh.test @2004ms", "A app2.lbh.test @2005ms",
+                                    "AAAA app2.lbh.test @3006ms", "A app2.lbh.test @3007ms"));
+  EXPECT_EQ(log.back(), "3008ms apps/s2 changed its IP from 127.0.0.2 to 127.0.0.3 by dns/ns1.");
+}
+
+TEST_F(ResolutionOnSimTime, NxdomainTakesTheServerToMaintenanceOnceHoldNxHasPassed) {
+  ns.table["app2.lbh.test"] = {"127.0.0.2"};
+  start();
+  sched.advance(Ms{10});
+  ns.rcodes["app2.lbh.test"] = dns::rcode::NxDomain;
+  sched.advance(Ms{5000});
+  // Last valid answer at 2 ms, hold nx 3s. The resolution from 1002 ms fails through its three
+  // tries (AAAA, then A at once, a second apart) and reports at 3006 ms, past the hold.
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[2], "3006ms MAINT (DNS NX status)");
+  EXPECT_FALSE(resolution->address({0, 1}).has_value());
+  ns.rcodes.clear();
+  sched.advance(Ms{1100});  // the resolution started at 4006 ms answers on its third try
+  EXPECT_THAT(std::vector(log.begin() + 3, log.end()),
+              ElementsAre("6010ms apps/s2 changed its IP from (none) to 127.0.0.2 by dns/ns1.",
+                          "6010ms Server apps/s2 administratively READY thanks to valid DNS answer."));
+}
+
+TEST_F(ResolutionOnSimTime, AnUnansweredQueryIsSentResolveRetriesTimesThenTimesOut) {
+  ns.table["app2.lbh.test"] = {"127.0.0.2"};
+  start();
+  sched.advance(Ms{10});
+  ns.silent = true;
+  ns.asked.clear();
+  sched.advance(Ms{7000});
+  // From 1002 ms: three tries a second apart (resolve_retries 3); the timeout at 4002 ms is
+  // `hold timeout` (4s) after the last valid answer (2 ms): maintenance. A new resolution starts
+  // a second later.
+  EXPECT_THAT(std::vector(ns.asked.begin(), ns.asked.begin() + 4),
+              ElementsAre("AAAA app2.lbh.test @1002ms", "AAAA app2.lbh.test @2002ms", "AAAA app2.lbh.test @3002ms",
+                          "AAAA app2.lbh.test @5002ms"));
+  EXPECT_EQ(log.back(), "4002ms MAINT (DNS timeout status)");
+}
+
+TEST_F(ResolutionOnSimTime, ServersSharingANameShareOneResolutionAndSpreadOverItsAddresses) {
+  ns.table["app.lbh.test"] = {"127.0.0.2", "127.0.0.3"};
+  start(R"(
+resolvers dns
+    nameserver ns1 127.0.0.1:5353
+backend apps
+    server a app.lbh.test:80 resolvers dns init-addr none resolve-prefer ipv4
+    server b app.lbh.test:80 resolvers dns init-addr none resolve-prefer ipv4
+)");
+  sched.advance(Ms{10});
+  EXPECT_THAT(ns.asked, ElementsAre("A app.lbh.test @0ms"));
+  ASSERT_EQ(log.size(), 4u);
+  EXPECT_THAT(log[0], ::testing::EndsWith("by dns/ns1."));
+  EXPECT_THAT(log[2], ::testing::EndsWith("by DNS cache."));
+  EXPECT_NE(resolution->address({0, 0}), resolution->address({0, 1}));
+}
+
+TEST(ResolutionQuery, IsWhatHaproxySends) {
+  const auto q = dns::parse(build_query(0x1234, dns::type::AAAA, "app2.lbh.test", 512));
+  ASSERT_TRUE(q.message);
+  EXPECT_EQ(q.message->id, 0x1234);
+  EXPECT_TRUE(q.message->recursion_desired);
+  EXPECT_FALSE(q.message->response);
+  EXPECT_EQ(q.message->questions, (std::vector<dns::Question>{{"app2.lbh.test", dns::type::AAAA, 1}}));
+  EXPECT_EQ(q.message->edns_payload, 512);
+}
+
+}  // namespace
+}  // namespace lb::core
