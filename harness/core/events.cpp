@@ -23,6 +23,11 @@ bool take(std::string_view& s, std::string_view prefix) {
 // The message starts at its first known opening; what precedes it is a prefix.
 std::string_view message_of(std::string_view line) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  // "be/s changed its IP from ...": the message starts with the server's name, the word before.
+  if (const auto changed = line.find(" changed its IP from "); changed != std::string_view::npos) {
+    const auto space = line.rfind(' ', changed - 1);
+    return line.substr(space == std::string_view::npos ? 0 : space + 1);
+  }
   for (std::string_view start : {"Backup Server ", "Server ", "backend ", "proxy "}) {
     const auto at = line.find(start);
     if (at == std::string_view::npos) continue;
@@ -67,9 +72,13 @@ std::string_view name(Event::Kind k) {
     case Event::Kind::Up: return "UP";
     case Event::Kind::Stopping: return "stopping";
     case Event::Kind::NoServer: return "no server available";
+    case Event::Kind::Maintenance: return "MAINT";
+    case Event::Kind::Address: return "address";
   }
   return "?";
 }
+
+bool is_state(Event::Kind k) { return k != Event::Kind::Address && k != Event::Kind::NoServer; }
 
 std::optional<Event> parse_event(std::string_view line) {
   std::string_view s = message_of(line);
@@ -83,14 +92,51 @@ std::optional<Event> parse_event(std::string_view line) {
     e.proxy = std::string(s);
     return e;
   }
+  if (const auto changed = s.find(" changed its IP from "); changed != std::string_view::npos && !s.starts_with("Server ")) {
+    const auto who = s.substr(0, changed);
+    const auto slash = who.find('/');
+    auto rest = s.substr(changed + std::string_view(" changed its IP from ").size());
+    const auto to = rest.find(" to "), by = rest.find(" by ");
+    if (slash == std::string_view::npos || to == std::string_view::npos || by == std::string_view::npos || by < to)
+      return std::nullopt;
+    e.kind = Event::Kind::Address;
+    e.proxy = std::string(who.substr(0, slash));
+    e.server = std::string(who.substr(slash + 1));
+    e.info = std::string(rest.substr(to + 4, by - to - 4));
+    auto updater = rest.substr(by + 4);
+    if (updater.ends_with('.')) updater.remove_suffix(1);
+    e.reason = std::string(updater);
+    return e;
+  }
   e.backup = take(s, "Backup ");
   if (!take(s, "Server ")) return std::nullopt;
-  const auto space = s.find(" is ");
+  auto space = s.find(" is ");
+  std::size_t verb = 4;
+  if (const auto was = s.find(" was "); was < space) space = was, verb = 5;  // "... was DOWN and now enters maintenance"
   const auto slash = s.find('/');
   if (space == std::string_view::npos || slash == std::string_view::npos || slash > space) return std::nullopt;
   e.proxy = std::string(s.substr(0, slash));
   e.server = std::string(s.substr(slash + 1, space - slash - 1));
-  s.remove_prefix(space + 4);
+  if (const auto named = e.server.find(" ('"); named != std::string::npos) e.server.resize(named);  // "s2 ('app2')"
+  s.remove_prefix(space + verb);
+  // A cause in brackets after the state: "(DNS NX status)", "(resolves again)".
+  auto bracketed = [&](std::string_view& rest) {
+    if (!take(rest, " (")) return;
+    const auto close = rest.find(')');
+    if (close == std::string_view::npos) return;
+    e.reason = std::string(rest.substr(0, close));
+    rest.remove_prefix(close + 1);
+  };
+  if (take(s, "going DOWN for maintenance") || take(s, "DOWN and now enters maintenance")) {
+    e.kind = Event::Kind::Maintenance;
+    bracketed(s);
+    return e;
+  }
+  if (take(s, "UP/READY") || take(s, "UP/DRAIN")) {
+    e.kind = Event::Kind::Up;
+    bracketed(s);
+    return e;
+  }
   if (take(s, "DOWN"))
     e.kind = Event::Kind::Down;
   else if (take(s, "UP"))

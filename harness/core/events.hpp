@@ -14,7 +14,12 @@ namespace lbh {
 using lb::core::Ms;
 
 struct Event {
-  enum class Kind { Down, Up, Stopping, NoServer };
+  // Maintenance: its name stopped resolving ("is going DOWN for maintenance (DNS NX status)",
+  // "was DOWN and now enters maintenance (...)"); the reason is the cause in brackets. Address:
+  // run-time resolution changed its address ("be/s changed its IP from A to B by dns/ns1"); the
+  // info is the new address, the reason who gave it. A server leaving maintenance ("('name') is
+  // UP/READY (resolves again)") is an Up with the reason "resolves again".
+  enum class Kind { Down, Up, Stopping, NoServer, Maintenance, Address };
   Kind kind = Kind::Down;
   std::string proxy;
   std::string server;               // empty for NoServer
@@ -29,7 +34,10 @@ struct Event {
   std::string who() const { return server.empty() ? proxy : proxy + "/" + server; }
 };
 
-std::string_view name(Event::Kind k);  // "DOWN", "UP", "stopping", "no server available"
+// "DOWN", "UP", "stopping", "no server available", "MAINT", "address"
+std::string_view name(Event::Kind k);
+// Whether the event changes the server's state (an address change does not).
+bool is_state(Event::Kind k);
 
 // The event a log line reports, or nullopt. Accepts the bare message and the prefixes balancers
 // put before it: "[WARNING]  (1234) : ", a syslog header ("<129>Dec  1 12:00:00 haproxy[1234]: "),

@@ -176,11 +176,11 @@ std::string svg_timeline(const ScenarioRun& r) {
     auto segment = [&](Ms until) {
       g += fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" class=\"s-{}\"><title>{} {} from {} to "
                        "{}</title></rect>\n",
-                       x(from), y + 3, std::max(0.5, x(until) - x(from)), kLane - 8, state == "UP" ? "up" : state == "DOWN" ? "down" : "stopping",
+                       x(from), y + 3, std::max(0.5, x(until) - x(from)), kLane - 8, state == "UP" ? "up" : state == "DOWN" ? "down" : state == "MAINT" ? "maint" : "stopping",
                        xml_escape(lane.who), state, seconds(from), seconds(until));
     };
     for (const auto& e : w->trace.events) {
-      if (e.who() != lane.who) continue;
+      if (e.who() != lane.who || !is_state(e.kind)) continue;
       segment(e.at);
       state = std::string(name(e.kind));
       from = e.at;
@@ -228,13 +228,13 @@ h2 {{ margin: 28px 0 4px; font-size: 17px; }} .pass {{ color: #1a7f37; }} .fail 
 .summary {{ color: #555; margin: 0 0 6px; }} pre {{ background: #fbeaea; padding: 8px; white-space: pre-wrap; }}
 svg.timeline {{ display: block; margin: 6px 0 10px; }} .grid {{ stroke: #eee; }} .axis {{ font-size: 10px; fill: #888; }}
 .lane {{ font-size: 12px; fill: #333; }} .world {{ fill: #888; }}
-.s-up {{ fill: #c8e6c9; }} .s-down {{ fill: #ffcdd2; }} .s-stopping {{ fill: #ffe0b2; }}
+.s-up {{ fill: #c8e6c9; }} .s-down {{ fill: #ffcdd2; }} .s-stopping {{ fill: #ffe0b2; }} .s-maint {{ fill: #cfd8dc; }}
 .t-up {{ fill: #2e7d32; }} .t-down {{ fill: #c62828; }} .c-ok {{ stroke: #2e7d32; stroke-width: 1.5; }} .c-ko {{ stroke: #c62828; stroke-width: 1.5; }}
 line.step {{ stroke: #1565c0; stroke-dasharray: 3 3; }} text.step {{ fill: #1565c0; font-size: 11px; }} .alert {{ fill: #c62828; font-weight: bold; }}
 table {{ border-collapse: collapse; font-size: 12px; }} td, th {{ border: 1px solid #ddd; padding: 2px 6px; text-align: left; }}
 </style></head><body>
 <h1>lbharness: {} scenario(s) on {}, {} passed, {} failed</h1>
-<p class="summary">Lanes: a server per world (UP green, DOWN red, stopping orange); ticks: checks — on sim as
+<p class="summary">Lanes: a server per world (UP green, DOWN red, stopping orange, MAINT grey); ticks: checks — on sim as
 the check engine judged them (green passed, red failed), on lb and haproxy as the backend saw them (green: it answered
 2xx/3xx, or the check only connected; red: anything else) — hover for the reason or the answer; dashed blue: the timeline's steps (hover for what they did and where requests went);
 red !: "has no server available!".</p>

@@ -14,15 +14,17 @@
 #include "lb/core/config/values.hpp"
 #include "lb/core/input_file.hpp"
 #include "lb/core/text.hpp"
+#include "mockserver/core/dns.hpp"
 
 namespace lbh {
 namespace {
 
-constexpr std::array kTopKeys{"name", "summary", "source", "duration", "backends", "config", "config_file",
+constexpr std::array kTopKeys{"name", "summary", "source", "duration", "backends", "dns", "config", "config_file",
                               "timeline", "expect", "other_transitions"};
+constexpr std::array kDnsKeys{"records", "faults"};
 constexpr std::array kBackendKeys{"rules", "fault"};
 constexpr std::array kStepKeys{"at",       "backend",    "rules", "fault", "kill", "restart",
-                               "move_to",  "requests",   "concurrent", "rate", "for"};
+                               "move_to",  "requests",   "concurrent", "rate", "for", "dns", "dns_faults"};
 constexpr std::array kExpectKeys{"server", "is", "reason", "code", "info", "within", "duration", "no_server_available",
                                  "requests_at", "to", "share", "tolerance", "backend", "received", "at_least",
                                  "at_most"};
@@ -152,7 +154,8 @@ class Reader {
       const std::string field = "backends." + b.name;
       static const std::regex kName("[A-Za-z][A-Za-z0-9_-]*");
       if (!std::regex_match(b.name, kName)) error(kv.first, field, "a backend name is a letter, then letters, digits, '-' or '_'");
-      if (b.name == "frontend") error(kv.first, field, "'frontend' names the frontend port; pick another name");
+      if (b.name == "frontend" || b.name == "dns")
+        error(kv.first, field, fmt::format("'{}' names the {} port; pick another name", b.name, b.name == "dns" ? "DNS server's" : "frontend"));
       const YAML::Node& v = kv.second;
       if (!v.IsNull()) {
         if (!keys_known(v, field, kBackendKeys)) continue;
@@ -162,6 +165,35 @@ class Reader {
       }
       s.backends.push_back(std::move(b));
     }
+  }
+
+  // mockserver's --dns-record / --dns-fault texts, each judged by mockserver's own parser.
+  std::optional<std::vector<std::string>> dns_texts(const YAML::Node& n, const std::string& field, bool records) {
+    auto list = strings(n, field);
+    if (!list) return std::nullopt;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const auto& t = (*list)[i];
+      std::string problem;
+      if (records) {
+        if (auto r = mock::core::parse_dns_record_arg(t); !r) problem = r.error();
+      } else if (auto f = mock::core::parse_dns_fault_arg(t); !f) {
+        problem = f.error();
+      }
+      if (!problem.empty()) error(n[i], fmt::format("{}[{}]", field, i), fmt::format("'{}': {}", t, problem));
+    }
+    return list;
+  }
+
+  void dns(const YAML::Node& n, Scenario& s) {
+    if (!n.IsMap()) return error(n, "dns", "expected a mapping: records, faults");
+    if (!keys_known(n, "dns", kDnsKeys)) return;
+    DnsTable t;
+    t.line = n.Mark().line + 1;
+    if (n["records"])
+      if (auto r = dns_texts(n["records"], "dns.records", true)) t.records = *r;
+    if (n["faults"])
+      if (auto f = dns_texts(n["faults"], "dns.faults", false)) t.faults = *f;
+    s.dns = std::move(t);
   }
 
   bool has_backend(const Scenario& s, std::string_view name) const {
@@ -197,6 +229,12 @@ class Reader {
                   fmt::format("'{}': expected a loopback IP address such as 127.0.0.2 (the port stays)", *to));
           st.move_to = *to;
         }
+      for (const auto& [key, records] : {std::pair{"dns", true}, std::pair{"dns_faults", false}}) {
+        if (!v[key]) continue;
+        if (!s.dns) error(v[key], field + "." + key, "the scenario has no dns section");
+        auto list = dns_texts(v[key], field + "." + key, records);
+        (records ? st.dns_records : st.dns_faults) = list.value_or(std::vector<std::string>{});
+      }
       if (v["concurrent"]) {
         st.concurrent = boolean(v["concurrent"], field + ".concurrent").value_or(false);
         if (st.requests == 0) error(v["concurrent"], field + ".concurrent", "only for a requests step");
@@ -216,10 +254,12 @@ class Reader {
         }
       }
       const int actions = (st.requests > 0) + (st.rate > 0) + st.rules.has_value() + st.fault.has_value() +
-                          st.kill + st.restart + st.move_to.has_value();
+                          st.kill + st.restart + st.move_to.has_value() + st.dns_records.has_value() +
+                          st.dns_faults.has_value();
       if (actions != 1)
-        error(v, field, "a step does one thing: requests, rate, rules, fault, kill, restart or move_to");
-      const bool backend_step = !st.sends_requests();
+        error(v, field, "a step does one thing: requests, rate, rules, fault, kill, restart, move_to, dns or dns_faults");
+      const bool backend_step = !st.sends_requests() && !st.dns_step();
+      if (st.dns_step() && !st.backend.empty()) error(v["backend"], field + ".backend", "a dns step changes the DNS table, not a backend");
       if (backend_step && st.backend.empty()) error(v, field + ".backend", "missing: the backend the step changes");
       if (!backend_step && !st.backend.empty()) error(v["backend"], field + ".backend", "requests go to the frontend, not to a backend");
       if (!st.backend.empty() && !has_backend(s, st.backend))
@@ -244,13 +284,15 @@ class Reader {
         t.server = text(v["server"], field + ".server").value_or("");
         if (t.server.find('/') == std::string::npos) error(v["server"], field + ".server", "expected BACKEND/SERVER");
         if (!v["is"]) {
-          error(v, field + ".is", "missing: DOWN, UP or stopping");
+          error(v, field + ".is", "missing: DOWN, UP, stopping, MAINT or address");
         } else {
           const auto is = text(v["is"], field + ".is").value_or("");
           if (is == "DOWN") t.to = Event::Kind::Down;
           else if (is == "UP") t.to = Event::Kind::Up;
           else if (is == "stopping") t.to = Event::Kind::Stopping;
-          else error(v["is"], field + ".is", fmt::format("'{}': expected DOWN, UP or stopping", is));
+          else if (is == "MAINT") t.to = Event::Kind::Maintenance;
+          else if (is == "address") t.to = Event::Kind::Address;
+          else error(v["is"], field + ".is", fmt::format("'{}': expected DOWN, UP, stopping, MAINT or address", is));
         }
         if (v["reason"]) t.reason = text(v["reason"], field + ".reason");
         if (v["code"]) t.code = integer(v["code"], field + ".code", 0, 999);
@@ -340,6 +382,7 @@ class Reader {
     if (root["source"]) s.source = text(root["source"], "source").value_or("");
     if (required("duration")) s.duration = duration(root["duration"], "duration").value_or(Ms{0});
     if (required("backends")) backends(root["backends"], s);
+    if (root["dns"]) dns(root["dns"], s);
     if (root["config"] && root["config_file"]) error(root["config_file"], "config_file", "give config or config_file, not both");
     if (!root["config"] && !root["config_file"]) error(root, "config", "missing (or config_file)");
     if (root["config"]) {

@@ -23,6 +23,14 @@ struct BackendSpec {
   int line = 0;
 };
 
+// A DNS server (mockserver's responder) the config reaches at 127.0.0.1:{{dns}}: `records` and
+// `faults` in mockserver's own syntax (the text of `--dns-record` and `--dns-fault`).
+struct DnsTable {
+  std::vector<std::string> records;
+  std::vector<std::string> faults;
+  int line = 0;
+};
+
 // One timeline step, at `at` from the start. A backend step changes `backend` (its rules, its
 // fault, kills / restarts it on the same port, or moves it to another address); a request step
 // sends `requests` requests, one after the other or all at once, to the first frontend; a rate
@@ -36,6 +44,9 @@ struct Step {
   bool kill = false;
   bool restart = false;
   std::optional<std::string> move_to;  // an IP address on loopback; the port stays
+  // A DNS step replaces the table's records or its faults (an empty list clears them).
+  std::optional<std::vector<std::string>> dns_records, dns_faults;
+  bool dns_step() const { return dns_records.has_value() || dns_faults.has_value(); }
   int requests = 0;
   bool concurrent = false;  // the requests all at once, each on a connection of its own
   int rate = 0;             // requests per second ...
@@ -98,6 +109,7 @@ struct Scenario {
   std::string source;  // where the incident comes from
   Ms duration{0};
   std::vector<BackendSpec> backends;
+  std::optional<DnsTable> dns;
   std::string config;  // haproxy.cfg text with {{frontend}} and {{BACKEND}} placeholders (or
                        // read from `config_file`, relative to the scenario)
   int config_line = 0;

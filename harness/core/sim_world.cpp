@@ -11,9 +11,11 @@
 
 #include "lb/core/check/check_engine.hpp"
 #include "lb/core/config/parser.hpp"
+#include "lb/core/dns/resolution.hpp"
 #include "lb/core/route/backends.hpp"
 #include "lb/core/route/retry.hpp"
 #include "lb/core/time/clock.hpp"
+#include "mockserver/core/dns.hpp"
 #include "mockserver/core/engine.hpp"
 #include "mockserver/core/request.hpp"
 
@@ -28,6 +30,43 @@ using lb::core::TimePoint;
 
 constexpr int kFirstPort = 20001;  // the ports the sim world "allocates": any fixed numbers do
 constexpr int kFrontendPort = 20000;
+constexpr int kDnsPort = 19999;
+
+// The scenario's DNS table as mockserver's responder holds it.
+mock::core::DnsSpec dns_spec(const DnsTable& t, std::vector<std::string>& errors) {
+  mock::core::DnsSpec d;
+  d.listen = {"127.0.0.1", static_cast<std::uint16_t>(kDnsPort)};
+  for (const auto& r : t.records) {
+    if (auto rec = mock::core::parse_dns_record_arg(r)) d.records.push_back(*rec);
+    else errors.push_back(fmt::format("dns record '{}': {}", r, rec.error()));
+  }
+  for (const auto& f : t.faults) {
+    if (auto fault = mock::core::parse_dns_fault_arg(f)) d.faults.push_back(*fault);
+    else errors.push_back(fmt::format("dns fault '{}': {}", f, fault.error()));
+  }
+  return d;
+}
+
+// The resolvers' nameservers on simulated time: every query, whichever nameserver it is for, is
+// answered by mockserver's own responder from the scenario's table, as the live worlds' single
+// mockserver answers it; the reply arrives on the next turn of the loop.
+class SimDns final : public lb::core::DnsTransport {
+ public:
+  SimDns(lb::core::SimScheduler& s, const mock::core::DnsSpec& spec) : sched_(s), spec_(spec) {}
+  lb::core::ServerResolution* resolution = nullptr;
+  bool send(std::size_t section, std::size_t ns, std::string_view query) override {
+    const auto answer = mock::core::answer_dns(spec_, query, std::chrono::duration_cast<lb::core::Ms>(sched_.now() - TimePoint{}), false);
+    if (!answer.reply) return true;
+    sched_.post([this, section, ns, reply = *answer.reply] {
+      if (resolution) resolution->on_reply(section, ns, reply);
+    });
+    return true;
+  }
+
+ private:
+  lb::core::SimScheduler& sched_;
+  const mock::core::DnsSpec& spec_;
+};
 
 class SimConnection;
 
@@ -252,11 +291,17 @@ Trace play_sim(const Scenario& sc) {
     by_port[port] = b.get();
     backends.push_back(std::move(b));
   }
+  mock::core::DnsSpec dns;
+  if (sc.dns) {
+    ports["dns"] = kDnsPort;
+    dns = dns_spec(*sc.dns, trace.errors);
+  }
   const auto parsed = lb::core::parse_config(render_config(sc.config, ports), sc.file + " (config)");
   for (const auto& d : parsed.diagnostics)
     if (d.level == lb::core::Diagnostic::Level::Alert) trace.errors.push_back(lb::core::format_diagnostic(d));
   if (!trace.errors.empty()) return trace;
-  const lb::core::Config& config = parsed.config;
+  // The engine and the traffic side see addresses; resolution works on the names.
+  const lb::core::Config config = lb::core::with_start_addresses(parsed.config);
 
   lb::core::SimScheduler sched;
   for (auto& b : backends) b->model = std::make_unique<mock::core::Listener>(b->initial, sched.now());
@@ -267,7 +312,8 @@ Trace play_sim(const Scenario& sc) {
       config, sched, prober,
       [&](const lb::core::HealthEvent& e) {
         using K = lb::core::HealthEvent::Kind;
-        if (e.kind == K::WentUp || e.kind == K::WentDown || e.kind == K::WentStopping)
+        if (e.kind == K::WentUp || e.kind == K::WentDown || e.kind == K::WentStopping ||
+            e.kind == K::EnteredMaintenance || e.kind == K::LeftMaintenance)
           routing.set_usable(e.key, engine_ptr->server_up(e.key));
         if (e.kind == K::CheckFinished) {
           const auto& px = config.proxies[e.key.proxy];
@@ -287,6 +333,20 @@ Trace play_sim(const Scenario& sc) {
       [rng = std::mt19937_64(1)]() mutable { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); },
       [&](lb::core::ServerKey key) { return routing.load(key); });
   engine_ptr = &engine;
+  lb::core::start_in_maintenance(config, engine, routing);
+  SimDns nameservers(sched, dns);
+  lb::core::ServerResolution resolution(
+      parsed.config, lb::core::start_addresses(parsed.config), sched, nameservers,
+      [&](const lb::core::ResolutionEvent& e) {
+        lb::core::apply_resolution_event(e, parsed.config, engine, routing);
+        if (!e.line) return;
+        if (auto ev = parse_event(e.line->text)) {
+          ev->at = std::chrono::duration_cast<Ms>(sched.now() - TimePoint{});
+          trace.events.push_back(std::move(*ev));
+        }
+      },
+      [id = std::uint16_t{0}]() mutable { return ++id; });
+  nameservers.resolution = &resolution;
 
   std::optional<std::size_t> frontend;
   for (std::size_t i = 0; i < config.proxies.size() && !frontend; ++i)
@@ -294,6 +354,7 @@ Trace play_sim(const Scenario& sc) {
   const auto backend = frontend ? routing.backend_of(*frontend) : std::nullopt;
 
   engine.start();
+  resolution.start();
   // The steps in time order; a rate step is one action per request it sends.
   struct Action {
     Ms at;
@@ -332,7 +393,7 @@ Trace play_sim(const Scenario& sc) {
           const auto& server = be_cfg.servers[key.server];
           const auto it = by_port.find(server.port);
           SimBackend* b = it == by_port.end() ? nullptr : it->second;
-          const bool there = b && !b->killed && b->listens_at(server.host);
+          const bool there = b && !b->killed && b->listens_at(routing.address(key));
           const auto mode = there ? b->model->mode_at(sched.now()) : mock::core::Mode::Refuse;
           if (mode == mock::core::Mode::Serve || mode == mock::core::Mode::SlowAccept) {
             outcome = mode == mock::core::Mode::Serve ? served_by(*b, sched.now()) : "fault:slow-accept";
@@ -355,6 +416,13 @@ Trace play_sim(const Scenario& sc) {
         went.push_back(outcome);
       }
       for (const auto& key : held) routing.request_finished(key);
+      continue;
+    }
+    if (st->dns_step()) {
+      const DnsTable table{st->dns_records.value_or(std::vector<std::string>{}), st->dns_faults.value_or(std::vector<std::string>{}), 0};
+      const auto replaced = dns_spec(table, trace.errors);
+      if (st->dns_records) dns.records = replaced.records;
+      if (st->dns_faults) dns.faults = replaced.faults;
       continue;
     }
     auto it = std::find_if(backends.begin(), backends.end(), [&](const auto& b) { return b->name == st->backend; });

@@ -15,6 +15,7 @@
 #include "harness/core/behaviour.hpp"
 #include "lb/core/config/parser.hpp"
 #include "lb/core/text.hpp"
+#include "mockserver/core/dns.hpp"
 #include "mockserver/core/spec.hpp"
 
 namespace lbh {
@@ -73,6 +74,11 @@ class Live {
       for (const auto& r : b.rules) args.insert(args.end(), {"--rule", b.name + ": " + r});
       if (b.fault && *b.fault != "none") args.insert(args.end(), {"--fault", b.name + "=" + *b.fault});
     }
+    if (sc_.dns) {
+      args.insert(args.end(), {"--dns", "127.0.0.1:0"});
+      for (const auto& r : sc_.dns->records) args.insert(args.end(), {"--dns-record", r});
+      for (const auto& f : sc_.dns->faults) args.insert(args.end(), {"--dns-fault", f});
+    }
     try {
       mock_ = Child::start(opt_.mockserver, args);
     } catch (const std::exception& e) {
@@ -80,7 +86,8 @@ class Live {
       return false;
     }
     for (const auto& line : mock_.stdout_lines())
-      if (line.starts_with("admin ")) admin_port_ = std::stoi(line.substr(line.rfind(':') + 1));
+      if (line.starts_with("admin ") || line.starts_with("dns "))
+        (line.starts_with("admin ") ? admin_port_ : ports_["dns"]) = std::stoi(line.substr(line.rfind(':') + 1));
     ports_["frontend"] = free_tcp_port();
     for (const auto& b : sc_.backends) ports_[b.name] = mock_.port(b.name);
     return admin_port_ > 0;
@@ -203,6 +210,7 @@ class Live {
       for (auto& c : clients) c.join();
       return true;
     }
+    if (st.dns_step()) return apply_dns(st);
     const auto* b = backend(st.backend);
     const std::string at = "/v1/listeners/" + st.backend;
     if (st.rules) {
@@ -226,6 +234,18 @@ class Live {
            admin_ok("PATCH", at, R"({"mode":"serve"})") && admin_ok("POST", at + "/reset", "");
   }
 
+  // A DNS step through the control API: the records or the faults, replaced whole.
+  bool apply_dns(const Step& st) {
+    mock::core::DnsSpec table;
+    for (const auto& r : st.dns_records.value_or(std::vector<std::string>{}))
+      if (auto rec = mock::core::parse_dns_record_arg(r)) table.records.push_back(*rec);
+    for (const auto& f : st.dns_faults.value_or(std::vector<std::string>{}))
+      if (auto fault = mock::core::parse_dns_fault_arg(f)) table.faults.push_back(*fault);
+    const auto body = mock::core::to_json(table).as_object();
+    if (st.dns_records) return admin_ok("PUT", "/v1/dns/records", json::serialize(body.at("records")));
+    return admin_ok("PUT", "/v1/dns/faults", json::serialize(body.at("faults")));
+  }
+
   // What each backend received, and a check mark for each of the balancer's checks, from
   // mockserver's journal: when it arrived, what the backend answered, and how long the
   // exchange lasted on the backend's side.
@@ -234,6 +254,7 @@ class Live {
     for (const auto& e : entries) {
       const auto& o = e.as_object();
       const auto listener = json::value_to<std::string>(o.at("listener"));
+      if (listener == "dns") continue;  // the resolvers' queries, not a backend's requests
       const auto method = json::value_to<std::string>(o.at("method"));
       const auto path = json::value_to<std::string>(o.at("path"));
       if (!method.empty()) trace_.checks[listener].push_back(method + " " + path);

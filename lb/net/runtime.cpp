@@ -31,10 +31,10 @@ namespace {
 // The engine and the proxy only see address literals: each server starts at the address
 // `init-addr` gave it when the configuration was read (none: "", in maintenance), and run-time
 // resolution moves it from there.
-core::Config with_resolved_addresses(core::Config config) {
+core::Config with_resolved_addresses(const core::Config& parsed) {
+  core::Config config = core::with_start_addresses(parsed);
   for (auto& p : config.proxies)
     for (auto& s : p.servers) {
-      s.host = s.start_address.value_or("");
       if (s.settings.check_addr)
         if (auto a = resolve_host(*s.settings.check_addr)) s.settings.check_addr = *a;
     }

@@ -491,6 +491,12 @@ void start_in_maintenance(const Config& config, CheckEngine& engine, Backends& b
   }
 }
 
+Config with_start_addresses(Config config) {
+  for (auto& p : config.proxies)
+    for (auto& s : p.servers) s.host = s.start_address.value_or("");
+  return config;
+}
+
 std::vector<std::vector<std::optional<std::string>>> start_addresses(const Config& config) {
   std::vector<std::vector<std::optional<std::string>>> out(config.proxies.size());
   for (std::size_t pi = 0; pi < config.proxies.size(); ++pi)

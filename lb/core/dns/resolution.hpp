@@ -84,6 +84,10 @@ void apply_resolution_event(const ResolutionEvent& event, const Config& config, 
 // maintenance, as HAProxy does (silently: it logs nothing while starting).
 void start_in_maintenance(const Config& config, CheckEngine& engine, Backends& backends);
 
+// The configuration as the engine and the traffic side run it: each server's host is the
+// address `init-addr` gave it ("" for none), since they only ever see address literals.
+Config with_start_addresses(Config config);
+
 // Each server's address after `init-addr`, [proxy][server], as ServerResolution takes them.
 std::vector<std::vector<std::optional<std::string>>> start_addresses(const Config& config);
 

@@ -71,3 +71,42 @@ TEST(Events, OtherLinesAreNotEvents) {
 
 }  // namespace
 }  // namespace lbh
+
+namespace lbh {
+namespace {
+
+// Resolution's lines, as haproxy 2.6.12 printed them against mockserver's DNS responder.
+TEST(Events, ResolutionLinesAreAddressMaintenanceAndUpEvents) {
+  auto e = parse_event("[WARNING]  (77) : apps/s2 changed its IP from 127.0.0.2 to 127.0.0.3 by dns/ns1.");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, Event::Kind::Address);
+  EXPECT_EQ(e->who(), "apps/s2");
+  EXPECT_EQ(e->info, "127.0.0.3");
+  EXPECT_EQ(e->reason, "dns/ns1");
+  EXPECT_FALSE(is_state(e->kind));
+
+  e = parse_event("Server apps/s2 is going DOWN for maintenance (DNS NX status). 1 active and 0 backup servers left. 0 "
+                  "sessions active, 0 requeued, 0 remaining in queue.");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, Event::Kind::Maintenance);
+  EXPECT_EQ(e->reason, "DNS NX status");
+  EXPECT_EQ(name(e->kind), "MAINT");
+
+  e = parse_event("Server apps/s2 was DOWN and now enters maintenance (DNS timeout status).");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, Event::Kind::Maintenance);
+  EXPECT_EQ(e->who(), "apps/s2");
+  EXPECT_EQ(e->reason, "DNS timeout status");
+
+  e = parse_event("[WARNING]  (77) : Server apps/s2 ('app2.lbh.test') is UP/READY (resolves again).");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, Event::Kind::Up);
+  EXPECT_EQ(e->who(), "apps/s2");
+  EXPECT_EQ(e->reason, "resolves again");
+
+  // The resolver's own afterword carries no state of its own.
+  EXPECT_FALSE(parse_event("Server apps/s2 administratively READY thanks to valid DNS answer."));
+}
+
+}  // namespace
+}  // namespace lbh

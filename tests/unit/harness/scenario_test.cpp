@@ -65,7 +65,7 @@ TEST(Scenario, BadValuesNameTheirField) {
   EXPECT_THAT(errors_of(text), ::testing::Contains(HasSubstr("s.yaml:10: timeline[0].at: '2x'")));
   text = kValid;
   text.replace(text.find("is: DOWN"), 8, "is: down");
-  EXPECT_THAT(errors_of(text), ::testing::Contains("s.yaml:13: expect[0].is: 'down': expected DOWN, UP or stopping"));
+  EXPECT_THAT(errors_of(text), ::testing::Contains("s.yaml:13: expect[0].is: 'down': expected DOWN, UP, stopping, MAINT or address"));
   text = kValid;
   text.replace(text.find("backend: app1"), 13, "backend: app9");
   EXPECT_THAT(errors_of(text), ::testing::Contains("s.yaml:10: timeline[0].backend: no backend 'app9' in backends"));
@@ -165,6 +165,39 @@ expect:
   EXPECT_THAT(errors_of("name: t\nduration: 1s\nbackends: {a: {}}\nconfig: x\ntimeline: [{at: 1s, requests: 2}]\n"
                         "expect: [{requests_at: 1s, share: {a: 2}}]\n"),
               ::testing::Contains(HasSubstr("expect[0].share.a: '2': expected a fraction from 0 to 1")));
+}
+
+}  // namespace
+}  // namespace lbh
+
+namespace lbh {
+namespace {
+
+TEST(Scenario, ADnsTableAndItsStepsAreJudgedByMockserversParser) {
+  const std::string base = R"(name: t
+duration: 10s
+backends:
+  app1: {}
+dns:
+  records: ["app1.lbh.test A 127.0.0.1"]
+config: |
+  backend be
+      server app1 app1.lbh.test:{{app1}} check resolvers dns init-addr none
+timeline:
+)";
+  const auto ok = parse_scenario(base + "  - {at: 2s, dns: [\"app1.lbh.test A 127.0.0.2\"]}\n  - {at: 3s, dns_faults: [\"nxdomain\"]}\n", "s.yaml");
+  ASSERT_TRUE(ok.scenario) << (ok.errors.empty() ? "" : ok.errors[0].text());
+  EXPECT_EQ(ok.scenario->dns->records, std::vector<std::string>{"app1.lbh.test A 127.0.0.1"});
+  EXPECT_EQ(ok.scenario->timeline[0].dns_records, std::vector<std::string>{"app1.lbh.test A 127.0.0.2"});
+  EXPECT_EQ(ok.scenario->timeline[1].dns_faults, std::vector<std::string>{"nxdomain"});
+  EXPECT_THAT(errors_of(base + "  - {at: 2s, dns: [\"app1.lbh.test MX 1\"]}\n"),
+              ::testing::Contains(::testing::StartsWith("s.yaml:11: timeline[0].dns[0]: 'app1.lbh.test MX 1': ")));
+  EXPECT_THAT(errors_of(base + "  - {at: 2s, dns: [], backend: app1}\n"),
+              ::testing::Contains("s.yaml:11: timeline[0].backend: a dns step changes the DNS table, not a backend"));
+  std::string no_table = base;
+  no_table.erase(no_table.find("dns:\n"), std::string_view("dns:\n  records: [\"app1.lbh.test A 127.0.0.1\"]\n").size());
+  EXPECT_THAT(errors_of(no_table + "  - {at: 2s, dns_faults: []}\n"),
+              ::testing::Contains("s.yaml:9: timeline[0].dns_faults: the scenario has no dns section"));
 }
 
 }  // namespace
