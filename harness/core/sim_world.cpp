@@ -81,7 +81,7 @@ struct SimBackend {
   std::vector<std::string>* checks = nullptr;  // the trace's journal of this backend
   std::set<SimConnection*> open;         // check connections the process holds
 
-  bool listens_at(const std::string& host) const { return !moved_to || *moved_to == host; }
+  bool listens_at(const std::string& host) const { return host == moved_to.value_or(initial.listen.host); }
 };
 
 // A check connection to a SimBackend, run on the scheduler: the request the engine sends is

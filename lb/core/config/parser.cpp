@@ -40,7 +40,7 @@ constexpr std::array kIgnoredGlobal{"daemon",  "master-worker", "user",     "gro
 constexpr std::array kUnsupportedProxy{
     "acl",         "http-request",   "http-response", "http-after-response", "tcp-request",
     "tcp-response", "stick-table",   "stick",         "cookie",              "capture",
-    "redirect",    "server-template", "hash-type",    "filter",              "compression",
+    "redirect",    "hash-type",    "filter",              "compression",
     "errorloc",    "errorloc302",    "errorloc303",   "unique-id-format",    "unique-id-header",
     "log-format",  "log-format-sd",  "monitor-uri",   "monitor",             "stats",
     "external-check", "email-alert", "persist",       "force-persist",       "ignore-persist",
@@ -754,6 +754,16 @@ class Parser {
       if (p.kind == ProxyKind::Defaults) return alert("'server' not allowed in 'defaults' section.");
       return server(w, p);
     }
+    if (kw == "server-template") {
+      if (p.kind == ProxyKind::Frontend)
+        return alert(fmt::format("parsing [{}:{}] : 'server-template' not allowed because frontend '{}' has no "
+                                 "backend capability.",
+                                 file_, line_, p.name),
+                     Form::Bracketed);
+      if (p.kind == ProxyKind::Defaults)
+        return alert("'server-template' not allowed in 'defaults' section.", Form::Bracketed);
+      return server_template(w, p);
+    }
     if (kw == "log") {
       if (w.size() >= 2 && w[1] == "global") {
         if (w.size() > 2) return alert("'log global' does not expect any argument.");
@@ -1145,6 +1155,62 @@ class Parser {
       return alert(fmt::format("{}Can't create DNS resolution for server '{}'", who, s.name), Form::Bracketed);
     p.servers.push_back(std::move(s));
   }
+
+  // `server-template PREFIX NUM|FIRST-LAST FQDN[:PORT] PARAMS`: servers PREFIXn sharing one name,
+  // which run-time resolution spreads over the name's addresses.
+  void server_template(Words w, ProxyConfig& p) {
+    if (w.size() < 4)
+      return alert("'server-template' expects <prefix> <nb | range> <addr>[:<port>] as arguments.", Form::Bracketed);
+    if (auto c = invalid_name_char(w[1]))
+      return alert(fmt::format("character '{}' is not permitted in server-template prefix '{}'.", *c, w[1]),
+                   Form::Bracketed);
+    const auto range = template_range(w[2]);
+    if (!range) return alert(fmt::format("Wrong server-template number or range arg '{}'.", w[2]), Form::Bracketed);
+    // HAProxy names none of the servers yet while it reads the line.
+    const std::string who = fmt::format("'server {}/(null)' : ", p.name);
+    auto a = parse_socket_address(w[3], AddressUse::Server);
+    if (!a) {
+      const auto& m = a.error().message;
+      const bool period = m.starts_with("invalid address: ") || m.starts_with("invalid port ");
+      return alert(who + m + (period ? "." : ""), Form::Bracketed);
+    }
+    if (a->host.starts_with('_'))
+      return alert(fmt::format("{}SRV records ('{}') are not supported by lb yet", who, a->host), Form::Bracketed);
+    ServerSettings settings = p.default_server;
+    if (!server_params(w.subspan(4), settings, who, "(null)")) return;
+    if (settings.resolvers_set && !is_ip_literal(a->host) && !valid_dns_name(a->host))
+      return alert(fmt::format("{}Can't create DNS resolution for server '(null)'", who), Form::Bracketed);
+    for (int n = range->first; n <= range->second; ++n) {
+      ServerConfig s;
+      s.name = fmt::format("{}{}", w[1], n);
+      s.pos = pos();
+      s.host = a->host;
+      s.host_as_written = a->host_as_written;
+      s.family = a->family;
+      s.port = a->port.value_or(0);
+      s.settings = settings;
+      p.servers.push_back(std::move(s));
+    }
+  }
+
+  // "3" is 1-3; "5-7"; "0-2" (a range may start at 0, a number may not). Bounded so that a typo
+  // cannot ask for millions of servers.
+  static std::optional<std::pair<int, int>> template_range(std::string_view text) {
+    auto number = [](std::string_view t) -> std::optional<int> {
+      if (t.empty() || t.size() > 6 || t.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+      return std::stoi(std::string(t));
+    };
+    const auto dash = text.find('-');
+    if (dash == std::string_view::npos) {
+      const auto n = number(text);
+      if (!n || *n == 0 || *n > kMaxTemplateServers) return std::nullopt;
+      return std::pair{1, *n};
+    }
+    const auto lo = number(text.substr(0, dash)), hi = number(text.substr(dash + 1));
+    if (!lo || !hi || *lo > *hi || *hi - *lo >= kMaxTemplateServers) return std::nullopt;
+    return std::pair{*lo, *hi};
+  }
+  static constexpr int kMaxTemplateServers = 10000;
 
   // `who` prefixes messages ("'server apps/s1' : ", empty for default-server); `name` is how
   // HAProxy names the server inside them.

@@ -439,3 +439,32 @@ backend tb
 
 }  // namespace
 }  // namespace lb::core
+
+namespace lb::core {
+namespace {
+
+TEST(ConfigParser, ServerTemplateExpandsToNumberedServersSharingTheName) {
+  const auto r = parse_config(R"(resolvers dns
+    nameserver ns1 127.0.0.1:5353
+backend apps
+    server-template srv 5-7 app.lbh.test:8080 check inter 1s resolvers dns init-addr none
+    server-template web 2 127.0.0.1:81
+)", "t.cfg");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(alerts(r));
+  const auto& servers = r.config.proxies.at(0).servers;
+  std::vector<std::string> names;
+  for (const auto& s : servers) names.push_back(s.name);
+  EXPECT_THAT(names, ::testing::ElementsAre("srv5", "srv6", "srv7", "web1", "web2"));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(servers[i].host, "app.lbh.test");
+    EXPECT_EQ(servers[i].port, 8080);
+    EXPECT_EQ(servers[i].settings.resolvers, "dns");
+    EXPECT_EQ(servers[i].settings.inter, Ms{1000});
+    EXPECT_FALSE(servers[i].start_address);  // init-addr none: maintenance until resolved
+    EXPECT_EQ(servers[i].pos.line, 4);
+  }
+  EXPECT_EQ(servers[3].start_address, "127.0.0.1");
+}
+
+}  // namespace
+}  // namespace lb::core
