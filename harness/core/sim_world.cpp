@@ -308,6 +308,7 @@ Trace play_sim(const Scenario& sc) {
   SimProber prober(sched, by_port);
   lb::core::Backends routing(config);
   lb::core::CheckEngine* engine_ptr = nullptr;
+  lb::core::ServerResolution* resolution_ptr = nullptr;
   lb::core::CheckEngine engine(
       config, sched, prober,
       [&](const lb::core::HealthEvent& e) {
@@ -324,6 +325,7 @@ Trace play_sim(const Scenario& sc) {
                                            e.result.verdict() == lb::core::CheckVerdict::ConditionallyPassed,
                                        lb::core::format_reason(e.result)});
         }
+        if (resolution_ptr) resolution_ptr->on_health_event(e);
         if (!e.line) return;
         if (auto ev = parse_event(e.line->text)) {
           ev->at = std::chrono::duration_cast<Ms>(e.at - TimePoint{});
@@ -347,6 +349,7 @@ Trace play_sim(const Scenario& sc) {
       },
       [id = std::uint16_t{0}]() mutable { return ++id; });
   nameservers.resolution = &resolution;
+  resolution_ptr = &resolution;
 
   std::optional<std::size_t> frontend;
   for (std::size_t i = 0; i < config.proxies.size() && !frontend; ++i)

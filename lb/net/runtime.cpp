@@ -78,6 +78,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
 
   core::Backends backends(config);
   core::CheckEngine* engine_ptr = nullptr;
+  core::ServerResolution* resolution_ptr = nullptr;
   core::CheckEngine engine(
       config, scheduler, prober,
       [&](const core::HealthEvent& e) {
@@ -86,6 +87,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
             e.kind == K::EnteredMaintenance || e.kind == K::LeftMaintenance)
           backends.set_usable(e.key, engine_ptr->server_up(e.key));
         if (e.line) log.server_state(e.key.proxy, *e.line);
+        if (resolution_ptr) resolution_ptr->on_health_event(e);
       },
       [rng = std::mt19937_64(std::random_device{}())]() mutable {
         return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
@@ -95,7 +97,6 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   core::start_in_maintenance(config, engine, backends);
 
   // Names under `resolvers` are resolved again and again, through the parsed names.
-  core::ServerResolution* resolution_ptr = nullptr;
   UdpDnsTransport dns(io, parsed, [&](std::size_t section, std::size_t ns, std::string_view bytes) {
     if (resolution_ptr) resolution_ptr->on_reply(section, ns, bytes);
   });

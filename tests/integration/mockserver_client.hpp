@@ -266,10 +266,12 @@ class Mock {
     child_ = Child::start(MOCKSERVER_BIN, args);
     for (const auto& line : child_.stdout_lines()) {
       if (line.starts_with("admin ")) admin_port_ = std::stoi(line.substr(line.rfind(':') + 1));
+      if (line.starts_with("dns ")) dns_port_ = std::stoi(line.substr(line.rfind(':') + 1));
     }
   }
   int port(std::string_view name = "s1") const { return child_.port(name); }
   int admin_port() const { return admin_port_; }
+  int dns_port() const { return dns_port_; }  // with --dns; -1 without
   Child& child() { return child_; }
   AdminReply call(std::string_view method, std::string_view target, std::string_view body = {},
                   milliseconds timeout = kPatience) const {
@@ -292,6 +294,7 @@ class Mock {
  private:
   Child child_;
   int admin_port_ = -1;
+  int dns_port_ = -1;
 };
 
 // A haproxy.cfg (logging to stdout) whose backend `be` checks one server `s1` at 127.0.0.1:PORT

@@ -12,12 +12,6 @@ namespace {
 
 namespace dns = lb::core::dns;
 
-int dns_port(Mock& m) {
-  for (const auto& l : m.child().stdout_lines())
-    if (l.starts_with("dns ")) return std::stoi(l.substr(l.rfind(':') + 1));
-  return -1;
-}
-
 std::string query(const std::string& name, std::uint16_t type = dns::type::A) {
   dns::Message q;
   q.id = 77;
@@ -59,7 +53,7 @@ std::optional<dns::Message> ask_tcp(int port, const std::string& name) {
 
 TEST(MockDns, AnswersOverUdpAndTcpAndChangesLive) {
   Mock m({"--dns", "127.0.0.1:0", "--dns-record", "app2.lbh.test A 127.0.0.2"});
-  const int port = dns_port(m);
+  const int port = m.dns_port();
   ASSERT_GT(port, 0);
   auto a = ask_udp(port, "app2.lbh.test");
   ASSERT_TRUE(a);

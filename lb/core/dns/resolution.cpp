@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <list>
 
 #include "lb/core/config/values.hpp"
@@ -46,6 +47,33 @@ std::uint32_t record_key(std::uint16_t type, const std::string& address) {
   const int family = type == dns::type::A ? AF_INET : AF_INET6;
   if (::inet_pton(family, address.c_str(), bytes) != 1) return 0;
   return XXH32(bytes, type == dns::type::A ? 4 : 16, type);
+}
+
+// Whether `address` lies in `net` ("10.0.0.0/8", "10.0.0.0/255.0.0.0", "fd00::/8"; a bare
+// address is itself), for `resolve-net`: only a network of the address's own family counts.
+bool in_network(const std::string& address, const std::string& net) {
+  const auto slash = net.find('/');
+  const std::string base = net.substr(0, slash);
+  const bool v6 = address.find(':') != std::string::npos;
+  if ((base.find(':') != std::string::npos) != v6) return false;
+  const int family = v6 ? AF_INET6 : AF_INET;
+  const std::size_t len = v6 ? 16 : 4;
+  unsigned char a[16], b[16], mask[16] = {};
+  if (::inet_pton(family, address.c_str(), a) != 1 || ::inet_pton(family, base.c_str(), b) != 1) return false;
+  if (slash == std::string::npos) {
+    std::fill(mask, mask + len, 0xff);
+  } else if (const std::string m = net.substr(slash + 1); !v6 && m.find('.') != std::string::npos) {
+    if (::inet_pton(AF_INET, m.c_str(), mask) != 1) return false;
+  } else {
+    const int bits = std::atoi(m.c_str());
+    for (std::size_t i = 0; i < len; ++i) {
+      const int left = bits - static_cast<int>(i) * 8;
+      mask[i] = left >= 8 ? 0xff : left <= 0 ? 0 : static_cast<unsigned char>(0xff << (8 - left));
+    }
+  }
+  for (std::size_t i = 0; i < len; ++i)
+    if ((a[i] & mask[i]) != (b[i] & mask[i])) return false;
+  return true;
 }
 
 }  // namespace
@@ -145,6 +173,7 @@ struct ServerResolution::Impl {
     r->section = section;
     r->hostname = hostname;
     r->preferred = r->query_type = preferred;
+    r->last_valid = scheduler.now();  // a hold counts from start-up while nothing was valid yet
     sections[section].waiting.push_back(r.get());
     resolutions.push_back(std::move(r));
     return *resolutions.back();
@@ -238,6 +267,21 @@ struct ServerResolution::Impl {
     sec.current.remove(&res);
     sec.waiting.remove(&res);
     sec.waiting.push_back(&res);
+  }
+
+  // resolv_trigger_resolution: a check that could not connect may mean the address changed. A
+  // resolution not running whose answer is not valid, or older than `hold valid`, runs now.
+  void trigger(ServerKey key) {
+    for (const auto& req : requesters) {
+      if (!(req->key == key)) continue;
+      Resolution& res = *req->resolution;
+      const Ms valid = cfg(res).hold.valid;
+      const bool stale = res.status != Status::Valid || !res.last_resolution || now() >= *res.last_resolution + valid;
+      if (!stale || res.running) return;
+      res.last_resolution.reset();
+      sections[res.section].timer->arm_at(now());
+      return;
+    }
   }
 
   // ------------------------------------------------------------------ answers
@@ -361,6 +405,9 @@ struct ServerResolution::Impl {
       int score = 0;
       const bool v4 = item.type == dns::type::A;
       if (v4 == want_v4) score += 8;
+      const auto& nets = req.server->settings.resolve_net;
+      if (std::any_of(nets.begin(), nets.end(), [&](const std::string& n) { return in_network(item.address, n); }))
+        score += 4;
       const bool used = std::any_of(req.resolution->requesters.begin(), req.resolution->requesters.end(),
                                     [&](const Requester* o) { return o != &req && o->attached == &item && o->proxy == req.proxy; });
       if (used) {
@@ -374,6 +421,10 @@ struct ServerResolution::Impl {
         (v4 ? newip4 : newip6) = &item;
         found = &item;
         current_found = current;
+        if (score == 15) {  // the best there can be: the current address, kept
+          req.attached = &item;
+          return std::optional<std::string>(req.address);
+        }
         max_score = score;
       }
     }
@@ -451,6 +502,12 @@ void ServerResolution::start() {
 
 void ServerResolution::on_reply(std::size_t section, std::size_t nameserver, std::string_view bytes) {
   impl_->on_reply(section, nameserver, bytes);
+}
+
+void ServerResolution::on_health_event(const HealthEvent& e) {
+  const auto s = e.result.status;
+  if (e.kind == HealthEvent::Kind::CheckFinished && (s == CheckStatus::L4Timeout || s == CheckStatus::L4ConnectionProblem))
+    impl_->trigger(e.key);
 }
 
 bool ServerResolution::active() const { return !impl_->requesters.empty(); }

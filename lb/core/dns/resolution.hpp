@@ -65,6 +65,10 @@ class ServerResolution {
   // A datagram from nameserver `nameserver` of section `section`.
   void on_reply(std::size_t section, std::size_t nameserver, std::string_view bytes);
 
+  // The engine's events: a check that could not connect (Layer4) asks for a resolution now,
+  // unless one is running or the last valid answer is younger than `hold valid`.
+  void on_health_event(const HealthEvent& e);
+
   // Whether any server resolves at run time (no section, nothing to run).
   bool active() const;
   // The server's current address as resolution knows it (nullopt: none, or not resolved here).

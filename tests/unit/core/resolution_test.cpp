@@ -188,6 +188,82 @@ backend apps
   EXPECT_NE(resolution->address({0, 0}), resolution->address({0, 1}));
 }
 
+TEST_F(ResolutionOnSimTime, ResolveNetPrefersAnAddressInItsNetworks) {
+  for (const auto* net : {"192.168.0.0/16", "192.168.0.0/255.255.0.0", "10.0.0.0/8"}) {
+    SimScheduler sched2;
+    TableNameserver ns2{sched2};
+    ns2.table["app.lbh.test"] = {"10.0.0.5", "192.168.1.5"};
+    auto parsed = parse_config(fmt::format(R"(
+resolvers dns
+    nameserver ns1 127.0.0.1:5353
+backend apps
+    server a app.lbh.test:80 resolvers dns init-addr none resolve-prefer ipv4 resolve-net {}
+)", net), "t.cfg");
+    ASSERT_TRUE(parsed.ok());
+    ServerResolution r(parsed.config, start_addresses(parsed.config), sched2, ns2, {}, [] { return std::uint16_t{7}; });
+    ns2.resolution = &r;
+    r.start();
+    sched2.advance(Ms{10});
+    EXPECT_EQ(r.address({0, 0}), std::string(net).starts_with("10.") ? "10.0.0.5" : "192.168.1.5") << net;
+  }
+}
+
+// Captured from haproxy 2.6.12 (s08_template_hash_order): an answer .4 .2 .6 fills the slots in
+// the order of the XXH32 of each address, not in the answer's order nor the addresses'.
+TEST_F(ResolutionOnSimTime, TemplateSlotsTakeAddressesInHaproxysAnswerTreeOrder) {
+  ns.table["app.lbh.test"] = {"127.0.0.4", "127.0.0.2", "127.0.0.6"};
+  start(R"(
+resolvers dns
+    nameserver ns1 127.0.0.1:5353
+backend apps
+    server-template srv 3 app.lbh.test:80 resolvers dns init-addr none
+)");
+  sched.advance(Ms{10});
+  EXPECT_EQ(resolution->address({0, 0}), "127.0.0.6");
+  EXPECT_EQ(resolution->address({0, 1}), "127.0.0.2");
+  EXPECT_EQ(resolution->address({0, 2}), "127.0.0.4");
+}
+
+// Captured (s06_initaddr_ip_nx_serving): a name that never resolved counts its hold from start-up.
+TEST_F(ResolutionOnSimTime, ANameNeverValidCountsItsHoldFromStartUp) {
+  start(R"(
+resolvers dns
+    nameserver ns1 127.0.0.1:5353
+    hold nx 3s
+backend apps
+    server s app2.lbh.test:80 resolvers dns init-addr 127.0.0.9
+)");
+  sched.advance(Ms{2500});
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(resolution->address({0, 0}), "127.0.0.9");
+  sched.advance(Ms{3000});
+  // rounds of three tries report at ~2 s and ~5 s: the first at or after 3 s takes it down
+  EXPECT_THAT(log, ElementsAre("5008ms MAINT (DNS NX status)"));  // haproxy: 5057 ms after its spawn
+}
+
+// Captured (s03_recreate_hold_valid_short): with `timeout resolve 10s` and `hold valid 1s`, a
+// refused check asks for a resolution at once, since the last answer is older than hold valid.
+TEST_F(ResolutionOnSimTime, ACheckThatCannotConnectAsksForAResolutionPastHoldValid) {
+  ns.table["app2.lbh.test"] = {"127.0.0.2"};
+  start(R"(
+resolvers dns
+    nameserver ns1 127.0.0.1:5353
+    timeout resolve 10s
+    hold valid 1s
+backend apps
+    server s app2.lbh.test:80 resolvers dns init-addr none resolve-prefer ipv4
+)");
+  sched.advance(Ms{500});
+  const HealthEvent refused{HealthEvent::Kind::CheckFinished, {0, 0}, sched.now(), CheckResult{CheckStatus::L4ConnectionProblem}, {}};
+  resolution->on_health_event(refused);  // younger than hold valid: nothing
+  sched.advance(Ms{2500});
+  ns.table["app2.lbh.test"] = {"127.0.0.3"};
+  resolution->on_health_event(refused);
+  sched.advance(Ms{10});
+  EXPECT_THAT(ns.asked, ElementsAre("A app2.lbh.test @0ms", "A app2.lbh.test @3000ms"));
+  EXPECT_EQ(log.back(), "3001ms apps/s changed its IP from 127.0.0.2 to 127.0.0.3 by dns/ns1.");
+}
+
 TEST(ResolutionQuery, IsWhatHaproxySends) {
   const auto q = dns::parse(build_query(0x1234, dns::type::AAAA, "app2.lbh.test", 512));
   ASSERT_TRUE(q.message);
