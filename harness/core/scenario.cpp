@@ -168,18 +168,22 @@ class Reader {
   }
 
   // mockserver's --dns-record / --dns-fault texts, each judged by mockserver's own parser.
-  std::optional<std::vector<std::string>> dns_texts(const YAML::Node& n, const std::string& field, bool records) {
+  // Placeholders ({{app1}} for a port in an SRV record) are judged as a port would be.
+  std::optional<std::vector<std::string>> dns_texts(const YAML::Node& n, const std::string& field, bool records,
+                                                    const Scenario& sc) {
     auto list = strings(n, field);
     if (!list) return std::nullopt;
+    std::map<std::string, int> ports{{"frontend", 1}, {"dns", 1}};
+    for (const auto& b : sc.backends) ports[b.name] = 1;
     for (std::size_t i = 0; i < list->size(); ++i) {
-      const auto& t = (*list)[i];
+      const auto t = render_config((*list)[i], ports);
       std::string problem;
       if (records) {
         if (auto r = mock::core::parse_dns_record_arg(t); !r) problem = r.error();
       } else if (auto f = mock::core::parse_dns_fault_arg(t); !f) {
         problem = f.error();
       }
-      if (!problem.empty()) error(n[i], fmt::format("{}[{}]", field, i), fmt::format("'{}': {}", t, problem));
+      if (!problem.empty()) error(n[i], fmt::format("{}[{}]", field, i), fmt::format("'{}': {}", (*list)[i], problem));
     }
     return list;
   }
@@ -190,9 +194,9 @@ class Reader {
     DnsTable t;
     t.line = n.Mark().line + 1;
     if (n["records"])
-      if (auto r = dns_texts(n["records"], "dns.records", true)) t.records = *r;
+      if (auto r = dns_texts(n["records"], "dns.records", true, s)) t.records = *r;
     if (n["faults"])
-      if (auto f = dns_texts(n["faults"], "dns.faults", false)) t.faults = *f;
+      if (auto f = dns_texts(n["faults"], "dns.faults", false, s)) t.faults = *f;
     s.dns = std::move(t);
   }
 
@@ -232,7 +236,7 @@ class Reader {
       for (const auto& [key, records] : {std::pair{"dns", true}, std::pair{"dns_faults", false}}) {
         if (!v[key]) continue;
         if (!s.dns) error(v[key], field + "." + key, "the scenario has no dns section");
-        auto list = dns_texts(v[key], field + "." + key, records);
+        auto list = dns_texts(v[key], field + "." + key, records, s);
         (records ? st.dns_records : st.dns_faults) = list.value_or(std::vector<std::string>{});
       }
       if (v["concurrent"]) {

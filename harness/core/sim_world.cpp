@@ -33,14 +33,17 @@ constexpr int kFrontendPort = 20000;
 constexpr int kDnsPort = 19999;
 
 // The scenario's DNS table as mockserver's responder holds it.
-mock::core::DnsSpec dns_spec(const DnsTable& t, std::vector<std::string>& errors) {
+// The scenario's DNS table as mockserver's responder holds it, {{placeholders}} rendered.
+mock::core::DnsSpec dns_spec(const DnsTable& t, const std::map<std::string, int>& ports, std::vector<std::string>& errors) {
   mock::core::DnsSpec d;
   d.listen = {"127.0.0.1", static_cast<std::uint16_t>(kDnsPort)};
-  for (const auto& r : t.records) {
+  for (const auto& text : t.records) {
+    const auto r = render_config(text, ports);
     if (auto rec = mock::core::parse_dns_record_arg(r)) d.records.push_back(*rec);
     else errors.push_back(fmt::format("dns record '{}': {}", r, rec.error()));
   }
-  for (const auto& f : t.faults) {
+  for (const auto& text : t.faults) {
+    const auto f = render_config(text, ports);
     if (auto fault = mock::core::parse_dns_fault_arg(f)) d.faults.push_back(*fault);
     else errors.push_back(fmt::format("dns fault '{}': {}", f, fault.error()));
   }
@@ -294,7 +297,7 @@ Trace play_sim(const Scenario& sc) {
   mock::core::DnsSpec dns;
   if (sc.dns) {
     ports["dns"] = kDnsPort;
-    dns = dns_spec(*sc.dns, trace.errors);
+    dns = dns_spec(*sc.dns, ports, trace.errors);
   }
   const auto parsed = lb::core::parse_config(render_config(sc.config, ports), sc.file + " (config)");
   for (const auto& d : parsed.diagnostics)
@@ -340,7 +343,7 @@ Trace play_sim(const Scenario& sc) {
   lb::core::ServerResolution resolution(
       parsed.config, lb::core::start_addresses(parsed.config), sched, nameservers,
       [&](const lb::core::ResolutionEvent& e) {
-        lb::core::apply_resolution_event(e, parsed.config, engine, routing);
+        lb::core::apply_resolution_event(e, engine, routing);
         if (!e.line) return;
         if (auto ev = parse_event(e.line->text)) {
           ev->at = std::chrono::duration_cast<Ms>(sched.now() - TimePoint{});
@@ -393,8 +396,7 @@ Trace play_sim(const Scenario& sc) {
         routing.request_started(key);
         std::string outcome = "503";
         for (int retries = 0;;) {
-          const auto& server = be_cfg.servers[key.server];
-          const auto it = by_port.find(server.port);
+          const auto it = by_port.find(routing.port(key));
           SimBackend* b = it == by_port.end() ? nullptr : it->second;
           const bool there = b && !b->killed && b->listens_at(routing.address(key));
           const auto mode = there ? b->model->mode_at(sched.now()) : mock::core::Mode::Refuse;
@@ -423,7 +425,7 @@ Trace play_sim(const Scenario& sc) {
     }
     if (st->dns_step()) {
       const DnsTable table{st->dns_records.value_or(std::vector<std::string>{}), st->dns_faults.value_or(std::vector<std::string>{}), 0};
-      const auto replaced = dns_spec(table, trace.errors);
+      const auto replaced = dns_spec(table, ports, trace.errors);
       if (st->dns_records) dns.records = replaced.records;
       if (st->dns_faults) dns.faults = replaced.faults;
       continue;

@@ -74,11 +74,9 @@ class Live {
       for (const auto& r : b.rules) args.insert(args.end(), {"--rule", b.name + ": " + r});
       if (b.fault && *b.fault != "none") args.insert(args.end(), {"--fault", b.name + "=" + *b.fault});
     }
-    if (sc_.dns) {
-      args.insert(args.end(), {"--dns", "127.0.0.1:0"});
-      for (const auto& r : sc_.dns->records) args.insert(args.end(), {"--dns-record", r});
-      for (const auto& f : sc_.dns->faults) args.insert(args.end(), {"--dns-fault", f});
-    }
+    // The DNS table may name the backends' ports ({{app1}} in an SRV record): it is set through
+    // the control API once they are known, before the balancer starts.
+    if (sc_.dns) args.insert(args.end(), {"--dns", "127.0.0.1:0"});
     try {
       mock_ = Child::start(opt_.mockserver, args);
     } catch (const std::exception& e) {
@@ -90,7 +88,12 @@ class Live {
         (line.starts_with("admin ") ? admin_port_ : ports_["dns"]) = std::stoi(line.substr(line.rfind(':') + 1));
     ports_["frontend"] = free_tcp_port();
     for (const auto& b : sc_.backends) ports_[b.name] = mock_.port(b.name);
-    return admin_port_ > 0;
+    if (admin_port_ <= 0) return false;
+    if (!sc_.dns) return true;
+    Step table;
+    table.dns_records = sc_.dns->records;
+    table.dns_faults = sc_.dns->faults;
+    return put_dns(table, true) && put_dns(table, false);
   }
 
   bool start_balancer() {
@@ -235,14 +238,17 @@ class Live {
   }
 
   // A DNS step through the control API: the records or the faults, replaced whole.
-  bool apply_dns(const Step& st) {
+  bool apply_dns(const Step& st) { return put_dns(st, st.dns_records.has_value()); }
+
+  // The step's records (or faults), their {{placeholders}} rendered, through the control API.
+  bool put_dns(const Step& st, bool records) {
     mock::core::DnsSpec table;
     for (const auto& r : st.dns_records.value_or(std::vector<std::string>{}))
-      if (auto rec = mock::core::parse_dns_record_arg(r)) table.records.push_back(*rec);
+      if (auto rec = mock::core::parse_dns_record_arg(render_config(r, ports_))) table.records.push_back(*rec);
     for (const auto& f : st.dns_faults.value_or(std::vector<std::string>{}))
-      if (auto fault = mock::core::parse_dns_fault_arg(f)) table.faults.push_back(*fault);
+      if (auto fault = mock::core::parse_dns_fault_arg(render_config(f, ports_))) table.faults.push_back(*fault);
     const auto body = mock::core::to_json(table).as_object();
-    if (st.dns_records) return admin_ok("PUT", "/v1/dns/records", json::serialize(body.at("records")));
+    if (records) return admin_ok("PUT", "/v1/dns/records", json::serialize(body.at("records")));
     return admin_ok("PUT", "/v1/dns/faults", json::serialize(body.at("faults")));
   }
 

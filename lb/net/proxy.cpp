@@ -271,14 +271,13 @@ class Connector : public std::enable_shared_from_this<Connector> {
 
   void attempt() {
     if (allow_reuse_ && reuse_idle(px_, backend_, out_)) return finish();
-    const auto& sv = proxy_.servers[out_.server];
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(px_.backends.address({backend_, out_.server}), ec);
     stream_ = std::make_unique<Conn>(px_.io);
     started_ = Clock::now();
     if (ec) return on_connect(asio::error::host_unreachable);
     stream_->deadline(proxy_.timeouts.connect);
-    stream_->socket.async_connect(tcp::endpoint(address, sv.port),
+    stream_->socket.async_connect(tcp::endpoint(address, px_.backends.port({backend_, out_.server})),
                                   [self = shared_from_this()](const boost::system::error_code& e) { self->on_connect(e); });
   }
 

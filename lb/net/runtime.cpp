@@ -102,8 +102,12 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   });
   core::ServerResolution resolution(parsed, core::start_addresses(parsed), scheduler, dns,
                                     [&](const core::ResolutionEvent& e) {
-                                      core::apply_resolution_event(e, parsed, engine, backends);
-                                      if (e.line) log.server_state(e.key.proxy, *e.line);
+                                      core::apply_resolution_event(e, engine, backends);
+                                      if (!e.line) return;
+                                      // HAProxy sends an SRV slot's new name to the log targets only.
+                                      if (e.kind == core::ResolutionEvent::Kind::FqdnChanged)
+                                        return log.traffic(e.key.proxy, e.line->severity, e.line->text);
+                                      log.server_state(e.key.proxy, *e.line);
                                     });
   resolution_ptr = &resolution;
 

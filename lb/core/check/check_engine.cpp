@@ -126,6 +126,8 @@ struct CheckEngine::Impl {
         const auto& st = sv->config->settings;
         if (st.check) {
           sv->target = check_target(*sv->config, px.check);
+          // A server named by an SRV record gets its port from the record, at run time.
+          if (!sv->target && st.resolvers_set) sv->target = ProbeTarget{sv->config->host, 0};
           if (sv->target) {
             sv->health.emplace(st.rise, st.fall, st.disabled);
             Server* raw = sv.get();
@@ -337,9 +339,11 @@ BackendCounts CheckEngine::counts(std::size_t proxy) const {
   return proxy < impl_->usable.size() ? impl_->usable[proxy] : BackendCounts{};
 }
 
-void CheckEngine::set_address(ServerKey key, const std::string& host) {
+void CheckEngine::set_address(ServerKey key, const std::string& host, std::optional<std::uint16_t> port) {
   auto* s = impl_->find(key);
-  if (s && s->target && !s->config->settings.check_addr) s->target->host = host;
+  if (!s || !s->target) return;
+  if (!s->config->settings.check_addr) s->target->host = host;
+  if (port && !s->config->settings.check_port) s->target->port = *port;
 }
 
 void CheckEngine::enter_maintenance(ServerKey key, std::string_view cause, bool log) {

@@ -75,7 +75,8 @@ class CheckEngine {
 
   // Run-time resolution (lb/core/dns/resolution) drives these. A new address takes effect at the
   // next check (a server checked at `addr` keeps checking there).
-  void set_address(ServerKey key, const std::string& host);
+  // `port`: an SRV record's port, which replaces the service port (a check `port` stays).
+  void set_address(ServerKey key, const std::string& host, std::optional<std::uint16_t> port = std::nullopt);
   // Maintenance pauses the server's checks and takes it out of traffic; `cause` is HAProxy's
   // ("DNS NX status"). `log` false at start-up, where HAProxy logs nothing of it.
   void enter_maintenance(ServerKey key, std::string_view cause, bool log = true);

@@ -1174,10 +1174,12 @@ class Parser {
       const bool period = m.starts_with("invalid address: ") || m.starts_with("invalid port ");
       return alert(who + m + (period ? "." : ""), Form::Bracketed);
     }
-    if (a->host.starts_with('_'))
-      return alert(fmt::format("{}SRV records ('{}') are not supported by lb yet", who, a->host), Form::Bracketed);
     ServerSettings settings = p.default_server;
     if (!server_params(w.subspan(4), settings, who, "(null)")) return;
+    // An SRV name ("_http._tcp.app") is read whatever the server's resolvers.
+    if (a->host.starts_with('_') && !valid_dns_name(a->host))
+      return alert(fmt::format("{}backend '{}', server '(null)': failed to parse FQDN '{}'", who, p.name, a->host),
+                   Form::Bracketed);
     if (settings.resolvers_set && !is_ip_literal(a->host) && !valid_dns_name(a->host))
       return alert(fmt::format("{}Can't create DNS resolution for server '(null)'", who), Form::Bracketed);
     for (int n = range->first; n <= range->second; ++n) {
@@ -1541,8 +1543,10 @@ class Parser {
           if (s.settings.resolvers_set) methods.push_back({InitAddrMethod::Kind::None, {}});
         }
         bool failed = false, done = false;
+        // An SRV name is no host name: libc has nothing to look up.
+        const bool srv_name = s.host.starts_with('_');
         for (const auto& m : methods) {
-          if (m.kind == InitAddrMethod::Kind::Last) continue;
+          if (m.kind == InitAddrMethod::Kind::Last || (m.kind == InitAddrMethod::Kind::Libc && srv_name)) continue;
           if (m.kind == InitAddrMethod::Kind::Libc) {
             if (auto a = lookup(s.host, s.family)) {
               s.start_address = *a;

@@ -41,6 +41,22 @@ struct Verdict {
   Status status = Status::Other;
 };
 
+// Where an SRV record sorts in HAProxy's answer tree: XXH32 of its target as DNS labels, seeded
+// with the type (records for one target share a key and keep their arrival order).
+std::uint32_t srv_key(const std::string& target) {
+  std::string labels;
+  std::size_t start = 0;
+  while (start <= target.size() && !target.empty()) {
+    const auto dot = target.find('.', start);
+    const auto label = target.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    labels += static_cast<char>(label.size());
+    labels += label;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return XXH32(labels.data(), labels.size(), dns::type::SRV);
+}
+
 // Where an address sorts in HAProxy's answer tree: XXH32 of its bytes, seeded with the type.
 std::uint32_t record_key(std::uint16_t type, const std::string& address) {
   unsigned char bytes[16];
@@ -81,23 +97,51 @@ bool in_network(const std::string& address, const std::string& net) {
 struct ServerResolution::Impl {
   struct Resolution;
   struct Item;
+  struct SrvRequest;
 
   // A server that resolves its name here (HAProxy's resolv_requester owned by a server).
   struct Requester {
     ServerKey key;
     const ProxyConfig* proxy = nullptr;
     const ServerConfig* server = nullptr;
-    Resolution* resolution = nullptr;
+    Resolution* resolution = nullptr;  // its A/AAAA resolution; none for an SRV slot without a target
     std::optional<std::string> address;
     bool maintenance = false;  // SRV_ADMF_RMAINT
     Item* attached = nullptr;  // the answer record whose address the server uses
+    // A slot of an SRV name: the record it holds, its target and port, and whether its address
+    // comes from the record's additional section (SRV_F_NO_RESOLUTION) rather than a resolution.
+    SrvRequest* srvrq = nullptr;
+    Item* record = nullptr;
+    std::string target;
+    bool no_resolution = true;
+    std::uint16_t port = 0;
+    bool port_known = false;
+  };
+
+  // An A/AAAA record of an SRV answer's additional section, for one SRV record's target.
+  struct Additional {
+    std::uint16_t type = dns::type::A;
+    std::string address;
+    TimePoint last_seen;
   };
 
   struct Item {
     std::uint16_t type = dns::type::A;
-    std::string address;
+    std::string address;  // A/AAAA
     std::uint32_t key = 0;
     TimePoint last_seen;
+    std::string target;  // SRV
+    std::uint16_t port = 0;
+    std::optional<Additional> additional;
+  };
+
+  // The servers of one backend named by one SRV name (HAProxy's resolv_srvrq): slots that hold
+  // no record wait in `free`, taken from the front, given back at the end.
+  struct SrvRequest {
+    const ProxyConfig* proxy = nullptr;
+    std::string name;
+    Resolution* resolution = nullptr;
+    std::list<Requester*> free;
   };
 
   struct Resolution {
@@ -113,6 +157,8 @@ struct ServerResolution::Impl {
     Status status = Status::None;
     std::list<Item> items;  // in key order; stable addresses for Requester::attached
     std::vector<Requester*> requesters;
+    std::vector<SrvRequest*> srv_requesters;  // an SRV resolution's
+    bool linked() const { return !requesters.empty() || !srv_requesters.empty(); }
   };
 
   struct Section {
@@ -150,8 +196,17 @@ struct ServerResolution::Impl {
         req->server = &sv;
         if (pi < addresses.size() && si < addresses[pi].size()) req->address = addresses[pi][si];
         req->maintenance = !req->address;
-        req->resolution = &resolution_for(*section, lower(sv.host), sv.settings.prefer_ipv4 ? dns::type::A : dns::type::AAAA);
-        req->resolution->requesters.push_back(req.get());
+        if (sv.host.starts_with('_')) {
+          // A slot of an SRV name: it resolves nothing itself until a record names its target.
+          SrvRequest& rq = srv_request(*section, px, lower(sv.host));
+          req->srvrq = &rq;
+          rq.free.push_back(req.get());
+        } else {
+          req->target = lower(sv.host);
+          req->no_resolution = false;
+          req->resolution = &resolution_for(*section, req->target, preferred_type(*req));
+          req->resolution->requesters.push_back(req.get());
+        }
         requesters.push_back(std::move(req));
       }
     }
@@ -165,10 +220,37 @@ struct ServerResolution::Impl {
     return std::nullopt;
   }
 
+  static std::uint16_t preferred_type(const Requester& req) {
+    return req.server->settings.prefer_ipv4 ? dns::type::A : dns::type::AAAA;
+  }
+
+  SrvRequest& srv_request(std::size_t section, const ProxyConfig& px, const std::string& name) {
+    for (auto& rq : srv_requests)
+      if (rq->proxy == &px && rq->name == name && rq->resolution->section == section) return *rq;
+    auto rq = std::make_unique<SrvRequest>();
+    rq->proxy = &px;
+    rq->name = name;
+    rq->resolution = &resolution_for(section, name, dns::type::SRV);
+    rq->resolution->srv_requesters.push_back(rq.get());
+    srv_requests.push_back(std::move(rq));
+    return *srv_requests.back();
+  }
+
   // Servers resolving the same name the same way share one resolution (resolv_pick_resolution).
+  // One left without requesters is dropped from the task's lists, and comes back when linked.
   Resolution& resolution_for(std::size_t section, const std::string& hostname, std::uint16_t preferred) {
     for (auto& r : resolutions)
-      if (r->section == section && r->hostname == hostname && r->preferred == preferred) return *r;
+      if (r->section == section && r->hostname == hostname && r->preferred == preferred) {
+        auto& sec = sections[section];
+        const bool listed = std::find(sec.current.begin(), sec.current.end(), r.get()) != sec.current.end() ||
+                            std::find(sec.waiting.begin(), sec.waiting.end(), r.get()) != sec.waiting.end();
+        if (!listed) {
+          r->running = false;
+          r->last_resolution.reset();
+          sec.waiting.push_back(r.get());
+        }
+        return *r;
+      }
     auto r = std::make_unique<Resolution>();
     r->section = section;
     r->hostname = hostname;
@@ -187,6 +269,14 @@ struct ServerResolution::Impl {
   void process(std::size_t si) {
     Section& sec = sections[si];
     const auto& rc = *sec.config;
+    // abort_resolution: one no server needs any more leaves the task.
+    for (auto* list : {&sec.current, &sec.waiting})
+      list->remove_if([](Resolution* r) {
+        if (r->linked()) return false;
+        r->running = false;
+        r->items.clear();
+        return true;
+      });
     const std::vector<Resolution*> current(sec.current.begin(), sec.current.end());
     for (Resolution* res : current) {
       if (now() < *res->last_query + rc.timeout_retry) break;
@@ -217,8 +307,9 @@ struct ServerResolution::Impl {
     const auto& rc = *sec.config;
     TimePoint next = now() + rc.timeout_resolve;
     if (!sec.current.empty()) next = std::min(next, *sec.current.front()->last_query + rc.timeout_retry);
+    // One never run (or triggered) is due at once.
     for (const Resolution* res : sec.waiting)
-      next = std::min(next, res->last_resolution.value_or(now()) + rc.timeout_resolve);
+      next = std::min(next, res->last_resolution ? *res->last_resolution + rc.timeout_resolve : now());
     sec.timer->arm_at(next);
   }
 
@@ -274,6 +365,7 @@ struct ServerResolution::Impl {
   void trigger(ServerKey key) {
     for (const auto& req : requesters) {
       if (!(req->key == key)) continue;
+      if (!req->resolution) return;
       Resolution& res = *req->resolution;
       const Ms valid = cfg(res).hold.valid;
       const bool stale = res.status != Status::Valid || !res.last_resolution || now() >= *res.last_resolution + valid;
@@ -335,7 +427,8 @@ struct ServerResolution::Impl {
     if (m.questions.size() != 1) return {false, Status::Invalid};
     if (m.answers.empty()) return {false, Status::Other};
     if (m.questions[0].name != res.hostname) return {false, Status::Invalid};
-    if (m.questions[0].type != dns::type::SRV && m.truncated) return {false, Status::Other};
+    if (m.questions[0].type == dns::type::SRV) return judge_srv(res, m);
+    if (m.truncated) return {false, Status::Other};
     std::string expected = res.hostname;
     std::vector<Item> seen;
     for (std::size_t i = 0; i < m.answers.size(); ++i) {
@@ -363,28 +456,171 @@ struct ServerResolution::Impl {
       auto at = std::find_if(res.items.begin(), res.items.end(), [&](const Item& x) { return x.key > s.key; });
       res.items.insert(at, s);
     }
+    insert_items(res, seen);
+    check_response(res);
+    return {true, Status::Valid};
+  }
+
+  // New records join the answer tree after those of equal or lower key; known ones are seen again.
+  void insert_items(Resolution& res, std::vector<Item>& seen) {
+    for (auto& s : seen) {
+      const bool srv = s.type == dns::type::SRV;
+      auto it = std::find_if(res.items.begin(), res.items.end(), [&](const Item& x) {
+        return x.type == s.type && (srv ? x.target == s.target && x.port == s.port : x.address == s.address);
+      });
+      if (it != res.items.end()) {
+        it->last_seen = now();
+        continue;
+      }
+      auto at = std::find_if(res.items.begin(), res.items.end(), [&](const Item& x) { return x.key > s.key; });
+      res.items.insert(at, std::move(s));
+    }
+  }
+
+  // An SRV answer: its records, and the A/AAAA records of its additional section given to the
+  // first record of their target that has none (an address already known refreshes its own).
+  Verdict judge_srv(Resolution& res, const dns::Message& m) {
+    std::vector<Item> seen;
+    for (const auto& rec : m.answers) {
+      if (rec.type != dns::type::SRV) continue;
+      Item item;
+      item.type = dns::type::SRV;
+      item.target = lower(rec.target);
+      item.port = rec.port;
+      item.key = srv_key(item.target);
+      item.last_seen = now();
+      seen.push_back(std::move(item));
+    }
+    insert_items(res, seen);
+    for (const auto& rec : m.additional) {
+      if (rec.type != dns::type::A && rec.type != dns::type::AAAA) continue;
+      const std::string name = lower(rec.name);
+      auto known = std::find_if(res.items.begin(), res.items.end(), [&](const Item& x) {
+        return x.type == dns::type::SRV && x.additional && x.additional->type == rec.type &&
+               x.additional->last_seen != now() && x.target == name && x.additional->address == rec.address;
+      });
+      if (known != res.items.end()) {
+        known->additional->last_seen = now();
+        continue;
+      }
+      auto free = std::find_if(res.items.begin(), res.items.end(), [&](const Item& x) {
+        return x.type == dns::type::SRV && !x.additional && x.target == name;
+      });
+      if (free != res.items.end()) free->additional = Additional{rec.type, rec.address, now()};
+    }
+    check_response(res);
+    return {true, Status::Valid};
+  }
+
+  // resolv_check_response: records unseen for `hold obsolete` leave (their servers with them),
+  // then each SRV record is given a slot of every SRV name using it.
+  void check_response(Resolution& res) {
     const Ms obsolete = cfg(res).hold.obsolete;
     for (auto it = res.items.begin(); it != res.items.end();) {
+      if (it->additional && it->additional->last_seen + obsolete < now()) it->additional.reset();
       if (it->last_seen + obsolete < now()) {
         for (Requester* req : res.requesters)
           if (req->attached == &*it) req->attached = nullptr;
+        for (auto& req : requesters)
+          if (req->record == &*it) cleanup_slot(*req);
         it = res.items.erase(it);
-      } else {
-        ++it;
+        continue;
       }
+      if (it->type == dns::type::SRV)
+        for (SrvRequest* rq : res.srv_requesters) fill_slot(*rq, *it);
+      ++it;
     }
-    return {true, Status::Valid};
+  }
+
+  void fill_slot(SrvRequest& rq, Item& record) {
+    Requester* slot = nullptr;
+    for (auto& req : requesters)
+      if (req->srvrq == &rq && req->record == &record) slot = req.get();
+    if (!slot) {
+      if (rq.free.empty()) return;
+      slot = rq.free.front();
+      rq.free.pop_front();
+      slot->record = &record;
+    }
+    Requester& s = *slot;
+    s.no_resolution = false;
+    const bool new_port = !s.port_known || s.port != record.port;
+    s.port = record.port;
+    s.port_known = true;
+    if (record.additional) {
+      const auto& ar = *record.additional;
+      if (ar.address != s.address) {
+        emit({ResolutionEvent::Kind::AddressChanged, s.key, ar.address, s.port, {},
+              address_changed_line(ref(s), s.address.value_or("(none)"), ar.address, "DNS additional record")});
+        s.address = ar.address;
+      } else if (new_port) {
+        emit({ResolutionEvent::Kind::AddressChanged, s.key, s.address.value_or(""), s.port, {}, {}});
+      }
+      s.no_resolution = true;
+      unlink(s);
+    } else if (new_port) {
+      emit({ResolutionEvent::Kind::AddressChanged, s.key, s.address.value_or(""), s.port, {}, {}});
+    }
+    if (s.target.empty()) {
+      s.target = record.target;
+      emit({ResolutionEvent::Kind::FqdnChanged, s.key, {}, {}, {},
+            LogLine{Severity::Notice, fmt::format("{}/{} changed its FQDN from (null) to {} by 'SRV record'",
+                                                  s.proxy->name, s.server->name, s.target)}});
+    }
+    if (!s.no_resolution && !s.resolution) {
+      s.resolution = &resolution_for(rq.resolution->section, s.target, preferred_type(s));
+      s.resolution->requesters.push_back(&s);
+      sections[s.resolution->section].timer->arm_at(now());
+    }
+    slot_status(s, !s.address);
+  }
+
+  // srvrq_update_srv_status: a slot with an address leaves maintenance, one without enters it.
+  void slot_status(Requester& s, bool has_no_ip) {
+    if (!has_no_ip) {
+      if (!s.maintenance) return;
+      s.maintenance = false;
+      emit({ResolutionEvent::Kind::AddressValid, s.key, s.address.value_or(""), {}, {}, {}, s.target});
+      return;
+    }
+    if (s.maintenance) return;
+    s.maintenance = true;
+    emit({ResolutionEvent::Kind::AddressLost, s.key, {}, {}, "entry removed from SRV record", {}});
+  }
+
+  // resolv_srvrq_cleanup_srv: the slot loses its record, its name and its address, and waits at
+  // the end of the free slots.
+  void cleanup_slot(Requester& s) {
+    unlink(s);
+    slot_status(s, true);
+    s.target.clear();
+    s.address.reset();
+    s.port = 0;
+    s.port_known = false;
+    s.no_resolution = true;
+    s.record = nullptr;
+    s.srvrq->free.remove(&s);
+    s.srvrq->free.push_back(&s);
+  }
+
+  void unlink(Requester& s) {
+    if (!s.resolution) return;
+    auto& list = s.resolution->requesters;
+    list.erase(std::remove(list.begin(), list.end(), &s), list.end());
+    s.resolution = nullptr;
+    s.attached = nullptr;
   }
 
   // snr_resolution_cb: keep the current address while its record lives, else take the best one.
   void on_valid(Requester& req, const std::string& updater) {
+    if (req.srvrq && req.no_resolution) return;
     bool has_no_ip = false;
     if (!req.attached) {
       const auto pick = choose(req);
       if (!pick) {
         has_no_ip = true;
       } else if (*pick != req.address) {
-        emit({ResolutionEvent::Kind::AddressChanged, req.key, **pick, {},
+        emit({ResolutionEvent::Kind::AddressChanged, req.key, **pick, {}, {},
               address_changed_line(ref(req), req.address.value_or("(none)"), **pick, updater)});
         req.address = *pick;
       }
@@ -438,37 +674,69 @@ struct ServerResolution::Impl {
   // snr_update_srv_status: whether the server's maintenance state changed.
   bool update_status(Requester& req, bool has_no_ip) {
     const Resolution& res = *req.resolution;
-    const HoldTimes& hold = cfg(res).hold;
     auto enter = [&](std::string cause) {
       if (req.maintenance) return false;
       req.maintenance = true;
-      emit({ResolutionEvent::Kind::AddressLost, req.key, {}, std::move(cause), {}});
+      emit({ResolutionEvent::Kind::AddressLost, req.key, {}, {}, std::move(cause), {}});
       return true;
     };
-    auto held = [&](Ms period) { return res.last_valid && now() < *res.last_valid + period; };
     switch (res.status) {
       case Status::None: return false;
       case Status::Valid:
         if (has_no_ip) return enter("No IP for server ");
         if (!req.maintenance) return false;
         req.maintenance = false;
-        emit({ResolutionEvent::Kind::AddressValid, req.key, req.address.value_or(""), {}, server_dns_ready_line(ref(req))});
+        emit({ResolutionEvent::Kind::AddressValid, req.key, req.address.value_or(""), {}, {}, server_dns_ready_line(ref(req)),
+              req.srvrq ? req.target : req.server->host});
         return true;
-      case Status::Nx: return held(hold.nx) ? false : enter("DNS NX status");
-      case Status::Timeout: return held(hold.timeout) ? false : enter("DNS timeout status");
-      case Status::Refused: return held(hold.refused) ? false : enter("DNS refused status");
+      case Status::Nx: return within_hold(res) ? false : enter("DNS NX status");
+      case Status::Timeout: return within_hold(res) ? false : enter("DNS timeout status");
+      case Status::Refused: return within_hold(res) ? false : enter("DNS refused status");
       case Status::Invalid:
-      case Status::Other: return held(hold.other) ? false : enter("unspecified DNS error");
+      case Status::Other: return within_hold(res) ? false : enter("unspecified DNS error");
     }
     return false;
   }
 
+  // Past its hold, the error a resolution reports takes its servers into maintenance
+  // (snr_resolution_error_cb), or empties the slots of its SRV names (srvrq_resolution_error_cb);
+  // the records go when no one holds on to them.
   void report_error(Resolution& res) {
-    for (Requester* req : res.requesters)
+    bool keep = false;
+    for (Requester* req : std::vector<Requester*>(res.requesters)) {
       if (update_status(*req, true)) {
         req->address.reset();
         req->attached = nullptr;
+      } else {
+        keep = true;
       }
+    }
+    for (SrvRequest* rq : res.srv_requesters) {
+      if (within_hold(res)) {
+        keep = true;
+        continue;
+      }
+      for (auto& item : res.items)
+        for (auto& req : requesters)
+          if (req->srvrq == rq && req->record == &item) cleanup_slot(*req);
+    }
+    if (keep) return;
+    for (Requester* req : res.requesters) req->attached = nullptr;
+    for (auto& req : requesters)
+      for (const auto& item : res.items)
+        if (req->record == &item) req->record = nullptr;
+    res.items.clear();
+  }
+
+  // Whether the status a resolution failed with is still within its hold since the last valid
+  // answer (the resolution's creation if none came).
+  bool within_hold(const Resolution& res) const {
+    const HoldTimes& hold = cfg(res).hold;
+    const Ms period = res.status == Status::Nx        ? hold.nx
+                      : res.status == Status::Timeout ? hold.timeout
+                      : res.status == Status::Refused ? hold.refused
+                                                      : hold.other;
+    return res.last_valid && now() < *res.last_valid + period;
   }
 
   ServerRef ref(const Requester& req) const {
@@ -486,6 +754,7 @@ struct ServerResolution::Impl {
   QueryIdSource ids;
   std::vector<Section> sections;
   std::vector<std::unique_ptr<Resolution>> resolutions;
+  std::vector<std::unique_ptr<SrvRequest>> srv_requests;
   std::vector<std::unique_ptr<Requester>> requesters;
 };
 
@@ -518,12 +787,15 @@ std::optional<std::string> ServerResolution::address(ServerKey key) const {
   return std::nullopt;
 }
 
-void apply_resolution_event(const ResolutionEvent& event, const Config& config, CheckEngine& engine, Backends& backends) {
+void apply_resolution_event(const ResolutionEvent& event, CheckEngine& engine, Backends& backends) {
   const ServerKey key = event.key;
   switch (event.kind) {
     case ResolutionEvent::Kind::AddressChanged:
-      engine.set_address(key, event.address);
+      engine.set_address(key, event.address, event.port);
       backends.set_address(key, event.address);
+      if (event.port) backends.set_port(key, *event.port);
+      break;
+    case ResolutionEvent::Kind::FqdnChanged:
       break;
     case ResolutionEvent::Kind::AddressLost:
       engine.enter_maintenance(key, event.cause);
@@ -531,7 +803,7 @@ void apply_resolution_event(const ResolutionEvent& event, const Config& config, 
       backends.set_address(key, "");
       break;
     case ResolutionEvent::Kind::AddressValid:
-      engine.leave_maintenance(key, config.proxies.at(key.proxy).servers.at(key.server).host);
+      engine.leave_maintenance(key, event.hostname);
       backends.set_usable(key, engine.server_up(key));
       break;
   }

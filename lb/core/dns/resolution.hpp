@@ -35,15 +35,18 @@ class DnsTransport {
 // the traffic side (Backends), and logs `line`.
 struct ResolutionEvent {
   enum class Kind {
-    AddressChanged,  // `address` is the server's new address; `line` is the changed-IP line
+    AddressChanged,  // `address` (and an SRV record's `port`) are the server's; `line`: the changed-IP line
     AddressLost,     // the name failed past its hold (or has no address): maintenance, `cause`
     AddressValid,    // a valid answer after maintenance: the server leaves it, then `line`
+    FqdnChanged,     // an SRV record named the slot's target; `line` goes to log targets only
   };
   Kind kind = Kind::AddressChanged;
   ServerKey key;
   std::string address;
+  std::optional<std::uint16_t> port;
   std::string cause;
   std::optional<LogLine> line;
+  std::string hostname;  // AddressValid: the name the line quotes (an SRV slot's target)
 };
 using ResolutionSink = std::function<void(const ResolutionEvent&)>;
 
@@ -82,7 +85,7 @@ class ServerResolution {
 // What an event does to the engine (checks, maintenance) and to the traffic side (where requests
 // connect); lb and the simulator both apply events through this, then log `event.line`.
 class Backends;
-void apply_resolution_event(const ResolutionEvent& event, const Config& config, CheckEngine& engine, Backends& backends);
+void apply_resolution_event(const ResolutionEvent& event, CheckEngine& engine, Backends& backends);
 
 // The engine and Backends start servers that `init-addr` left without an address in
 // maintenance, as HAProxy does (silently: it logs nothing while starting).

@@ -12,7 +12,10 @@ Backends::Backends(const Config& config) : config_(config), backends_(config.pro
     auto& b = backends_[pi];
     b.router.emplace(px.balance, px.allbackups, std::move(servers));
     b.sessions.assign(px.servers.size(), 0);
-    for (const auto& s : px.servers) b.addresses.push_back(s.host);
+    for (const auto& s : px.servers) {
+      b.addresses.push_back(s.host);
+      b.ports.push_back(s.port);
+    }
     // Servers start UP, as HAProxy assumes until a check says otherwise; `disabled` ones do not.
     for (std::size_t si = 0; si < px.servers.size(); ++si)
       if (px.servers[si].settings.disabled) b.router->set_up(si, false);
@@ -45,6 +48,13 @@ const std::string& Backends::address(ServerKey key) const { return backends_.at(
 void Backends::set_address(ServerKey key, std::string host) {
   auto& b = backends_.at(key.proxy);
   if (key.server < b.addresses.size()) b.addresses[key.server] = std::move(host);
+}
+
+std::uint16_t Backends::port(ServerKey key) const { return backends_.at(key.proxy).ports.at(key.server); }
+
+void Backends::set_port(ServerKey key, std::uint16_t port) {
+  auto& b = backends_.at(key.proxy);
+  if (key.server < b.ports.size()) b.ports[key.server] = port;
 }
 
 bool Backends::usable(ServerKey key) const {

@@ -32,6 +32,9 @@ class Backends {
   // changes it ("" while it has none).
   const std::string& address(ServerKey key) const;
   void set_address(ServerKey key, std::string host);
+  // The port requests connect to: the configured one, or an SRV record's.
+  std::uint16_t port(ServerKey key) const;
+  void set_port(ServerKey key, std::uint16_t port);
   bool usable(ServerKey key) const;
   // Usable active and backup servers of a backend.
   BackendCounts counts(std::size_t proxy) const;
@@ -68,6 +71,7 @@ class Backends {
     std::optional<Router> router;  // set for backend-role proxies
     std::vector<int> sessions;
     std::vector<std::string> addresses;
+    std::vector<std::uint16_t> ports;
     int total = 0;
     std::deque<Waiter> queue;
   };

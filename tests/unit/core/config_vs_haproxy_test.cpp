@@ -105,10 +105,6 @@ const std::map<std::string, std::string>& deliberate_differences() {
       all.emplace(n, "haproxy resolves server addresses after parsing; lb -c in its edge resolver");
     const std::string tcp_dns = "lb's resolvers speak UDP only; it refuses tcp@ nameservers by name";
     for (const auto* n : {"dns_ns_tcp", "dns_ns_tcp_extra_arg", "dns_ns_tcp_hostname", "dns_ns_tcp_server_kw"}) all.emplace(n, tcp_dns);
-    const std::string srv = "SRV records are not resolved by lb yet: it refuses a template on an SRV name by name";
-    for (const auto* n : {"dns_tmpl_srv_record", "dns_tmpl_srv_record_port", "dns_tmpl_srv_record_double_dot",
-                          "dns_tmpl_srv_record_no_resolvers"})
-      all.emplace(n, srv);
     all.emplace("addr_server_port_offset", "lb has no port mapping: it refuses server port offsets (+N/-N) by name");
     return all;
   }();

@@ -23,6 +23,8 @@ class TableNameserver final : public DnsTransport {
   explicit TableNameserver(SimScheduler& s) : sched_(s) {}
   std::map<std::string, std::vector<std::string>> table;
   std::map<std::string, std::uint8_t> rcodes;
+  // SRV name -> (port, target); answers carry the targets' A records from `table` as additional.
+  std::map<std::string, std::vector<std::pair<std::uint16_t, std::string>>> srv;
   bool silent = false;
   std::vector<std::string> asked;  // "AAAA app2.lbh.test @5ms"
   ServerResolution* resolution = nullptr;
@@ -42,6 +44,23 @@ class TableNameserver final : public DnsTransport {
     const auto& name = m.questions[0].name;
     if (auto rc = rcodes.find(name); rc != rcodes.end()) {
       r.rcode = rc->second;
+    } else if (auto sv = srv.find(name); sv != srv.end() && m.questions[0].type == dns::type::SRV) {
+      for (const auto& [port, target] : sv->second) {
+        dns::Record rec;
+        rec.name = name;
+        rec.type = dns::type::SRV;
+        rec.port = port;
+        rec.priority = rec.weight = 10;
+        rec.target = target;
+        r.answers.push_back(rec);
+        for (const auto& a : table[target]) {
+          dns::Record add;
+          add.name = target;
+          add.type = dns::type::A;
+          add.address = a;
+          r.additional.push_back(add);
+        }
+      }
     } else if (auto it = table.find(name); it != table.end()) {
       for (const auto& a : it->second) {
         const bool v6 = a.find(':') != std::string::npos;
@@ -97,6 +116,7 @@ class ResolutionOnSimTime : public ::testing::Test {
         [this](const ResolutionEvent& e) {
           const auto at = sched.now().time_since_epoch().count();
           if (e.kind == ResolutionEvent::Kind::AddressLost) log.push_back(fmt::format("{}ms MAINT ({})", at, e.cause));
+          if (e.port) ports[e.key.server] = *e.port;
           if (e.line) log.push_back(fmt::format("{}ms {}", at, e.line->text));
         },
         [this] { return ++id; });
@@ -109,6 +129,7 @@ class ResolutionOnSimTime : public ::testing::Test {
   Config config;
   std::unique_ptr<ServerResolution> resolution;
   std::vector<std::string> log;
+  std::map<std::size_t, std::uint16_t> ports;  // the ports SRV records gave, per server
   std::uint16_t id = 100;
 };
 
@@ -262,6 +283,44 @@ backend apps
   sched.advance(Ms{10});
   EXPECT_THAT(ns.asked, ElementsAre("A app2.lbh.test @0ms", "A app2.lbh.test @3000ms"));
   EXPECT_EQ(log.back(), "3001ms apps/s changed its IP from 127.0.0.2 to 127.0.0.3 by dns/ns1.");
+}
+
+// As captured (s09_srv): a slot takes an SRV record's port silently and its target's address from
+// the additional section; a new port is a new record, for the next free slot, which resolves
+// the target itself (the additional address went to the old record); an SRV name gone past its
+// hold empties every slot.
+TEST_F(ResolutionOnSimTime, SrvRecordsFillTemplateSlotsAndAPortChangeMovesTheRecord) {
+  ns.srv["_http._tcp.app.lbh.test"] = {{8081, "app.lbh.test"}};
+  ns.table["app.lbh.test"] = {"127.0.0.1"};
+  start(R"(
+resolvers dns
+    nameserver ns1 127.0.0.1:5353
+    hold nx 1s
+backend apps
+    server-template srv 2 _http._tcp.app.lbh.test resolvers dns init-addr none
+)");
+  sched.advance(Ms{10});
+  EXPECT_THAT(log, ElementsAre("1ms apps/srv1 changed its IP from (none) to 127.0.0.1 by DNS additional record.",
+                               "1ms apps/srv1 changed its FQDN from (null) to app.lbh.test by 'SRV record'"));
+  EXPECT_EQ(ports[0], 8081);
+  EXPECT_EQ(ns.asked.front(), "SRV _http._tcp.app.lbh.test @0ms");  // no A/AAAA for the slot
+
+  log.clear();
+  ns.srv["_http._tcp.app.lbh.test"] = {{8082, "app.lbh.test"}};
+  sched.advance(Ms{1000});
+  EXPECT_THAT(log, ElementsAre("1002ms MAINT (entry removed from SRV record)",
+                               "1002ms apps/srv2 changed its FQDN from (null) to app.lbh.test by 'SRV record'",
+                               "1004ms apps/srv2 changed its IP from (none) to 127.0.0.1 by dns/ns1.",
+                               "1004ms Server apps/srv2 administratively READY thanks to valid DNS answer."));
+  EXPECT_EQ(ports[1], 8082);
+  EXPECT_FALSE(resolution->address({0, 0}).has_value());
+  EXPECT_EQ(resolution->address({0, 1}), "127.0.0.1");
+
+  log.clear();
+  ns.rcodes["_http._tcp.app.lbh.test"] = dns::rcode::NxDomain;
+  sched.advance(Ms{4000});
+  EXPECT_THAT(log, ::testing::Contains(::testing::EndsWith("MAINT (entry removed from SRV record)")));
+  EXPECT_FALSE(resolution->address({0, 1}).has_value());
 }
 
 TEST(ResolutionQuery, IsWhatHaproxySends) {
