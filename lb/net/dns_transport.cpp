@@ -21,8 +21,10 @@ struct UdpDnsTransport::Impl {
   Impl(asio::io_context& i, ReplyHandler h) : io(i), on_reply(std::move(h)) {}
 
   void receive(Socket& s) {
-    s.socket->async_receive(asio::buffer(s.buffer), [this, &s](const boost::system::error_code& ec, std::size_t n) {
-      if (ec == asio::error::operation_aborted) return;
+    s.socket->async_receive(asio::buffer(s.buffer), [this, &s, alive = std::weak_ptr<bool>(alive)](
+                                                         const boost::system::error_code& ec, std::size_t n) {
+      // A completion already queued when the transport went must not touch it.
+      if (ec == asio::error::operation_aborted || alive.expired()) return;
       // ICMP port unreachable shows as connection_refused on a connected UDP socket: a
       // nameserver that is down; its queries simply go unanswered, as for HAProxy.
       if (!ec && on_reply) on_reply(s.section, s.nameserver, std::string_view(s.buffer.data(), n));
@@ -32,6 +34,7 @@ struct UdpDnsTransport::Impl {
 
   asio::io_context& io;
   ReplyHandler on_reply;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
   std::vector<std::vector<std::unique_ptr<Socket>>> sockets;  // [section][nameserver]
 };
 

@@ -236,9 +236,11 @@ struct CheckEngine::Impl {
     const BackendCounts before = counts;
     s.maintenance = true;
     if (s.attempt) {
+      // The check in flight ends here; the paused beat goes on from now.
       s.retired = std::move(s.attempt);
       s.retired->conn.reset();
       s.deadline_timer->disarm();
+      schedule_check(s, scheduler.now() + s.config->settings.inter);
     }
     if (s.health) s.health->enter_maintenance();
     if (was_usable) --(s.config->settings.backup ? counts.backup : counts.active);
@@ -258,6 +260,8 @@ struct CheckEngine::Impl {
     if (!s.maintenance) return;
     s.maintenance = false;
     if (s.health) s.health->leave_maintenance();
+    if (s.target && s.next_timer && !s.next_at && !s.attempt && !s.disabled())
+      schedule_check(s, scheduler.now() + s.config->settings.inter);
     if (s.is_usable()) ++(s.config->settings.backup ? usable[s.key.proxy].backup : usable[s.key.proxy].active);
     const auto& px = *s.proxy;
     const ServerRef ref{px.name, s.config->name, s.config->settings.backup};

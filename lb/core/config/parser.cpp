@@ -430,12 +430,13 @@ class Parser {
                                 warnings.empty() ? "" : "\n", n, address, dup->pos.file, dup->pos.line);
         continue;
       }
-      if (!is_ip_literal(address)) {
+      const auto found = lookup(address, AddressFamily::Any);
+      if (!found) {
         warnings += fmt::format("{}parsing [/etc/resolv.conf:{}] : address '{}' could not be recognized, nameserver will be excluded.",
                                 warnings.empty() ? "" : "\n", n, address);
         continue;
       }
-      r.nameservers.push_back({address, address, 53, {"/etc/resolv.conf", n}});
+      r.nameservers.push_back({address, *found, 53, {"/etc/resolv.conf", n}});
     }
     if (!warnings.empty()) warn(indent_continuation(warnings), Form::ParsingTight);
   }
@@ -1166,6 +1167,13 @@ class Parser {
                    Form::Bracketed);
     const auto range = template_range(w[2]);
     if (!range) return alert(fmt::format("Wrong server-template number or range arg '{}'.", w[2]), Form::Bracketed);
+    if (range->second - range->first >= kMaxTemplateServers)
+      return alert(fmt::format("server-template '{}' asks for more than lb's {} servers per template.", w[2],
+                               kMaxTemplateServers),
+                   Form::Bracketed);
+    if (!range->strict)
+      warn(fmt::format("server-template reads '{}' as {}-{}, as HAProxy does", w[2], range->first, range->second),
+           Form::Bracketed);
     // HAProxy names none of the servers yet while it reads the line.
     const std::string who = fmt::format("'server {}/(null)' : ", p.name);
     auto a = parse_socket_address(w[3], AddressUse::Server);
@@ -1195,22 +1203,26 @@ class Parser {
     }
   }
 
-  // "3" is 1-3; "5-7"; "0-2" (a range may start at 0, a number may not). Bounded so that a typo
-  // cannot ask for millions of servers.
-  static std::optional<std::pair<int, int>> template_range(std::string_view text) {
-    auto number = [](std::string_view t) -> std::optional<int> {
-      if (t.empty() || t.size() > 6 || t.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
-      return std::stoi(std::string(t));
-    };
-    const auto dash = text.find('-');
-    if (dash == std::string_view::npos) {
-      const auto n = number(text);
-      if (!n || *n == 0 || *n > kMaxTemplateServers) return std::nullopt;
-      return std::pair{1, *n};
+  // HAProxy's _srv_parse_tmpl_range(): "3" is 1-3, "5-7", "0-2"; both ends read with atoi()
+  // ("3x" is 3, "3-5-7" is 3-5). `strict`: the text was exactly N or N-M.
+  struct TemplateRange {
+    long first = 0, second = 0;
+    bool strict = false;
+  };
+  static std::optional<TemplateRange> template_range(std::string_view text) {
+    const auto dash = text.find('-', text.starts_with('-') ? 1 : 0);
+    const auto low = parse_loose_int(text);
+    TemplateRange r;
+    if (text.find('-') != std::string_view::npos) {
+      const auto high = parse_loose_int(text.substr(text.find('-') + 1));
+      r = {low.value, high.value, false};
+      const auto lo_text = text.substr(0, dash);
+      r.strict = dash != std::string_view::npos && parse_loose_int(lo_text).strict && high.strict;
+    } else {
+      r = {1, low.value, low.strict};
     }
-    const auto lo = number(text.substr(0, dash)), hi = number(text.substr(dash + 1));
-    if (!lo || !hi || *lo > *hi || *hi - *lo >= kMaxTemplateServers) return std::nullopt;
-    return std::pair{*lo, *hi};
+    if (r.first < 0 || r.second < r.first) return std::nullopt;
+    return r;
   }
   static constexpr int kMaxTemplateServers = 10000;
 
@@ -1364,7 +1376,7 @@ class Parser {
       else if (is_ip_literal(m)) {
         if (have_ip) return fail(fmt::format("'{}' : initial address already specified, cannot add '{}'..", kw, m));
         have_ip = true;
-        method = {InitAddrMethod::Kind::Ip, m};
+        method = {InitAddrMethod::Kind::Ip, canonical_ip(m)};
       } else {
         return fail(fmt::format("'{}' : unknown init-addr method '{}', supported methods are 'libc', 'last', 'none'..",
                                 kw, m));
@@ -1492,7 +1504,8 @@ class Parser {
       parse_resolv_conf(r);
       out_.diagnostics.resize(kept);
     }
-    cfg.resolvers.push_back(std::move(r));
+    // HAProxy drops it again when /etc/resolv.conf gave no nameserver.
+    if (!r.nameservers.empty()) cfg.resolvers.push_back(std::move(r));
   }
 
   // What HAProxy finds once the proxies are checked: sections without nameservers, nameservers
@@ -1532,7 +1545,7 @@ class Parser {
         // goes to libc like a name, which finds nothing (`ipv4@::1`).
         const bool v6 = s.host.find(':') != std::string::npos;
         if (is_ip_literal(s.host) && (s.family == AddressFamily::Any || (s.family == AddressFamily::V6) == v6)) {
-          s.start_address = s.host;
+          s.start_address = canonical_ip(s.host);
           continue;
         }
         const std::string who = fmt::format("'server {}/{}' : ", p.name, s.name);

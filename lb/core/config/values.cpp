@@ -309,6 +309,15 @@ ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUs
   return out;
 }
 
+std::string canonical_ip(std::string_view host) {
+  const std::string text(host);
+  unsigned char buf[16];
+  char out[INET6_ADDRSTRLEN] = {};
+  for (const int family : {AF_INET, AF_INET6})
+    if (::inet_pton(family, text.c_str(), buf) == 1 && ::inet_ntop(family, buf, out, sizeof out)) return out;
+  return text;
+}
+
 bool is_ip_literal(std::string_view host) {
   const std::string text(host);
   unsigned char buf[16];

@@ -67,6 +67,9 @@ struct SocketAddress {
 ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUse use);
 // Whether `host` is an IPv4 or IPv6 address literal (no brackets), not a name.
 bool is_ip_literal(std::string_view host);
+// A literal as inet_ntop() writes it ("fd00:0::1" is "fd00::1"), so that addresses compare as
+// HAProxy compares them, by value; anything else is returned unchanged.
+std::string canonical_ip(std::string_view host);
 
 // The prefix that makes `host` keep its family when printed back ("ipv4@", "ipv6@" or "").
 std::string_view family_prefix(AddressFamily f);

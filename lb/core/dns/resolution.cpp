@@ -32,6 +32,13 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// The name a query carries: lower case, without the root's trailing dot ("app.example." is
+// "app.example", as HAProxy's label encoding has it).
+std::string query_name(std::string_view host) {
+  if (host.size() > 1 && host.ends_with('.')) host.remove_suffix(1);
+  return lower(host);
+}
+
 // HAProxy's RSLV_STATUS_*: what the last answer (or its absence) said.
 enum class Status { None, Valid, Invalid, Nx, Timeout, Refused, Other };
 
@@ -165,6 +172,7 @@ struct ServerResolution::Impl {
     const ResolversConfig* config = nullptr;
     std::unique_ptr<Timer> timer;
     std::list<Resolution*> current, waiting;  // HAProxy's resolutions.curr and .wait
+    std::optional<TimePoint> processed_at;
   };
 
   Impl(const Config& c, const std::vector<std::vector<std::optional<std::string>>>& addresses, Scheduler& s,
@@ -198,11 +206,11 @@ struct ServerResolution::Impl {
         req->maintenance = !req->address;
         if (sv.host.starts_with('_')) {
           // A slot of an SRV name: it resolves nothing itself until a record names its target.
-          SrvRequest& rq = srv_request(*section, px, lower(sv.host));
+          SrvRequest& rq = srv_request(*section, px, query_name(sv.host));
           req->srvrq = &rq;
           rq.free.push_back(req.get());
         } else {
-          req->target = lower(sv.host);
+          req->target = query_name(sv.host);
           req->no_resolution = false;
           req->resolution = &resolution_for(*section, req->target, preferred_type(*req));
           req->resolution->requesters.push_back(req.get());
@@ -269,6 +277,7 @@ struct ServerResolution::Impl {
   void process(std::size_t si) {
     Section& sec = sections[si];
     const auto& rc = *sec.config;
+    sec.processed_at = now();
     // abort_resolution: one no server needs any more leaves the task.
     for (auto* list : {&sec.current, &sec.waiting})
       list->remove_if([](Resolution* r) {
@@ -310,6 +319,9 @@ struct ServerResolution::Impl {
     // One never run (or triggered) is due at once.
     for (const Resolution* res : sec.waiting)
       next = std::min(next, res->last_resolution ? *res->last_resolution + rc.timeout_resolve : now());
+    // Zero timers (`timeout resolve 0`) would make the task due again and again at one instant:
+    // once a millisecond is enough, and keeps simulated time moving.
+    if (next <= now() && sec.processed_at == now()) next = now() + Ms{1};
     sec.timer->arm_at(next);
   }
 
@@ -418,14 +430,19 @@ struct ServerResolution::Impl {
   // resolv_validate_dns_response: the answer's status, and its A/AAAA records merged into the
   // resolution's items (records no longer seen leave after `hold obsolete`).
   Verdict judge(Resolution& res, std::string_view bytes) {
+    // HAProxy reads the return code from the header before anything else in the message.
+    if (bytes.size() < 4) return {false, Status::Invalid};
+    const auto rcode = static_cast<std::uint8_t>(static_cast<unsigned char>(bytes[3]) & 0x0f);
+    if (rcode == dns::rcode::NxDomain) return {false, Status::Nx};
+    if (rcode == dns::rcode::Refused) return {false, Status::Refused};
+    if (rcode != dns::rcode::NoError) return {false, Status::Other};
     const auto parsed = dns::parse(bytes);
     if (!parsed.message) return {false, Status::Invalid};
     const auto& m = *parsed.message;
-    if (m.rcode == dns::rcode::NxDomain) return {false, Status::Nx};
-    if (m.rcode == dns::rcode::Refused) return {false, Status::Refused};
-    if (m.rcode != dns::rcode::NoError) return {false, Status::Other};
     if (m.questions.size() != 1) return {false, Status::Invalid};
     if (m.answers.empty()) return {false, Status::Other};
+    // No more answers than the accepted payload can hold at 16 bytes each.
+    if (m.answers.size() > static_cast<std::size_t>((cfg(res).accepted_payload_size - 12) / 16)) return {false, Status::Invalid};
     if (m.questions[0].name != res.hostname) return {false, Status::Invalid};
     if (m.questions[0].type == dns::type::SRV) return judge_srv(res, m);
     if (m.truncated) return {false, Status::Other};

@@ -368,3 +368,47 @@ backend apps
 
 }  // namespace
 }  // namespace lb::core
+namespace lb::core {
+namespace {
+
+// Maintenance that lands while a check is in flight ends that check; the paused beat goes on, and
+// leaving maintenance is UP at once with checks running again (as in HAProxy, one failure away
+// from DOWN).
+TEST_F(EngineOnSimTime, MaintenanceDuringACheckKeepsTheBeatAndLeavingItIsUpAtOnce) {
+  prober_.set(kS1, SimBehavior::hang());
+  prober_.set(kS2, SimBehavior::http(200, "OK"));
+  prober_.set(kS3, SimBehavior::http(200, "OK"));
+  start(kThreeServers);
+  sched_.advance(Ms{10});  // s1's first check is hanging
+  engine_->enter_maintenance({0, 0}, "DNS NX status");
+  EXPECT_FALSE(engine_->server_up({0, 0}));
+  EXPECT_EQ(engine_->counts(0).active, 2);
+  EXPECT_THAT(lines_, ElementsAre("Server apps/s1 is going DOWN for maintenance (DNS NX status). 2 active and 0 backup "
+                                  "servers left. 0 sessions active, 0 requeued, 0 remaining in queue."));
+  sched_.advance(Ms{3000});
+  EXPECT_EQ(check_start_times({0, 0}).size(), 1u);  // paused: no check in maintenance
+  ASSERT_TRUE(engine_->next_check_at({0, 0}));
+  prober_.set(kS1, SimBehavior::http(500, "Internal Server Error"));
+  engine_->leave_maintenance({0, 0}, "app1.example");
+  EXPECT_TRUE(engine_->server_up({0, 0}));
+  EXPECT_EQ(engine_->counts(0).active, 3);
+  EXPECT_EQ(lines_.back(), "Server apps/s1 ('app1.example') is UP/READY (resolves again).");
+  sched_.advance(Ms{1000});
+  EXPECT_EQ(check_start_times({0, 0}).size(), 2u);
+  EXPECT_THAT(lines_.back(), ::testing::StartsWith("Server apps/s1 is DOWN, reason: Layer7 wrong status, code: 500"));
+}
+
+TEST_F(EngineOnSimTime, AServerDownWhenItEntersMaintenanceSaysSoWithoutCounts) {
+  prober_.set(kS1, SimBehavior::refuse());
+  prober_.set(kS2, SimBehavior::http(200, "OK"));
+  prober_.set(kS3, SimBehavior::http(200, "OK"));
+  start(kThreeServers);
+  sched_.advance(Ms{10});
+  ASSERT_FALSE(engine_->server_up({0, 0}));
+  engine_->enter_maintenance({0, 0}, "DNS timeout status");
+  EXPECT_EQ(lines_.back(), "Server apps/s1 was DOWN and now enters maintenance (DNS timeout status).");
+  EXPECT_EQ(engine_->counts(0).active, 2);
+}
+
+}  // namespace
+}  // namespace lb::core

@@ -466,5 +466,39 @@ backend apps
   EXPECT_EQ(servers[3].start_address, "127.0.0.1");
 }
 
+// HAProxy reads template numbers with atoi(): lb reads them the same and says so.
+TEST(ConfigParser, ServerTemplateRangesAreReadAsHaproxyReadsThem) {
+  const auto r = parse_config(R"(backend apps
+    server-template a 2x 127.0.0.1:81
+    server-template b 3-4-9 127.0.0.1:82
+    server-template c 0-1 127.0.0.1:83
+)", "t.cfg");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(alerts(r));
+  std::vector<std::string> names;
+  for (const auto& s : r.config.proxies.at(0).servers) names.push_back(s.name);
+  EXPECT_THAT(names, ::testing::ElementsAre("a1", "a2", "b3", "b4", "c0", "c1"));
+  EXPECT_THAT(warnings(r), ::testing::IsSupersetOf(
+                               {"config : [t.cfg:2] : server-template reads '2x' as 1-2, as HAProxy does",
+                                "config : [t.cfg:3] : server-template reads '3-4-9' as 3-4, as HAProxy does"}));
+  const auto big = parse_config("backend apps\n    server-template a 100000 127.0.0.1:81\n", "t.cfg");
+  EXPECT_THAT(alerts(big), ::testing::Contains(::testing::HasSubstr("more than lb's 10000 servers")));
+}
+
+// `resolvers default` without such a section: HAProxy makes one from /etc/resolv.conf, and drops
+// it when the file names no nameserver.
+TEST(ConfigParser, TheImplicitDefaultResolversNeedANameserverInResolvConf) {
+  constexpr std::string_view kText = "backend apps\n    server s1 app.example:80 resolvers default init-addr none\n";
+  ParseEnvironment with, without;
+  with.resolv_conf = "search example\nnameserver 127.0.0.53\n";
+  without.resolv_conf = "search example\n";
+  const auto ok = parse_config(kText, "t.cfg", with);
+  ASSERT_TRUE(ok.ok()) << ::testing::PrintToString(alerts(ok));
+  ASSERT_NE(ok.config.find_resolvers("default"), nullptr);
+  EXPECT_EQ(ok.config.find_resolvers("default")->nameservers.at(0).host, "127.0.0.53");
+  EXPECT_EQ(ok.config.find_resolvers("default")->nameservers.at(0).port, 53);
+  EXPECT_THAT(alerts(parse_config(kText, "t.cfg", without)),
+              ::testing::Contains("config : backend 'apps', server 's1': unable to find required resolvers 'default'"));
+}
+
 }  // namespace
 }  // namespace lb::core

@@ -26,6 +26,7 @@ class TableNameserver final : public DnsTransport {
   // SRV name -> (port, target); answers carry the targets' A records from `table` as additional.
   std::map<std::string, std::vector<std::pair<std::uint16_t, std::string>>> srv;
   bool silent = false;
+  std::string trailer;  // bytes appended to every reply
   std::vector<std::string> asked;  // "AAAA app2.lbh.test @5ms"
   ServerResolution* resolution = nullptr;
 
@@ -75,7 +76,7 @@ class TableNameserver final : public DnsTransport {
     } else {
       r.rcode = dns::rcode::NxDomain;
     }
-    const std::string wire = dns::serialize(r);
+    const std::string wire = dns::serialize(r) + trailer;
     timers_.push_back(sched_.make_timer([this, section, ns, wire] { resolution->on_reply(section, ns, wire); }));
     timers_.back()->arm_at(sched_.now() + Ms{1});
     return true;
@@ -321,6 +322,25 @@ backend apps
   sched.advance(Ms{4000});
   EXPECT_THAT(log, ::testing::Contains(::testing::EndsWith("MAINT (entry removed from SRV record)")));
   EXPECT_FALSE(resolution->address({0, 1}).has_value());
+}
+
+// HAProxy reads the return code first: an NXDOMAIN whose body does not parse is still NX.
+TEST_F(ResolutionOnSimTime, TheReturnCodeCountsBeforeTheBodyAndATrailingDotIsTheSameName) {
+  ns.table["app2.lbh.test"] = {"127.0.0.2"};
+  start(R"(
+resolvers dns
+    nameserver ns1 127.0.0.1:5353
+    hold nx 0
+backend apps
+    server s app2.lbh.test.:80 resolvers dns init-addr none resolve-prefer ipv4
+)");
+  sched.advance(Ms{10});
+  EXPECT_EQ(resolution->address({0, 0}), "127.0.0.2");  // answers to "app2.lbh.test." match it
+  ns.rcodes["app2.lbh.test"] = dns::rcode::NxDomain;
+  ns.trailer = "trailing bytes";
+  sched.advance(Ms{5000});
+  // NX, not an unreadable answer ("unspecified DNS error"), at the end of the round from 1001 ms
+  EXPECT_EQ(log.back(), "3005ms MAINT (DNS NX status)");
 }
 
 TEST(ResolutionQuery, IsWhatHaproxySends) {
