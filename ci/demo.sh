@@ -137,7 +137,7 @@ fi
 
 bold "6. the seed incidents as scenario files, through lbharness"
 seeds=(scenarios/options-500.yaml scenarios/slow-backend.yaml scenarios/removed-container.yaml scenarios/killed-backend.yaml
-       scenarios/recreated-container.yaml)
+       scenarios/recreated-container.yaml scenarios/recreated-container-resolvers.yaml)
 target=lb
 if command -v haproxy >/dev/null; then target=diff; fi
 report="$PWD/$bin/report.html"

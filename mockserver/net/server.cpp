@@ -1379,17 +1379,29 @@ void Server::Impl::open_dns() {
   error_code ec;
   const auto addr = asio::ip::make_address(d.listen.host, ec);
   if (ec) throw std::runtime_error(fmt::format("dns: bad address '{}'", d.listen.host));
-  asio::ip::udp::endpoint uep(addr, d.listen.port);
-  dns->udp.open(uep.protocol(), ec);
-  if (!ec) dns->udp.bind(uep, ec);
-  if (ec) throw std::runtime_error(fmt::format("dns: cannot bind UDP {}: {}", core::to_string(d.listen), ec.message()));
-  const auto port = dns->udp.local_endpoint().port();  // port 0 resolved: TCP takes the same one
-  tcp::endpoint tep(addr, port);
-  dns->tcp_acceptor.open(tep.protocol(), ec);
-  if (!ec) dns->tcp_acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) dns->tcp_acceptor.bind(tep, ec);
-  if (!ec) dns->tcp_acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error(fmt::format("dns: cannot listen on TCP {}:{}: {}", d.listen.host, port, ec.message()));
+  // Port 0: the UDP socket picks the port and TCP must take the same one, which another process
+  // may hold; a few fresh tries find a port free for both.
+  const int tries = d.listen.port == 0 ? 64 : 1;
+  std::uint16_t port = 0;
+  for (int attempt = 1;; ++attempt) {
+    error_code bind_ec;
+    const asio::ip::udp::endpoint uep(addr, d.listen.port);
+    dns->udp.open(uep.protocol(), bind_ec);
+    if (!bind_ec) dns->udp.bind(uep, bind_ec);
+    if (bind_ec)
+      throw std::runtime_error(fmt::format("dns: cannot bind UDP {}: {}", core::to_string(d.listen), bind_ec.message()));
+    port = dns->udp.local_endpoint().port();
+    const tcp::endpoint tep(addr, port);
+    dns->tcp_acceptor.open(tep.protocol(), bind_ec);
+    if (!bind_ec) dns->tcp_acceptor.set_option(asio::socket_base::reuse_address(true), bind_ec);
+    if (!bind_ec) dns->tcp_acceptor.bind(tep, bind_ec);
+    if (!bind_ec) dns->tcp_acceptor.listen(asio::socket_base::max_listen_connections, bind_ec);
+    if (!bind_ec) break;
+    if (attempt >= tries)
+      throw std::runtime_error(fmt::format("dns: cannot listen on TCP {}:{}: {}", d.listen.host, port, bind_ec.message()));
+    dns->tcp_acceptor.close(ec);
+    dns->udp.close(ec);
+  }
   world.dns->listen.port = port;
 }
 
