@@ -45,7 +45,8 @@ std::optional<dns::Message> ask_tcp(int port, const std::string& name) {
   framed += static_cast<char>(q.size() & 0xFF);
   send_all(c.fd.get(), framed + q);
   const auto r = read_until(c.fd.get(), kPatience, [](std::string_view b) {
-    return b.size() >= 2 && b.size() >= 2 + ((static_cast<unsigned char>(b[0]) << 8) | static_cast<unsigned char>(b[1]));
+    return b.size() >= 2 &&
+           b.size() >= 2 + static_cast<std::size_t>((static_cast<unsigned char>(b[0]) << 8) | static_cast<unsigned char>(b[1]));
   });
   if (r.bytes.size() < 2) return std::nullopt;
   return dns::parse(std::string_view(r.bytes).substr(2)).message;

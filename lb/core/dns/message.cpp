@@ -237,7 +237,7 @@ std::optional<std::uint16_t> type_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-ParseResult parse(std::string_view wire) {
+ParseResult parse(std::string_view wire, Extent extent) {
   Reader r(wire);
   Message m;
   std::uint16_t flags = 0, qd = 0, an = 0, ns = 0, ar = 0;
@@ -258,6 +258,7 @@ ParseResult parse(std::string_view wire) {
     m.questions.push_back(std::move(q));
   }
   for (auto [count, section] : {std::pair{an, &m.answers}, std::pair{ns, &m.authority}, std::pair{ar, &m.additional}}) {
+    if (extent == Extent::Answers && section != &m.answers) break;
     for (std::uint16_t i = 0; i < count; ++i) {
       Record rec;
       std::optional<std::uint16_t> edns;
@@ -266,7 +267,8 @@ ParseResult parse(std::string_view wire) {
       else section->push_back(std::move(rec));
     }
   }
-  if (r.at() != wire.size()) return {std::nullopt, fmt::format("offset {}: bytes after the last record", r.at())};
+  if (extent == Extent::Whole && r.at() != wire.size())
+    return {std::nullopt, fmt::format("offset {}: bytes after the last record", r.at())};
   return {std::move(m), {}};
 }
 

@@ -62,7 +62,11 @@ struct ParseResult {
   std::string error;  // "offset 12: message ends inside a label"
 };
 
-ParseResult parse(std::string_view wire);
+// How much of a message parse() reads: all of it (a byte after the last record is an error), or,
+// as HAProxy's resolver reads an A/AAAA answer, the header, the questions and the answers only
+// (what follows is not looked at).
+enum class Extent { Whole, Answers };
+ParseResult parse(std::string_view wire, Extent extent = Extent::Whole);
 // The message on the wire, names uncompressed. A record whose address does not parse as its
 // type's address is written with empty RDATA.
 std::string serialize(const Message& m);

@@ -436,7 +436,10 @@ struct ServerResolution::Impl {
     if (rcode == dns::rcode::NxDomain) return {false, Status::Nx};
     if (rcode == dns::rcode::Refused) return {false, Status::Refused};
     if (rcode != dns::rcode::NoError) return {false, Status::Other};
-    const auto parsed = dns::parse(bytes);
+    // An A/AAAA answer is read up to its answers; an SRV one needs its additional section too.
+    auto parsed = dns::parse(bytes, dns::Extent::Answers);
+    if (parsed.message && parsed.message->questions.size() == 1 && parsed.message->questions[0].type == dns::type::SRV)
+      parsed = dns::parse(bytes);
     if (!parsed.message) return {false, Status::Invalid};
     const auto& m = *parsed.message;
     if (m.questions.size() != 1) return {false, Status::Invalid};

@@ -82,6 +82,28 @@ TEST(DnsMessage, RefusesWhatIsNotAMessageNamingTheOffset) {
   EXPECT_THAT(parse(bad_a).error, HasSubstr("A RDATA of 3 bytes"));
 }
 
+// As HAProxy's resolver reads an A/AAAA answer: header, questions, answers; nothing after.
+TEST(DnsMessage, AnAnswersOnlyReadIgnoresWhatFollowsTheAnswers) {
+  Message m;
+  m.id = 9;
+  m.response = true;
+  m.questions = {{"app.lbh.test", type::A, 1}};
+  Record a;
+  a.name = "app.lbh.test";
+  a.address = "127.0.0.2";
+  m.answers = {a};
+  const std::string wire = serialize(m);
+  // An authority section announced but cut short, then stray bytes.
+  std::string broken = wire + "\x03xyz";
+  broken[9] = 1;  // NSCOUNT 1
+  EXPECT_FALSE(parse(broken).message);
+  const auto lenient = parse(broken, Extent::Answers);
+  ASSERT_TRUE(lenient.message) << lenient.error;
+  EXPECT_EQ(lenient.message->answers, m.answers);
+  EXPECT_TRUE(lenient.message->authority.empty());
+  EXPECT_FALSE(parse(wire.substr(0, wire.size() - 1), Extent::Answers).message);  // a cut answer is not
+}
+
 TEST(DnsMessage, LabelBytesThatAreNotNameCharactersAreEscapedAndRestored) {
   Message m;
   m.questions = {{"a\\.b.c\\000d", type::A, 1}};  // "a.b" then "c", NUL, "d"
