@@ -270,11 +270,24 @@ struct ServerResolution::Impl {
   }
 
   const ResolversConfig& cfg(const Resolution& r) const { return *sections[r.section].config; }
-  TimePoint now() const { return scheduler.now(); }
+  // One instant per event, as HAProxy's now_ms holds still through a task's run: a record seen
+  // "now" in an answer must not be obsolete a millisecond later in the same answer.
+  TimePoint now() const { return frozen_now ? *frozen_now : scheduler.now(); }
+  struct Freeze {
+    explicit Freeze(Impl& i) : impl(i), outer(i.frozen_now.has_value()) {
+      if (!outer) impl.frozen_now = impl.scheduler.now();
+    }
+    ~Freeze() {
+      if (!outer) impl.frozen_now.reset();
+    }
+    Impl& impl;
+    bool outer;
+  };
   static std::uint16_t other_type(std::uint16_t t) { return t == dns::type::A ? dns::type::AAAA : dns::type::A; }
 
   // ------------------------------------------------------------------ the resolvers task
   void process(std::size_t si) {
+    const Freeze freeze(*this);
     Section& sec = sections[si];
     const auto& rc = *sec.config;
     sec.processed_at = now();
@@ -375,6 +388,7 @@ struct ServerResolution::Impl {
   // resolv_trigger_resolution: a check that could not connect may mean the address changed. A
   // resolution not running whose answer is not valid, or older than `hold valid`, runs now.
   void trigger(ServerKey key) {
+    const Freeze freeze(*this);
     for (const auto& req : requesters) {
       if (!(req->key == key)) continue;
       if (!req->resolution) return;
@@ -391,6 +405,7 @@ struct ServerResolution::Impl {
   // ------------------------------------------------------------------ answers
   void on_reply(std::size_t si, std::size_t ns, std::string_view bytes) {
     if (si >= sections.size()) return;
+    const Freeze freeze(*this);
     Section& sec = sections[si];
     const auto& rc = *sec.config;
     if (bytes.size() > static_cast<std::size_t>(rc.accepted_payload_size) || bytes.size() < 2) return;
@@ -775,6 +790,7 @@ struct ServerResolution::Impl {
   std::vector<Section> sections;
   std::vector<std::unique_ptr<Resolution>> resolutions;
   std::vector<std::unique_ptr<SrvRequest>> srv_requests;
+  std::optional<TimePoint> frozen_now;
   std::vector<std::unique_ptr<Requester>> requesters;
 };
 

@@ -343,6 +343,46 @@ backend apps
   EXPECT_EQ(log.back(), "3005ms MAINT (DNS NX status)");
 }
 
+// A clock that moves a millisecond each time it is read, as a real one may while an answer is
+// handled: a record seen in an answer is not obsolete later in the same answer.
+class TickingScheduler final : public Scheduler {
+ public:
+  explicit TickingScheduler(SimScheduler& s) : inner_(s) {}
+  TimePoint now() const override { return inner_.now() + Ms{reads_++}; }
+  std::unique_ptr<Timer> make_timer(std::function<void()> f) override { return inner_.make_timer(std::move(f)); }
+  void post(std::function<void()> f) override { inner_.post(std::move(f)); }
+
+ private:
+  SimScheduler& inner_;
+  mutable long reads_ = 0;
+};
+
+TEST(ResolutionClock, OneAnswerIsHandledAtOneInstant) {
+  SimScheduler sim;
+  TickingScheduler ticking(sim);
+  TableNameserver ns(sim);
+  ns.srv["_http._tcp.app.lbh.test"] = {{8081, "app.lbh.test"}};
+  ns.table["app.lbh.test"] = {"127.0.0.1"};
+  auto parsed = parse_config(R"(
+resolvers dns
+    nameserver ns1 127.0.0.1:5353
+backend apps
+    server-template srv 2 _http._tcp.app.lbh.test resolvers dns init-addr none
+)", "t.cfg");
+  ASSERT_TRUE(parsed.ok());
+  std::vector<std::string> lost;
+  ServerResolution r(parsed.config, start_addresses(parsed.config), ticking, ns,
+                     [&](const ResolutionEvent& e) {
+                       if (e.kind == ResolutionEvent::Kind::AddressLost) lost.push_back(e.cause);
+                     },
+                     [] { return std::uint16_t{7}; });
+  ns.resolution = &r;
+  r.start();
+  sim.advance(Ms{5000});  // five identical answers
+  EXPECT_TRUE(lost.empty()) << lost.front();
+  EXPECT_EQ(r.address({0, 0}), "127.0.0.1");
+}
+
 TEST(ResolutionQuery, IsWhatHaproxySends) {
   const auto q = dns::parse(build_query(0x1234, dns::type::AAAA, "app2.lbh.test", 512));
   ASSERT_TRUE(q.message);
