@@ -193,7 +193,14 @@ class Live {
   }
 
   bool admin_ok(std::string_view method, const std::string& target, const std::string& body) {
-    const auto r = admin(method, target, body);
+    auto r = admin(method, target, body);
+    // Listening again on a backend's port (a restart, a move back) can meet the port held for a
+    // moment by another process of a parallel run (an ephemeral source port, say): a few tries
+    // over a bounded 1 s let it go.
+    for (int retry = 0; retry < 40 && r.status == 503 && r.body.find("Address already in use") != std::string::npos; ++retry) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      r = admin(method, target, body);
+    }
     if (r.status == 200) return true;
     trace_.errors.push_back(fmt::format("mockserver {} {}: {} {}", method, target, r.status, r.error + r.body));
     return false;
