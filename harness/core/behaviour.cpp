@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "harness/core/scenario.hpp"
 #include "mockserver/core/cli.hpp"
+#include "mockserver/core/dns.hpp"
 
 namespace lbh {
 
@@ -41,6 +43,22 @@ std::optional<mock::core::Fault> parse_fault(const std::string& backend, const s
     return std::nullopt;
   }
   return f->second;
+}
+
+mock::core::DnsSpec parse_dns_table(const std::vector<std::string>& records, const std::vector<std::string>& faults,
+                                    const std::map<std::string, int>& ports, std::vector<std::string>& errors) {
+  mock::core::DnsSpec d;
+  for (const auto& text : records) {
+    const auto r = render_config(text, ports);
+    if (auto rec = mock::core::parse_dns_record_arg(r)) d.records.push_back(*rec);
+    else errors.push_back(fmt::format("dns record '{}': {}", r, rec.error()));
+  }
+  for (const auto& text : faults) {
+    const auto f = render_config(text, ports);
+    if (auto fault = mock::core::parse_dns_fault_arg(f)) d.faults.push_back(*fault);
+    else errors.push_back(fmt::format("dns fault '{}': {}", f, fault.error()));
+  }
+  return d;
 }
 
 }  // namespace lbh

@@ -33,23 +33,6 @@ constexpr int kFrontendPort = 20000;
 constexpr int kDnsPort = 19999;
 
 // The scenario's DNS table as mockserver's responder holds it.
-// The scenario's DNS table as mockserver's responder holds it, {{placeholders}} rendered.
-mock::core::DnsSpec dns_spec(const DnsTable& t, const std::map<std::string, int>& ports, std::vector<std::string>& errors) {
-  mock::core::DnsSpec d;
-  d.listen = {"127.0.0.1", static_cast<std::uint16_t>(kDnsPort)};
-  for (const auto& text : t.records) {
-    const auto r = render_config(text, ports);
-    if (auto rec = mock::core::parse_dns_record_arg(r)) d.records.push_back(*rec);
-    else errors.push_back(fmt::format("dns record '{}': {}", r, rec.error()));
-  }
-  for (const auto& text : t.faults) {
-    const auto f = render_config(text, ports);
-    if (auto fault = mock::core::parse_dns_fault_arg(f)) d.faults.push_back(*fault);
-    else errors.push_back(fmt::format("dns fault '{}': {}", f, fault.error()));
-  }
-  return d;
-}
-
 // The resolvers' nameservers on simulated time: every query, whichever nameserver it is for, is
 // answered by mockserver's own responder from the scenario's table, as the live worlds' single
 // mockserver answers it; the reply arrives on the next turn of the loop.
@@ -297,7 +280,7 @@ Trace play_sim(const Scenario& sc) {
   mock::core::DnsSpec dns;
   if (sc.dns) {
     ports["dns"] = kDnsPort;
-    dns = dns_spec(*sc.dns, ports, trace.errors);
+    dns = parse_dns_table(sc.dns->records, sc.dns->faults, ports, trace.errors);
   }
   const auto parsed = lb::core::parse_config(render_config(sc.config, ports), sc.file + " (config)");
   for (const auto& d : parsed.diagnostics)
@@ -424,8 +407,8 @@ Trace play_sim(const Scenario& sc) {
       continue;
     }
     if (st->dns_step()) {
-      const DnsTable table{st->dns_records.value_or(std::vector<std::string>{}), st->dns_faults.value_or(std::vector<std::string>{}), 0};
-      const auto replaced = dns_spec(table, ports, trace.errors);
+      const auto replaced = parse_dns_table(st->dns_records.value_or(std::vector<std::string>{}),
+                                            st->dns_faults.value_or(std::vector<std::string>{}), ports, trace.errors);
       if (st->dns_records) dns.records = replaced.records;
       if (st->dns_faults) dns.faults = replaced.faults;
       continue;

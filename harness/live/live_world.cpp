@@ -249,11 +249,8 @@ class Live {
 
   // The step's records (or faults), their {{placeholders}} rendered, through the control API.
   bool put_dns(const Step& st, bool records) {
-    mock::core::DnsSpec table;
-    for (const auto& r : st.dns_records.value_or(std::vector<std::string>{}))
-      if (auto rec = mock::core::parse_dns_record_arg(render_config(r, ports_))) table.records.push_back(*rec);
-    for (const auto& f : st.dns_faults.value_or(std::vector<std::string>{}))
-      if (auto fault = mock::core::parse_dns_fault_arg(render_config(f, ports_))) table.faults.push_back(*fault);
+    const auto table = parse_dns_table(st.dns_records.value_or(std::vector<std::string>{}),
+                                       st.dns_faults.value_or(std::vector<std::string>{}), ports_, trace_.errors);
     const auto body = mock::core::to_json(table).as_object();
     if (records) return admin_ok("PUT", "/v1/dns/records", json::serialize(body.at("records")));
     return admin_ok("PUT", "/v1/dns/faults", json::serialize(body.at("faults")));

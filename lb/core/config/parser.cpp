@@ -391,16 +391,9 @@ class Parser {
       alert(fmt::format("timer overflow in argument <{}> to <{}>, maximum value is 2147483647 ms (~24.8 days).",
                         overflow_arg, what),
             Form::ParsingTight);
-    else
-      alert(fmt::format("unexpected character '{}' in argument to <{}>.", text.empty() ? '\0' : first_bad_time_char(text),
-                        what),
-            Form::ParsingTight);
+    else  // "unexpected character 'x'", as HAProxy names the first one it cannot read
+      alert(fmt::format("{} in argument to <{}>.", d.error().message, what), Form::ParsingTight);
     return std::nullopt;
-  }
-  static char first_bad_time_char(std::string_view text) {
-    std::size_t i = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    return i < text.size() ? text[i] : '\0';
   }
 
   // The nameservers of /etc/resolv.conf (its text comes with the environment, so parsing stays
@@ -1360,7 +1353,7 @@ class Parser {
       if (value.empty()) return fail(fmt::format("'{}' expects a list of networks..", kw));
       for (const auto& net : comma_list(value)) {
         if (s.resolve_net.size() >= 5) return fail(fmt::format("'{}' exceed 5 networks..", kw));
-        if (!valid_network(net)) return fail(fmt::format("'{}' invalid network '{}'..", kw, net));
+        if (!parse_network(net)) return fail(fmt::format("'{}' invalid network '{}'..", kw, net));
         s.resolve_net.push_back(net);
       }
       return true;
@@ -1401,19 +1394,6 @@ class Parser {
       name.remove_prefix(dot + 1);
     }
     return true;
-  }
-
-  // "10.0.0.0/8", "10.0.0.0/255.0.0.0" or "fd00::/8".
-  static bool valid_network(std::string_view net) {
-    const auto slash = net.find('/');
-    const std::string_view addr = net.substr(0, slash);
-    if (!is_ip_literal(addr)) return false;
-    if (slash == std::string_view::npos) return true;
-    const std::string_view mask = net.substr(slash + 1);
-    const bool v6 = addr.find(':') != std::string_view::npos;
-    if (!v6 && is_ip_literal(mask) && mask.find(':') == std::string_view::npos) return true;
-    const auto bits = parse_loose_int(mask);
-    return bits.strict && bits.value >= 0 && bits.value <= (v6 ? 128 : 32);
   }
 
   // ---------------------------------------------------------------- whole-config checks

@@ -309,6 +309,39 @@ ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUs
   return out;
 }
 
+std::optional<Network> parse_network(std::string_view text) {
+  const auto slash = text.find('/');
+  const std::string base(text.substr(0, slash));
+  Network n;
+  n.v6 = base.find(':') != std::string::npos;
+  const int family = n.v6 ? AF_INET6 : AF_INET;
+  const std::size_t len = n.v6 ? 16 : 4;
+  if (::inet_pton(family, base.c_str(), n.base.data()) != 1) return std::nullopt;
+  if (slash == std::string_view::npos) {
+    std::fill(n.mask.begin(), n.mask.begin() + static_cast<std::ptrdiff_t>(len), 0xff);
+    return n;
+  }
+  const std::string mask(text.substr(slash + 1));
+  if (!n.v6 && mask.find('.') != std::string::npos)
+    return ::inet_pton(AF_INET, mask.c_str(), n.mask.data()) == 1 ? std::optional<Network>(n) : std::nullopt;
+  const auto bits = parse_loose_int(mask);
+  if (!bits.strict || bits.value < 0 || bits.value > static_cast<long>(len) * 8) return std::nullopt;
+  for (std::size_t i = 0; i < len; ++i) {
+    const long left = bits.value - static_cast<long>(i) * 8;
+    n.mask[i] = left >= 8 ? 0xff : left <= 0 ? 0 : static_cast<unsigned char>(0xff << (8 - left));
+  }
+  return n;
+}
+
+bool Network::contains(std::string_view address) const {
+  const std::string text(address);
+  unsigned char a[16];
+  if (::inet_pton(v6 ? AF_INET6 : AF_INET, text.c_str(), a) != 1) return false;
+  for (std::size_t i = 0; i < (v6 ? 16u : 4u); ++i)
+    if ((a[i] & mask[i]) != (base[i] & mask[i])) return false;
+  return true;
+}
+
 std::string canonical_ip(std::string_view host) {
   const std::string text(host);
   unsigned char buf[16];

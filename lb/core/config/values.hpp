@@ -2,6 +2,7 @@
 // Value syntaxes shared by config directives: HAProxy time values, integers, addresses.
 #include <boost/system/result.hpp>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -67,6 +68,16 @@ struct SocketAddress {
 ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUse use);
 // Whether `host` is an IPv4 or IPv6 address literal (no brackets), not a name.
 bool is_ip_literal(std::string_view host);
+// A `resolve-net` network: "10.0.0.0/8", "10.0.0.0/255.0.0.0" or "fd00::/8"; a bare address
+// is itself. nullopt for anything else (a dotted mask only for IPv4, a prefix of 0..32 / 0..128).
+struct Network {
+  bool v6 = false;
+  std::array<unsigned char, 16> base{}, mask{};
+  // Whether `address` (a literal) lies in it; an address of the other family never does.
+  bool contains(std::string_view address) const;
+};
+std::optional<Network> parse_network(std::string_view text);
+
 // A literal as inet_ntop() writes it ("fd00:0::1" is "fd00::1"), so that addresses compare as
 // HAProxy compares them, by value; anything else is returned unchanged.
 std::string canonical_ip(std::string_view host);

@@ -5,13 +5,12 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cctype>
-#include <cstdlib>
 #include <list>
 
 #include "lb/core/config/values.hpp"
 #include "lb/core/dns/message.hpp"
 #include "lb/core/route/backends.hpp"
+#include "lb/core/text.hpp"
 
 namespace lb::core {
 
@@ -26,17 +25,11 @@ std::string build_query(std::uint16_t id, std::uint16_t type, std::string_view n
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // The name a query carries: lower case, without the root's trailing dot ("app.example." is
 // "app.example", as HAProxy's label encoding has it).
 std::string query_name(std::string_view host) {
   if (host.size() > 1 && host.ends_with('.')) host.remove_suffix(1);
-  return lower(host);
+  return ascii_lower(host);
 }
 
 // HAProxy's RSLV_STATUS_*: what the last answer (or its absence) said.
@@ -72,33 +65,6 @@ std::uint32_t record_key(std::uint16_t type, const std::string& address) {
   return XXH32(bytes, type == dns::type::A ? 4 : 16, type);
 }
 
-// Whether `address` lies in `net` ("10.0.0.0/8", "10.0.0.0/255.0.0.0", "fd00::/8"; a bare
-// address is itself), for `resolve-net`: only a network of the address's own family counts.
-bool in_network(const std::string& address, const std::string& net) {
-  const auto slash = net.find('/');
-  const std::string base = net.substr(0, slash);
-  const bool v6 = address.find(':') != std::string::npos;
-  if ((base.find(':') != std::string::npos) != v6) return false;
-  const int family = v6 ? AF_INET6 : AF_INET;
-  const std::size_t len = v6 ? 16 : 4;
-  unsigned char a[16], b[16], mask[16] = {};
-  if (::inet_pton(family, address.c_str(), a) != 1 || ::inet_pton(family, base.c_str(), b) != 1) return false;
-  if (slash == std::string::npos) {
-    std::fill(mask, mask + len, 0xff);
-  } else if (const std::string m = net.substr(slash + 1); !v6 && m.find('.') != std::string::npos) {
-    if (::inet_pton(AF_INET, m.c_str(), mask) != 1) return false;
-  } else {
-    const int bits = std::atoi(m.c_str());
-    for (std::size_t i = 0; i < len; ++i) {
-      const int left = bits - static_cast<int>(i) * 8;
-      mask[i] = left >= 8 ? 0xff : left <= 0 ? 0 : static_cast<unsigned char>(0xff << (8 - left));
-    }
-  }
-  for (std::size_t i = 0; i < len; ++i)
-    if ((a[i] & mask[i]) != (b[i] & mask[i])) return false;
-  return true;
-}
-
 }  // namespace
 
 struct ServerResolution::Impl {
@@ -115,6 +81,7 @@ struct ServerResolution::Impl {
     std::optional<std::string> address;
     bool maintenance = false;  // SRV_ADMF_RMAINT
     Item* attached = nullptr;  // the answer record whose address the server uses
+    std::vector<Network> networks;  // `resolve-net`, read once
     // A slot of an SRV name: the record it holds, its target and port, and whether its address
     // comes from the record's additional section (SRV_F_NO_RESOLUTION) rather than a resolution.
     SrvRequest* srvrq = nullptr;
@@ -204,6 +171,8 @@ struct ServerResolution::Impl {
         req->server = &sv;
         if (pi < addresses.size() && si < addresses[pi].size()) req->address = addresses[pi][si];
         req->maintenance = !req->address;
+        for (const auto& net : sv.settings.resolve_net)
+          if (auto n = parse_network(net)) req->networks.push_back(*n);
         if (sv.host.starts_with('_')) {
           // A slot of an SRV name: it resolves nothing itself until a record names its target.
           SrvRequest& rq = srv_request(*section, px, query_name(sv.host));
@@ -520,7 +489,7 @@ struct ServerResolution::Impl {
       if (rec.type != dns::type::SRV) continue;
       Item item;
       item.type = dns::type::SRV;
-      item.target = lower(rec.target);
+      item.target = ascii_lower(rec.target);
       item.port = rec.port;
       item.key = srv_key(item.target);
       item.last_seen = now();
@@ -529,7 +498,7 @@ struct ServerResolution::Impl {
     insert_items(res, seen);
     for (const auto& rec : m.additional) {
       if (rec.type != dns::type::A && rec.type != dns::type::AAAA) continue;
-      const std::string name = lower(rec.name);
+      const std::string name = ascii_lower(rec.name);
       auto known = std::find_if(res.items.begin(), res.items.end(), [&](const Item& x) {
         return x.type == dns::type::SRV && x.additional && x.additional->type == rec.type &&
                x.additional->last_seen != now() && x.target == name && x.additional->address == rec.address;
@@ -676,8 +645,7 @@ struct ServerResolution::Impl {
       int score = 0;
       const bool v4 = item.type == dns::type::A;
       if (v4 == want_v4) score += 8;
-      const auto& nets = req.server->settings.resolve_net;
-      if (std::any_of(nets.begin(), nets.end(), [&](const std::string& n) { return in_network(item.address, n); }))
+      if (std::any_of(req.networks.begin(), req.networks.end(), [&](const Network& n) { return n.contains(item.address); }))
         score += 4;
       const bool used = std::any_of(req.resolution->requesters.begin(), req.resolution->requesters.end(),
                                     [&](const Requester* o) { return o != &req && o->attached == &item && o->proxy == req.proxy; });
