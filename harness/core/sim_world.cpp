@@ -298,11 +298,8 @@ Trace play_sim(const Scenario& sc) {
   lb::core::CheckEngine engine(
       config, sched, prober,
       [&](const lb::core::HealthEvent& e) {
-        using K = lb::core::HealthEvent::Kind;
-        if (e.kind == K::WentUp || e.kind == K::WentDown || e.kind == K::WentStopping ||
-            e.kind == K::EnteredMaintenance || e.kind == K::LeftMaintenance)
-          routing.set_usable(e.key, engine_ptr->server_up(e.key));
-        if (e.kind == K::CheckFinished) {
+        routing.follow(e, *engine_ptr);
+        if (e.kind == lb::core::HealthEvent::Kind::CheckFinished) {
           const auto& px = config.proxies[e.key.proxy];
           trace.check_marks.push_back({std::chrono::duration_cast<Ms>(e.at - TimePoint{}),
                                        px.name + "/" + px.servers[e.key.server].name,
@@ -321,7 +318,7 @@ Trace play_sim(const Scenario& sc) {
       [rng = std::mt19937_64(1)]() mutable { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); },
       [&](lb::core::ServerKey key) { return routing.load(key); });
   engine_ptr = &engine;
-  lb::core::start_in_maintenance(config, engine, routing);
+  lb::core::start_in_maintenance(config, engine);
   SimDns nameservers(sched, dns);
   lb::core::ServerResolution resolution(
       parsed.config, lb::core::start_addresses(parsed.config), sched, nameservers,

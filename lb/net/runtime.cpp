@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "lb/core/api/runtime_api.hpp"
 #include "lb/core/check/check_engine.hpp"
 #include "lb/core/config/limits.hpp"
 #include "lb/core/route/backends.hpp"
@@ -22,6 +23,7 @@
 #include "lb/net/log_sink.hpp"
 #include "lb/net/net_prober.hpp"
 #include "lb/net/resolver.hpp"
+#include "lb/net/stats_socket.hpp"
 
 namespace lb::net {
 namespace asio = boost::asio;
@@ -82,10 +84,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   core::CheckEngine engine(
       config, scheduler, prober,
       [&](const core::HealthEvent& e) {
-        using K = core::HealthEvent::Kind;
-        if (e.kind == K::WentUp || e.kind == K::WentDown || e.kind == K::WentStopping ||
-            e.kind == K::EnteredMaintenance || e.kind == K::LeftMaintenance)
-          backends.set_usable(e.key, engine_ptr->server_up(e.key));
+        backends.follow(e, *engine_ptr);
         if (e.line) log.server_state(e.key.proxy, *e.line);
         if (resolution_ptr) resolution_ptr->on_health_event(e);
       },
@@ -94,7 +93,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
       },
       [&](core::ServerKey key) { return backends.load(key); });
   engine_ptr = &engine;
-  core::start_in_maintenance(config, engine, backends);
+  core::start_in_maintenance(config, engine);
 
   // Names under `resolvers` are resolved again and again, through the parsed names.
   UdpDnsTransport dns(io, parsed, [&](std::size_t section, std::size_t ns, std::string_view bytes) {
@@ -112,15 +111,19 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   resolution_ptr = &resolution;
 
   Proxy proxy(config, limits, io, backends, log);
+  // The Runtime API names servers as the file does: it reads the parsed configuration.
+  core::RuntimeApi api(parsed, engine, backends, scheduler);
+  StatsSockets stats(parsed, io, api, log);
   // SIGTERM/SIGINT are caught before anything announces readiness, so a stop sent the moment lb
   // says "ready" is a graceful one.
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
     proxy.stop_accepting();
+    stats.stop();
     proxy.drain(options.grace, [&io] { io.stop(); });
   });
-  if (!proxy.bind_all()) return 1;
+  if (!stats.bind_all() || !proxy.bind_all()) return 1;
   if (options.announce) {
     for (const auto& [frontend, address] : proxy.listening()) fmt::print("listening {} {}\n", frontend, address);
     fmt::print("ready\n");

@@ -38,11 +38,6 @@ backend be
                      backend_lines, servers);
 }
 
-// The server named in a "hello from NAME" body.
-std::string served_by(const Received& r) {
-  const auto body = body_of(r.bytes);
-  return body.starts_with("hello from ") ? body.substr(11) : "status " + std::to_string(status_of(r.bytes));
-}
 
 TEST(LbRouting, WeightedRoundRobinOverAThousandRequestsFollowsTheRouterPickForPick) {
   LbWorld w({"s1", "s2", "s3"}, {});

@@ -49,6 +49,8 @@ class LbWorld {
   }
 
   int fe_port() const { return fe_port_; }
+  // The world's scratch directory (for UNIX sockets the configuration names).
+  std::filesystem::path dir() const { return dir_.path(); }
   Mock& mock() { return *mock_; }
   Child& lb() { return lb_; }
 
@@ -71,6 +73,12 @@ inline long proc_number(pid_t pid, std::string_view file, std::string_view key) 
     return digit == std::string::npos ? -1 : std::stol(line.substr(digit));
   }
   return -1;
+}
+
+// The server named in a mockserver "hello from NAME" body ("status N" for anything else).
+inline std::string served_by(const Received& r) {
+  const auto body = body_of(r.bytes);
+  return body.starts_with("hello from ") ? body.substr(11) : "status " + std::to_string(status_of(r.bytes));
 }
 
 // The exact 503 page haproxy 2.6 sent for a request with Connection: close.

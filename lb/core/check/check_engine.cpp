@@ -91,8 +91,17 @@ struct CheckEngine::Impl {
     const ProxyConfig* proxy = nullptr;
     const ServerConfig* config = nullptr;
     std::optional<ProbeTarget> target;  // nullopt: no health check runs
-    std::optional<Health> health;
-    CheckStatus last_status = CheckStatus::Initializing;
+    std::optional<Health> health;       // every server has the counter; only checks move it
+    bool check_enabled = false;
+    unsigned admin = 0;
+    OpState op = OpState::Running;
+    int uweight = 1, iweight = 1;
+    CheckResult last{CheckStatus::Initializing};
+    TimePoint last_change{};
+    int down_transitions = 0;
+    long failed_checks = 0;
+    long checks_started = 0;
+    Ms downtime{0};
     std::unique_ptr<Attempt> attempt;
     // The last finished attempt, kept until the next one starts: finish() may run inside one of
     // its callbacks, so it cannot be destroyed there (its connection is).
@@ -100,11 +109,31 @@ struct CheckEngine::Impl {
     std::unique_ptr<Timer> deadline_timer;
     std::unique_ptr<Timer> next_timer;
     std::optional<TimePoint> next_at;
-    bool maintenance = false;  // resolution maintenance (SRV_ADMF_RMAINT)
 
-    bool disabled() const { return config->settings.disabled; }
-    bool is_up() const { return !disabled() && !maintenance && (!health || health->up()); }
-    bool is_usable() const { return is_up() && !(health && health->stopping()) && config->settings.weight > 0; }
+    bool in_maintenance() const { return (admin & admin::kAnyMaint) != 0; }
+    bool is_up() const { return !in_maintenance() && op != OpState::Stopped; }
+    ServerRef ref() const { return {proxy->name, config->name, config->settings.backup}; }
+    ServerStatus status() const {
+      ServerStatus st;
+      st.admin = admin;
+      st.op = op;
+      st.uweight = uweight;
+      st.iweight = iweight;
+      st.check_configured = target.has_value();
+      st.check_enabled = check_enabled;
+      st.check_running = attempt != nullptr;
+      st.checks_started = checks_started;
+      st.health = health->value();
+      st.rise = health->rise();
+      st.fall = health->fall();
+      st.last_check = last;
+      st.last_change = last_change;
+      st.down_transitions = down_transitions;
+      st.failed_checks = failed_checks;
+      st.downtime = downtime;
+      return st;
+    }
+    bool is_usable() const { return status().usable(); }
   };
 
   Impl(const Config& c, Scheduler& s, Prober& p, HealthEventSink k, RandomSource r, ServerLoadSource l)
@@ -112,7 +141,6 @@ struct CheckEngine::Impl {
     if (config.global.spread_checks > 0 && !random)
       throw std::invalid_argument("CheckEngine: spread-checks needs a random source");
     index.resize(config.proxies.size());
-    usable.resize(config.proxies.size());
     compiled.resize(config.proxies.size());
     for (std::size_t pi = 0; pi < config.proxies.size(); ++pi) {
       const auto& px = config.proxies[pi];
@@ -124,18 +152,27 @@ struct CheckEngine::Impl {
         sv->proxy = &px;
         sv->config = &px.servers[si];
         const auto& st = sv->config->settings;
+        sv->uweight = sv->iweight = st.weight;
+        sv->last_change = scheduler.now();
+        // `disabled`: in maintenance from the start, checks paused, DOWN.
+        if (st.disabled) {
+          sv->admin = admin::kForcedMaint | admin::kConfigMaint;
+          sv->op = OpState::Stopped;
+        }
+        sv->health.emplace(st.rise, st.fall, st.disabled);
         if (st.check) {
           sv->target = check_target(*sv->config, px.check);
           // A server named by an SRV record gets its port from the record, at run time.
           if (!sv->target && st.resolvers_set) sv->target = ProbeTarget{sv->config->host, 0};
           if (sv->target) {
-            sv->health.emplace(st.rise, st.fall, st.disabled);
+            sv->check_enabled = true;
             Server* raw = sv.get();
             sv->next_timer = scheduler.make_timer([this, raw] {
               const TimePoint due = *raw->next_at;
               raw->next_at.reset();
-              // A paused check keeps its beat: it wakes every `inter` and does nothing.
-              if (raw->maintenance) return schedule_check(*raw, due + raw->config->settings.inter);
+              // A paused or disabled check keeps its beat: it wakes every `inter` and does nothing.
+              if (raw->in_maintenance() || !raw->check_enabled)
+                return schedule_check(*raw, due + raw->config->settings.inter);
               start_check(*raw);
             });
             sv->deadline_timer = scheduler.make_timer([this, raw] {
@@ -144,12 +181,12 @@ struct CheckEngine::Impl {
             any_check = true;
           }
         }
-        if (sv->is_usable()) ++(st.backup ? usable[pi].backup : usable[pi].active);
         index[pi].push_back(sv.get());
         servers.push_back(std::move(sv));
       }
       if (any_check) compiled[pi] = compile_check(px.check);
     }
+    downs.resize(config.proxies.size());
   }
 
   Server* find(ServerKey key) const {
@@ -157,8 +194,33 @@ struct CheckEngine::Impl {
     return index[key.proxy][key.server];
   }
 
+  // Usable servers of a backend, as HAProxy's recount_servers counts them.
+  BackendCounts counts(std::size_t proxy) const {
+    BackendCounts c;
+    if (proxy >= index.size()) return c;
+    for (const auto* s : index[proxy])
+      if (s->is_usable()) ++(s->config->settings.backup ? c.backup : c.active);
+    return c;
+  }
+  static int total(BackendCounts c) { return c.active + c.backup; }
+
   void emit(HealthEvent::Kind kind, const Server& s, const CheckResult& r, std::optional<LogLine> line = {}) {
     if (sink) sink(HealthEvent{kind, s.key, scheduler.now(), r, std::move(line)});
+  }
+
+  // HAProxy's set_backend_down: the backend has just lost its last usable server.
+  void backend_down_check(const Server& s, int before, BackendCounts after, const CheckResult& r, bool log = true) {
+    if (before == 0 || total(after) != 0) return;
+    ++downs[s.key.proxy];
+    if (log) emit(HealthEvent::Kind::NoServerAvailable, s, r,
+                  no_server_available_line(s.proxy->name, s.proxy->kind == ProxyKind::Listen));
+  }
+
+  // HAProxy's srv_update_status ends every update of a drained server (not in maintenance)
+  // whose drain flag did not change with this line.
+  void note_drain(const Server& s) {
+    if (s.in_maintenance() || !(s.admin & admin::kForcedDrain)) return;
+    emit(HealthEvent::Kind::StateNotice, s, CheckResult{CheckStatus::Unknown}, server_remains_in_drain_line(s.ref()));
   }
 
   void schedule_check(Server& s, TimePoint when) {
@@ -167,15 +229,24 @@ struct CheckEngine::Impl {
   }
 
   void start_check(Server& s) {
-    if (s.disabled()) return;  // maintenance pauses checks
     s.retired.reset();
     s.attempt = std::make_unique<Attempt>(*this, s);
     s.attempt->started = scheduler.now();
+    ++s.checks_started;
     emit(HealthEvent::Kind::CheckStarted, s, CheckResult{CheckStatus::Started});
     s.deadline_timer->arm_at(s.attempt->started + connect_deadline(s.config->settings, s.proxy->timeouts));
     ProbeTarget t = *s.target;
     t.delayed_ack = s.attempt->run.delayed_ack();
     s.attempt->conn = prober.connect(t, *s.attempt);
+  }
+
+  // The check in flight ends here (maintenance); the paused beat goes on from now.
+  void abandon_check(Server& s) {
+    if (!s.attempt) return;
+    s.retired = std::move(s.attempt);
+    s.retired->conn.reset();
+    s.deadline_timer->disarm();
+    schedule_check(s, scheduler.now() + s.config->settings.inter);
   }
 
   void finish(Server& s, CheckResult r) {
@@ -185,88 +256,169 @@ struct CheckEngine::Impl {
     r.duration = std::chrono::duration_cast<Ms>(scheduler.now() - s.retired->started);
 
     const auto& px = *s.proxy;
-    const ServerRef ref{px.name, s.config->name, s.config->settings.backup};
     Health& h = *s.health;
     const int before = h.value();
-    const bool was_stopping = h.stopping();
-    const bool was_usable = s.is_usable();
-    BackendCounts& counts = usable[s.key.proxy];
-    const BackendCounts counts_before = counts;
-    const Transition t = h.record(r.verdict(), px.check.disable_on_404);
-    if (const bool now_usable = s.is_usable(); now_usable != was_usable)
-      (s.config->settings.backup ? counts.backup : counts.active) += now_usable ? 1 : -1;
+    if (r.verdict() == CheckVerdict::Failed && before > 0) ++s.failed_checks;
+    const CheckNotify notify = h.record(r.verdict(), px.check.disable_on_404);
 
     std::optional<LogLine> check_line;
-    if (px.log_health_checks && (r.status != s.last_status || h.value() != before))
-      check_line = health_check_line(ref, r,
-                                     health_display(h.value(), h.rise(), h.fall(), s.config->settings.weight == 0));
-    s.last_status = r.status;
+    if (px.log_health_checks && (r.status != s.last.status || h.value() != before))
+      check_line = health_check_line(s.ref(), r, health_display(h.value(), h.rise(), h.fall(), s.uweight == 0));
+    s.last = r;
     emit(HealthEvent::Kind::CheckFinished, s, r, std::move(check_line));
 
-    const CheckResult* reason = px.log_health_checks ? nullptr : &r;
-    const BackendCounts after = counts;
-    const ServerLoad sl = load ? load(s.key) : ServerLoad{};
-    switch (t) {
-      case Transition::WentDown:
-        emit(HealthEvent::Kind::WentDown, s, r,
-             server_down_line(ref, reason, after, sl.sessions_active, sl.requeued, sl.queued, was_stopping));
-        if (after.active + after.backup == 0 && counts_before.active + counts_before.backup > 0)
-          emit(HealthEvent::Kind::NoServerAvailable, s, r,
-               no_server_available_line(px.name, px.kind == ProxyKind::Listen));
-        break;
-      case Transition::WentUp:
-        emit(HealthEvent::Kind::WentUp, s, r, server_up_line(ref, reason, after, sl.requeued, sl.queued));
-        break;
-      case Transition::WentStopping:
-        emit(HealthEvent::Kind::WentStopping, s, r, server_stopping_line(ref, reason, after, sl.requeued, sl.queued));
-        break;
-      case Transition::None:
-        break;
-    }
-    const Ms interval = h.next_interval(interval_params(s.config->settings));
+    // With option log-health-checks the reason was in the check line already.
+    const StateCause cause = px.log_health_checks ? StateCause{} : StateCause{&r};
+    if (!s.in_maintenance()) switch (notify) {
+        case CheckNotify::Failure:
+          change_op(s, OpState::Stopped, r, cause);
+          break;
+        case CheckNotify::Success:
+          change_op(s, OpState::Running, r, cause);
+          break;
+        case CheckNotify::Stopping:
+          change_op(s, OpState::Stopping, r, cause);
+          break;
+        case CheckNotify::None:
+          break;
+      }
+    const Ms interval = h.next_interval(interval_params(s.config->settings), s.op == OpState::Stopped);
     schedule_check(s, scheduler.now() + with_spread(interval, config.global.spread_checks, random));
   }
 
-  void enter_maintenance(Server& s, std::string_view cause, bool log) {
-    if (s.maintenance) return;
-    const bool was_up = s.is_up();
-    const bool was_stopping = s.health && s.health->stopping();
-    const bool was_usable = s.is_usable();
-    BackendCounts& counts = usable[s.key.proxy];
-    const BackendCounts before = counts;
-    s.maintenance = true;
-    if (s.attempt) {
-      // The check in flight ends here; the paused beat goes on from now.
-      s.retired = std::move(s.attempt);
-      s.retired->conn.reset();
-      s.deadline_timer->disarm();
-      schedule_check(s, scheduler.now() + s.config->settings.inter);
-    }
-    if (s.health) s.health->enter_maintenance();
-    if (was_usable) --(s.config->settings.backup ? counts.backup : counts.active);
-    if (!log) return;
-    const auto& px = *s.proxy;
-    const ServerRef ref{px.name, s.config->name, s.config->settings.backup};
-    const CheckResult none{CheckStatus::Unknown};
-    if (!was_up) return emit(HealthEvent::Kind::EnteredMaintenance, s, none, server_down_to_maintenance_line(ref, cause));
+  // --- HAProxy's srv_set_stopped / srv_set_running / srv_set_stopping (src/server.c) ----------
+
+  // The operational part of srv_update_status: a new state, its line, the backend's counts.
+  // Nothing changes in maintenance or when the server is already in `to`.
+  void change_op(Server& s, OpState to, const CheckResult& r, StateCause cause) {
+    if (s.in_maintenance() || s.op == to) return;
+    const bool was_stopping = s.op == OpState::Stopping || (s.admin & admin::kAnyDrain);
+    const int before = total(counts(s.key.proxy));
+    if (s.op == OpState::Stopped && (to == OpState::Running || to == OpState::Starting))
+      s.downtime += std::chrono::duration_cast<Ms>(scheduler.now() - s.last_change);
+    if (to == OpState::Stopped) ++s.down_transitions;
+    s.op = to;
+    s.last_change = scheduler.now();
+    const BackendCounts after = counts(s.key.proxy);
     const ServerLoad sl = load ? load(s.key) : ServerLoad{};
-    emit(HealthEvent::Kind::EnteredMaintenance, s, none,
-         server_maintenance_line(ref, cause, counts, sl.sessions_active, sl.requeued, sl.queued, was_stopping));
-    if (counts.active + counts.backup == 0 && before.active + before.backup > 0)
-      emit(HealthEvent::Kind::NoServerAvailable, s, none, no_server_available_line(px.name, px.kind == ProxyKind::Listen));
+    switch (to) {
+      case OpState::Stopped:
+        emit(HealthEvent::Kind::WentDown, s, r,
+             server_down_line(s.ref(), cause, after, sl.sessions_active, sl.requeued, sl.queued, was_stopping));
+        break;
+      case OpState::Stopping:
+        emit(HealthEvent::Kind::WentStopping, s, r,
+             server_stopping_line(s.ref(), cause, after, sl.requeued, sl.queued));
+        break;
+      case OpState::Running:
+      case OpState::Starting:
+        emit(HealthEvent::Kind::WentUp, s, r, server_up_line(s.ref(), cause, after, sl.requeued, sl.queued));
+        break;
+    }
+    backend_down_check(s, before, after, r);
+    note_drain(s);
   }
 
-  void leave_maintenance(Server& s, std::string_view hostname) {
-    if (!s.maintenance) return;
-    s.maintenance = false;
-    if (s.health) s.health->leave_maintenance();
-    if (s.target && s.next_timer && !s.next_at && !s.attempt && !s.disabled())
-      schedule_check(s, scheduler.now() + s.config->settings.inter);
-    if (s.is_usable()) ++(s.config->settings.backup ? usable[s.key.proxy].backup : usable[s.key.proxy].active);
-    const auto& px = *s.proxy;
-    const ServerRef ref{px.name, s.config->name, s.config->settings.backup};
-    emit(HealthEvent::Kind::LeftMaintenance, s, CheckResult{CheckStatus::Unknown},
-         server_resolves_again_line(ref, hostname, s.is_up()));
+  // --- HAProxy's srv_set_admin_flag / srv_clr_admin_flag, through srv_update_status -----------
+
+  void set_admin(Server& s, unsigned flag, std::string_view cause, bool log) {
+    if (!flag || (s.admin & flag) == flag) return;
+    const unsigned before_admin = s.admin;
+    const bool was_stopping = s.op == OpState::Stopping || (before_admin & admin::kAnyDrain);
+    const int before = total(counts(s.key.proxy));
+    s.admin |= flag;
+    const CheckResult none{CheckStatus::Unknown};
+    if ((flag & admin::kAnyMaint) && !(before_admin & admin::kAnyMaint)) {
+      abandon_check(s);
+      if (s.check_enabled) s.health->set(0);
+      if (s.op == OpState::Stopped)
+        return emit(HealthEvent::Kind::EnteredMaintenance, s, none,
+                    log ? std::optional(server_down_to_maintenance_line(s.ref(), cause)) : std::nullopt);
+      s.health->set(0);
+      s.op = OpState::Stopped;
+      s.last_change = scheduler.now();
+      ++s.down_transitions;
+      const BackendCounts after = counts(s.key.proxy);
+      const ServerLoad sl = load ? load(s.key) : ServerLoad{};
+      emit(HealthEvent::Kind::EnteredMaintenance, s, none,
+           log ? std::optional(server_maintenance_line(s.ref(), cause, after, sl.sessions_active, sl.requeued,
+                                                       sl.queued, was_stopping))
+               : std::nullopt);
+      return backend_down_check(s, before, after, none, log);
+    }
+    if ((flag & admin::kAnyDrain) && !(before_admin & (admin::kAnyMaint | admin::kAnyDrain))) {
+      s.last_change = scheduler.now();
+      const BackendCounts after = counts(s.key.proxy);
+      const ServerLoad sl = load ? load(s.key) : ServerLoad{};
+      emit(HealthEvent::Kind::EnteredDrain, s, none,
+           log ? std::optional(server_drain_line(s.ref(), cause, after, s.op == OpState::Stopped, sl.sessions_active,
+                                                 sl.requeued, sl.queued))
+               : std::nullopt);
+      backend_down_check(s, before, after, none, log);
+    }
+  }
+
+  void clear_admin(Server& s, unsigned flag, std::string_view hostname) {
+    if (!flag || !(s.admin & flag)) return;
+    s.admin &= ~flag;
+    const CheckResult none{CheckStatus::Unknown};
+    if (flag & admin::kAnyMaint) {
+      if (s.in_maintenance()) {
+        // Another maintenance flag stays: HAProxy says so, and nothing else changes.
+        if (flag & admin::kForcedMaint)
+          emit(HealthEvent::Kind::StateNotice, s, none, server_remains_in_maintenance_line(s.ref()));
+        else if (flag & admin::kResolutionMaint)
+          emit(HealthEvent::Kind::StateNotice, s, none,
+               server_resolves_but_remains_in_maintenance_line(s.ref(), hostname));
+        return;
+      }
+      if (s.check_enabled) s.health->set(s.health->rise());  // start OK but check immediately
+      if (s.target && s.next_timer && !s.next_at && !s.attempt)
+        schedule_check(s, scheduler.now() + s.config->settings.inter);
+      if (!s.check_enabled || s.health->passing()) {
+        s.op = OpState::Running;
+        s.last_change = scheduler.now();
+      }
+      const bool up = s.op != OpState::Stopped;
+      const bool drain = s.admin & admin::kAnyDrain;
+      emit(HealthEvent::Kind::LeftMaintenance, s, none,
+           (flag & admin::kResolutionMaint) ? server_resolves_again_line(s.ref(), hostname, up, drain)
+                                            : server_leaving_maintenance_line(s.ref(), up, drain));
+      return note_drain(s);
+    }
+    if ((flag & admin::kAnyDrain) && !s.in_maintenance() && !(s.admin & admin::kAnyDrain)) {
+      // HAProxy counts the drained time as down time.
+      s.downtime += std::chrono::duration_cast<Ms>(scheduler.now() - s.last_change);
+      s.last_change = scheduler.now();
+      emit(HealthEvent::Kind::LeftDrain, s, none, server_leaving_drain_line(s.ref(), s.op != OpState::Stopped));
+    }
+  }
+
+  void force_state(Server& s, OpState state, std::string_view reason) {
+    const CheckResult none{CheckStatus::Unknown};
+    switch (state) {
+      case OpState::Running:
+      case OpState::Starting:
+        s.health->set(s.health->max());
+        return change_op(s, OpState::Running, none, StateCause{reason});
+      case OpState::Stopping:
+        s.health->set(s.health->max());
+        return change_op(s, OpState::Stopping, none, StateCause{reason});
+      case OpState::Stopped:
+        s.health->set(0);
+        return change_op(s, OpState::Stopped, none, StateCause{reason});
+    }
+  }
+
+  // server_recalc_eweight + srv_update_status: run even when the weight stays the same.
+  void set_weight(Server& s, int weight) {
+    const int before = total(counts(s.key.proxy));
+    const bool changed = weight != s.uweight;
+    s.uweight = weight;
+    const CheckResult none{CheckStatus::Unknown};
+    if (changed) emit(HealthEvent::Kind::WeightChanged, s, none);
+    backend_down_check(s, before, counts(s.key.proxy), none);
+    note_drain(s);
   }
 
   const Config& config;
@@ -277,7 +429,7 @@ struct CheckEngine::Impl {
   ServerLoadSource load;
   std::vector<std::unique_ptr<Server>> servers;
   std::vector<std::vector<Server*>> index;                       // [proxy][server]
-  std::vector<BackendCounts> usable;                             // [proxy], kept current
+  std::vector<int> downs;                                        // [proxy]: times it had no server left
   std::vector<std::shared_ptr<const CompiledCheck>> compiled;    // [proxy], once per proxy
 };
 
@@ -303,7 +455,7 @@ std::vector<std::pair<ServerKey, Ms>> CheckEngine::initial_schedule(const Config
       const auto& sv = px.servers[si];
       if (!sv.settings.check || !check_target(sv, px.check)) continue;
       const Health h(sv.settings.rise, sv.settings.fall, sv.settings.disabled);
-      const Ms interval = h.next_interval(interval_params(sv.settings));
+      const Ms interval = h.next_interval(interval_params(sv.settings), sv.settings.disabled);
       // Checks faster than one second start on their own and do not dictate the spread.
       if (interval >= Ms{1000} && (min_inter.count() == 0 || interval < min_inter)) min_inter = interval;
       checks.push_back({{pi, si}, interval});
@@ -324,8 +476,8 @@ std::vector<std::pair<ServerKey, Ms>> CheckEngine::initial_schedule(const Config
 void CheckEngine::start() {
   const TimePoint now = impl_->scheduler.now();
   for (const auto& [key, delay] : initial_schedule(impl_->config)) {
-    auto* s = impl_->find(key);
-    if (s && !s->disabled()) impl_->schedule_check(*s, now + delay);
+    // A disabled server's check beats too, paused, as HAProxy starts every configured check.
+    if (auto* s = impl_->find(key)) impl_->schedule_check(*s, now + delay);
   }
 }
 
@@ -336,11 +488,14 @@ bool CheckEngine::server_up(ServerKey key) const {
 
 const Health* CheckEngine::health(ServerKey key) const {
   const auto* s = impl_->find(key);
-  return s && s->health ? &*s->health : nullptr;
+  return s && s->target ? &*s->health : nullptr;
 }
 
-BackendCounts CheckEngine::counts(std::size_t proxy) const {
-  return proxy < impl_->usable.size() ? impl_->usable[proxy] : BackendCounts{};
+BackendCounts CheckEngine::counts(std::size_t proxy) const { return impl_->counts(proxy); }
+
+ServerStatus CheckEngine::status(ServerKey key) const {
+  const auto* s = impl_->find(key);
+  return s ? s->status() : ServerStatus{};
 }
 
 void CheckEngine::set_address(ServerKey key, const std::string& host, std::optional<std::uint16_t> port) {
@@ -350,17 +505,34 @@ void CheckEngine::set_address(ServerKey key, const std::string& host, std::optio
   if (port && !s->config->settings.check_port) s->target->port = *port;
 }
 
-void CheckEngine::enter_maintenance(ServerKey key, std::string_view cause, bool log) {
-  if (auto* s = impl_->find(key)) impl_->enter_maintenance(*s, cause, log);
+void CheckEngine::set_admin(ServerKey key, unsigned flag, std::string_view cause, bool log) {
+  if (auto* s = impl_->find(key)) impl_->set_admin(*s, flag, cause, log);
 }
 
-void CheckEngine::leave_maintenance(ServerKey key, std::string_view hostname) {
-  if (auto* s = impl_->find(key)) impl_->leave_maintenance(*s, hostname);
+void CheckEngine::clear_admin(ServerKey key, unsigned flag, std::string_view hostname) {
+  if (auto* s = impl_->find(key)) impl_->clear_admin(*s, flag, hostname);
 }
 
-bool CheckEngine::in_maintenance(ServerKey key) const {
-  const auto* s = impl_->find(key);
-  return s && s->maintenance;
+void CheckEngine::force_state(ServerKey key, OpState state, std::string_view reason) {
+  if (auto* s = impl_->find(key)) impl_->force_state(*s, state, reason);
+}
+
+void CheckEngine::set_weight(ServerKey key, int weight) {
+  if (auto* s = impl_->find(key)) impl_->set_weight(*s, weight);
+}
+
+bool CheckEngine::set_check_enabled(ServerKey key, bool enabled) {
+  auto* s = impl_->find(key);
+  if (!s || !s->target) return false;
+  s->check_enabled = enabled;
+  return true;
+}
+
+void CheckEngine::clear_counters() {
+  for (auto& s : impl_->servers) {
+    s->failed_checks = 0;
+    s->down_transitions = 0;
+  }
 }
 
 std::optional<TimePoint> CheckEngine::next_check_at(ServerKey key) const {

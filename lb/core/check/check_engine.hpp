@@ -28,8 +28,13 @@ struct HealthEvent {
     WentUp,
     WentDown,
     WentStopping,       // http-check disable-on-404 saw 404 on an UP server
-    EnteredMaintenance, // its name stopped resolving (HAProxy's resolution maintenance)
-    LeftMaintenance,    // its name resolves again
+    EnteredMaintenance, // forced (Runtime API) or resolution maintenance began
+    LeftMaintenance,    // the last maintenance flag went
+    EnteredDrain,       // `set server ... state drain`
+    LeftDrain,
+    WeightChanged,      // the user weight changed (Runtime API)
+    StateNotice,        // a line without a change: one maintenance flag went and another stays, a
+                        // drained server's update ("remains in forced drain mode")
     NoServerAvailable,  // the backend has just lost its last usable server
   };
   Kind kind;
@@ -53,6 +58,44 @@ struct ServerLoad {
 };
 using ServerLoadSource = std::function<ServerLoad(ServerKey)>;
 
+// HAProxy's administrative flags (SRV_ADMF_*, numbered as the Runtime API and the state file
+// print them). CMAINT marks a server `disabled` in the configuration; it comes with FMAINT, and
+// `enable server` clears only FMAINT.
+namespace admin {
+inline constexpr unsigned kForcedMaint = 0x01;      // FMAINT: disable server, state maint
+inline constexpr unsigned kConfigMaint = 0x04;      // CMAINT
+inline constexpr unsigned kForcedDrain = 0x08;      // FDRAIN: state drain
+inline constexpr unsigned kResolutionMaint = 0x20;  // RMAINT: the name stopped resolving
+inline constexpr unsigned kAnyMaint = 0x23;         // SRV_ADMF_MAINT
+inline constexpr unsigned kAnyDrain = 0x18;         // SRV_ADMF_DRAIN
+}  // namespace admin
+
+// HAProxy's operational state (SRV_ST_*), numbered as it prints them.
+enum class OpState { Stopped = 0, Starting = 1, Running = 2, Stopping = 3 };
+
+// One server as the Runtime API and the stats show it.
+struct ServerStatus {
+  unsigned admin = 0;
+  OpState op = OpState::Running;
+  int uweight = 1;  // the weight in force (user weight)
+  int iweight = 1;  // the configured one
+  bool check_configured = false;
+  bool check_enabled = false;  // `disable health` clears it
+  bool check_running = false;  // a check is in flight
+  long checks_started = 0;
+  int health = 0;              // the check counter (every server has one; checks move it)
+  int rise = 0, fall = 0;
+  CheckResult last_check{CheckStatus::Initializing};
+  TimePoint last_change{};  // last operational or administrative change
+  int down_transitions = 0;
+  long failed_checks = 0;
+  Ms downtime{0};  // total time DOWN before the current period
+  bool usable() const {
+    return uweight > 0 && !(admin & (admin::kAnyMaint | admin::kAnyDrain)) &&
+           (op == OpState::Running || op == OpState::Starting);
+  }
+};
+
 class CheckEngine {
  public:
   // `config`, `scheduler` and `prober` outlive the engine. Sink and load source are called from
@@ -73,16 +116,29 @@ class CheckEngine {
   // When the server's next check starts (nullopt: no check scheduled).
   std::optional<TimePoint> next_check_at(ServerKey key) const;
 
-  // Run-time resolution (lb/core/dns/resolution) drives these. A new address takes effect at the
+  ServerStatus status(ServerKey key) const;  // a default ServerStatus for an unknown key
+
+  // Run-time resolution and the Runtime API drive these. A new address takes effect at the
   // next check (a server checked at `addr` keeps checking there).
-  // `port`: an SRV record's port, which replaces the service port (a check `port` stays).
+  // `port`: an SRV record's port, or `set server addr ... port`: it replaces the service port
+  // (a check `port` stays).
   void set_address(ServerKey key, const std::string& host, std::optional<std::uint16_t> port = std::nullopt);
-  // Maintenance pauses the server's checks and takes it out of traffic; `cause` is HAProxy's
-  // ("DNS NX status"). `log` false at start-up, where HAProxy logs nothing of it.
-  void enter_maintenance(ServerKey key, std::string_view cause, bool log = true);
-  // `hostname` is how the line names the server's address ("app2.example").
-  void leave_maintenance(ServerKey key, std::string_view hostname);
-  bool in_maintenance(ServerKey key) const;
+  // HAProxy's srv_set_admin_flag / srv_clr_admin_flag for one admin:: flag. Maintenance pauses
+  // the server's checks and takes it out of traffic; drain takes it out of new traffic only.
+  // `cause` is HAProxy's ("DNS NX status"); `log` false at start-up, where HAProxy logs nothing
+  // of it. `hostname` names the address in the "resolves again" lines.
+  void set_admin(ServerKey key, unsigned flag, std::string_view cause = {}, bool log = true);
+  void clear_admin(ServerKey key, unsigned flag, std::string_view hostname = {});
+  // `set server be/s health up|stopping|down`: the state and the check counter, "changed from
+  // CLI" (ignored in maintenance, as HAProxy ignores it).
+  void force_state(ServerKey key, OpState state, std::string_view reason);
+  // The user weight, 0..256 (a new weight of 0 takes the server out of traffic).
+  void set_weight(ServerKey key, int weight);
+  // `enable|disable health`: a disabled check does not run and its counter no longer keeps
+  // the server DOWN. False when the server has no check configured.
+  bool set_check_enabled(ServerKey key, bool enabled);
+  // `clear counters all`: the failed-check and DOWN-transition counters start again from 0.
+  void clear_counters();
 
   // The delay before the first check of each checked server, in check order (exposed for tests
   // and for the simulator's trace).

@@ -1,12 +1,15 @@
 #pragma once
-// HAProxy's health counter (src/check.c, src/server.c): one bounded integer per server.
-// 0..rise-1 is DOWN, rise..rise+fall-1 is UP. Counting here; acting on a transition is the
-// engine's job.
+// HAProxy's health counter (src/check.c): one bounded integer per checked server. 0..rise-1
+// counts towards UP, rise..rise+fall-1 is "checks say UP". The counter only says what the checks
+// report (check_notify_success/failure/stopping); the server's state is the engine's, because the
+// Runtime API and maintenance change it without a check.
 #include "lb/core/check/status.hpp"
 
 namespace lb::core {
 
-enum class Transition { None, WentUp, WentDown, WentStopping };
+// What a finished check asks of the server (HAProxy's check_notify_*). The engine applies it
+// unless the server is in maintenance, and it changes nothing when the server is already there.
+enum class CheckNotify { None, Failure, Success, Stopping };
 
 struct IntervalParams {
   Ms inter{2000};
@@ -16,66 +19,45 @@ struct IntervalParams {
 class Health {
  public:
   // A server starts at `rise`: UP, but one failure drops it to 0 (DOWN); `disabled` starts at 0.
-  Health(int rise, int fall, bool start_down = false)
-      : rise_(rise), fall_(fall), value_(start_down ? 0 : rise), up_(!start_down) {}
+  Health(int rise, int fall, bool start_down = false) : rise_(rise), fall_(fall), value_(start_down ? 0 : rise) {}
 
   int rise() const { return rise_; }
   int fall() const { return fall_; }
   int value() const { return value_; }
   int max() const { return rise_ + fall_ - 1; }
-  // The state the server is in (it changes only on the transitions returned below).
-  bool up() const { return up_; }
-  bool stopping() const { return stopping_; }
+  bool passing() const { return value_ >= rise_; }
 
-  // Applies one finished check; returns the server transition it causes.
-  Transition record(CheckVerdict v, bool disable_on_404_applies = false) {
+  // Applies one finished check. `conditional_applies`: http-check disable-on-404 is on and the
+  // server is not DOWN, so a conditional pass makes it stopping rather than UP.
+  CheckNotify record(CheckVerdict v, bool conditional_applies = false) {
     if (v == CheckVerdict::Failed) {
       if (value_ > 0) {
         --value_;
         if (value_ < rise_) value_ = 0;
       }
-      if (value_ == 0 && up_) {
-        up_ = false;
-        stopping_ = false;
-        return Transition::WentDown;
-      }
-      return Transition::None;
+      return value_ == 0 ? CheckNotify::Failure : CheckNotify::None;
     }
     if (v == CheckVerdict::Passed || v == CheckVerdict::ConditionallyPassed) {
       if (value_ < max()) {
         ++value_;
         if (value_ >= rise_) value_ = max();
       }
-      if (v == CheckVerdict::ConditionallyPassed && disable_on_404_applies && up_ && !stopping_) {
-        stopping_ = true;
-        return Transition::WentStopping;
-      }
-      if (value_ >= rise_ && (!up_ || (stopping_ && v == CheckVerdict::Passed))) {
-        up_ = true;
-        stopping_ = false;
-        return Transition::WentUp;
-      }
+      if (!passing()) return CheckNotify::None;
+      return v == CheckVerdict::ConditionallyPassed && conditional_applies ? CheckNotify::Stopping
+                                                                             : CheckNotify::Success;
     }
-    return Transition::None;
+    return CheckNotify::None;
   }
 
-  // Maintenance stops the counting at 0 (DOWN); leaving it starts again at `rise`: UP, with one
-  // failure away from DOWN, as HAProxy leaves maintenance ("start OK but check immediately").
-  void enter_maintenance() {
-    value_ = 0;
-    up_ = stopping_ = false;
-  }
-  void leave_maintenance() {
-    value_ = rise_;
-    up_ = true;
-    stopping_ = false;
-  }
+  // Set from outside the checks: maintenance (0 on entering, `rise` on leaving: "start OK but
+  // check immediately") and `set server health up|stopping|down` (max or 0).
+  void set(int value) { value_ = value < 0 ? 0 : (value > max() ? max() : value); }
 
   // The delay before the next check (HAProxy's srv_getinter): inter when fully UP, downinter
   // when fully DOWN, fastinter while moving between the two.
-  Ms next_interval(const IntervalParams& p) const {
+  Ms next_interval(const IntervalParams& p, bool server_down) const {
     if (value_ == max()) return p.inter;
-    if (!up_ && value_ == 0) return p.downinter.value_or(p.inter);
+    if (server_down && value_ == 0) return p.downinter.value_or(p.inter);
     return p.fastinter.value_or(p.inter);
   }
 
@@ -83,8 +65,6 @@ class Health {
   int rise_;
   int fall_;
   int value_;
-  bool up_;
-  bool stopping_ = false;
 };
 
 }  // namespace lb::core

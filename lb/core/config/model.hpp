@@ -209,8 +209,24 @@ struct ResolversConfig {
   bool operator==(const ResolversConfig&) const = default;
 };
 
+// What a Runtime API socket allows (HAProxy's ACCESS_LVL_*).
+enum class CliLevel { User = 1, Operator = 2, Admin = 3 };
+
+// `stats socket PATH|[ipv4@]ADDR:PORT [level L] [mode M]`: a Runtime API listener.
+struct StatsSocket {
+  std::string path;  // a UNIX socket; empty for TCP
+  std::string host;  // TCP: an address literal
+  std::uint16_t port = 0;
+  CliLevel level = CliLevel::Operator;  // HAProxy's default
+  std::optional<unsigned> mode;         // the UNIX socket's permissions
+  SourcePos pos;
+  bool operator==(const StatsSocket&) const = default;
+};
+
 struct GlobalConfig {
   std::vector<LogTarget> logs;
+  std::vector<StatsSocket> stats_sockets;
+  Ms stats_timeout{10000};  // `stats timeout`: an idle Runtime API connection is closed after it
   int spread_checks = 0;  // percent, 0..50
   int maxconn = 0;        // concurrent connections of the process; 0: from the fd limit, as HAProxy sets it
   std::optional<Ms> max_spread_checks;

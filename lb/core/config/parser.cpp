@@ -31,7 +31,7 @@ constexpr std::array kUnsupportedGlobal{"lua-load",   "setenv",         "presete
 // Process knobs with no effect on checks or routing: accepted, with a warning that lb ignores them.
 constexpr std::array kIgnoredGlobal{"daemon",  "master-worker", "user",     "group",
                                     "uid",     "gid",           "chroot",   "pidfile",  "nbthread",
-                                    "stats",   "ca-base",       "crt-base", "quiet",    "hard-stop-after",
+                                    "ca-base",       "crt-base", "quiet",    "hard-stop-after",
                                     "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
                                     "ssl-default-bind-options", "ssl-default-server-ciphers",
                                     "ssl-default-server-ciphersuites", "ssl-default-server-options",
@@ -587,9 +587,75 @@ class Parser {
       g.max_spread_checks = *d;
       return;
     }
+    if (kw == "stats") return stats_keyword(w);
     if (in(kIgnoredGlobal, kw)) return warn(fmt::format("'{}' has no effect in lb and is ignored", kw));
     if (in(kUnsupportedGlobal, kw)) return alert(fmt::format("'{}' is a HAProxy keyword that lb does not support", kw));
     alert(fmt::format("unknown keyword '{}' in 'global' section{}", kw, suggestion(kGlobalKeywords, kw)));
+  }
+
+  // `stats socket|timeout|maxconn|bind-process` (src/cli.c stats_parse_global).
+  void stats_keyword(Words w) {
+    auto arg = [&](std::size_t i) -> std::string_view { return i < w.size() ? std::string_view(w[i]) : std::string_view(); };
+    const std::string_view sub = arg(1);
+    if (sub == "timeout") {
+      if (arg(2).empty()) return alert("'stats timeout' expects a timeout in milliseconds.");
+      auto d = parse_duration(w[2]);
+      if (!d || d->count() <= 0) return alert("'stats timeout' expects a positive value.");
+      out_.config.global.stats_timeout = *d;
+      return;
+    }
+    if (sub == "maxconn" || sub == "bind-process")
+      return warn(fmt::format("'stats {}' has no effect in lb and is ignored", sub));
+    if (sub != "socket")
+      return alert(fmt::format("'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' (got '{}')", sub));
+    if (arg(2).empty()) return alert("'stats socket' in global section expects an address or a path to a UNIX socket");
+    StatsSocket sock;
+    sock.pos = pos();
+    // A path (absolute, or behind unix@) is a UNIX socket, as HAProxy's str2sa_range reads it.
+    const std::string_view addr = w[2];
+    if (addr.starts_with('/') || addr.starts_with("unix@")) {
+      sock.path = std::string(addr.starts_with("unix@") ? addr.substr(5) : addr);
+      if (sock.path.empty()) return alert("'stats socket' in global section expects an address or a path to a UNIX socket");
+    }
+    auto a = sock.path.empty() ? parse_socket_address(addr, AddressUse::Bind) : ValueResult<SocketAddress>(SocketAddress{});
+    // HAProxy repeats the position inside these messages.
+    const std::string where = fmt::format("parsing [{}:{}] : 'stats socket' : ", pos().file, pos().line);
+    if (sock.path.empty()) {
+      const auto colon = addr.rfind(':');
+      const auto port_text = colon == std::string_view::npos ? std::string_view() : addr.substr(colon + 1);
+      const auto bad = std::find_if(port_text.begin(), port_text.end(), [](char c) { return c < '0' || c > '9'; });
+      if (bad != port_text.end())
+        return alert(fmt::format("{}invalid character '{}' in port number '{}' in '{}'", where, *bad, port_text, addr));
+    }
+    if (!a) return alert(fmt::format("{}{}", where, a.error().message));
+    if (!sock.path.empty()) {
+    } else if (a->kind == SocketAddress::Kind::Ip && a->port) {
+      if (*a->port == 0) return alert(fmt::format("{}invalid port '0'", where));
+      sock.host = a->host.empty() ? "0.0.0.0" : a->host;
+      sock.port = *a->port;
+    } else {
+      return alert(fmt::format("'stats socket' : address '{}' is not supported by lb (a UNIX path or ADDR:PORT)", w[2]));
+    }
+    for (std::size_t i = 3; i < w.size(); i += 2) {
+      const std::string_view opt = w[i];
+      const std::string_view value = i + 1 < w.size() ? std::string_view(w[i + 1]) : std::string_view();
+      if (opt == "level") {
+        if (value.empty()) return alert("'stats socket' : ''level' : missing level'");
+        if (value == "user") sock.level = CliLevel::User;
+        else if (value == "operator") sock.level = CliLevel::Operator;
+        else if (value == "admin") sock.level = CliLevel::Admin;
+        else return alert(fmt::format("'stats socket' : ''level' only supports 'user', 'operator', and 'admin' (got '{}')'", value));
+      } else if (opt == "mode") {
+        const bool octal = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '7'; });
+        if (!octal) return alert(fmt::format("'stats socket' : ''mode' : missing or invalid mode '{}' (octal integer expected)'", value));
+        sock.mode = static_cast<unsigned>(std::stoul(std::string(value), nullptr, 8));
+      } else if (one_of(opt, {"uid", "gid", "user", "group", "expose-fd", "process", "severity-output", "maxconn", "backlog", "name"})) {
+        warn(fmt::format("'stats socket' : '{}' has no effect in lb and is ignored", opt));
+      } else {
+        return alert(fmt::format("'stats socket' : unknown keyword '{}'.", opt));
+      }
+    }
+    out_.config.global.stats_sockets.push_back(std::move(sock));
   }
 
   std::optional<LogTarget> parse_log_target(Words w) {

@@ -802,24 +802,21 @@ void apply_resolution_event(const ResolutionEvent& event, CheckEngine& engine, B
     case ResolutionEvent::Kind::FqdnChanged:
       break;
     case ResolutionEvent::Kind::AddressLost:
-      engine.enter_maintenance(key, event.cause);
-      backends.set_usable(key, false);
+      engine.set_admin(key, admin::kResolutionMaint, event.cause);
       backends.set_address(key, "");
       break;
     case ResolutionEvent::Kind::AddressValid:
-      engine.leave_maintenance(key, event.hostname);
-      backends.set_usable(key, engine.server_up(key));
+      engine.clear_admin(key, admin::kResolutionMaint, event.hostname);
       break;
   }
 }
 
-void start_in_maintenance(const Config& config, CheckEngine& engine, Backends& backends) {
+void start_in_maintenance(const Config& config, CheckEngine& engine) {
   for (std::size_t pi = 0; pi < config.proxies.size(); ++pi) {
     if (!config.proxies[pi].has_backend_role()) continue;
     for (std::size_t si = 0; si < config.proxies[pi].servers.size(); ++si)
       if (!config.proxies[pi].servers[si].start_address) {
-        engine.enter_maintenance({pi, si}, "", false);
-        backends.set_usable({pi, si}, false);
+        engine.set_admin({pi, si}, admin::kResolutionMaint, "", false);
       }
   }
 }

@@ -87,9 +87,9 @@ class ServerResolution {
 class Backends;
 void apply_resolution_event(const ResolutionEvent& event, CheckEngine& engine, Backends& backends);
 
-// The engine and Backends start servers that `init-addr` left without an address in
-// maintenance, as HAProxy does (silently: it logs nothing while starting).
-void start_in_maintenance(const Config& config, CheckEngine& engine, Backends& backends);
+// The engine starts servers that `init-addr` left without an address in maintenance, as HAProxy
+// does (silently: it logs nothing while starting); routing follows through the engine's events.
+void start_in_maintenance(const Config& config, CheckEngine& engine);
 
 // The configuration as the engine and the traffic side run it: each server's host is the
 // address `init-addr` gave it ("" for none), since they only ever see address literals.

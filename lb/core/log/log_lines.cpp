@@ -13,7 +13,22 @@ std::string running_on_backup(BackendCounts c) {
   return (c.active == 0 && c.backup > 0) ? " Running on backup." : "";
 }
 
-std::string reason_text(const CheckResult* r) { return r ? format_reason(*r) : std::string{}; }
+std::string reason_text(StateCause c) {
+  if (c.check) return format_reason(*c.check);
+  return c.text.empty() ? std::string{} : fmt::format(", {}", c.text);
+}
+
+std::string cause_text(std::string_view cause) { return cause.empty() ? std::string() : fmt::format(" ({})", cause); }
+
+std::string left_counts(BackendCounts after, int sessions_active, int requeued, int queued) {
+  return fmt::format(". {} active and {} backup servers left.{} {} sessions active, {} requeued, {} remaining in queue.",
+                     after.active, after.backup, running_on_backup(after), sessions_active, requeued, queued);
+}
+
+std::string online_counts(BackendCounts after, int requeued, int queued) {
+  return fmt::format(". {} active and {} backup servers online.{} {} sessions requeued, {} total in queue.",
+                     after.active, after.backup, running_on_backup(after), requeued, queued);
+}
 
 }  // namespace
 
@@ -23,50 +38,66 @@ std::string_view severity_name(Severity s) {
   return kNames[static_cast<std::size_t>(s)];
 }
 
-LogLine server_down_line(ServerRef s, const CheckResult* reason, BackendCounts after,
-                         int sessions_active, int requeued, int queued, bool was_stopping) {
+LogLine server_down_line(ServerRef s, StateCause reason, BackendCounts after, int sessions_active, int requeued,
+                         int queued, bool was_stopping) {
   return {was_stopping ? Severity::Notice : Severity::Alert,
-          fmt::format("{} is DOWN{}. {} active and {} backup servers left.{} {} sessions active, "
-                      "{} requeued, {} remaining in queue.",
-                      server_prefix(s), reason_text(reason), after.active, after.backup,
-                      running_on_backup(after), sessions_active, requeued, queued)};
+          fmt::format("{} is DOWN{}{}", server_prefix(s), reason_text(reason),
+                      left_counts(after, sessions_active, requeued, queued))};
 }
 
-LogLine server_up_line(ServerRef s, const CheckResult* reason, BackendCounts after, int requeued,
-                       int queued) {
+LogLine server_up_line(ServerRef s, StateCause reason, BackendCounts after, int requeued, int queued) {
   return {Severity::Notice,
-          fmt::format("{} is UP{}. {} active and {} backup servers online.{} {} sessions requeued, "
-                      "{} total in queue.",
-                      server_prefix(s), reason_text(reason), after.active, after.backup,
-                      running_on_backup(after), requeued, queued)};
+          fmt::format("{} is UP{}{}", server_prefix(s), reason_text(reason), online_counts(after, requeued, queued))};
 }
 
-LogLine server_stopping_line(ServerRef s, const CheckResult* reason, BackendCounts after,
-                             int requeued, int queued) {
-  return {Severity::Notice,
-          fmt::format("{} is stopping{}. {} active and {} backup servers online.{} {} sessions "
-                      "requeued, {} total in queue.",
-                      server_prefix(s), reason_text(reason), after.active, after.backup,
-                      running_on_backup(after), requeued, queued)};
+LogLine server_stopping_line(ServerRef s, StateCause reason, BackendCounts after, int requeued, int queued) {
+  return {Severity::Notice, fmt::format("{} is stopping{}{}", server_prefix(s), reason_text(reason),
+                                        online_counts(after, requeued, queued))};
 }
 
 LogLine server_maintenance_line(ServerRef s, std::string_view cause, BackendCounts after, int sessions_active,
                                 int requeued, int queued, bool was_stopping) {
   return {was_stopping ? Severity::Notice : Severity::Alert,
-          fmt::format("{} is going DOWN for maintenance{}. {} active and {} backup servers left.{} {} sessions "
-                      "active, {} requeued, {} remaining in queue.",
-                      server_prefix(s), cause.empty() ? std::string() : fmt::format(" ({})", cause), after.active,
-                      after.backup, running_on_backup(after), sessions_active, requeued, queued)};
+          fmt::format("{} is going DOWN for maintenance{}{}", server_prefix(s), cause_text(cause),
+                      left_counts(after, sessions_active, requeued, queued))};
 }
 
 LogLine server_down_to_maintenance_line(ServerRef s, std::string_view cause) {
-  return {Severity::Notice, fmt::format("{} was DOWN and now enters maintenance{}.", server_prefix(s),
-                                        cause.empty() ? std::string() : fmt::format(" ({})", cause))};
+  return {Severity::Notice, fmt::format("{} was DOWN and now enters maintenance{}.", server_prefix(s), cause_text(cause))};
 }
 
-LogLine server_resolves_again_line(ServerRef s, std::string_view hostname, bool up) {
+LogLine server_leaving_maintenance_line(ServerRef s, bool up, bool drain) {
+  return {Severity::Notice, fmt::format("{} is {}/{} (leaving forced maintenance).", server_prefix(s),
+                                        up ? "UP" : "DOWN", drain ? "DRAIN" : "READY")};
+}
+
+LogLine server_remains_in_maintenance_line(ServerRef s) {
+  return {Severity::Notice, fmt::format("{} is leaving forced maintenance but remains in maintenance.", server_prefix(s))};
+}
+
+LogLine server_resolves_but_remains_in_maintenance_line(ServerRef s, std::string_view hostname) {
   return {Severity::Notice,
-          fmt::format("{} ('{}') is {}/READY (resolves again).", server_prefix(s), hostname, up ? "UP" : "DOWN")};
+          fmt::format("{} ('{}') resolves again but remains in maintenance.", server_prefix(s), hostname)};
+}
+
+LogLine server_drain_line(ServerRef s, std::string_view cause, BackendCounts after, bool down, int sessions_active,
+                          int requeued, int queued) {
+  return {Severity::Notice, fmt::format("{} enters drain state{}{}", server_prefix(s), cause_text(cause),
+                                        down ? left_counts(after, sessions_active, requeued, queued)
+                                             : online_counts(after, requeued, queued))};
+}
+
+LogLine server_leaving_drain_line(ServerRef s, bool up) {
+  return {Severity::Notice, fmt::format("{} is {} (leaving forced drain).", server_prefix(s), up ? "UP" : "DOWN")};
+}
+
+LogLine server_remains_in_drain_line(ServerRef s) {
+  return {Severity::Notice, fmt::format("{} remains in forced drain mode.", server_prefix(s))};
+}
+
+LogLine server_resolves_again_line(ServerRef s, std::string_view hostname, bool up, bool drain) {
+  return {Severity::Notice, fmt::format("{} ('{}') is {}/{} (resolves again).", server_prefix(s), hostname,
+                                        up ? "UP" : "DOWN", drain ? "DRAIN" : "READY")};
 }
 
 LogLine server_dns_ready_line(ServerRef s) {

@@ -1,6 +1,7 @@
 #pragma once
 // HAProxy 2.6's server-state messages, built byte for byte (src/server.c, src/backend.c).
 // Core code never writes logs: it returns these strings and lb/net/logger prints them.
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -31,14 +32,23 @@ struct LogLine {
   bool operator==(const LogLine&) const = default;
 };
 
-// `reason` is the check that caused the change; nullopt prints no reason (as with
+// Why a server's state changed, as HAProxy appends it (srv_append_status): the check that caused
+// it (", reason: Layer7 ..."), a text (", changed from CLI"), or nothing (a null check: as with
 // option log-health-checks, where the reason was logged by the health-check line).
-LogLine server_down_line(ServerRef s, const CheckResult* reason, BackendCounts after,
+struct StateCause {
+  StateCause(std::nullptr_t = nullptr) {}
+  StateCause(const CheckResult* c) : check(c) {}
+  StateCause(std::string_view t) : text(t) {}
+  const CheckResult* check = nullptr;
+  std::string_view text;
+};
+
+LogLine server_down_line(ServerRef s, StateCause reason, BackendCounts after,
                          int sessions_active = 0, int requeued = 0, int queued = 0,
                          bool was_stopping = false);
-LogLine server_up_line(ServerRef s, const CheckResult* reason, BackendCounts after,
+LogLine server_up_line(ServerRef s, StateCause reason, BackendCounts after,
                        int requeued = 0, int queued = 0);
-LogLine server_stopping_line(ServerRef s, const CheckResult* reason, BackendCounts after,
+LogLine server_stopping_line(ServerRef s, StateCause reason, BackendCounts after,
                              int requeued = 0, int queued = 0);
 
 // Maintenance entered because the server's name stopped resolving (`cause`: "DNS NX status",
@@ -46,9 +56,20 @@ LogLine server_stopping_line(ServerRef s, const CheckResult* reason, BackendCoun
 LogLine server_maintenance_line(ServerRef s, std::string_view cause, BackendCounts after, int sessions_active = 0,
                                 int requeued = 0, int queued = 0, bool was_stopping = false);
 LogLine server_down_to_maintenance_line(ServerRef s, std::string_view cause);
+// Leaving forced maintenance (`disable server` undone): "Server be/s is UP/READY (leaving forced
+// maintenance)." (DOWN when its checks disagree, DRAIN when a drain flag remains).
+LogLine server_leaving_maintenance_line(ServerRef s, bool up, bool drain);
+LogLine server_remains_in_maintenance_line(ServerRef s);              // forced flag gone, another stays
+LogLine server_resolves_but_remains_in_maintenance_line(ServerRef s, std::string_view hostname);
+// `set server be/s state drain`: "Server be/s enters drain state. ..." with the counts of a DOWN
+// line when the server is DOWN, of an UP line otherwise.
+LogLine server_drain_line(ServerRef s, std::string_view cause, BackendCounts after, bool down,
+                          int sessions_active = 0, int requeued = 0, int queued = 0);
+LogLine server_leaving_drain_line(ServerRef s, bool up);
+LogLine server_remains_in_drain_line(ServerRef s);  // "Server be/s remains in forced drain mode."
 // Leaving resolution maintenance: "Server be/s ('app.example') is UP/READY (resolves again).",
 // then the resolver's own "Server be/s administratively READY thanks to valid DNS answer."
-LogLine server_resolves_again_line(ServerRef s, std::string_view hostname, bool up);
+LogLine server_resolves_again_line(ServerRef s, std::string_view hostname, bool up, bool drain = false);
 LogLine server_dns_ready_line(ServerRef s);
 // "be/s changed its IP from 127.0.0.2 to 127.0.0.3 by dns/ns1." (`from` "(none)" when it had none;
 // `by` "RESOLVERS/NAMESERVER", or "DNS cache" for a server sharing another's answer).

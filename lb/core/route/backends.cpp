@@ -1,5 +1,7 @@
 #include "lb/core/route/backends.hpp"
 
+#include <algorithm>
+
 namespace lb::core {
 
 Backends::Backends(const Config& config) : config_(config), backends_(config.proxies.size()) {
@@ -12,6 +14,7 @@ Backends::Backends(const Config& config) : config_(config), backends_(config.pro
     auto& b = backends_[pi];
     b.router.emplace(px.balance, px.allbackups, std::move(servers));
     b.sessions.assign(px.servers.size(), 0);
+    b.max_sessions.assign(px.servers.size(), 0);
     for (const auto& s : px.servers) {
       b.addresses.push_back(s.host);
       b.ports.push_back(s.port);
@@ -41,6 +44,22 @@ void Backends::set_usable(ServerKey key, bool usable) {
   if (!b.router) return;
   b.router->set_up(key.server, usable);
   if (usable) serve_queue(key.proxy);  // a server back UP takes waiting requests at once
+}
+
+Backends::Connections Backends::connections(ServerKey key) const {
+  const auto& b = backends_.at(key.proxy);
+  if (key.server >= b.sessions.size()) return {};
+  return {b.sessions[key.server], b.max_sessions[key.server]};
+}
+
+void Backends::follow(const HealthEvent& event, const CheckEngine& engine) {
+  using K = HealthEvent::Kind;
+  if (event.kind == K::CheckStarted || event.kind == K::CheckFinished || event.kind == K::NoServerAvailable) return;
+  auto& b = backends_.at(event.key.proxy);
+  if (!b.router) return;
+  const ServerStatus st = engine.status(event.key);
+  b.router->set_weight(event.key.server, st.uweight);
+  set_usable(event.key, st.usable());
 }
 
 const std::string& Backends::address(ServerKey key) const { return backends_.at(key.proxy).addresses.at(key.server); }
@@ -104,7 +123,8 @@ void Backends::serve_queue(std::size_t proxy) {
 
 void Backends::request_started(ServerKey key) {
   auto& b = backends_.at(key.proxy);
-  ++b.sessions.at(key.server);
+  const int now = ++b.sessions.at(key.server);
+  b.max_sessions[key.server] = std::max(b.max_sessions[key.server], now);
   ++b.total;
   b.router->connection_opened(key.server);
 }

@@ -28,6 +28,9 @@ class Backends {
   std::optional<std::size_t> backend_of(std::size_t frontend) const;
 
   void set_usable(ServerKey key, bool usable);
+  // Brings a server's routing in line with the engine after one of its events (state, admin
+  // flags, weight): the one place lb and the simulator update routing from health.
+  void follow(const HealthEvent& event, const CheckEngine& engine);
   // Where requests for the server connect: its configured address, until run-time resolution
   // changes it ("" while it has none).
   const std::string& address(ServerKey key) const;
@@ -59,6 +62,12 @@ class Backends {
   void request_started(ServerKey key);
   void request_finished(ServerKey key);
   int sessions(ServerKey key) const;
+  // Requests being served on the server now, and the most it has served at once.
+  struct Connections {
+    int current = 0;
+    int max = 0;
+  };
+  Connections connections(ServerKey key) const;
   int backend_sessions(std::size_t proxy) const;
   ServerLoad load(ServerKey key) const;
 
@@ -70,6 +79,7 @@ class Backends {
   struct Backend {
     std::optional<Router> router;  // set for backend-role proxies
     std::vector<int> sessions;
+    std::vector<int> max_sessions;
     std::vector<std::string> addresses;
     std::vector<std::uint16_t> ports;
     int total = 0;

@@ -1,5 +1,6 @@
 #include "lb/core/route/router.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <stdexcept>
@@ -251,6 +252,68 @@ struct Router::Impl {
     queue(i);
   }
 
+  // fwrr_update_server_weight, for a server usable before and after: a new place for its new
+  // weight, in the tree it is in.
+  void fwrr_reweight(std::size_t i, int old_eweight) {
+    auto& s = servers[i];
+    Group& g = group_of(i);
+    g.next_weight += s.eweight - old_eweight;
+    if (s.tree == g.init) {
+      dequeue(i);
+      queue_by_weight(*g.init, i);
+      return;
+    }
+    if (s.tree == nullptr) {
+      dequeue(i);
+      take_out(i);
+      s.npos = g.curr_pos + (g.next_weight + g.curr_weight - g.curr_pos) / s.eweight;
+      queue(i);
+      return;
+    }
+    // In the current or the next tree: if it has places left in this round, move its next one.
+    take_out(i);
+    const int prev_next = s.npos;
+    const int step = g.next_weight / s.eweight;
+    s.npos = s.lpos + step;
+    s.rweight = 0;
+    if (s.npos > prev_next) s.npos = prev_next;
+    if (s.npos < g.curr_pos + 2) s.npos = g.curr_pos + step;
+    dequeue(i);
+    queue(i);
+  }
+
+  void set_weight(std::size_t i, int weight) {
+    auto& s = servers[i];
+    const int eweight = std::clamp(weight, 0, kUserWeightRange) * kWeightScale;
+    if (eweight == s.eweight) return;
+    const bool was_usable = s.usable();
+    const int old_eweight = s.eweight;
+    if (was_usable && !(s.up && eweight > 0)) {
+      set_usable(i, false);  // leaves with the weight it counted for
+      s.eweight = eweight;
+      return;
+    }
+    s.eweight = eweight;
+    if (!was_usable) {
+      if (s.usable()) set_usable(i, true);
+      return;
+    }
+    switch (balance) {
+      case Balance::RoundRobin:
+        fwrr_reweight(i, old_eweight);
+        break;
+      case Balance::LeastConn:
+      case Balance::First:
+        // fwlc_update_server_weight: requeued with the key its new weight gives.
+        if (s.queued) {
+          Tree& t = *s.tree;
+          dequeue(i);
+          insert(t, i, key_of(i));
+        }
+        break;
+    }
+  }
+
   // --- leastconn / first --------------------------------------------------------------------
 
   std::optional<std::size_t> ordered_pick(const Tree& t) const {
@@ -345,6 +408,8 @@ void Router::set_up(std::size_t server, bool up) {
 }
 
 bool Router::is_up(std::size_t server) const { return impl_->servers.at(server).up; }
+
+void Router::set_weight(std::size_t server, int weight) { impl_->set_weight(server, weight); }
 
 std::optional<std::size_t> Router::pick() { return impl_->pick(); }
 

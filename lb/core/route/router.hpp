@@ -29,6 +29,9 @@ class Router {
   // Servers start UP (as HAProxy assumes until a check says otherwise).
   void set_up(std::size_t server, bool up);
   bool is_up(std::size_t server) const;
+  // A new weight (0..256) at run time, placed as HAProxy places it (fwrr/fwlc
+  // update_server_weight); 0 takes the server out of the choice.
+  void set_weight(std::size_t server, int weight);
   // The server for the next request; nullopt = "no server available" (HTTP 503).
   std::optional<std::size_t> pick();
   // Connection accounting for leastconn/first: call when a connection to `server` opens/closes.

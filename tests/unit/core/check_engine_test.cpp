@@ -380,7 +380,7 @@ TEST_F(EngineOnSimTime, MaintenanceDuringACheckKeepsTheBeatAndLeavingItIsUpAtOnc
   prober_.set(kS3, SimBehavior::http(200, "OK"));
   start(kThreeServers);
   sched_.advance(Ms{10});  // s1's first check is hanging
-  engine_->enter_maintenance({0, 0}, "DNS NX status");
+  engine_->set_admin({0, 0}, admin::kResolutionMaint, "DNS NX status");
   EXPECT_FALSE(engine_->server_up({0, 0}));
   EXPECT_EQ(engine_->counts(0).active, 2);
   EXPECT_THAT(lines_, ElementsAre("Server apps/s1 is going DOWN for maintenance (DNS NX status). 2 active and 0 backup "
@@ -389,7 +389,7 @@ TEST_F(EngineOnSimTime, MaintenanceDuringACheckKeepsTheBeatAndLeavingItIsUpAtOnc
   EXPECT_EQ(check_start_times({0, 0}).size(), 1u);  // paused: no check in maintenance
   ASSERT_TRUE(engine_->next_check_at({0, 0}));
   prober_.set(kS1, SimBehavior::http(500, "Internal Server Error"));
-  engine_->leave_maintenance({0, 0}, "app1.example");
+  engine_->clear_admin({0, 0}, admin::kResolutionMaint, "app1.example");
   EXPECT_TRUE(engine_->server_up({0, 0}));
   EXPECT_EQ(engine_->counts(0).active, 3);
   EXPECT_EQ(lines_.back(), "Server apps/s1 ('app1.example') is UP/READY (resolves again).");
@@ -405,7 +405,7 @@ TEST_F(EngineOnSimTime, AServerDownWhenItEntersMaintenanceSaysSoWithoutCounts) {
   start(kThreeServers);
   sched_.advance(Ms{10});
   ASSERT_FALSE(engine_->server_up({0, 0}));
-  engine_->enter_maintenance({0, 0}, "DNS timeout status");
+  engine_->set_admin({0, 0}, admin::kResolutionMaint, "DNS timeout status");
   EXPECT_EQ(lines_.back(), "Server apps/s1 was DOWN and now enters maintenance (DNS timeout status).");
   EXPECT_EQ(engine_->counts(0).active, 2);
 }

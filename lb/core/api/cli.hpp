@@ -1,0 +1,73 @@
+#pragma once
+// HAProxy 2.6's command-line interface (src/cli.c) as pure code: how a connection's bytes are cut
+// into commands and words, the keyword table `help` prints, the "Unknown command" answer with its
+// fuzzy suggestions, and the framing of answers (an empty line after each, "> " in prompt mode).
+// What each command does is in runtime_api; this file knows no server and no socket.
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lb/core/config/model.hpp"
+
+namespace lb::core::cli {
+
+using Level = CliLevel;
+std::string_view level_name(Level level);  // "user", "operator", "admin"
+std::optional<Level> parse_level(std::string_view word);
+
+inline constexpr std::size_t kMaxArgs = 64;         // MAX_CLI_ARGS
+inline constexpr std::size_t kMaxRequest = 16383;   // one command must fit the CLI's buffer
+inline constexpr std::string_view kPermissionDenied = "Permission denied\n";
+
+// The words of one command: split on spaces and tabs, a backslash keeps the next character
+// (and "\\" is one backslash); at most kMaxArgs words, the rest is dropped as HAProxy drops it.
+std::vector<std::string> split_words(std::string_view command);
+
+// One entry of HAProxy 2.6's keyword table: its leading words and its help line.
+struct Keyword {
+  std::vector<std::string_view> words;
+  std::string_view usage;
+};
+const std::vector<Keyword>& keywords();
+
+// The text HAProxy prints for `help [words...]` (`words` after "help") or, when `help` is false,
+// for a command that matches no keyword: the matching or nearest entries, then help/prompt/quit.
+std::string usage_message(const std::vector<std::string>& words, bool help);
+
+// One CLI connection, bytes in and bytes out. A command ends at an LF or an unescaped ';' (a
+// trailing CR is dropped); without `prompt` the connection ends once the commands received so
+// far are answered, with it each answer is followed by "> " and the connection stays.
+class Connection {
+ public:
+  struct Answer {
+    std::string text;  // what the command prints, its own line ends included
+  };
+  // Runs one command other than help/prompt/quit/operator/user, which the connection answers
+  // itself; nullopt: no such command (the connection answers with the usage message).
+  using Handler = std::function<std::optional<Answer>(const std::vector<std::string>& words, Connection& connection)>;
+
+  Connection(Level level, Handler handler);
+
+  // Received bytes; returns the bytes to send back.
+  std::string feed(std::string_view bytes);
+  // Whether the connection should now be closed (after the answers feed() returned).
+  bool done() const { return done_; }
+
+  Level level() const { return level_; }
+  bool interactive() const { return interactive_; }
+
+ private:
+  std::string run(const std::vector<std::string>& words);
+  Level level_;
+  Handler handler_;
+  std::string pending_;
+  bool interactive_ = false;
+  bool quit_ = false;
+  bool no_lf_ = false;
+  bool done_ = false;
+};
+
+}  // namespace lb::core::cli

@@ -1,0 +1,187 @@
+#include "lb/net/stats_socket.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+
+#include <array>
+#include <cstring>
+#include <list>
+
+#include "lb/net/log_sink.hpp"
+
+namespace lb::net {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using unix_socket = asio::local::stream_protocol;
+
+namespace {
+
+// One CLI connection over any stream socket: read, feed, write the answer, until the core says
+// the conversation is over or the peer goes quiet for `idle`.
+template <class Socket>
+class CliSession : public std::enable_shared_from_this<CliSession<Socket>> {
+ public:
+  CliSession(Socket socket, core::cli::Level level, core::RuntimeApi& api, std::chrono::milliseconds idle)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), conn_(level, api.handler()), idle_(idle) {}
+
+  void start() { read(); }
+  void close() {
+    boost::system::error_code ec;
+    timer_.cancel();
+    socket_.close(ec);
+  }
+
+ private:
+  void read() {
+    timer_.expires_after(idle_);
+    timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->close();
+    });
+    socket_.async_read_some(asio::buffer(buf_), [self = this->shared_from_this()](const boost::system::error_code& ec,
+                                                                                  std::size_t n) {
+      self->timer_.cancel();
+      // The peer closed or failed: an unfinished command is dropped, as HAProxy drops it.
+      if (ec) return self->close();
+      self->out_ = self->conn_.feed(std::string_view(self->buf_.data(), n));
+      self->write();
+    });
+  }
+  void write() {
+    if (out_.empty()) return conn_.done() ? shutdown() : read();
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->out_.clear();
+                        self->conn_.done() ? self->shutdown() : self->read();
+                      });
+  }
+  void shutdown() {
+    boost::system::error_code ec;
+    socket_.shutdown(Socket::shutdown_both, ec);
+    close();
+  }
+
+  Socket socket_;
+  asio::steady_timer timer_;
+  core::cli::Connection conn_;
+  std::chrono::milliseconds idle_;
+  std::array<char, 4096> buf_{};
+  std::string out_;
+};
+
+}  // namespace
+
+struct StatsSockets::Impl {
+  struct Listener {
+    const core::StatsSocket* config = nullptr;
+    std::unique_ptr<tcp::acceptor> inet;
+    std::unique_ptr<unix_socket::acceptor> local;
+    std::string bound;  // what listening() prints
+  };
+
+  Impl(const core::Config& c, asio::io_context& i, core::RuntimeApi& a, LogSink& l)
+      : config(c), io(i), api(a), log(l) {}
+
+  template <class Acceptor, class Socket>
+  void accept(Acceptor& acceptor, const core::StatsSocket& sock) {
+    acceptor.async_accept([this, &acceptor, &sock](const boost::system::error_code& ec, Socket s) {
+      if (!accepting) return;
+      if (!ec) {
+        auto session = std::make_shared<CliSession<Socket>>(std::move(s), sock.level, api, config.global.stats_timeout);
+        session->start();
+      }
+      accept<Acceptor, Socket>(acceptor, sock);
+    });
+  }
+
+  const core::Config& config;
+  asio::io_context& io;
+  core::RuntimeApi& api;
+  LogSink& log;
+  std::list<Listener> listeners;
+  bool accepting = true;
+};
+
+StatsSockets::StatsSockets(const core::Config& config, asio::io_context& io, core::RuntimeApi& api, LogSink& log)
+    : impl_(std::make_unique<Impl>(config, io, api, log)) {}
+
+StatsSockets::~StatsSockets() { stop(); }
+
+bool StatsSockets::bind_all() {
+  bool ok = true;
+  for (const auto& sock : impl_->config.global.stats_sockets) {
+    Impl::Listener l;
+    l.config = &sock;
+    boost::system::error_code ec;
+    std::string where;
+    if (!sock.path.empty()) {
+      // HAProxy replaces a socket file left by an earlier process.
+      ::unlink(sock.path.c_str());
+      l.local = std::make_unique<unix_socket::acceptor>(impl_->io);
+      const unix_socket::endpoint ep(sock.path);
+      l.local->open(ep.protocol(), ec);
+      if (!ec) l.local->bind(ep, ec);
+      if (!ec) l.local->listen(asio::socket_base::max_listen_connections, ec);
+      if (!ec && sock.mode && ::chmod(sock.path.c_str(), static_cast<mode_t>(*sock.mode)) != 0)
+        ec.assign(errno, boost::system::system_category());
+      where = fmt::format("cannot bind UNIX socket ({}) [{}]", std::strerror(ec.value()), sock.path);
+      l.bound = sock.path;
+    } else {
+      l.inet = std::make_unique<tcp::acceptor>(impl_->io);
+      const tcp::endpoint ep(asio::ip::make_address(sock.host, ec), sock.port);
+      if (!ec) l.inet->open(ep.protocol(), ec);
+      if (!ec) l.inet->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) l.inet->bind(ep, ec);
+      if (!ec) l.inet->listen(asio::socket_base::max_listen_connections, ec);
+      where = fmt::format("cannot bind socket ({}) for [{}:{}]", std::strerror(ec.value()), sock.host, sock.port);
+      if (!ec) {
+        const auto bound = l.inet->local_endpoint(ec);
+        l.bound = fmt::format("{}:{}", bound.address().to_string(), bound.port());
+      }
+    }
+    if (ec) {
+      impl_->log.process(core::Severity::Alert, fmt::format("Binding [{}:{}] for frontend GLOBAL: {}", sock.pos.file,
+                                                            sock.pos.line, where));
+      ok = false;
+      continue;
+    }
+    impl_->listeners.push_back(std::move(l));
+  }
+  if (!ok) {
+    impl_->log.process(core::Severity::Alert,
+                       "[haproxy.main()] Some protocols failed to start their listeners! Exiting.");
+    return false;
+  }
+  for (auto& l : impl_->listeners) {
+    if (l.local) impl_->accept<unix_socket::acceptor, unix_socket::socket>(*l.local, *l.config);
+    else impl_->accept<tcp::acceptor, tcp::socket>(*l.inet, *l.config);
+  }
+  return true;
+}
+
+std::vector<std::string> StatsSockets::listening() const {
+  std::vector<std::string> out;
+  for (const auto& l : impl_->listeners) out.push_back(l.bound);
+  return out;
+}
+
+void StatsSockets::stop() {
+  impl_->accepting = false;
+  for (auto& l : impl_->listeners) {
+    boost::system::error_code ec;
+    if (l.local) {
+      l.local->close(ec);
+      ::unlink(l.config->path.c_str());
+    }
+    if (l.inet) l.inet->close(ec);
+  }
+  impl_->listeners.clear();
+}
+
+}  // namespace lb::net
