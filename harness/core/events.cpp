@@ -40,7 +40,11 @@ std::string_view message_of(std::string_view line) {
 
 // ", reason: R[, code: C][, info: "I"][, check duration: Dms]" up to the ". " that ends it.
 void parse_reason(std::string_view s, Event& e) {
-  if (!take(s, ", reason: ")) return;
+  if (!take(s, ", reason: ")) {
+    // A state set without a check: ", changed from CLI".
+    if (take(s, ", ")) e.reason = std::string(s.substr(0, s.find(". ")));
+    return;
+  }
   const auto stop = [&](std::string_view t) {
     const auto a = t.find(", code: ");
     const auto b = t.find(", info: ");
@@ -74,6 +78,7 @@ std::string_view name(Event::Kind k) {
     case Event::Kind::NoServer: return "no server available";
     case Event::Kind::Maintenance: return "MAINT";
     case Event::Kind::Address: return "address";
+    case Event::Kind::Drain: return "DRAIN";
   }
   return "?";
 }
@@ -112,6 +117,7 @@ std::optional<Event> parse_event(std::string_view line) {
   if (!take(s, "Server ")) return std::nullopt;
   auto space = s.find(" is ");
   std::size_t verb = 4;
+  if (const auto drain = s.find(" enters drain state"); drain < space) space = drain, verb = 1;
   if (const auto was = s.find(" was "); was < space) space = was, verb = 5;  // "... was DOWN and now enters maintenance"
   const auto slash = s.find('/');
   if (space == std::string_view::npos || slash == std::string_view::npos || slash > space) return std::nullopt;
@@ -132,8 +138,19 @@ std::optional<Event> parse_event(std::string_view line) {
     bracketed(s);
     return e;
   }
-  if (take(s, "UP/READY") || take(s, "UP/DRAIN")) {
-    e.kind = Event::Kind::Up;
+  if (take(s, "enters drain state")) {
+    e.kind = Event::Kind::Drain;
+    bracketed(s);
+    return e;
+  }
+  // Leaving maintenance or drain: "UP/READY (leaving forced maintenance)", "DOWN (leaving forced drain)".
+  for (const auto& [word, kind] : {std::pair{"UP/READY", Event::Kind::Up}, std::pair{"UP/DRAIN", Event::Kind::Up},
+                                   std::pair{"DOWN/READY", Event::Kind::Down}, std::pair{"DOWN/DRAIN", Event::Kind::Down},
+                                   std::pair{"UP (", Event::Kind::Up}, std::pair{"DOWN (", Event::Kind::Down}}) {
+    const std::string_view w = word;
+    if (!s.starts_with(w)) continue;
+    s.remove_prefix(w.ends_with('(') ? w.size() - 2 : w.size());
+    e.kind = kind;
     bracketed(s);
     return e;
   }

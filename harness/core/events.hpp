@@ -18,8 +18,11 @@ struct Event {
   // "was DOWN and now enters maintenance (...)"); the reason is the cause in brackets. Address:
   // run-time resolution changed its address ("be/s changed its IP from A to B by dns/ns1"); the
   // info is the new address, the reason who gave it. A server leaving maintenance ("('name') is
-  // UP/READY (resolves again)") is an Up with the reason "resolves again".
-  enum class Kind { Down, Up, Stopping, NoServer, Maintenance, Address };
+  // UP/READY (resolves again)") is an Up with the reason "resolves again". The Runtime API's
+  // maintenance is a Maintenance without a reason; leaving it an Up (or Down) with the reason
+  // "leaving forced maintenance"; `state drain` a Drain ("enters drain state"), left as an Up (or
+  // Down) with "leaving forced drain"; `set server health` a state with "changed from CLI".
+  enum class Kind { Down, Up, Stopping, NoServer, Maintenance, Address, Drain };
   Kind kind = Kind::Down;
   std::string proxy;
   std::string server;               // empty for NoServer
@@ -34,7 +37,7 @@ struct Event {
   std::string who() const { return server.empty() ? proxy : proxy + "/" + server; }
 };
 
-// "DOWN", "UP", "stopping", "no server available", "MAINT", "address"
+// "DOWN", "UP", "stopping", "no server available", "MAINT", "address", "DRAIN"
 std::string_view name(Event::Kind k);
 // Whether the event changes the server's state (an address change does not).
 bool is_state(Event::Kind k);

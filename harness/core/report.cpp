@@ -93,12 +93,16 @@ std::string json_report(const std::vector<ScenarioRun>& runs, const std::string&
                                      {"passed", m.passed}, {"detail", m.detail}});
       for (const auto& [at, to] : w.trace.routing) routing[std::to_string(at.count())] = json::value_from(to);
       for (const auto& [backend, seen] : w.trace.checks) checks[backend] = json::value_from(seen);
+      json::array api;
+      for (const auto& x : w.trace.api)
+        api.push_back(json::object{{"at_ms", x.at.count()}, {"commands", json::value_from(x.commands)}, {"answer", x.answer}});
       worlds.push_back(json::object{{"world", w.name},
                                     {"wall_ms", w.ms},
                                     {"events", std::move(events)},
                                     {"checks", std::move(marks)},
                                     {"routing_by_step_ms", std::move(routing)},
                                     {"requests_seen_by_backend", std::move(checks)},
+                                    {"api", std::move(api)},
                                     {"errors", json::value_from(w.trace.errors)},
                                     {"failures", std::move(failures)}});
     }
@@ -176,7 +180,7 @@ std::string svg_timeline(const ScenarioRun& r) {
     auto segment = [&](Ms until) {
       g += fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" class=\"s-{}\"><title>{} {} from {} to "
                        "{}</title></rect>\n",
-                       x(from), y + 3, std::max(0.5, x(until) - x(from)), kLane - 8, state == "UP" ? "up" : state == "DOWN" ? "down" : state == "MAINT" ? "maint" : "stopping",
+                       x(from), y + 3, std::max(0.5, x(until) - x(from)), kLane - 8, state == "UP" ? "up" : state == "DOWN" ? "down" : state == "MAINT" ? "maint" : state == "DRAIN" ? "drain" : "stopping",
                        xml_escape(lane.who), state, seconds(from), seconds(until));
     };
     for (const auto& e : w->trace.events) {
@@ -228,13 +232,13 @@ h2 {{ margin: 28px 0 4px; font-size: 17px; }} .pass {{ color: #1a7f37; }} .fail 
 .summary {{ color: #555; margin: 0 0 6px; }} pre {{ background: #fbeaea; padding: 8px; white-space: pre-wrap; }}
 svg.timeline {{ display: block; margin: 6px 0 10px; }} .grid {{ stroke: #eee; }} .axis {{ font-size: 10px; fill: #888; }}
 .lane {{ font-size: 12px; fill: #333; }} .world {{ fill: #888; }}
-.s-up {{ fill: #c8e6c9; }} .s-down {{ fill: #ffcdd2; }} .s-stopping {{ fill: #ffe0b2; }} .s-maint {{ fill: #cfd8dc; }}
+.s-up {{ fill: #c8e6c9; }} .s-down {{ fill: #ffcdd2; }} .s-stopping {{ fill: #ffe0b2; }} .s-maint {{ fill: #cfd8dc; }} .s-drain {{ fill: #bbdefb; }}
 .t-up {{ fill: #2e7d32; }} .t-down {{ fill: #c62828; }} .c-ok {{ stroke: #2e7d32; stroke-width: 1.5; }} .c-ko {{ stroke: #c62828; stroke-width: 1.5; }}
 line.step {{ stroke: #1565c0; stroke-dasharray: 3 3; }} text.step {{ fill: #1565c0; font-size: 11px; }} .alert {{ fill: #c62828; font-weight: bold; }}
 table {{ border-collapse: collapse; font-size: 12px; }} td, th {{ border: 1px solid #ddd; padding: 2px 6px; text-align: left; }}
 </style></head><body>
 <h1>lbharness: {} scenario(s) on {}, {} passed, {} failed</h1>
-<p class="summary">Lanes: a server per world (UP green, DOWN red, stopping orange, MAINT grey); ticks: checks — on sim as
+<p class="summary">Lanes: a server per world (UP green, DOWN red, stopping orange, MAINT grey, DRAIN blue); ticks: checks — on sim as
 the check engine judged them (green passed, red failed), on lb and haproxy as the backend saw them (green: it answered
 2xx/3xx, or the check only connected; red: anything else) — hover for the reason or the answer; dashed blue: the timeline's steps (hover for what they did and where requests went);
 red !: "has no server available!".</p>

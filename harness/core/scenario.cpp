@@ -24,7 +24,7 @@ constexpr std::array kTopKeys{"name", "summary", "source", "duration", "backends
 constexpr std::array kDnsKeys{"records", "faults"};
 constexpr std::array kBackendKeys{"rules", "fault"};
 constexpr std::array kStepKeys{"at",       "backend",    "rules", "fault", "kill", "restart",
-                               "move_to",  "requests",   "concurrent", "rate", "for", "dns", "dns_faults"};
+                               "move_to",  "requests",   "concurrent", "rate", "for", "dns", "dns_faults", "api"};
 constexpr std::array kExpectKeys{"server", "is", "reason", "code", "info", "within", "duration", "no_server_available",
                                  "requests_at", "to", "share", "tolerance", "backend", "received", "at_least",
                                  "at_most"};
@@ -239,6 +239,13 @@ class Reader {
         auto list = dns_texts(v[key], field + "." + key, records, s);
         (records ? st.dns_records : st.dns_faults) = list.value_or(std::vector<std::string>{});
       }
+      if (v["api"]) {
+        st.api = v["api"].IsScalar() ? std::optional(std::vector<std::string>{v["api"].as<std::string>()})
+                                     : strings(v["api"], field + ".api");
+        if (!st.api || st.api->empty()) error(v["api"], field + ".api", "expected Runtime API commands, e.g. api: [\"disable server be/app1\"]");
+        if (s.config.find("{{api}}") == std::string::npos)
+          error(v["api"], field + ".api", "the config has no admin socket: add `stats socket {{api}} level admin` to global");
+      }
       if (v["concurrent"]) {
         st.concurrent = boolean(v["concurrent"], field + ".concurrent").value_or(false);
         if (st.requests == 0) error(v["concurrent"], field + ".concurrent", "only for a requests step");
@@ -259,10 +266,11 @@ class Reader {
       }
       const int actions = (st.requests > 0) + (st.rate > 0) + st.rules.has_value() + st.fault.has_value() +
                           st.kill + st.restart + st.move_to.has_value() + st.dns_records.has_value() +
-                          st.dns_faults.has_value();
+                          st.dns_faults.has_value() + st.api.has_value();
       if (actions != 1)
-        error(v, field, "a step does one thing: requests, rate, rules, fault, kill, restart, move_to, dns or dns_faults");
-      const bool backend_step = !st.sends_requests() && !st.dns_step();
+        error(v, field, "a step does one thing: requests, rate, rules, fault, kill, restart, move_to, dns, dns_faults or api");
+      if (st.api && !st.backend.empty()) error(v["backend"], field + ".backend", "an api step talks to the balancer, not to a backend");
+      const bool backend_step = !st.sends_requests() && !st.dns_step() && !st.api;
       if (st.dns_step() && !st.backend.empty()) error(v["backend"], field + ".backend", "a dns step changes the DNS table, not a backend");
       if (backend_step && st.backend.empty()) error(v, field + ".backend", "missing: the backend the step changes");
       if (!backend_step && !st.backend.empty()) error(v["backend"], field + ".backend", "requests go to the frontend, not to a backend");
@@ -288,7 +296,7 @@ class Reader {
         t.server = text(v["server"], field + ".server").value_or("");
         if (t.server.find('/') == std::string::npos) error(v["server"], field + ".server", "expected BACKEND/SERVER");
         if (!v["is"]) {
-          error(v, field + ".is", "missing: DOWN, UP, stopping, MAINT or address");
+          error(v, field + ".is", "missing: DOWN, UP, stopping, MAINT, DRAIN or address");
         } else {
           const auto is = text(v["is"], field + ".is").value_or("");
           if (is == "DOWN") t.to = Event::Kind::Down;
@@ -296,7 +304,8 @@ class Reader {
           else if (is == "stopping") t.to = Event::Kind::Stopping;
           else if (is == "MAINT") t.to = Event::Kind::Maintenance;
           else if (is == "address") t.to = Event::Kind::Address;
-          else error(v["is"], field + ".is", fmt::format("'{}': expected DOWN, UP, stopping, MAINT or address", is));
+          else if (is == "DRAIN") t.to = Event::Kind::Drain;
+          else error(v["is"], field + ".is", fmt::format("'{}': expected DOWN, UP, stopping, MAINT, DRAIN or address", is));
         }
         if (v["reason"]) t.reason = text(v["reason"], field + ".reason");
         if (v["code"]) t.code = integer(v["code"], field + ".code", 0, 999);
@@ -442,7 +451,8 @@ LoadResult load_scenario(const std::string& path) {
   return parse_scenario(file.text, path);
 }
 
-std::string render_config(const std::string& config, const std::map<std::string, int>& ports) {
+std::string render_config(const std::string& config, const std::map<std::string, int>& ports,
+                          const std::map<std::string, std::string>& texts) {
   std::string out;
   std::size_t at = 0;
   while (at < config.size()) {
@@ -454,6 +464,8 @@ std::string render_config(const std::string& config, const std::map<std::string,
     const auto name = config.substr(open + 2, close - open - 2);
     if (const auto it = ports.find(name); it != ports.end())
       out += std::to_string(it->second);
+    else if (const auto t = texts.find(name); t != texts.end())
+      out += t->second;
     else
       out.append(config, open, close + 2 - open);
     at = close + 2;

@@ -47,6 +47,9 @@ struct Step {
   // A DNS step replaces the table's records or its faults (an empty list clears them).
   std::optional<std::vector<std::string>> dns_records, dns_faults;
   bool dns_step() const { return dns_records.has_value() || dns_faults.has_value(); }
+  // A Runtime API step: these commands, on one connection to the balancer's admin socket (the
+  // config's `stats socket {{api}} level admin`).
+  std::optional<std::vector<std::string>> api;
   int requests = 0;
   bool concurrent = false;  // the requests all at once, each on a connection of its own
   int rate = 0;             // requests per second ...
@@ -136,8 +139,10 @@ LoadResult parse_scenario(std::string_view text, std::string_view file);
 
 LoadResult load_scenario(const std::string& path);
 
-// The config with its placeholders replaced by `ports` (name -> port; "frontend" included).
-// An unknown placeholder is left as is, so that haproxy and lb report it.
-std::string render_config(const std::string& config, const std::map<std::string, int>& ports);
+// The config with its placeholders replaced by `ports` (name -> port; "frontend" included) and
+// `texts` (name -> text, such as "api" -> the admin socket's path). An unknown placeholder is
+// left as is, so that haproxy and lb report it.
+std::string render_config(const std::string& config, const std::map<std::string, int>& ports,
+                          const std::map<std::string, std::string>& texts = {});
 
 }  // namespace lbh

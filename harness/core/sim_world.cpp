@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 
+#include "lb/core/api/runtime_api.hpp"
 #include "lb/core/check/check_engine.hpp"
 #include "lb/core/config/parser.hpp"
 #include "lb/core/dns/resolution.hpp"
@@ -282,7 +283,9 @@ Trace play_sim(const Scenario& sc) {
     ports["dns"] = kDnsPort;
     dns = parse_dns_table(sc.dns->records, sc.dns->faults, ports, trace.errors);
   }
-  const auto parsed = lb::core::parse_config(render_config(sc.config, ports), sc.file + " (config)");
+  // The admin socket is never bound here: the API is called directly.
+  const auto parsed =
+      lb::core::parse_config(render_config(sc.config, ports, {{"api", "/lbharness-sim/api.sock"}}), sc.file + " (config)");
   for (const auto& d : parsed.diagnostics)
     if (d.level == lb::core::Diagnostic::Level::Alert) trace.errors.push_back(lb::core::format_diagnostic(d));
   if (!trace.errors.empty()) return trace;
@@ -338,6 +341,8 @@ Trace play_sim(const Scenario& sc) {
   for (std::size_t i = 0; i < config.proxies.size() && !frontend; ++i)
     if (config.proxies[i].has_frontend_role()) frontend = i;
   const auto backend = frontend ? routing.backend_of(*frontend) : std::nullopt;
+
+  lb::core::RuntimeApi api(parsed.config, engine, routing, sched);
 
   engine.start();
   resolution.start();
@@ -401,6 +406,14 @@ Trace play_sim(const Scenario& sc) {
         went.push_back(outcome);
       }
       for (const auto& key : held) routing.request_finished(key);
+      continue;
+    }
+    if (st->api) {
+      // One connection, the commands on their own lines, answered as over the socket.
+      lb::core::cli::Connection conn(lb::core::cli::Level::Admin, api.handler());
+      std::string bytes;
+      for (const auto& c : *st->api) bytes += c + "\n";
+      trace.api.push_back({st->at, *st->api, conn.feed(bytes)});
       continue;
     }
     if (st->dns_step()) {

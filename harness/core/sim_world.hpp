@@ -23,8 +23,16 @@ struct CheckMark {
 };
 
 // What one world saw while playing a scenario.
+// One Runtime API step as the balancer answered it.
+struct ApiExchange {
+  Ms at{0};
+  std::vector<std::string> commands;
+  std::string answer;  // the bytes it sent back
+};
+
 struct Trace {
   std::vector<Event> events;  // transitions and alerts, in order
+  std::vector<ApiExchange> api;
   // Each check: in the sim world as the engine judged it; in the live worlds as the backend's
   // journal saw it (its answer, and how long the exchange lasted on its side).
   std::vector<CheckMark> check_marks;

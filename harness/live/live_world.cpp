@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "harness/live/child.hpp"
+#include "harness/live/cli_client.hpp"
 #include "harness/live/http_client.hpp"
 #include "harness/live/ports.hpp"
 #include "harness/live/temp_dir.hpp"
@@ -96,10 +97,14 @@ class Live {
     return put_dns(table, true) && put_dns(table, false);
   }
 
+  // The balancer's admin socket, in the scratch directory ({{api}} in the config).
+  std::string api_socket() const { return scratch_ ? (scratch_->path() / "api.sock").string() : std::string(); }
+  std::map<std::string, std::string> texts() const { return {{"api", api_socket()}}; }
+
   bool start_balancer() {
     try {
       scratch_.emplace();
-      const auto cfg = scratch_->write("haproxy.cfg", render_config(sc_.config, ports_));
+      const auto cfg = scratch_->write("haproxy.cfg", render_config(sc_.config, ports_, texts()));
       balancer_ = Child::start(opt_.balancer, {"-db", "-f", cfg.string()}, {.ready_line = ""});
     } catch (const std::exception& e) {
       trace_.errors.push_back(fmt::format("{} did not start: {}", opt_.balancer, e.what()));
@@ -221,6 +226,17 @@ class Live {
       return true;
     }
     if (st.dns_step()) return apply_dns(st);
+    if (st.api) {
+      std::string bytes;
+      for (const auto& c : *st.api) bytes += c + "\n";
+      const auto r = cli_call(api_socket(), bytes);
+      if (!r.error.empty()) {
+        trace_.errors.push_back(fmt::format("Runtime API at {} ms: {}", st.at.count(), r.error));
+        return false;
+      }
+      trace_.api.push_back({st.at, *st.api, r.answer});
+      return true;
+    }
     const auto* b = backend(st.backend);
     const std::string at = "/v1/listeners/" + st.backend;
     if (st.rules) {
@@ -290,7 +306,7 @@ class Live {
   // "proxy/server" names the balancer gives each backend port, from the config it runs.
   std::map<int, std::vector<std::string>> servers_by_port() const {
     std::map<int, std::vector<std::string>> out;
-    const auto parsed = lb::core::parse_config(render_config(sc_.config, ports_), sc_.file);
+    const auto parsed = lb::core::parse_config(render_config(sc_.config, ports_, texts()), sc_.file);
     for (const auto& px : parsed.config.proxies)
       for (const auto& sv : px.servers) out[sv.settings.check_port.value_or(sv.port)].push_back(px.name + "/" + sv.name);
     return out;

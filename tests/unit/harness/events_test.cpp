@@ -108,5 +108,37 @@ TEST(Events, ResolutionLinesAreAddressMaintenanceAndUpEvents) {
   EXPECT_FALSE(parse_event("Server apps/s2 administratively READY thanks to valid DNS answer."));
 }
 
+TEST(Events, TheRuntimeApisMaintenanceDrainAndHealthLines) {
+  auto e = parse_event("Server be/s1 is going DOWN for maintenance. 1 active and 0 backup servers left. 0 sessions "
+                       "active, 0 requeued, 0 remaining in queue.");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, Event::Kind::Maintenance);
+  EXPECT_EQ(e->reason, "");
+  e = parse_event("[WARNING]  (1) : Server be/s1 is UP/READY (leaving forced maintenance).");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, Event::Kind::Up);
+  EXPECT_EQ(e->reason, "leaving forced maintenance");
+  e = parse_event("Server be/s1 is DOWN/DRAIN (leaving forced maintenance).");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, Event::Kind::Down);
+  e = parse_event("Backup Server be/b1 enters drain state. 1 active and 0 backup servers online. 0 sessions requeued, 0 "
+                  "total in queue.");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, Event::Kind::Drain);
+  EXPECT_EQ(e->who(), "be/b1");
+  EXPECT_TRUE(e->backup);
+  e = parse_event("Server be/s1 is DOWN (leaving forced drain).");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, Event::Kind::Down);
+  EXPECT_EQ(e->reason, "leaving forced drain");
+  e = parse_event("Server be/s1 is UP, changed from CLI. 2 active and 0 backup servers online. 0 sessions requeued, 0 "
+                  "total in queue.");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, Event::Kind::Up);
+  EXPECT_EQ(e->reason, "changed from CLI");
+  EXPECT_FALSE(parse_event("Server be/s1 remains in forced drain mode."));
+  EXPECT_EQ(name(Event::Kind::Drain), "DRAIN");
+}
+
 }  // namespace
 }  // namespace lbh

@@ -65,7 +65,7 @@ TEST(Scenario, BadValuesNameTheirField) {
   EXPECT_THAT(errors_of(text), ::testing::Contains(HasSubstr("s.yaml:10: timeline[0].at: '2x'")));
   text = kValid;
   text.replace(text.find("is: DOWN"), 8, "is: down");
-  EXPECT_THAT(errors_of(text), ::testing::Contains("s.yaml:13: expect[0].is: 'down': expected DOWN, UP, stopping, MAINT or address"));
+  EXPECT_THAT(errors_of(text), ::testing::Contains("s.yaml:13: expect[0].is: 'down': expected DOWN, UP, stopping, MAINT, DRAIN or address"));
   text = kValid;
   text.replace(text.find("backend: app1"), 13, "backend: app9");
   EXPECT_THAT(errors_of(text), ::testing::Contains("s.yaml:10: timeline[0].backend: no backend 'app9' in backends"));
@@ -198,6 +198,37 @@ timeline:
   no_table.erase(no_table.find("dns:\n"), std::string_view("dns:\n  records: [\"app1.lbh.test A 127.0.0.1\"]\n").size());
   EXPECT_THAT(errors_of(no_table + "  - {at: 2s, dns_faults: []}\n"),
               ::testing::Contains("s.yaml:9: timeline[0].dns_faults: the scenario has no dns section"));
+}
+
+TEST(Scenario, ARuntimeApiStepNeedsTheAdminSocketInTheConfig) {
+  const std::string head = R"(name: t
+duration: 10s
+backends:
+  app1: {}
+config: |
+  global
+      stats socket {{api}} level admin
+  backend be
+      server app1 127.0.0.1:{{app1}} check
+timeline:
+)";
+  const auto ok = parse_scenario(head + "  - {at: 2s, api: [\"disable server be/app1\", \"get weight be/app1\"]}\n"
+                                        "  - {at: 3s, api: \"enable server be/app1\"}\n",
+                                 "s.yaml");
+  ASSERT_TRUE(ok.scenario) << (ok.errors.empty() ? "" : ok.errors[0].text());
+  EXPECT_EQ(ok.scenario->timeline[0].api, (std::vector<std::string>{"disable server be/app1", "get weight be/app1"}));
+  EXPECT_EQ(ok.scenario->timeline[1].api, std::vector<std::string>{"enable server be/app1"});
+  EXPECT_THAT(errors_of(head + "  - {at: 2s, api: []}\n"),
+              ::testing::Contains(::testing::StartsWith("s.yaml:11: timeline[0].api: expected Runtime API commands")));
+  EXPECT_THAT(errors_of(head + "  - {at: 2s, api: [\"x\"], backend: app1}\n"),
+              ::testing::Contains("s.yaml:11: timeline[0].backend: an api step talks to the balancer, not to a backend"));
+  std::string no_socket = head;
+  no_socket.erase(no_socket.find("  global\n"), std::string_view("  global\n      stats socket {{api}} level admin\n").size());
+  EXPECT_THAT(errors_of(no_socket + "  - {at: 2s, api: [\"x\"]}\n"),
+              ::testing::Contains("s.yaml:9: timeline[0].api: the config has no admin socket: add `stats socket "
+                                  "{{api}} level admin` to global"));
+  EXPECT_EQ(render_config("stats socket {{api}} x {{app1}}", {{"app1", 1}}, {{"api", "/tmp/a.sock"}}),
+            "stats socket /tmp/a.sock x 1");
 }
 
 }  // namespace
