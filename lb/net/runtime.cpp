@@ -112,7 +112,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
 
   Proxy proxy(config, limits, io, backends, log);
   // The Runtime API names servers as the file does: it reads the parsed configuration.
-  core::RuntimeApi api(parsed, engine, backends, scheduler);
+  core::RuntimeApi api(parsed, engine, backends, scheduler, limits.maxconn);
   StatsSockets stats(parsed, io, api, log);
   // SIGTERM/SIGINT are caught before anything announces readiness, so a stop sent the moment lb
   // says "ready" is a graceful one.

@@ -7,6 +7,7 @@
 #include <climits>
 
 #include "lb/core/config/values.hpp"
+#include "lb/core/stats/stats.hpp"
 
 namespace lb::core {
 namespace {
@@ -67,8 +68,9 @@ int check_status_number(CheckStatus status) {
   return status >= CheckStatus::L7Ok ? n + 1 : n;
 }
 
-RuntimeApi::RuntimeApi(const Config& config, CheckEngine& engine, Backends& backends, const Clock& clock)
-    : config_(config), engine_(engine), backends_(backends), clock_(clock) {}
+RuntimeApi::RuntimeApi(const Config& config, CheckEngine& engine, Backends& backends, const Clock& clock,
+                       int global_maxconn)
+    : config_(config), engine_(engine), backends_(backends), clock_(clock), global_maxconn_(global_maxconn) {}
 
 cli::Connection::Handler RuntimeApi::handler() {
   return [this](const std::vector<std::string>& words, cli::Connection& c) { return run(words, c.level()); };
@@ -108,6 +110,7 @@ std::optional<cli::Connection::Answer> RuntimeApi::run(const std::vector<std::st
 
   if (starts(words, {"show", "servers", "state"})) return answer(servers_state(words, false));
   if (starts(words, {"show", "servers", "conn"})) return answer(servers_state(words, true));
+  if (starts(words, {"show", "stat"})) return answer(show_stat(words, level));
   if (starts(words, {"show", "backend"})) {
     std::string out = "# name\n";
     for (const auto& p : config_.proxies)
@@ -224,6 +227,40 @@ std::string RuntimeApi::servers_state(const std::vector<std::string>& words, boo
                          sv.settings.check_addr.value_or("-"));
     }
   }
+  return out;
+}
+
+// cli_parse_show_stat: [domain proxy] [IID|PROXY TYPE SID] [typed|json|desc|no-maint|up]...
+std::string RuntimeApi::show_stat(const std::vector<std::string>& words, cli::Level level) const {
+  std::size_t arg = 2;
+  if (arg < words.size() && words[arg] == "domain") {
+    ++arg;
+    if (arg < words.size() && words[arg] == "proxy") ++arg;
+    else if (arg < words.size() && words[arg] == "resolvers") return std::string(kNotImplemented);
+    else return "Invalid statistics domain.\n";
+  }
+  stats::Filter filter;
+  filter.legends = level >= cli::Level::Operator;
+  const auto given = [&](std::size_t i) { return i < words.size() && !words[i].empty(); };
+  if (given(arg) && given(arg + 1) && given(arg + 2)) {
+    int iid = 0;
+    for (std::size_t pi = 0; pi < config_.proxies.size() && !iid; ++pi)
+      if (config_.proxies[pi].name == words[arg]) iid = proxy_id(pi);
+    if (!iid) iid = static_cast<int>(read_long(words[arg]).value);
+    if (!iid) return "No such proxy.\n";
+    filter.iid = iid;
+    filter.types = static_cast<int>(read_long(words[arg + 1]).value);
+    filter.sid = static_cast<int>(read_long(words[arg + 2]).value);
+    arg += 3;
+  }
+  for (; arg < words.size(); ++arg) {
+    if (words[arg] == "typed" || words[arg] == "json" || words[arg] == "desc") return std::string(kNotImplemented);
+    if (words[arg] == "no-maint") filter.hide_maint = true;
+    if (words[arg] == "up") filter.hide_down = true;
+  }
+  const stats::Source source{config_, engine_, backends_, clock_.now(), global_maxconn_};
+  std::string out = stats::csv_header();
+  for (const auto& row : stats::rows(source, filter)) out += stats::csv_line(row);
   return out;
 }
 

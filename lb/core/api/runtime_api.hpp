@@ -17,7 +17,8 @@ class RuntimeApi {
  public:
   // `config` as parsed (server names as written); `engine` and `backends` run it. All outlive
   // this object.
-  RuntimeApi(const Config& config, CheckEngine& engine, Backends& backends, const Clock& clock);
+  // `global_maxconn`: the process's maxconn, which `show stat` gives a frontend without its own.
+  RuntimeApi(const Config& config, CheckEngine& engine, Backends& backends, const Clock& clock, int global_maxconn = 0);
 
   // One command's answer; nullopt when HAProxy 2.6 has no such command.
   std::optional<cli::Connection::Answer> run(const std::vector<std::string>& words, cli::Level level);
@@ -36,6 +37,7 @@ class RuntimeApi {
   Found find_server(std::string_view arg) const;
   std::optional<std::size_t> find_backend(std::string_view name) const;
   std::string servers_state(const std::vector<std::string>& words, bool connections) const;
+  std::string show_stat(const std::vector<std::string>& words, cli::Level level) const;
   std::string set_server(const std::vector<std::string>& words);
   std::string set_weight(ServerKey key, std::string_view text);
   std::string set_address(ServerKey key, std::string_view addr, std::optional<std::string_view> port);
@@ -44,6 +46,7 @@ class RuntimeApi {
   CheckEngine& engine_;
   Backends& backends_;
   const Clock& clock_;
+  int global_maxconn_;
 };
 
 // HAProxy's numbering of check statuses (HCHK_STATUS_*), as `show servers state` prints them.

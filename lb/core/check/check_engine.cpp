@@ -186,7 +186,7 @@ struct CheckEngine::Impl {
       }
       if (any_check) compiled[pi] = compile_check(px.check);
     }
-    downs.resize(config.proxies.size());
+    backends_state.assign(config.proxies.size(), BackendStatus{0, scheduler.now(), Ms{0}, false});
   }
 
   Server* find(ServerKey key) const {
@@ -208,10 +208,20 @@ struct CheckEngine::Impl {
     if (sink) sink(HealthEvent{kind, s.key, scheduler.now(), r, std::move(line)});
   }
 
-  // HAProxy's set_backend_down: the backend has just lost its last usable server.
+  // HAProxy's set_backend_down: the backend has just lost its last usable server; or, the other
+  // way, its first server is back (the proxy's last_change and down_time, as srv_update_status
+  // keeps them).
   void backend_down_check(const Server& s, int before, BackendCounts after, const CheckResult& r, bool log = true) {
+    BackendStatus& b = backends_state[s.key.proxy];
+    if (before == 0 && total(after) > 0 && b.down) {
+      b.downtime += std::chrono::duration_cast<Ms>(scheduler.now() - b.last_change);
+      b.last_change = scheduler.now();
+      b.down = false;
+    }
     if (before == 0 || total(after) != 0) return;
-    ++downs[s.key.proxy];
+    ++b.down_transitions;
+    b.last_change = scheduler.now();
+    b.down = true;
     if (log) emit(HealthEvent::Kind::NoServerAvailable, s, r,
                   no_server_available_line(s.proxy->name, s.proxy->kind == ProxyKind::Listen));
   }
@@ -429,7 +439,7 @@ struct CheckEngine::Impl {
   ServerLoadSource load;
   std::vector<std::unique_ptr<Server>> servers;
   std::vector<std::vector<Server*>> index;                       // [proxy][server]
-  std::vector<int> downs;                                        // [proxy]: times it had no server left
+  std::vector<BackendStatus> backends_state;                     // [proxy]
   std::vector<std::shared_ptr<const CompiledCheck>> compiled;    // [proxy], once per proxy
 };
 
@@ -492,6 +502,10 @@ const Health* CheckEngine::health(ServerKey key) const {
 }
 
 BackendCounts CheckEngine::counts(std::size_t proxy) const { return impl_->counts(proxy); }
+
+BackendStatus CheckEngine::backend_status(std::size_t proxy) const {
+  return proxy < impl_->backends_state.size() ? impl_->backends_state[proxy] : BackendStatus{};
+}
 
 ServerStatus CheckEngine::status(ServerKey key) const {
   const auto* s = impl_->find(key);

@@ -96,6 +96,15 @@ struct ServerStatus {
   }
 };
 
+// A backend as the stats show it: how often it lost its last server, since when it is in its
+// current state (up, or without any server), and how long it has spent without one.
+struct BackendStatus {
+  int down_transitions = 0;
+  TimePoint last_change{};
+  Ms downtime{0};
+  bool down = false;  // no usable server now
+};
+
 class CheckEngine {
  public:
   // `config`, `scheduler` and `prober` outlive the engine. Sink and load source are called from
@@ -113,6 +122,7 @@ class CheckEngine {
   bool server_up(ServerKey key) const;
   const Health* health(ServerKey key) const;  // nullptr for a server without checks
   BackendCounts counts(std::size_t proxy) const;
+  BackendStatus backend_status(std::size_t proxy) const;
   // When the server's next check starts (nullopt: no check scheduled).
   std::optional<TimePoint> next_check_at(ServerKey key) const;
 

@@ -14,7 +14,8 @@ constexpr int kDefaultMaxconn = 100;
 }  // namespace
 
 ConnectionLimits connection_limits(const Config& config, long fd_limit) {
-  long eaters = kFixedReserve;
+  // Each `stats socket` is a listener too.
+  long eaters = kFixedReserve + static_cast<long>(config.global.stats_sockets.size());
   for (const auto& p : config.proxies) {
     if (p.has_frontend_role()) eaters += static_cast<long>(p.binds.size());
     if (p.has_backend_role())

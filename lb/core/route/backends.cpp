@@ -15,6 +15,7 @@ Backends::Backends(const Config& config) : config_(config), backends_(config.pro
     b.router.emplace(px.balance, px.allbackups, std::move(servers));
     b.sessions.assign(px.servers.size(), 0);
     b.max_sessions.assign(px.servers.size(), 0);
+    b.total_sessions.assign(px.servers.size(), 0);
     for (const auto& s : px.servers) {
       b.addresses.push_back(s.host);
       b.ports.push_back(s.port);
@@ -49,8 +50,10 @@ void Backends::set_usable(ServerKey key, bool usable) {
 Backends::Connections Backends::connections(ServerKey key) const {
   const auto& b = backends_.at(key.proxy);
   if (key.server >= b.sessions.size()) return {};
-  return {b.sessions[key.server], b.max_sessions[key.server]};
+  return {b.sessions[key.server], b.max_sessions[key.server], b.total_sessions[key.server]};
 }
+
+long Backends::backend_total(std::size_t proxy) const { return backends_.at(proxy).placed; }
 
 void Backends::follow(const HealthEvent& event, const CheckEngine& engine) {
   using K = HealthEvent::Kind;
@@ -125,6 +128,8 @@ void Backends::request_started(ServerKey key) {
   auto& b = backends_.at(key.proxy);
   const int now = ++b.sessions.at(key.server);
   b.max_sessions[key.server] = std::max(b.max_sessions[key.server], now);
+  ++b.total_sessions[key.server];
+  ++b.placed;
   ++b.total;
   b.router->connection_opened(key.server);
 }

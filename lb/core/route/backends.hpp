@@ -66,9 +66,11 @@ class Backends {
   struct Connections {
     int current = 0;
     int max = 0;
+    long total = 0;  // requests it was given since start-up
   };
   Connections connections(ServerKey key) const;
   int backend_sessions(std::size_t proxy) const;
+  long backend_total(std::size_t proxy) const;  // requests the backend placed since start-up
   ServerLoad load(ServerKey key) const;
 
  private:
@@ -80,6 +82,8 @@ class Backends {
     std::optional<Router> router;  // set for backend-role proxies
     std::vector<int> sessions;
     std::vector<int> max_sessions;
+    std::vector<long> total_sessions;
+    long placed = 0;
     std::vector<std::string> addresses;
     std::vector<std::uint16_t> ports;
     int total = 0;

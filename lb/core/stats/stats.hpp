@@ -1,0 +1,61 @@
+#pragma once
+// HAProxy 2.6.12's proxy statistics (src/stats.c): one row of 128 fields per frontend, server and
+// backend, filled as stats_fill_fe_stats / stats_fill_sv_stats / stats_fill_be_stats fill them
+// (a field a row type does not have stays empty), and their CSV form, which `show stat` and the
+// stats page's `;csv` print. Pure: it reads the engine's and routing's state at `now`.
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lb/core/check/check_engine.hpp"
+#include "lb/core/config/model.hpp"
+#include "lb/core/route/backends.hpp"
+
+namespace lb::core::stats {
+
+inline constexpr std::size_t kFields = 128;
+// The field names in CSV order ("-" is the separator HAProxy puts before its modules' fields).
+extern const std::array<std::string_view, kFields> kFieldNames;
+
+// The CSV header line: "# pxname,svname,...,h1_spliced_bytes_out,\n".
+std::string csv_header();
+
+struct Row {
+  std::array<std::optional<std::string>, kFields> fields;
+  void set(std::string_view name, std::string value);
+  void set(std::string_view name, long long value);
+  const std::optional<std::string>& get(std::string_view name) const;
+};
+std::string csv_line(const Row& row);
+
+// What to dump: HAProxy's `show stat [IID TYPE SID]` bounds and display flags.
+struct Filter {
+  std::optional<int> iid;  // a proxy's id; nullopt or -1: all
+  int types = -1;          // bit 0 frontends, 1 backends, 2 servers (3 listeners)
+  int sid = -1;            // one server id; -1: all
+  bool hide_maint = false; // `no-maint`
+  bool hide_down = false;  // `up`
+  bool legends = true;     // addr/cookie/algo (HAProxy's STAT_SHLGNDS: the CLI at operator or admin)
+};
+
+struct Source {
+  const Config& config;  // as parsed (names as written)
+  const CheckEngine& engine;
+  const Backends& backends;
+  TimePoint now;
+  int global_maxconn = 0;  // the process's maxconn, a frontend's default limit
+  // HAProxy's proxy ids: 1-based in file order, after the GLOBAL proxy of a `stats socket`.
+  int proxy_id(std::size_t proxy) const {
+    return static_cast<int>(proxy) + 1 + (config.global.stats_sockets.empty() ? 0 : 1);
+  }
+};
+
+// Every row HAProxy prints for this state, in its order (per proxy: FRONTEND, servers, BACKEND).
+std::vector<Row> rows(const Source& source, const Filter& filter = {});
+
+// The `status` field of a server row ("UP", "UP 1/2", "DOWN", "MAINT", "DRAIN", "no check", ...).
+std::string server_status(const ServerStatus& status);
+
+}  // namespace lb::core::stats
