@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 
+#include "lb/core/text.hpp"
 #include "lb/core/config/values.hpp"
 #include "lb/core/http/error_page.hpp"
 #include "lb/core/http/message.hpp"
@@ -207,6 +208,7 @@ struct Proxy::Impl {
   asio::io_context& io;
   core::Backends& backends;
   LogSink& log;
+  LocalServices local;
   std::vector<std::unique_ptr<Listener>> listeners;
   struct Idle {
     ConnPtr conn;
@@ -487,7 +489,46 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     first_body_piece_.clear();
     take_body(first_body_piece_);
     if (chunks_.failed()) return answer_and_close(400, {'P', 'R'}, false);
+    if (px_.local.wants && px_.local.wants(fe_, req_.head.method, req_.head.target)) {
+      local_body_ = first_body_piece_;
+      return serve_local();
+    }
     route();
+  }
+
+  // A request lb answers itself: its (bounded) body first, then the service's bytes.
+  void serve_local() {
+    constexpr std::size_t kMaxLocalBody = 64 * 1024;
+    if (!request_body_done_) {
+      if (local_body_.size() > kMaxLocalBody) return answer_and_close(413, {'P', 'R'}, false);
+      return read_more([self = shared_from_this()] {
+        self->take_body(self->local_body_);
+        if (self->chunks_.failed()) return self->answer_and_close(400, {'P', 'R'}, false);
+        self->serve_local();
+      });
+    }
+    LocalRequest r;
+    r.frontend = fe_;
+    r.method = req_.head.method;
+    r.target = req_.head.target;
+    for (const auto& h : req_.head.headers)
+      if (core::iequals(h.name, "authorization")) r.authorization = h.value;
+    // A chunked body was re-framed on the way in; the service reads the form's bytes.
+    r.body = req_.head.chunked ? std::string() : local_body_;
+    r.http10 = req_.head.version < 11;
+    r.keep_alive = client_wants_keepalive_ && px_.accepting && fe_cfg_.http_conn_mode != core::HttpConnMode::Close;
+    r.from_localhost = peer_.address().is_loopback();
+    auto a = px_.local.answer(r);
+    settled_ = true;
+    client_keepalive_ = !a.close;
+    to_client_ = std::move(a.bytes);
+    rec_.backend = fe_cfg_.name;
+    rec_.server = a.server;
+    rec_.Tw = rec_.Tc = rec_.Tr = 0;
+    rec_.status = a.status;
+    rec_.bytes = to_client_.size();
+    rec_.term = {'L', 'R'};
+    write_answer();
   }
 
   // Moves the body bytes cbuf_ holds to `out`, framed as they are forwarded (re-chunked when
@@ -834,6 +875,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     rec_.status = status;
     rec_.bytes = core::logged_error_size(status);
     rec_.term = term;
+    write_answer();
+  }
+
+  // Sends to_client_, an answer lb made itself, then ends the exchange.
+  void write_answer() {
     client_->deadline(fe_cfg_.timeouts.client);
     write_then(*client_, to_client_, [self = shared_from_this()](boost::system::error_code ec) {
       if (ec) {
@@ -922,6 +968,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   core::ChunkedDecoder chunks_;
   std::string piece_;                 // a chunked body's bytes decoded from one read
   std::string first_body_piece_;      // the body bytes that came with the head, framed
+  std::string local_body_;            // the body of a request lb answers itself
   std::string body_out_;              // body bytes being forwarded after the head, framed
   std::size_t backend_ = 0;
   const core::ProxyConfig* be_cfg_ = nullptr;
@@ -1151,6 +1198,8 @@ Proxy::Proxy(const core::Config& config, const core::ConnectionLimits& limits, a
     : impl_(std::make_unique<Impl>(config, limits, io, backends, log)) {}
 
 Proxy::~Proxy() = default;
+
+void Proxy::set_local_services(LocalServices services) { impl_->local = std::move(services); }
 
 bool Proxy::bind_all() {
   bool ok = true;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,28 @@ namespace lb::net {
 
 class LogSink;
 
+// Requests lb answers itself (the stats page, the Prometheus exporter): `wants` tells them from
+// the others by their head; `answer` gets the whole request and returns the bytes to send.
+struct LocalRequest {
+  std::size_t frontend = 0;
+  std::string method, target;
+  std::optional<std::string> authorization;
+  std::string body;
+  bool http10 = false;
+  bool keep_alive = false;
+  bool from_localhost = false;
+};
+struct LocalAnswer {
+  int status = 200;
+  std::string bytes;
+  bool close = true;
+  std::string server;  // as the log line names it: "<STATS>", "<PROMEX>"
+};
+struct LocalServices {
+  std::function<bool(std::size_t frontend, const std::string& method, const std::string& target)> wants;
+  std::function<LocalAnswer(const LocalRequest&)> answer;
+};
+
 class Proxy {
  public:
   // `limits`: the global maxconn, and the maxsock HAProxy names when descriptors run out.
@@ -31,6 +54,8 @@ class Proxy {
   ~Proxy();
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;
+
+  void set_local_services(LocalServices services);
 
   // Binds every `bind` of every frontend. On failure prints HAProxy's alerts ("Starting frontend
   // fe: cannot bind socket (Address already in use) [127.0.0.1:8080]") and returns false.

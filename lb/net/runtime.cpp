@@ -16,6 +16,7 @@
 #include "lb/core/check/check_engine.hpp"
 #include "lb/core/config/limits.hpp"
 #include "lb/core/route/backends.hpp"
+#include "lb/core/stats/page.hpp"
 #include "lb/core/dns/resolution.hpp"
 #include "lb/net/asio_scheduler.hpp"
 #include "lb/net/dns_transport.hpp"
@@ -114,6 +115,20 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   // The Runtime API names servers as the file does: it reads the parsed configuration.
   core::RuntimeApi api(parsed, engine, backends, scheduler, limits.maxconn);
   StatsSockets stats(parsed, io, api, log);
+  // The stats page and the Prometheus exporter, answered from the same state.
+  proxy.set_local_services(LocalServices{
+      [&](std::size_t fe, const std::string& method, const std::string& target) {
+        return core::stats::local_service(parsed.proxies[fe], method, target) != core::stats::Service::None;
+      },
+      [&](const LocalRequest& r) {
+        const core::stats::Source source{parsed, engine, backends, scheduler.now(), limits.maxconn};
+        const core::stats::PageRequest req{r.method, r.target, r.authorization, r.body, r.http10, r.keep_alive,
+                                           r.from_localhost};
+        const auto& fe = parsed.proxies[r.frontend];
+        const bool promex = core::stats::local_service(fe, r.method, r.target) == core::stats::Service::Prometheus;
+        auto a = promex ? core::stats::prometheus(req, source) : core::stats::stats_page(fe, req, source, engine);
+        return LocalAnswer{a.status, std::move(a.bytes), a.close, promex ? "<PROMEX>" : "<STATS>"};
+      }});
   // SIGTERM/SIGINT are caught before anything announces readiness, so a stop sent the moment lb
   // says "ready" is a graceful one.
   asio::signal_set signals(io, SIGTERM, SIGINT);

@@ -151,6 +151,25 @@ struct ServerConfig {
 
 enum class ProxyKind { Defaults, Frontend, Backend, Listen };
 
+// The statistics page (`stats enable|uri|refresh|realm|auth|admin|show-legends|hide-version`):
+// served by lb itself for requests whose path starts with `uri`.
+struct StatsPage {
+  std::string uri = "/haproxy?stats";
+  std::optional<Ms> refresh;
+  std::string realm;  // "" = HAProxy's "HAProxy Statistics"
+  struct User {
+    std::string name, password;
+    bool operator==(const User&) const = default;
+  };
+  std::vector<User> users;  // none: no authentication
+  // `stats admin if|unless COND`, for the conditions lb evaluates: TRUE, FALSE, LOCALHOST.
+  enum class Admin { Never, Always, FromLocalhost, NotFromLocalhost };
+  Admin admin = Admin::Never;
+  bool show_legends = false;
+  bool hide_version = false;
+  bool operator==(const StatsPage&) const = default;
+};
+
 struct ProxyConfig {
   ProxyKind kind = ProxyKind::Backend;
   std::string name;
@@ -177,6 +196,9 @@ struct ProxyConfig {
   CheckSpec check;
   ServerSettings default_server;
   std::vector<ServerConfig> servers;
+  std::optional<StatsPage> stats;
+  // `http-request use-service prometheus-exporter [if { path PATH }]`: "" answers every request.
+  std::optional<std::string> prometheus_path;
 
   bool has_backend_role() const { return kind == ProxyKind::Backend || kind == ProxyKind::Listen; }
   bool has_frontend_role() const { return kind == ProxyKind::Frontend || kind == ProxyKind::Listen; }

@@ -42,7 +42,7 @@ constexpr std::array kUnsupportedProxy{
     "tcp-response", "stick-table",   "stick",         "cookie",              "capture",
     "redirect",    "hash-type",    "filter",              "compression",
     "errorloc",    "errorloc302",    "errorloc303",   "unique-id-format",    "unique-id-header",
-    "log-format",  "log-format-sd",  "monitor-uri",   "monitor",             "stats",
+    "log-format",  "log-format-sd",  "monitor-uri",   "monitor",
     "external-check", "email-alert", "persist",       "force-persist",       "ignore-persist",
     "http-reuse",  "source",         "dispatch",      "rate-limit",          "id",
     "disabled",    "enabled",        "grace",         "declare",             "use-server",
@@ -824,6 +824,8 @@ class Parser {
         return alert("'server-template' not allowed in 'defaults' section.", Form::Bracketed);
       return server_template(w, p);
     }
+    if (kw == "stats") return stats_page(w, p);
+    if (kw == "http-request" && w.size() > 1 && w[1] == "use-service") return use_service(w, p);
     if (kw == "log") {
       if (w.size() >= 2 && w[1] == "global") {
         if (w.size() > 2) return alert("'log global' does not expect any argument.");
@@ -864,6 +866,83 @@ class Parser {
       const int last = a->port_last ? a->port_last : *a->port;
       for (int port = *a->port; port <= last; ++port) p.binds.push_back({host, static_cast<std::uint16_t>(port)});
     }
+  }
+
+  // `stats ...` in a proxy (cfgparse-listen.c): any of them turns the page on.
+  void stats_page(Words w, ProxyConfig& p) {
+    auto arg = [&](std::size_t i) -> std::string_view { return i < w.size() ? std::string_view(w[i]) : std::string_view(); };
+    const std::string_view sub = arg(1);
+    StatsPage page = p.stats.value_or(StatsPage{});
+    if (sub == "enable") {
+    } else if (sub == "uri") {
+      if (arg(2).empty()) return alert("'uri' needs an URI prefix.");
+      page.uri = std::string(arg(2));
+    } else if (sub == "realm") {
+      if (arg(2).empty()) return alert("'realm' needs an realm name.");
+      page.realm = std::string(arg(2));
+    } else if (sub == "refresh") {
+      auto d = parse_duration(arg(2));
+      if (!d) {
+        const char bad = arg(2).empty() ? '\0' : arg(2).front();
+        return alert(fmt::format("unexpected character '{}' in argument to stats refresh interval.",
+                                 bad == '\0' ? std::string() : std::string(1, bad)), Form::ParsingTight);
+      }
+      page.refresh = *d;
+    } else if (sub == "auth") {
+      if (arg(2).empty()) return alert("'auth' needs a user:password account.");
+      const auto colon = arg(2).find(':');
+      if (colon == std::string_view::npos)
+        warn(fmt::format("'stats auth {}' has no ':password': read as HAProxy does, with an empty password", arg(2)));
+      page.users.push_back({std::string(arg(2).substr(0, colon)),
+                            colon == std::string_view::npos ? std::string() : std::string(arg(2).substr(colon + 1))});
+    } else if (sub == "admin") {
+      if (arg(2) != "if" && arg(2) != "unless")
+        return alert("'stats admin' requires either 'if' or 'unless' followed by a condition.");
+      const bool when = arg(2) == "if";
+      const std::string_view cond = arg(3);
+      if (w.size() != 4 || (cond != "TRUE" && cond != "FALSE" && cond != "LOCALHOST"))
+        return alert("'stats admin' : lb evaluates the conditions TRUE, FALSE and LOCALHOST only");
+      using A = StatsPage::Admin;
+      if (cond == "LOCALHOST") page.admin = when ? A::FromLocalhost : A::NotFromLocalhost;
+      else page.admin = (cond == "TRUE") == when ? A::Always : A::Never;
+    } else if (sub == "show-legends") {
+      page.show_legends = true;
+    } else if (sub == "hide-version") {
+      page.hide_version = true;
+    } else if (sub == "scope" || sub == "show-node" || sub == "show-desc") {
+      warn(fmt::format("'stats {}' has no effect in lb and is ignored", sub));
+    } else {
+      return alert(fmt::format("unknown stats parameter '{}', expects 'admin', 'uri', 'realm', 'auth', 'scope', "
+                               "'enable', 'hide-version', 'show-node', 'show-desc' or 'show-legends'.",
+                               sub),
+                   Form::ParsingTight);
+    }
+    if (p.kind == ProxyKind::Backend)
+      warn("a backend's stats page is not served in lb (frontend and listen sections serve it)");
+    p.stats = std::move(page);
+  }
+
+  // `http-request use-service prometheus-exporter [if { path PATH }]`: the one service lb has.
+  void use_service(Words w, ProxyConfig& p) {
+    const std::string_view name = w.size() > 2 ? std::string_view(w[2]) : std::string_view();
+    if (name != "prometheus-exporter")
+      return abort_with(fmt::format("error detected in proxy '{}' while parsing 'http-request use-service' rule : '{}' "
+                               "unknown service name..",
+                               p.name, name));
+    std::string path;
+    if (w.size() > 3) {
+      const bool braces = std::find(w.begin() + 3, w.end(), "{") != w.end();
+      if (braces && std::find(w.begin() + 3, w.end(), "}") == w.end())
+        return abort_with("error detected while parsing an 'http-request use-service' condition : missing closing '}' "
+                          "in condition.");
+      if (!(w.size() == 8 && w[3] == "if" && w[4] == "{" && w[5] == "path" && w[7] == "}"))
+        return alert("'http-request use-service prometheus-exporter' : lb evaluates the condition "
+                     "'if { path PATH }' only");
+      path = w[6];
+    }
+    if (p.kind == ProxyKind::Backend)
+      warn("a backend's Prometheus exporter is not served in lb (frontend and listen sections serve it)");
+    p.prometheus_path = std::move(path);
   }
 
   void timeout(Words w, ProxyConfig& p) {

@@ -82,6 +82,8 @@ const std::map<std::string, std::string>& deliberate_differences() {
       {"option_httpchk_bad_version_crlf", "headers hidden in the httpchk version are deprecated; lb rejects them"},
       {"missing_file", "opening the file is lb/main's job, not the parser's"},
       {"use_backend_nosuch", "lb rejects conditional use_backend rules (no ACLs yet) before checking the name"},
+      {"stats_page_refresh_missing", "haproxy prints a NUL where the character should be and loses the rest of its "
+                                     "line; lb prints the message whole"},
       {"dns_nameserver_in_backend", "lb's did-you-mean hints use edit distance; haproxy's word fingerprints find 'server'"},
   };
   static const std::map<std::string, std::string> kAll = [] {
