@@ -140,4 +140,8 @@ void LogSink::process(core::Severity severity, std::string_view text) {
   impl_->send(impl_->global, severity, text);
 }
 
+void LogSink::startup_warning(std::string_view text) {
+  write_line(STDERR_FILENO, core::stderr_line("WARNING", impl_->who.pid, fmt::format("config : {}", text)));
+}
+
 }  // namespace lb::net

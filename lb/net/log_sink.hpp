@@ -36,6 +36,9 @@ class LogSink {
   void traffic(std::size_t proxy, core::Severity severity, std::string_view text);
   // A process message: stderr with HAProxy's "[LEVEL]" prefix, and the global log targets.
   void process(core::Severity severity, std::string_view text);
+  // A warning of the start-up, before HAProxy's log targets exist (the server-state loader):
+  // stderr only, "[WARNING]  (pid) : config : text".
+  void startup_warning(std::string_view text);
 
  private:
   struct Impl;

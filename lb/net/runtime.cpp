@@ -16,6 +16,8 @@
 #include "lb/core/check/check_engine.hpp"
 #include "lb/core/config/limits.hpp"
 #include "lb/core/route/backends.hpp"
+#include "lb/core/input_file.hpp"
+#include "lb/core/state/server_state.hpp"
 #include "lb/core/stats/page.hpp"
 #include "lb/core/dns/resolution.hpp"
 #include "lb/net/asio_scheduler.hpp"
@@ -81,12 +83,15 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
 
   core::Backends backends(config);
   core::CheckEngine* engine_ptr = nullptr;
+  bool loading_state = false;
   core::ServerResolution* resolution_ptr = nullptr;
   core::CheckEngine engine(
       config, scheduler, prober,
       [&](const core::HealthEvent& e) {
         backends.follow(e, *engine_ptr);
-        if (e.line) log.server_state(e.key.proxy, *e.line);
+        // While the saved state is applied, HAProxy's lines go to stderr only.
+        if (e.line && loading_state) log.startup_warning(e.line->text);
+        else if (e.line) log.server_state(e.key.proxy, *e.line);
         if (resolution_ptr) resolution_ptr->on_health_event(e);
       },
       [rng = std::mt19937_64(std::random_device{}())]() mutable {
@@ -95,6 +100,16 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
       [&](core::ServerKey key) { return backends.load(key); });
   engine_ptr = &engine;
   core::start_in_maintenance(config, engine);
+  // The servers' state saved before a reload (server-state-file), as HAProxy applies it.
+  loading_state = true;
+  core::apply_server_state(
+      parsed,
+      [](const std::string& path) {
+        auto f = core::read_input_file(path);
+        return f ? core::StateFileText{std::move(f.text), {}} : core::StateFileText{std::nullopt, f.reason()};
+      },
+      engine, backends, [&](const std::string& w) { log.startup_warning(w); });
+  loading_state = false;
 
   // Names under `resolvers` are resolved again and again, through the parsed names.
   UdpDnsTransport dns(io, parsed, [&](std::size_t section, std::size_t ns, std::string_view bytes) {

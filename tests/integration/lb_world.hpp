@@ -4,6 +4,9 @@
 // `log stdout format raw` target) awaited line by line, never slept on.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <fstream>
 #include <regex>
 #include <string>
@@ -79,6 +82,24 @@ inline long proc_number(pid_t pid, std::string_view file, std::string_view key) 
 inline std::string served_by(const Received& r) {
   const auto body = body_of(r.bytes);
   return body.starts_with("hello from ") ? body.substr(11) : "status " + std::to_string(status_of(r.bytes));
+}
+
+// A connected UNIX stream socket (a Runtime API socket); an invalid Fd when none listens there.
+inline Fd connect_unix(const std::string& path) {
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return Fd();
+  return fd;
+}
+
+// One non-interactive Runtime API exchange: the commands, then everything lb says until it closes.
+inline Received cli_ask(const std::string& path, std::string_view commands) {
+  auto fd = connect_unix(path);
+  if (fd.get() < 0) return {};
+  send_all(fd.get(), commands);
+  return read_to_end(fd.get(), kPatience);
 }
 
 // The exact 503 page haproxy 2.6 sent for a request with Connection: close.

@@ -62,12 +62,6 @@ std::string shown_address(const std::string& address, AddressFamily family) {
 
 }  // namespace
 
-int check_status_number(CheckStatus status) {
-  // HCHK_STATUS_L57DATA (14) sits between L7RSP and L7OK, with no status of its own.
-  const int n = static_cast<int>(status);
-  return status >= CheckStatus::L7Ok ? n + 1 : n;
-}
-
 RuntimeApi::RuntimeApi(const Config& config, CheckEngine& engine, Backends& backends, const Clock& clock,
                        int global_maxconn)
     : config_(config), engine_(engine), backends_(backends), clock_(clock), global_maxconn_(global_maxconn) {}

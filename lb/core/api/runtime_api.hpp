@@ -49,7 +49,4 @@ class RuntimeApi {
   int global_maxconn_;
 };
 
-// HAProxy's numbering of check statuses (HCHK_STATUS_*), as `show servers state` prints them.
-int check_status_number(CheckStatus status);
-
 }  // namespace lb::core

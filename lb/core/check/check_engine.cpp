@@ -212,6 +212,7 @@ struct CheckEngine::Impl {
   // way, its first server is back (the proxy's last_change and down_time, as srv_update_status
   // keeps them).
   void backend_down_check(const Server& s, int before, BackendCounts after, const CheckResult& r, bool log = true) {
+    log = log && !starting;
     BackendStatus& b = backends_state[s.key.proxy];
     if (before == 0 && total(after) > 0 && b.down) {
       b.downtime += std::chrono::duration_cast<Ms>(scheduler.now() - b.last_change);
@@ -440,6 +441,7 @@ struct CheckEngine::Impl {
   std::vector<std::unique_ptr<Server>> servers;
   std::vector<std::vector<Server*>> index;                       // [proxy][server]
   std::vector<BackendStatus> backends_state;                     // [proxy]
+  bool starting = false;  // applying saved state: HAProxy's MODE_STARTING keeps some lines quiet
   std::vector<std::shared_ptr<const CompiledCheck>> compiled;    // [proxy], once per proxy
 };
 
@@ -540,6 +542,57 @@ bool CheckEngine::set_check_enabled(ServerKey key, bool enabled) {
   if (!s || !s->target) return false;
   s->check_enabled = enabled;
   return true;
+}
+
+void CheckEngine::restore(ServerKey key, const SavedState& saved, std::string_view reason) {
+  auto* sp = impl_->find(key);
+  if (!sp) return;
+  auto& s = *sp;
+  auto& h = *s.health;
+  impl_->starting = true;
+  const CheckResult none{CheckStatus::Unknown};
+  const StateCause cause{reason};
+  h.set(saved.check_health);
+  switch (saved.op) {
+    case OpState::Stopped:
+      h.set(0);
+      impl_->change_op(s, OpState::Stopped, none, cause);
+      break;
+    case OpState::Starting:
+      if (h.rise() == 1) {
+        h.set(h.max());
+        impl_->change_op(s, OpState::Running, none, cause);
+      } else {
+        h.set(std::clamp(saved.check_health, 1, h.rise() - 1));
+      }
+      break;
+    case OpState::Stopping:
+      if (h.fall() == 1) {
+        h.set(0);
+        impl_->change_op(s, OpState::Stopped, none, cause);
+      } else {
+        h.set(std::clamp(saved.check_health, h.rise(), h.max() - 1));
+        impl_->change_op(s, OpState::Stopping, none, cause);
+      }
+      break;
+    case OpState::Running:
+      h.set(h.max());
+      impl_->change_op(s, OpState::Running, none, cause);
+      break;
+  }
+  // The configuration's `disabled` wins over the file's; otherwise the file's maintenance, then
+  // its drain (dropped when the server was saved at weight 0 and is configured heavier now).
+  const bool config_disabled = s.config->settings.disabled;
+  if (config_disabled == bool(saved.admin & admin::kConfigMaint)) {
+    if (saved.admin & admin::kForcedMaint) impl_->set_admin(s, admin::kForcedMaint, "", false);
+    if (!s.in_maintenance() && (saved.admin & admin::kForcedDrain) && !(saved.iweight == 0 && s.iweight > 0))
+      impl_->set_admin(s, admin::kForcedDrain, "", false);
+  }
+  impl_->set_weight(s, saved.iweight == s.iweight ? saved.uweight : s.uweight);
+  s.last_change = impl_->scheduler.now() - std::chrono::seconds(saved.since_change_s);
+  s.last.status = saved.check_status;
+  if (s.target && (saved.check_state & 0x02) && !(saved.check_state & 0x04)) s.check_enabled = false;
+  impl_->starting = false;
 }
 
 void CheckEngine::clear_counters() {

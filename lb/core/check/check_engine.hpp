@@ -147,6 +147,20 @@ class CheckEngine {
   // `enable|disable health`: a disabled check does not run and its counter no longer keeps
   // the server DOWN. False when the server has no check configured.
   bool set_check_enabled(ServerKey key, bool enabled);
+  // A server's state as a state file saved it before a reload (HAProxy's srv_state_srv_update),
+  // applied at start-up: the state (a DOWN one logs `reason`), the admin flags (silently), the
+  // weight when the configured one has not changed, the time of the last change, the last
+  // check's status, a disabled check. The backend's "no server available" is not logged then.
+  struct SavedState {
+    OpState op = OpState::Running;
+    unsigned admin = 0;  // FMAINT, CMAINT, FDRAIN only
+    int uweight = 1, iweight = 1;
+    long since_change_s = 0;
+    CheckStatus check_status = CheckStatus::Initializing;
+    int check_health = 0;
+    unsigned check_state = 0;  // CHK_ST_* bits
+  };
+  void restore(ServerKey key, const SavedState& saved, std::string_view reason);
   // `clear counters all`: the failed-check and DOWN-transition counters start again from 0.
   void clear_counters();
 

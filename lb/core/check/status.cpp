@@ -63,4 +63,10 @@ std::string format_reason(const CheckResult& r) {
   return out;
 }
 
+int check_status_number(CheckStatus status) {
+  // HCHK_STATUS_L57DATA (14) sits between L7RSP and L7OK, with no status of its own.
+  const int n = static_cast<int>(status);
+  return status >= CheckStatus::L7Ok ? n + 1 : n;
+}
+
 }  // namespace lb::core

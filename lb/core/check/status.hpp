@@ -44,6 +44,9 @@ struct CheckStatusInfo {
 };
 
 const CheckStatusInfo& info(CheckStatus s);
+// HAProxy's numbering of check statuses (HCHK_STATUS_*), as `show servers state` and the state
+// file write them.
+int check_status_number(CheckStatus status);
 // Looks a status up by its short tag ("L4CON") or enum-like name; nullopt when unknown.
 std::optional<CheckStatus> status_from_tag(std::string_view tag);
 

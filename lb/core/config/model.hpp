@@ -196,6 +196,12 @@ struct ProxyConfig {
   CheckSpec check;
   ServerSettings default_server;
   std::vector<ServerConfig> servers;
+  // `load-server-state-from-file`: where the servers' state saved before a reload is read from
+  // at start-up (HAProxy's default: nowhere), and `server-state-file-name` for a local file
+  // (empty: the backend's name).
+  enum class LoadState { None, Global, Local };
+  LoadState load_server_state = LoadState::None;
+  std::string server_state_file_name;
   std::optional<StatsPage> stats;
   // `http-request use-service prometheus-exporter [if { path PATH }]`: "" answers every request.
   std::optional<std::string> prometheus_path;
@@ -248,7 +254,9 @@ struct StatsSocket {
 struct GlobalConfig {
   std::vector<LogTarget> logs;
   std::vector<StatsSocket> stats_sockets;
-  Ms stats_timeout{10000};  // `stats timeout`: an idle Runtime API connection is closed after it
+  Ms stats_timeout{10000};
+  std::string server_state_file;  // `server-state-file`
+  std::string server_state_base;  // `server-state-base`: the directory of relative state files  // `stats timeout`: an idle Runtime API connection is closed after it
   int spread_checks = 0;  // percent, 0..50
   int maxconn = 0;        // concurrent connections of the process; 0: from the fd limit, as HAProxy sets it
   std::optional<Ms> max_spread_checks;

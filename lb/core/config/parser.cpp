@@ -26,7 +26,7 @@ constexpr std::array kUnsupportedSections{"userlist", "peers", "mailers", "progr
                                           "http-errors", "ring", "cache",     "fcgi-app"};
 constexpr std::array kUnsupportedGlobal{"lua-load",   "setenv",         "presetenv", "unsetenv",
                                         "resetenv",   "external-check", "nbproc",    "cpu-map",
-                                        "server-state-file", "server-state-base", "h1-case-adjust",
+                                        "h1-case-adjust",
                                         "localpeer",  "set-dumpable",   "node",      "description"};
 // Process knobs with no effect on checks or routing: accepted, with a warning that lb ignores them.
 constexpr std::array kIgnoredGlobal{"daemon",  "master-worker", "user",     "group",
@@ -46,8 +46,7 @@ constexpr std::array kUnsupportedProxy{
     "external-check", "email-alert", "persist",       "force-persist",       "ignore-persist",
     "http-reuse",  "source",         "dispatch",      "rate-limit",          "id",
     "disabled",    "enabled",        "grace",         "declare",             "use-server",
-    "log-tag",     "http-send-name-header", "hash-balance-factor", "load-server-state-from-file",
-    "server-state-file-name", "bind-process", "max-keep-alive-queue", "http-error", "errorfiles",
+    "log-tag",     "http-send-name-header", "hash-balance-factor", "bind-process", "max-keep-alive-queue", "http-error", "errorfiles",
     "backlog",     "dynamic-cookie-key", "retry-on",   "email-alert"};
 constexpr std::array kIgnoredProxy{"fullconn", "description", "errorfile", "log-tag"};
 constexpr std::array kUnsupportedOptions{
@@ -588,6 +587,12 @@ class Parser {
       return;
     }
     if (kw == "stats") return stats_keyword(w);
+    if (kw == "server-state-file" || kw == "server-state-base") {
+      if (w.size() < 2 || w[1].empty()) return alert(fmt::format("'{}' expects one argument: a file path.", kw));
+      if (w.size() > 2) return alert(fmt::format("'{}' cannot handle unexpected argument '{}'.", kw, w[2]));
+      (kw == "server-state-file" ? g.server_state_file : g.server_state_base) = w[1];
+      return;
+    }
     if (in(kIgnoredGlobal, kw)) return warn(fmt::format("'{}' has no effect in lb and is ignored", kw));
     if (in(kUnsupportedGlobal, kw)) return alert(fmt::format("'{}' is a HAProxy keyword that lb does not support", kw));
     alert(fmt::format("unknown keyword '{}' in 'global' section{}", kw, suggestion(kGlobalKeywords, kw)));
@@ -825,6 +830,20 @@ class Parser {
       return server_template(w, p);
     }
     if (kw == "stats") return stats_page(w, p);
+    if (kw == "load-server-state-from-file") {
+      const std::string_view how = w.size() > 1 ? std::string_view(w[1]) : std::string_view();
+      using L = ProxyConfig::LoadState;
+      if (how == "global") p.load_server_state = L::Global;
+      else if (how == "local") p.load_server_state = L::Local;
+      else if (how == "none") p.load_server_state = L::None;
+      else return alert(fmt::format("'{}' expects 'global', 'local' or 'none'. Got '{}'", kw, how));
+      return;
+    }
+    if (kw == "server-state-file-name") {
+      if (w.size() < 2 || w[1].empty()) return alert(fmt::format("'{}' expects 'use-backend-name' or a string. Got no argument", kw));
+      p.server_state_file_name = w[1] == "use-backend-name" ? std::string() : std::string(w[1]);
+      return;
+    }
     if (kw == "http-request" && w.size() > 1 && w[1] == "use-service") return use_service(w, p);
     if (kw == "log") {
       if (w.size() >= 2 && w[1] == "global") {
