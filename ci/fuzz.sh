@@ -2,7 +2,7 @@
 # Fuzzes one target for a bounded time with libFuzzer (clang-14), starting from its seed corpus.
 # Usage: ci/fuzz.sh TARGET SECONDS      e.g. ci/fuzz.sh config 60
 # Targets: the fuzz/*_fuzz.cpp names without the suffix (config, check_response, mock_spec, request,
-# dns_message, dns_resolution, runtime_api).
+# dns_message, dns_resolution, runtime_api, server_state).
 # New inputs go to build/fuzz/corpus-TARGET (the seed corpus is never modified); crashes to
 # fuzz/crashes/. Prints libFuzzer's final stats, including exec/s.
 set -euo pipefail
