@@ -1199,6 +1199,8 @@ Proxy::Proxy(const core::Config& config, const core::ConnectionLimits& limits, a
 
 Proxy::~Proxy() = default;
 
+int Proxy::connections() const { return impl_->actconn; }
+
 void Proxy::set_local_services(LocalServices services) { impl_->local = std::move(services); }
 
 bool Proxy::bind_all() {

@@ -63,6 +63,8 @@ class Proxy {
   // (frontend, "ADDR:PORT") of each bound listener, in configuration order (ports as bound,
   // for port 0).
   std::vector<std::pair<std::string, std::string>> listening() const;
+  // Client connections open now (HAProxy's CurrConns).
+  int connections() const;
   // Stops accepting; sessions in flight go on.
   void stop_accepting();
   // Calls `done` once no session is left, or after `grace`, whichever comes first.

@@ -84,6 +84,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   core::Backends backends(config);
   core::CheckEngine* engine_ptr = nullptr;
   bool loading_state = false;
+  bool proxy_accepting = true;
   core::ServerResolution* resolution_ptr = nullptr;
   core::CheckEngine engine(
       config, scheduler, prober,
@@ -130,6 +131,21 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   // The Runtime API names servers as the file does: it reads the parsed configuration.
   core::RuntimeApi api(parsed, engine, backends, scheduler, limits.maxconn);
   StatsSockets stats(parsed, io, api, log);
+  const auto started = std::chrono::steady_clock::now();
+  const auto started_wall = std::chrono::system_clock::now();
+  api.set_process_info([&] {
+    core::stats::ProcessInfo p;
+    p.pid = static_cast<int>(::getpid());
+    p.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
+    p.start_time_s = std::chrono::duration_cast<std::chrono::seconds>(started_wall.time_since_epoch()).count();
+    p.ulimit_n = p.maxsock = limits.maxsock;
+    p.maxconn = limits.maxconn;
+    p.current_connections = proxy.connections();
+    p.listeners = static_cast<int>(proxy.listening().size() + stats.listening().size());
+    p.stopping = !proxy_accepting;
+    p.node = hostname();
+    return p;
+  });
   // The stats page and the Prometheus exporter, answered from the same state.
   proxy.set_local_services(LocalServices{
       [&](std::size_t fe, const std::string& method, const std::string& target) {
@@ -150,6 +166,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
     proxy.stop_accepting();
+    proxy_accepting = false;
     stats.stop();
     proxy.drain(options.grace, [&io] { io.stop(); });
   });

@@ -105,6 +105,15 @@ std::optional<cli::Connection::Answer> RuntimeApi::run(const std::vector<std::st
   if (starts(words, {"show", "servers", "state"})) return answer(servers_state(words, false));
   if (starts(words, {"show", "servers", "conn"})) return answer(servers_state(words, true));
   if (starts(words, {"show", "stat"})) return answer(show_stat(words, level));
+  if (starts(words, {"show", "info"})) {
+    auto format = stats::InfoFormat::Plain;
+    for (std::size_t i = 2; i < words.size(); ++i) {
+      if (words[i] == "typed") format = stats::InfoFormat::Typed;
+      else if (words[i] == "json") format = stats::InfoFormat::Json;
+      else if (words[i] == "desc" || words[i] == "float") return answer(std::string(kNotImplemented));
+    }
+    return answer(stats::show_info(process_ ? process_() : stats::ProcessInfo{}, format));
+  }
   if (starts(words, {"show", "backend"})) {
     std::string out = "# name\n";
     for (const auto& p : config_.proxies)

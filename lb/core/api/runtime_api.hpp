@@ -2,6 +2,7 @@
 // HAProxy 2.6's Runtime API commands (src/server.c, src/proxy.c, src/stats.c) on lb's engine and
 // routing: the same words, the same answers byte for byte, the same refusals per level, and the
 // same state changes (whose log lines the engine emits). The CLI framing is cli::Connection's.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "lb/core/check/check_engine.hpp"
 #include "lb/core/config/model.hpp"
 #include "lb/core/route/backends.hpp"
+#include "lb/core/stats/info.hpp"
 
 namespace lb::core {
 
@@ -24,6 +26,8 @@ class RuntimeApi {
   std::optional<cli::Connection::Answer> run(const std::vector<std::string>& words, cli::Level level);
   // run() for a cli::Connection.
   cli::Connection::Handler handler();
+  // What `show info` says of the process (the edge knows it; unset: zeros).
+  void set_process_info(std::function<stats::ProcessInfo()> info) { process_ = std::move(info); }
 
   // HAProxy's proxy id (uuid): numbered from 1 in file order, after the GLOBAL proxy that a
   // `stats socket` creates.
@@ -47,6 +51,7 @@ class RuntimeApi {
   Backends& backends_;
   const Clock& clock_;
   int global_maxconn_;
+  std::function<stats::ProcessInfo()> process_;
 };
 
 }  // namespace lb::core

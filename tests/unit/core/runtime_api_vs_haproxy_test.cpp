@@ -155,8 +155,9 @@ class ApiWorld {
   std::vector<std::string> lines_;
 };
 
-// `show info` and `show stat typed|json` are not lb's yet; they are not replayed here. Nor is the
-// dump taken while haproxy's first checks were still running (a race the capture lost on purpose).
+// `show info` says what lb is (stats_info_test); `show stat typed|json` is not lb's yet. Nor is
+// the dump taken while haproxy's first checks were still running (a race the capture lost on
+// purpose) replayed.
 bool replayed(const Case& c) {
   return !c.command.starts_with("show info") && c.command.find("typed") == std::string::npos &&
          c.command.find("json") == std::string::npos && c.name != "03_show_stat_at_startup";

@@ -1,0 +1,23 @@
+#pragma once
+// HAProxy 2.6.12's `show info` (src/stats.c info_fields[], stats_fill_info): the process's fields in
+// HAProxy's order, plain ("Name: lb"), typed ("0.Name.1:POS:str:lb") or JSON, with lb's values
+// (what lb does not have, such as SSL or compression, is 0).
+#include <string>
+
+namespace lb::core::stats {
+
+struct ProcessInfo {
+  int pid = 0;
+  long uptime_s = 0;
+  long start_time_s = 0;  // wall clock, seconds since the epoch
+  int ulimit_n = 0, maxsock = 0, maxconn = 0;
+  int current_connections = 0;
+  int listeners = 0;
+  bool stopping = false;
+  std::string node;  // the host name
+};
+
+enum class InfoFormat { Plain, Typed, Json };
+std::string show_info(const ProcessInfo& info, InfoFormat format);
+
+}  // namespace lb::core::stats
