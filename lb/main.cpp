@@ -17,6 +17,7 @@
 #include "lb/core/config/parser.hpp"
 #include "lb/core/input_file.hpp"
 #include "lb/core/log/log_lines.hpp"
+#include "lb/net/master.hpp"
 #include "lb/net/resolver.hpp"
 #include "lb/net/runtime.hpp"
 
@@ -97,7 +98,7 @@ std::vector<std::string> normalized_args(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = argc - 1; i >= 1; --i) {
     std::string a = argv[i];
-    if (a == "-db") a = "--db";
+    if (a == "-db" || a == "-Ws" || a == "-sf" || a == "-st") a = "-" + a;
     args.push_back(std::move(a));
   }
   return args;  // CLI11 takes them in reverse order
@@ -121,6 +122,26 @@ int main(int argc, char** argv) try {
   app.add_flag("--db", foreground, "-db: stay in the foreground (lb always does; accepted as haproxy takes it)");
   app.add_flag("-d", debug, "debug mode: same as -db (accepted as haproxy takes it)");
   app.add_option("-p,--pidfile", pidfile, "write the process id to PIDFILE")->option_text("PIDFILE");
+  bool master_worker = false, systemd = false;
+  app.add_flag("-W", master_worker,
+               "master-worker mode, as HAProxy's: a master process runs a worker; SIGUSR2 to the master reloads "
+               "(the files are read again, a new worker takes over the listening sockets, the old one finishes "
+               "its sessions); same as `master-worker` in global");
+  app.add_flag("--Ws", systemd, "-Ws: as -W (lb sends no systemd notifications; Type=notify units need Type=simple)");
+  std::vector<int> finish_pids, terminate_pids;
+  app.add_option("--sf", finish_pids,
+                 "-sf PID...: once listening, tell these processes to finish their sessions and exit (SIGUSR1); "
+                 "the legacy reload")
+      ->expected(1, 1 << 16)
+      ->option_text("PID...");
+  app.add_option("--st", terminate_pids, "-st PID...: as -sf, but they stop at once (SIGTERM)")
+      ->expected(1, 1 << 16)
+      ->option_text("PID...");
+  std::string transfer_socket;
+  app.add_option("-x", transfer_socket,
+                 "accepted as haproxy takes it with -sf (socket transfer); lb does not need it: its listeners share "
+                 "the address with the old process (SO_REUSEPORT)")
+      ->option_text("SOCKET");
   bool announce = false;
   app.add_flag("--announce", announce,
                "once every listener is bound, print 'listening FRONTEND ADDR:PORT' per listener, then 'ready', "
@@ -129,6 +150,13 @@ int main(int argc, char** argv) try {
   lb -c -f examples/incidents/options-500.cfg   # "Configuration file is valid", exit 0
   lb -c -f haproxy.cfg                          # exit 2 and "parsing [haproxy.cfg:12] : ..." on error
   lb -db -f haproxy.cfg                         # run: health checks, proxying, HAProxy's log lines
+
+Reloads, as Debian's haproxy.service does them (SIGUSR2 to the master):
+  lb -W -f haproxy.cfg -p /run/lb.pid &         # master and worker
+  kill -USR2 $(cat /run/lb.pid)                  # "Reloading HAProxy" ... "Loading success."
+  lb -db -f haproxy.cfg -sf $(cat /run/lb.pid)   # legacy: a new process replaces the old one
+Keep servers' states across a reload with `server-state-file` (docs/runtime.md):
+  echo "show servers state" | socat stdio UNIX-CONNECT:/run/lb.sock > /var/lib/lb/state
 
 While running, server state changes are printed on stderr as haproxy prints them
 ("[WARNING]  (pid) : Server apps/s1 is DOWN, reason: ...") and sent to the `log` targets of the
@@ -159,7 +187,18 @@ Exit codes: 0 success, 1 runtime failure (e.g. a port already in use), 2 bad usa
   options.program = program;
   options.quiet = quiet;
   options.announce = announce;
-  return lb::net::run(loaded.parsed.config, options);
+  options.finish_pids = finish_pids.empty() ? terminate_pids : finish_pids;
+  options.terminate_old = finish_pids.empty() && !terminate_pids.empty();
+  if (!master_worker && !systemd && !loaded.parsed.config.global.master_worker)
+    return lb::net::run(loaded.parsed.config, options);
+  return lb::net::run_master(
+      loaded.parsed.config,
+      [&]() -> std::optional<lb::core::Config> {
+        auto again = load(config_paths, false, quiet);
+        if (again.exit_code != kExitOk) return std::nullopt;
+        return std::move(again.parsed.config);
+      },
+      options);
 } catch (const std::exception& e) {
   std::fprintf(stderr, "lb: internal error: %s\n", e.what());
   return kExitRuntime;

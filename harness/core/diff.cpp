@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "harness/core/stats_csv.hpp"
 #include "harness/core/verdict.hpp"
 
 namespace lbh {
@@ -58,10 +59,11 @@ std::vector<Difference> diff_traces(const Trace& l, const Trace& r, Ms tolerance
     const std::string y = text(b, r.routing.end());
     if (x != y) out.push_back({"routing at " + seconds(at), x, y});
   }
-  // The Runtime API's answers, step by step (escaped so that an empty line shows).
+  // The Runtime API's answers, step by step (escaped so that an empty line shows); of a stats
+  // CSV, the columns of state.
   for (std::size_t i = 0; i < std::max(l.api.size(), r.api.size()); ++i) {
     const auto answer = [](const std::vector<ApiExchange>& v, std::size_t k) {
-      return k < v.size() ? fmt::format("{:?}", v[k].answer) : std::string();
+      return k < v.size() ? fmt::format("{:?}", state_columns_only(v[k].answer)) : std::string();
     };
     const auto at = i < l.api.size() ? l.api[i].at : r.api[i].at;
     if (answer(l.api, i) != answer(r.api, i)) out.push_back({"api answer at " + seconds(at), answer(l.api, i), answer(r.api, i)});

@@ -13,6 +13,7 @@
 
 #include "lb/core/config/values.hpp"
 #include "lb/core/input_file.hpp"
+#include "lb/core/stats/stats.hpp"
 #include "lb/core/text.hpp"
 #include "mockserver/core/dns.hpp"
 
@@ -24,10 +25,11 @@ constexpr std::array kTopKeys{"name", "summary", "source", "duration", "backends
 constexpr std::array kDnsKeys{"records", "faults"};
 constexpr std::array kBackendKeys{"rules", "fault"};
 constexpr std::array kStepKeys{"at",       "backend",    "rules", "fault", "kill", "restart",
-                               "move_to",  "requests",   "concurrent", "rate", "for", "dns", "dns_faults", "api"};
+                               "move_to",  "requests",   "concurrent", "rate", "for", "dns", "dns_faults", "api",
+                               "reload",   "save_state"};
 constexpr std::array kExpectKeys{"server", "is", "reason", "code", "info", "within", "duration", "no_server_available",
                                  "requests_at", "to", "share", "tolerance", "backend", "received", "at_least",
-                                 "at_most"};
+                                 "at_most", "stat_at", "row", "field", "equals"};
 
 // The ground rules keep traffic on loopback: 127.0.0.0/8 or ::1.
 bool loopback_address(const std::string& text) {
@@ -246,6 +248,18 @@ class Reader {
         if (s.config.find("{{api}}") == std::string::npos)
           error(v["api"], field + ".api", "the config has no admin socket: add `stats socket {{api}} level admin` to global");
       }
+      if (v["reload"]) st.reload = boolean(v["reload"], field + ".reload").value_or(false);
+      if (v["save_state"]) {
+        st.save_state = boolean(v["save_state"], field + ".save_state").value_or(false);
+        if (!st.reload) error(v["save_state"], field + ".save_state", "only for a reload step (reload: true)");
+        if (s.config.find("{{state}}") == std::string::npos)
+          error(v["save_state"], field + ".save_state",
+                "the config loads no state file: add `server-state-file {{state}}` to global and "
+                "`load-server-state-from-file global` to defaults");
+        if (s.config.find("{{api}}") == std::string::npos)
+          error(v["save_state"], field + ".save_state",
+                "the state is saved over the admin socket: add `stats socket {{api}} level admin` to global");
+      }
       if (v["concurrent"]) {
         st.concurrent = boolean(v["concurrent"], field + ".concurrent").value_or(false);
         if (st.requests == 0) error(v["concurrent"], field + ".concurrent", "only for a requests step");
@@ -266,11 +280,13 @@ class Reader {
       }
       const int actions = (st.requests > 0) + (st.rate > 0) + st.rules.has_value() + st.fault.has_value() +
                           st.kill + st.restart + st.move_to.has_value() + st.dns_records.has_value() +
-                          st.dns_faults.has_value() + st.api.has_value();
+                          st.dns_faults.has_value() + st.api.has_value() + st.reload;
       if (actions != 1)
-        error(v, field, "a step does one thing: requests, rate, rules, fault, kill, restart, move_to, dns, dns_faults or api");
-      if (st.api && !st.backend.empty()) error(v["backend"], field + ".backend", "an api step talks to the balancer, not to a backend");
-      const bool backend_step = !st.sends_requests() && !st.dns_step() && !st.api;
+        error(v, field,
+              "a step does one thing: requests, rate, rules, fault, kill, restart, move_to, dns, dns_faults, api or reload");
+      if ((st.api || st.reload) && !st.backend.empty())
+        error(v["backend"], field + ".backend", "an api or reload step talks to the balancer, not to a backend");
+      const bool backend_step = !st.sends_requests() && !st.dns_step() && !st.api && !st.reload;
       if (st.dns_step() && !st.backend.empty()) error(v["backend"], field + ".backend", "a dns step changes the DNS table, not a backend");
       if (backend_step && st.backend.empty()) error(v, field + ".backend", "missing: the backend the step changes");
       if (!backend_step && !st.backend.empty()) error(v["backend"], field + ".backend", "requests go to the frontend, not to a backend");
@@ -362,8 +378,32 @@ class Reader {
         if (v["at_least"]) x.at_least = integer(v["at_least"], field + ".at_least", 0, 1000000).value_or(1);
         if (v["at_most"]) x.at_most = integer(v["at_most"], field + ".at_most", 0, 1000000);
         e.what = std::move(x);
+      } else if (v["stat_at"]) {
+        ExpectStat x;
+        x.step_at = duration(v["stat_at"], field + ".stat_at").value_or(Ms{0});
+        const bool asked = std::any_of(s.timeline.begin(), s.timeline.end(), [&](const Step& st) {
+          return st.api && st.at == x.step_at &&
+                 std::any_of(st.api->begin(), st.api->end(), [](const std::string& c) { return c.starts_with("show stat"); });
+        });
+        if (!asked) error(v["stat_at"], field + ".stat_at", "no api step with `show stat` at that time in the timeline");
+        const auto row = v["row"] ? text(v["row"], field + ".row") : std::nullopt;
+        if (!v["row"]) error(v, field + ".row", "missing: the row, PROXY/SERVER or PROXY/FRONTEND or PROXY/BACKEND");
+        else if (row && row->find('/') == std::string::npos)
+          error(v["row"], field + ".row", "expected PROXY/SERVER, PROXY/FRONTEND or PROXY/BACKEND");
+        else if (row) x.proxy = row->substr(0, row->find('/')), x.row = row->substr(row->find('/') + 1);
+        if (!v["field"]) error(v, field + ".field", "missing: the column, e.g. status, weight, chkfail");
+        else if (auto f = text(v["field"], field + ".field")) {
+          x.field = *f;
+          if (std::find(lb::core::stats::kFieldNames.begin(), lb::core::stats::kFieldNames.end(), x.field) ==
+              lb::core::stats::kFieldNames.end())
+            error(v["field"], field + ".field", fmt::format("'{}' is not a column of HAProxy's stats CSV", x.field));
+        }
+        if (!v["equals"]) error(v, field + ".equals", "missing: the value expected, e.g. MAINT");
+        else x.equals = text(v["equals"], field + ".equals").value_or("");
+        e.what = std::move(x);
       } else {
-        error(v, field, "expected one of: server (a transition), no_server_available, requests_at, backend (received)");
+        error(v, field,
+              "expected one of: server (a transition), no_server_available, requests_at, backend (received), stat_at");
         continue;
       }
       s.expect.push_back(std::move(e));

@@ -50,6 +50,11 @@ struct Step {
   // A Runtime API step: these commands, on one connection to the balancer's admin socket (the
   // config's `stats socket {{api}} level admin`).
   std::optional<std::vector<std::string>> api;
+  // A reload of the balancer, as HAProxy 2.6 users reload: SIGUSR2 to the master of `-W`. With
+  // `save_state`, first the state a reload script saves: `show servers state` over the admin
+  // socket into the config's `server-state-file {{state}}`.
+  bool reload = false;
+  bool save_state = false;
   int requests = 0;
   bool concurrent = false;  // the requests all at once, each on a connection of its own
   int rate = 0;             // requests per second ...
@@ -100,8 +105,16 @@ struct ExpectReceived {
   std::optional<int> at_most;
 };
 
+// A value of the stats (`show stat`, HAProxy's CSV) in the answer of the api step at `step_at`:
+// the row `proxy`/`row` (a server, FRONTEND or BACKEND), the column `field` ("status", "weight",
+// "chkfail", ...), equal to `equals`.
+struct ExpectStat {
+  Ms step_at{0};
+  std::string proxy, row, field, equals;
+};
+
 struct Expectation {
-  std::variant<ExpectTransition, ExpectNoServer, ExpectRouting, ExpectReceived> what;
+  std::variant<ExpectTransition, ExpectNoServer, ExpectRouting, ExpectReceived, ExpectStat> what;
   int line = 0;
 };
 

@@ -15,6 +15,7 @@
 #include "lb/core/dns/resolution.hpp"
 #include "lb/core/route/backends.hpp"
 #include "lb/core/route/retry.hpp"
+#include "lb/core/state/server_state.hpp"
 #include "lb/core/time/clock.hpp"
 #include "mockserver/core/dns.hpp"
 #include "mockserver/core/engine.hpp"
@@ -32,6 +33,19 @@ using lb::core::TimePoint;
 constexpr int kFirstPort = 20001;  // the ports the sim world "allocates": any fixed numbers do
 constexpr int kFrontendPort = 20000;
 constexpr int kDnsPort = 19999;
+// The admin socket is never bound here (the API is called directly), and the state file a
+// reload step saves is kept in memory under this name ({{state}}).
+constexpr std::string_view kStateFile = "/lbharness-sim/state";
+
+// One balancer process on simulated time: its routing, check engine, name resolution and
+// Runtime API. A reload step replaces it with a new one.
+struct SimBalancer {
+  explicit SimBalancer(const lb::core::Config& config) : routing(config) {}
+  lb::core::Backends routing;
+  std::unique_ptr<lb::core::CheckEngine> engine;
+  std::unique_ptr<lb::core::ServerResolution> resolution;
+  std::unique_ptr<lb::core::RuntimeApi> api;
+};
 
 // The scenario's DNS table as mockserver's responder holds it.
 // The resolvers' nameservers on simulated time: every query, whichever nameserver it is for, is
@@ -283,9 +297,9 @@ Trace play_sim(const Scenario& sc) {
     ports["dns"] = kDnsPort;
     dns = parse_dns_table(sc.dns->records, sc.dns->faults, ports, trace.errors);
   }
-  // The admin socket is never bound here: the API is called directly.
-  const auto parsed =
-      lb::core::parse_config(render_config(sc.config, ports, {{"api", "/lbharness-sim/api.sock"}}), sc.file + " (config)");
+  const auto parsed = lb::core::parse_config(
+      render_config(sc.config, ports, {{"api", "/lbharness-sim/api.sock"}, {"state", std::string(kStateFile)}}),
+      sc.file + " (config)");
   for (const auto& d : parsed.diagnostics)
     if (d.level == lb::core::Diagnostic::Level::Alert) trace.errors.push_back(lb::core::format_diagnostic(d));
   if (!trace.errors.empty()) return trace;
@@ -295,57 +309,69 @@ Trace play_sim(const Scenario& sc) {
   lb::core::SimScheduler sched;
   for (auto& b : backends) b->model = std::make_unique<mock::core::Listener>(b->initial, sched.now());
   SimProber prober(sched, by_port);
-  lb::core::Backends routing(config);
-  lb::core::CheckEngine* engine_ptr = nullptr;
-  lb::core::ServerResolution* resolution_ptr = nullptr;
-  lb::core::CheckEngine engine(
-      config, sched, prober,
-      [&](const lb::core::HealthEvent& e) {
-        routing.follow(e, *engine_ptr);
-        if (e.kind == lb::core::HealthEvent::Kind::CheckFinished) {
-          const auto& px = config.proxies[e.key.proxy];
-          trace.check_marks.push_back({std::chrono::duration_cast<Ms>(e.at - TimePoint{}),
-                                       px.name + "/" + px.servers[e.key.server].name,
-                                       std::string(lb::core::info(e.result.status).tag),
-                                       e.result.verdict() == lb::core::CheckVerdict::Passed ||
-                                           e.result.verdict() == lb::core::CheckVerdict::ConditionallyPassed,
-                                       lb::core::format_reason(e.result)});
-        }
-        if (resolution_ptr) resolution_ptr->on_health_event(e);
-        if (!e.line) return;
-        if (auto ev = parse_event(e.line->text)) {
-          ev->at = std::chrono::duration_cast<Ms>(e.at - TimePoint{});
-          trace.events.push_back(std::move(*ev));
-        }
-      },
-      [rng = std::mt19937_64(1)]() mutable { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); },
-      [&](lb::core::ServerKey key) { return routing.load(key); });
-  engine_ptr = &engine;
-  lb::core::start_in_maintenance(config, engine);
   SimDns nameservers(sched, dns);
-  lb::core::ServerResolution resolution(
-      parsed.config, lb::core::start_addresses(parsed.config), sched, nameservers,
-      [&](const lb::core::ResolutionEvent& e) {
-        lb::core::apply_resolution_event(e, engine, routing);
-        if (!e.line) return;
-        if (auto ev = parse_event(e.line->text)) {
-          ev->at = std::chrono::duration_cast<Ms>(sched.now() - TimePoint{});
-          trace.events.push_back(std::move(*ev));
-        }
-      },
-      [id = std::uint16_t{0}]() mutable { return ++id; });
-  nameservers.resolution = &resolution;
-  resolution_ptr = &resolution;
+  // The state files reload steps saved, by path, for the next balancer to read.
+  std::map<std::string, std::string> state_files;
+  // A balancer process: started at the beginning, and again at each reload, from the
+  // configuration and the state file it loads, as lb's runtime starts one.
+  auto start_balancer = [&]() {
+    auto bal = std::make_unique<SimBalancer>(config);
+    SimBalancer* self = bal.get();
+    bal->engine = std::make_unique<lb::core::CheckEngine>(
+        config, sched, prober,
+        [&trace, &config, self](const lb::core::HealthEvent& e) {
+          self->routing.follow(e, *self->engine);
+          if (e.kind == lb::core::HealthEvent::Kind::CheckFinished) {
+            const auto& px = config.proxies[e.key.proxy];
+            trace.check_marks.push_back({std::chrono::duration_cast<Ms>(e.at - TimePoint{}),
+                                         px.name + "/" + px.servers[e.key.server].name,
+                                         std::string(lb::core::info(e.result.status).tag),
+                                         e.result.verdict() == lb::core::CheckVerdict::Passed ||
+                                             e.result.verdict() == lb::core::CheckVerdict::ConditionallyPassed,
+                                         lb::core::format_reason(e.result)});
+          }
+          if (self->resolution) self->resolution->on_health_event(e);
+          if (!e.line) return;
+          if (auto ev = parse_event(e.line->text)) {
+            ev->at = std::chrono::duration_cast<Ms>(e.at - TimePoint{});
+            trace.events.push_back(std::move(*ev));
+          }
+        },
+        [rng = std::mt19937_64(1)]() mutable { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); },
+        [self](lb::core::ServerKey key) { return self->routing.load(key); });
+    lb::core::start_in_maintenance(config, *bal->engine);
+    lb::core::apply_server_state(
+        parsed.config,
+        [&state_files](const std::string& path) {
+          const auto it = state_files.find(path);
+          return it != state_files.end() ? lb::core::StateFileText{it->second, {}}
+                                         : lb::core::StateFileText{std::nullopt, "No such file or directory"};
+        },
+        *bal->engine, bal->routing, [](const std::string&) {});
+    bal->resolution = std::make_unique<lb::core::ServerResolution>(
+        parsed.config, lb::core::start_addresses(parsed.config), sched, nameservers,
+        [&trace, &sched, self](const lb::core::ResolutionEvent& e) {
+          lb::core::apply_resolution_event(e, *self->engine, self->routing);
+          if (!e.line) return;
+          if (auto ev = parse_event(e.line->text)) {
+            ev->at = std::chrono::duration_cast<Ms>(sched.now() - TimePoint{});
+            trace.events.push_back(std::move(*ev));
+          }
+        },
+        [id = std::uint16_t{0}]() mutable { return ++id; });
+    nameservers.resolution = bal->resolution.get();
+    bal->api = std::make_unique<lb::core::RuntimeApi>(parsed.config, *bal->engine, bal->routing, sched);
+    bal->engine->start();
+    bal->resolution->start();
+    return bal;
+  };
 
   std::optional<std::size_t> frontend;
   for (std::size_t i = 0; i < config.proxies.size() && !frontend; ++i)
     if (config.proxies[i].has_frontend_role()) frontend = i;
-  const auto backend = frontend ? routing.backend_of(*frontend) : std::nullopt;
+  auto bal = start_balancer();
+  const auto backend = frontend ? bal->routing.backend_of(*frontend) : std::nullopt;
 
-  lb::core::RuntimeApi api(parsed.config, engine, routing, sched);
-
-  engine.start();
-  resolution.start();
   // The steps in time order; a rate step is one action per request it sends.
   struct Action {
     Ms at;
@@ -371,19 +397,19 @@ Trace play_sim(const Scenario& sc) {
       std::vector<lb::core::ServerKey> held;
       const int count = st->rate > 0 ? 1 : st->requests;
       for (int i = 0; i < count; ++i) {
-        const auto pick = backend ? routing.pick(*backend) : lb::core::Backends::Pick{};
+        const auto pick = backend ? bal->routing.pick(*backend) : lb::core::Backends::Pick{};
         if (!pick.server) {
           went.push_back("503");
           continue;
         }
         // The connect, its retries and redispatches, as the proxy makes them.
         lb::core::ServerKey key{*backend, *pick.server};
-        routing.request_started(key);
+        bal->routing.request_started(key);
         std::string outcome = "503";
         for (int retries = 0;;) {
-          const auto it = by_port.find(routing.port(key));
+          const auto it = by_port.find(bal->routing.port(key));
           SimBackend* b = it == by_port.end() ? nullptr : it->second;
-          const bool there = b && !b->killed && b->listens_at(routing.address(key));
+          const bool there = b && !b->killed && b->listens_at(bal->routing.address(key));
           const auto mode = there ? b->model->mode_at(sched.now()) : mock::core::Mode::Refuse;
           if (mode == mock::core::Mode::Serve || mode == mock::core::Mode::SlowAccept) {
             outcome = mode == mock::core::Mode::Serve ? served_by(*b, sched.now()) : "fault:slow-accept";
@@ -392,28 +418,38 @@ Trace play_sim(const Scenario& sc) {
           }
           if (retries >= be_cfg.retries) break;
           ++retries;
-          if (lb::core::redispatch_on_retry(be_cfg, routing, key, retries))
-            if (const auto other = routing.pick(key.proxy).server) {
-              routing.request_finished(key);
+          if (lb::core::redispatch_on_retry(be_cfg, bal->routing, key, retries))
+            if (const auto other = bal->routing.pick(key.proxy).server) {
+              bal->routing.request_finished(key);
               key.server = *other;
-              routing.request_started(key);
+              bal->routing.request_started(key);
             }
         }
         if (st->concurrent)
           held.push_back(key);
         else
-          routing.request_finished(key);
+          bal->routing.request_finished(key);
         went.push_back(outcome);
       }
-      for (const auto& key : held) routing.request_finished(key);
+      for (const auto& key : held) bal->routing.request_finished(key);
       continue;
     }
     if (st->api) {
       // One connection, the commands on their own lines, answered as over the socket.
-      lb::core::cli::Connection conn(lb::core::cli::Level::Admin, api.handler());
+      lb::core::cli::Connection conn(lb::core::cli::Level::Admin, bal->api->handler());
       std::string bytes;
       for (const auto& c : *st->api) bytes += c + "\n";
       trace.api.push_back({st->at, *st->api, conn.feed(bytes)});
+      continue;
+    }
+    if (st->reload) {
+      if (st->save_state) {
+        lb::core::cli::Connection conn(lb::core::cli::Level::Admin, bal->api->handler());
+        state_files[std::string(kStateFile)] = conn.feed("show servers state\n");
+      }
+      // The old process stops checking; the new one starts from the configuration (and the file).
+      bal->engine->stop();
+      bal = start_balancer();
       continue;
     }
     if (st->dns_step()) {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "harness/core/stats_csv.hpp"
+
 namespace lbh {
 namespace {
 
@@ -104,6 +106,21 @@ std::vector<Failure> judge(const Scenario& sc, const Trace& t) {
                                            rc->request, rc->at_most ? fmt::format("{} to {}", rc->at_least, *rc->at_most)
                                                                     : fmt::format("at least {}", rc->at_least))});
     }
+  }
+  for (const auto& x : sc.expect) {
+    const auto* st = std::get_if<ExpectStat>(&x.what);
+    if (!st) continue;
+    const auto asked = std::find_if(t.api.begin(), t.api.end(), [&](const ApiExchange& a) { return a.at == st->step_at; });
+    const auto csv = asked == t.api.end() ? std::nullopt : find_stats_csv(asked->answer);
+    const auto value = csv ? csv->value(st->proxy, st->row, st->field) : std::nullopt;
+    if (!value)
+      out.push_back({x.line, fmt::format("stats at {}: {}/{} {}: {}", seconds(st->step_at), st->proxy, st->row, st->field,
+                                         asked == t.api.end() ? "no api step ran then"
+                                         : !csv               ? "its answer has no `show stat` CSV"
+                                                              : "no such row or column in its CSV")});
+    else if (*value != st->equals)
+      out.push_back({x.line, fmt::format("stats at {}: {}/{} {} is '{}', expected '{}'", seconds(st->step_at), st->proxy,
+                                         st->row, st->field, *value, st->equals)});
   }
   if (!sc.other_transitions_allowed)
     for (std::size_t i = 0; i < t.events.size(); ++i)

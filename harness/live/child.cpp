@@ -40,6 +40,7 @@ Child& Child::operator=(Child&& o) noexcept {
   out_ = std::move(o.out_);
   reader_ = std::move(o.reader_);
   cursor_ = o.cursor_;
+  err_cursor_ = o.err_cursor_;
   endpoints_ = std::move(o.endpoints_);
   return *this;
 }
@@ -186,20 +187,31 @@ int Child::port(std::string_view name) const {
 }
 
 std::optional<std::string> Child::await_line(std::string_view substr, std::chrono::milliseconds timeout) {
+  return await_in(false, substr, timeout);
+}
+
+std::optional<std::string> Child::await_stderr(std::string_view substr, std::chrono::milliseconds timeout) {
+  return await_in(true, substr, timeout);
+}
+
+std::optional<std::string> Child::await_in(bool err, std::string_view substr, std::chrono::milliseconds timeout) {
   if (!out_) return std::nullopt;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(out_->mu);
+  std::size_t& cursor = err ? err_cursor_ : cursor_;
+  auto next = [&]() -> std::optional<std::string> {
+    const std::size_t n = err ? out_->err_lines.size() : out_->lines.size();
+    for (; cursor < n; ++cursor) {
+      const std::string& line = err ? out_->err_lines[cursor].text : out_->lines[cursor];
+      if (line.find(substr) != std::string::npos) return err ? out_->err_lines[cursor++].text : out_->lines[cursor++];
+    }
+    return std::nullopt;
+  };
   while (true) {
-    for (; cursor_ < out_->lines.size(); ++cursor_) {
-      if (out_->lines[cursor_].find(substr) != std::string::npos) return out_->lines[cursor_++];
-    }
-    if (out_->out_eof) return std::nullopt;
-    if (out_->cv.wait_until(lock, deadline) == std::cv_status::timeout) {
-      // One last look: lines may have arrived with the timeout.
-      for (; cursor_ < out_->lines.size(); ++cursor_)
-        if (out_->lines[cursor_].find(substr) != std::string::npos) return out_->lines[cursor_++];
-      return std::nullopt;
-    }
+    if (auto line = next()) return line;
+    if (err ? out_->err_eof : out_->out_eof) return std::nullopt;
+    // One last look on timeout: lines may have arrived with it.
+    if (out_->cv.wait_until(lock, deadline) == std::cv_status::timeout) return next();
   }
 }
 

@@ -47,6 +47,8 @@ class Child {
   // The next stdout line (after those already returned by await_line) containing `substr`;
   // nullopt on timeout or EOF. Lines before readiness are searched too.
   std::optional<std::string> await_line(std::string_view substr, std::chrono::milliseconds timeout);
+  // The same for stderr lines, with a cursor of their own.
+  std::optional<std::string> await_stderr(std::string_view substr, std::chrono::milliseconds timeout);
   std::vector<std::string> stdout_lines() const;
   std::string stderr_text() const;
   struct TimedLine {
@@ -82,7 +84,9 @@ class Child {
   std::optional<int> status_;
   std::shared_ptr<Output> out_;
   std::thread reader_;
+  std::optional<std::string> await_in(bool err, std::string_view substr, std::chrono::milliseconds timeout);
   std::size_t cursor_ = 0;
+  std::size_t err_cursor_ = 0;
   std::map<std::string, std::string, std::less<>> endpoints_;
 };
 

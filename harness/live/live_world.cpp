@@ -3,8 +3,11 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -99,13 +102,22 @@ class Live {
 
   // The balancer's admin socket, in the scratch directory ({{api}} in the config).
   std::string api_socket() const { return scratch_ ? (scratch_->path() / "api.sock").string() : std::string(); }
-  std::map<std::string, std::string> texts() const { return {{"api", api_socket()}}; }
+  // The server-state file a reload step saves ({{state}} in the config).
+  std::string state_file() const { return scratch_ ? (scratch_->path() / "state").string() : std::string(); }
+  std::map<std::string, std::string> texts() const { return {{"api", api_socket()}, {"state", state_file()}}; }
+  bool reloads() const {
+    return std::any_of(sc_.timeline.begin(), sc_.timeline.end(), [](const Step& s) { return s.reload; });
+  }
 
   bool start_balancer() {
     try {
       scratch_.emplace();
       const auto cfg = scratch_->write("haproxy.cfg", render_config(sc_.config, ports_, texts()));
-      balancer_ = Child::start(opt_.balancer, {"-db", "-f", cfg.string()}, {.ready_line = ""});
+      // A scenario that reloads runs the balancer as a master and its worker (-W), as HAProxy
+      // 2.6 users run it; the others as one process.
+      std::vector<std::string> args{"-db", "-f", cfg.string()};
+      if (reloads()) args.insert(args.begin(), "-W");
+      balancer_ = Child::start(opt_.balancer, args, {.ready_line = ""});
     } catch (const std::exception& e) {
       trace_.errors.push_back(fmt::format("{} did not start: {}", opt_.balancer, e.what()));
       return false;
@@ -226,6 +238,7 @@ class Live {
       return true;
     }
     if (st.dns_step()) return apply_dns(st);
+    if (st.reload) return reload(st);
     if (st.api) {
       std::string bytes;
       for (const auto& c : *st.api) bytes += c + "\n";
@@ -258,6 +271,23 @@ class Live {
     const auto fault = fault_json(st.backend, b->fault, trace_.errors);
     return rules && fault && admin_ok("PUT", at + "/rules", *rules) && admin_ok("PUT", at + "/fault", *fault) &&
            admin_ok("PATCH", at, R"({"mode":"serve"})") && admin_ok("POST", at + "/reset", "");
+  }
+
+  // What a reload script does: the state saved first when asked, then SIGUSR2 to the master.
+  bool reload(const Step& st) {
+    if (st.save_state) {
+      const auto r = cli_call(api_socket(), "show servers state\n");
+      if (!r.error.empty()) {
+        trace_.errors.push_back(fmt::format("saving the server state at {} ms: {}", st.at.count(), r.error));
+        return false;
+      }
+      std::ofstream(state_file(), std::ios::trunc) << r.answer;
+    }
+    if (::kill(balancer_.pid(), SIGUSR2) != 0) {
+      trace_.errors.push_back(fmt::format("reload at {} ms: {} is gone", st.at.count(), opt_.balancer));
+      return false;
+    }
+    return true;
   }
 
   // A DNS step through the control API: the records or the faults, replaced whole.

@@ -141,7 +141,12 @@ void LogSink::process(core::Severity severity, std::string_view text) {
 }
 
 void LogSink::startup_warning(std::string_view text) {
-  write_line(STDERR_FILENO, core::stderr_line("WARNING", impl_->who.pid, fmt::format("config : {}", text)));
+  const int pid = impl_->who.startup_pid ? impl_->who.startup_pid : impl_->who.pid;
+  write_line(STDERR_FILENO, core::stderr_line("WARNING", pid, fmt::format("config : {}", text)));
+}
+
+void LogSink::foreground_only(const core::LogLine& line) {
+  if (impl_->foreground) write_line(STDERR_FILENO, core::foreground_line(line, impl_->who.pid));
 }
 
 }  // namespace lb::net

@@ -19,6 +19,7 @@ struct LogIdentity {
   std::string tag;       // program name (HAProxy's default log-tag)
   int pid = 0;
   std::string hostname;  // for rfc5424
+  int startup_pid = 0;   // names the start-up warnings (a master's pid); 0: `pid`
 };
 
 class LogSink {
@@ -39,6 +40,8 @@ class LogSink {
   // A warning of the start-up, before HAProxy's log targets exist (the server-state loader):
   // stderr only, "[WARNING]  (pid) : config : text".
   void startup_warning(std::string_view text);
+  // A line of stderr only, in the foreground: "[WARNING]  (pid) : text".
+  void foreground_only(const core::LogLine& line);
 
  private:
   struct Impl;

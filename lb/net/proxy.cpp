@@ -24,6 +24,7 @@
 #include "lb/core/log/access_log.hpp"
 #include "lb/core/log/syslog.hpp"
 #include "lb/core/route/retry.hpp"
+#include "lb/net/listen_sockets.hpp"
 #include "lb/net/log_sink.hpp"
 
 namespace lb::net {
@@ -119,7 +120,8 @@ using ConnPtr = std::unique_ptr<Conn>;
 
 struct Proxy::Impl {
   Impl(const core::Config& c, const core::ConnectionLimits& lim, asio::io_context& i, core::Backends& b, LogSink& l)
-      : config(c), limits(lim), io(i), backends(b), log(l), feconn(c.proxies.size(), 0) {
+      : config(c), limits(lim), io(i), backends(b), log(l), feconn(c.proxies.size(), 0),
+        cum_fe(c.proxies.size(), 0), cum_be(c.proxies.size(), 0) {
     for (const auto& p : c.proxies) fe_maxconn.push_back(core::frontend_maxconn(p, lim));
   }
 
@@ -128,6 +130,7 @@ struct Proxy::Impl {
     tcp::acceptor acceptor;
     tcp::endpoint endpoint;
     bool paused = false;  // at a connection limit: no accept pending
+    std::string key;      // its name in a ListenSockets handover
   };
 
   // Idle keep-alive connections to servers, per (backend, server).
@@ -189,6 +192,7 @@ struct Proxy::Impl {
   void session_started(std::size_t fe) {
     ++actconn;
     ++feconn[fe];
+    ++cum_fe[fe];
   }
   void session_ended(std::size_t fe) {
     --actconn;
@@ -218,6 +222,8 @@ struct Proxy::Impl {
   std::optional<asio::steady_timer> purge_timer;
   int actconn = 0;
   std::vector<int> feconn;  // [proxy]
+  // HAProxy's cumulated connections: accepted by a frontend, streams given to a backend.
+  std::vector<long> cum_fe, cum_be;  // [proxy]
   bool accepting = true;
   // Called on soft stop: sessions idle between requests close at once, as HAProxy closes idle
   // keep-alive connections when it stops.
@@ -575,6 +581,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const auto be = px_.backends.backend_of(fe_);
     if (!be) return answer(503, {'S', 'C'});
     backend_ = *be;
+    ++px_.cum_be[*be];
     be_cfg_ = &px_.config.proxies[*be];
     rec_.backend = be_cfg_->name;
     const auto pick = px_.backends.pick(*be);
@@ -1021,6 +1028,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
     const auto be = px_.backends.backend_of(fe_);
     if (!be) return end({'S', 'C'});
     backend_ = *be;
+    ++px_.cum_be[*be];
     be_cfg_ = &px_.config.proxies[*be];
     rec_.backend = be_cfg_->name;
     const auto pick = px_.backends.pick(*be);
@@ -1201,9 +1209,11 @@ Proxy::~Proxy() = default;
 
 int Proxy::connections() const { return impl_->actconn; }
 
+int Proxy::connections(std::size_t frontend) const { return impl_->feconn.at(frontend); }
+
 void Proxy::set_local_services(LocalServices services) { impl_->local = std::move(services); }
 
-bool Proxy::bind_all() {
+bool Proxy::bind_all(ListenSockets* handover) {
   bool ok = true;
   for (std::size_t pi = 0; pi < impl_->config.proxies.size(); ++pi) {
     const auto& px = impl_->config.proxies[pi];
@@ -1214,11 +1224,19 @@ bool Proxy::bind_all() {
       if (!b.host.empty()) address = asio::ip::make_address(b.host, ec);
       const tcp::endpoint ep(address, b.port);
       auto l = std::make_unique<Impl::Listener>(Impl::Listener{pi, tcp::acceptor(impl_->io), ep});
-      if (!ec) l->acceptor.open(ep.protocol(), ec);
-      if (!ec) l->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-      if (!ec) l->acceptor.bind(ep, ec);
-      // HAProxy's listen backlog is the frontend's maxconn (listener_backlog()).
-      if (!ec) l->acceptor.listen(impl_->fe_maxconn[pi], ec);
+      l->key = "tcp " + endpoint_text(ep);
+      if (const int fd = handover && !ec ? handover->take(l->key) : -1; fd >= 0) {
+        l->acceptor.assign(ep.protocol(), fd, ec);
+      } else {
+        if (!ec) l->acceptor.open(ep.protocol(), ec);
+        if (!ec) l->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+        // As HAProxy on Linux: another process may listen on the same address, which is how
+        // `-sf` takes over from the process it replaces.
+        if (!ec) l->acceptor.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+        if (!ec) l->acceptor.bind(ep, ec);
+        // HAProxy's listen backlog is the frontend's maxconn (listener_backlog()).
+        if (!ec) l->acceptor.listen(impl_->fe_maxconn[pi], ec);
+      }
       if (ec) {
         impl_->log.process(core::Severity::Alert,
                            fmt::format("Starting {} {}: cannot bind socket ({}) [{}]",
@@ -1238,6 +1256,17 @@ bool Proxy::bind_all() {
   }
   for (auto& l : impl_->listeners) impl_->accept(*l);
   return true;
+}
+
+std::vector<std::pair<std::string, int>> Proxy::listen_sockets() const {
+  std::vector<std::pair<std::string, int>> out;
+  for (auto& l : impl_->listeners)
+    if (l->acceptor.is_open()) out.emplace_back(l->key, l->acceptor.native_handle());
+  return out;
+}
+
+std::pair<long, long> Proxy::cumulated(std::size_t proxy) const {
+  return {impl_->cum_fe.at(proxy), impl_->cum_be.at(proxy)};
 }
 
 std::vector<std::pair<std::string, std::string>> Proxy::listening() const {
@@ -1260,13 +1289,19 @@ void Proxy::stop_accepting() {
     if (impl_->stop_hooks.contains(id)) hook();
 }
 
-void Proxy::drain(std::chrono::milliseconds grace, std::function<void()> done) {
+void Proxy::drain(std::optional<std::chrono::milliseconds> grace, std::function<void()> done,
+                  std::function<void()> overdue) {
   if (impl_->actconn == 0) return done();
   auto shared = std::make_shared<std::function<void()>>(std::move(done));
   impl_->on_drained = [shared] {
     if (*shared) std::exchange(*shared, nullptr)();
   };
-  impl_->grace_timer.emplace(impl_->io, grace);
+  if (!grace) return;
+  if (overdue) *shared = [done = std::move(*shared), overdue = std::move(overdue), this]() mutable {
+    if (impl_->actconn > 0) overdue();
+    done();
+  };
+  impl_->grace_timer.emplace(impl_->io, *grace);
   impl_->grace_timer->async_wait([shared](const boost::system::error_code& ec) {
     if (!ec && *shared) std::exchange(*shared, nullptr)();
   });

@@ -20,6 +20,7 @@ class io_context;
 
 namespace lb::net {
 
+class ListenSockets;
 class LogSink;
 
 // Requests lb answers itself (the stats page, the Prometheus exporter): `wants` tells them from
@@ -57,9 +58,15 @@ class Proxy {
 
   void set_local_services(LocalServices services);
 
-  // Binds every `bind` of every frontend. On failure prints HAProxy's alerts ("Starting frontend
-  // fe: cannot bind socket (Address already in use) [127.0.0.1:8080]") and returns false.
-  bool bind_all();
+  // Binds every `bind` of every frontend, taking the sockets `handover` has (a reload) instead
+  // of binding them again. On failure prints HAProxy's alerts ("Starting frontend fe: cannot
+  // bind socket (Address already in use) [127.0.0.1:8080]") and returns false.
+  bool bind_all(ListenSockets* handover = nullptr);
+  // The listening sockets, named as a ListenSockets handover names them (still owned here).
+  std::vector<std::pair<std::string, int>> listen_sockets() const;
+  // HAProxy's cumulated connections of proxy `proxy`: {accepted as a frontend, given to it as
+  // a backend}, as "Proxy X stopped (cumulated conns: FE: N, BE: M)." says them.
+  std::pair<long, long> cumulated(std::size_t proxy) const;
   // (frontend, "ADDR:PORT") of each bound listener, in configuration order (ports as bound,
   // for port 0).
   std::vector<std::pair<std::string, std::string>> listening() const;
@@ -67,8 +74,11 @@ class Proxy {
   int connections() const;
   // Stops accepting; sessions in flight go on.
   void stop_accepting();
-  // Calls `done` once no session is left, or after `grace`, whichever comes first.
-  void drain(std::chrono::milliseconds grace, std::function<void()> done);
+  int connections(std::size_t frontend) const;  // of one frontend (its feconn)
+  // Calls `done` once no session is left, or after `grace` (none: no limit), whichever comes
+  // first; `overdue` first when sessions are still open then.
+  void drain(std::optional<std::chrono::milliseconds> grace, std::function<void()> done,
+             std::function<void()> overdue = {});
 
   struct Impl;  // public so the session classes in proxy.cpp can name it
 

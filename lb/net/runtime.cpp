@@ -22,6 +22,7 @@
 #include "lb/core/dns/resolution.hpp"
 #include "lb/net/asio_scheduler.hpp"
 #include "lb/net/dns_transport.hpp"
+#include "lb/net/listen_sockets.hpp"
 #include "lb/net/proxy.hpp"
 #include "lb/net/log_sink.hpp"
 #include "lb/net/net_prober.hpp"
@@ -62,6 +63,26 @@ bool set_fd_limit(const rlimit& r, const core::ConnectionLimits& limits, LogSink
   return true;
 }
 
+// "Proxy X stopped (cumulated conns: ...)." for every proxy, in HAProxy's order: those whose
+// listeners stop (frontends, then the stats socket's GLOBAL, which a worker of a master does not
+// report), then the others, then HAProxy's internal HTTP client, which every haproxy process has.
+void log_stopped_proxies(const core::Config& config, const Proxy& proxy, const StatsSockets& stats, bool with_global,
+                         LogSink& log) {
+  for (std::size_t i = 0; i < config.proxies.size(); ++i)
+    if (config.proxies[i].has_frontend_role()) {
+      const auto [fe, be] = proxy.cumulated(i);
+      log.server_state(i, core::proxy_stopped_line(config.proxies[i].name, fe, be));
+    }
+  if (with_global && !config.global.stats_sockets.empty())
+    log.foreground_only(core::proxy_stopped_line("GLOBAL", stats.accepted(), stats.accepted()));
+  for (std::size_t i = 0; i < config.proxies.size(); ++i)
+    if (!config.proxies[i].has_frontend_role()) {
+      const auto [fe, be] = proxy.cumulated(i);
+      log.server_state(i, core::proxy_stopped_line(config.proxies[i].name, fe, be));
+    }
+  log.foreground_only(core::proxy_stopped_line("<HTTPCLIENT>", 0, 0));
+}
+
 std::string hostname() {
   char buf[256] = {};
   return ::gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string();
@@ -75,7 +96,9 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   asio::io_context io(1);
   AsioScheduler scheduler(io);
   NetProber prober(io);
-  LogSink log(config, io, LogIdentity{options.program, static_cast<int>(::getpid()), hostname()}, !options.quiet);
+  LogSink log(config, io,
+              LogIdentity{options.program, static_cast<int>(::getpid()), hostname(), options.master_pid},
+              !options.quiet);
   rlimit nofile{};
   ::getrlimit(RLIMIT_NOFILE, &nofile);
   const auto limits = core::connection_limits(config, fd_limit(nofile));
@@ -160,27 +183,77 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
         auto a = promex ? core::stats::prometheus(req, source) : core::stats::stats_page(fe, req, source, engine);
         return LocalAnswer{a.status, std::move(a.bytes), a.close, promex ? "<PROMEX>" : "<STATS>"};
       }});
-  // SIGTERM/SIGINT are caught before anything announces readiness, so a stop sent the moment lb
-  // says "ready" is a graceful one.
-  asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (ec) return;
+  // A soft stop (SIGUSR1, sent by the process that replaces this one) as HAProxy 2.6 stops:
+  // no more accepting or checking, idle client connections closed, the proxies' "stopped"
+  // lines, then the sessions in flight may finish (until `hard-stop-after`, if set).
+  const bool worker = options.master_channel >= 0;
+  auto soft_stop = [&] {
+    if (!proxy_accepting) return;
     proxy.stop_accepting();
     proxy_accepting = false;
-    stats.stop();
-    proxy.drain(options.grace, [&io] { io.stop(); });
+    stats.stop(false);
+    engine.stop();
+    log_stopped_proxies(parsed, proxy, stats, !worker, log);
+    proxy.drain(
+        config.global.hard_stop_after, [&io] { io.stop(); },
+        [&] {
+          log.process(core::Severity::Warning, core::hard_stop_line().text);
+          for (std::size_t i = 0; i < parsed.proxies.size(); ++i)
+            if (parsed.proxies[i].has_frontend_role() && proxy.connections(i) > 0)
+              log.server_state(i, core::proxy_hard_stopped_line(parsed.proxies[i].name, proxy.connections(i)));
+        });
+  };
+  asio::signal_set soft_signals(io, SIGUSR1);
+  soft_signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) soft_stop();
   });
-  if (!stats.bind_all() || !proxy.bind_all()) return 1;
+  // SIGTERM/SIGINT are caught before anything announces readiness, so a stop sent the moment lb
+  // says "ready" is a graceful one. A worker dies of them, as HAProxy's do when their master
+  // stops.
+  asio::signal_set signals(io);
+  if (worker) {
+    std::signal(SIGTERM, SIG_DFL);
+    std::signal(SIGINT, SIG_DFL);
+  } else {
+    signals.add(SIGTERM);
+    signals.add(SIGINT);
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      proxy.stop_accepting();
+      proxy_accepting = false;
+      stats.stop();
+      proxy.drain(options.grace, [&io] { io.stop(); });
+    });
+  }
+  // A worker's signals stay blocked until its handlers are in place (master.cpp forks it so).
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (!stats.bind_all(options.handover) || !proxy.bind_all(options.handover)) return 1;
   if (options.announce) {
     for (const auto& [frontend, address] : proxy.listening()) fmt::print("listening {} {}\n", frontend, address);
     fmt::print("ready\n");
     std::fflush(stdout);
   }
+  if (worker) {
+    auto sockets = proxy.listen_sockets();
+    for (auto& s : stats.listen_sockets()) sockets.push_back(std::move(s));
+    send_sockets(options.master_channel, sockets);
+    ::close(options.master_channel);
+  }
+  for (const int pid : options.finish_pids) ::kill(pid, options.terminate_old ? SIGTERM : SIGUSR1);
 
   engine.start();
   resolution.start();
 
   io.run();
+  // Sessions still open at the end of a grace period or at `hard-stop-after` are closed by the
+  // kernel as the process leaves, as HAProxy's hard stop leaves them; they are not unwound.
+  if (proxy.connections() > 0) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(0);
+  }
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <list>
 
+#include "lb/net/listen_sockets.hpp"
 #include "lb/net/log_sink.hpp"
 
 namespace lb::net {
@@ -83,6 +84,8 @@ struct StatsSockets::Impl {
     std::unique_ptr<tcp::acceptor> inet;
     std::unique_ptr<unix_socket::acceptor> local;
     std::string bound;  // what listening() prints
+    std::string key;    // its name in a ListenSockets handover
+    ino_t inode = 0;    // of the socket file bound, so that stop() removes only its own
   };
 
   Impl(const core::Config& c, asio::io_context& i, core::RuntimeApi& a, LogSink& l)
@@ -93,6 +96,7 @@ struct StatsSockets::Impl {
     acceptor.async_accept([this, &acceptor, &sock](const boost::system::error_code& ec, Socket s) {
       if (!accepting) return;
       if (!ec) {
+        ++accepted;
         auto session = std::make_shared<CliSession<Socket>>(std::move(s), sock.level, api, config.global.stats_timeout);
         session->start();
       }
@@ -106,6 +110,7 @@ struct StatsSockets::Impl {
   LogSink& log;
   std::list<Listener> listeners;
   bool accepting = true;
+  long accepted = 0;
 };
 
 StatsSockets::StatsSockets(const core::Config& config, asio::io_context& io, core::RuntimeApi& api, LogSink& log)
@@ -113,7 +118,7 @@ StatsSockets::StatsSockets(const core::Config& config, asio::io_context& io, cor
 
 StatsSockets::~StatsSockets() { stop(); }
 
-bool StatsSockets::bind_all() {
+bool StatsSockets::bind_all(ListenSockets* handover) {
   bool ok = true;
   for (const auto& sock : impl_->config.global.stats_sockets) {
     Impl::Listener l;
@@ -121,24 +126,37 @@ bool StatsSockets::bind_all() {
     boost::system::error_code ec;
     std::string where;
     if (!sock.path.empty()) {
-      // HAProxy replaces a socket file left by an earlier process.
-      ::unlink(sock.path.c_str());
+      l.key = "unix " + sock.path;
       l.local = std::make_unique<unix_socket::acceptor>(impl_->io);
       const unix_socket::endpoint ep(sock.path);
-      l.local->open(ep.protocol(), ec);
-      if (!ec) l.local->bind(ep, ec);
-      if (!ec) l.local->listen(asio::socket_base::max_listen_connections, ec);
+      if (const int fd = handover ? handover->take(l.key) : -1; fd >= 0) {
+        l.local->assign(ep.protocol(), fd, ec);
+      } else {
+        // HAProxy replaces a socket file left by an earlier process.
+        ::unlink(sock.path.c_str());
+        l.local->open(ep.protocol(), ec);
+        if (!ec) l.local->bind(ep, ec);
+        if (!ec) l.local->listen(asio::socket_base::max_listen_connections, ec);
+      }
       if (!ec && sock.mode && ::chmod(sock.path.c_str(), static_cast<mode_t>(*sock.mode)) != 0)
         ec.assign(errno, boost::system::system_category());
+      struct stat st {};
+      if (!ec && ::stat(sock.path.c_str(), &st) == 0) l.inode = st.st_ino;
       where = fmt::format("cannot bind UNIX socket ({}) [{}]", std::strerror(ec.value()), sock.path);
       l.bound = sock.path;
     } else {
       l.inet = std::make_unique<tcp::acceptor>(impl_->io);
       const tcp::endpoint ep(asio::ip::make_address(sock.host, ec), sock.port);
-      if (!ec) l.inet->open(ep.protocol(), ec);
-      if (!ec) l.inet->set_option(asio::socket_base::reuse_address(true), ec);
-      if (!ec) l.inet->bind(ep, ec);
-      if (!ec) l.inet->listen(asio::socket_base::max_listen_connections, ec);
+      l.key = fmt::format("tcp {}:{}", sock.host, sock.port);
+      if (const int fd = handover && !ec ? handover->take(l.key) : -1; fd >= 0) {
+        l.inet->assign(ep.protocol(), fd, ec);
+      } else {
+        if (!ec) l.inet->open(ep.protocol(), ec);
+        if (!ec) l.inet->set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) l.inet->set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+        if (!ec) l.inet->bind(ep, ec);
+        if (!ec) l.inet->listen(asio::socket_base::max_listen_connections, ec);
+      }
       where = fmt::format("cannot bind socket ({}) for [{}:{}]", std::strerror(ec.value()), sock.host, sock.port);
       if (!ec) {
         const auto bound = l.inet->local_endpoint(ec);
@@ -165,19 +183,33 @@ bool StatsSockets::bind_all() {
   return true;
 }
 
+long StatsSockets::accepted() const { return impl_->accepted; }
+
 std::vector<std::string> StatsSockets::listening() const {
   std::vector<std::string> out;
   for (const auto& l : impl_->listeners) out.push_back(l.bound);
   return out;
 }
 
-void StatsSockets::stop() {
+std::vector<std::pair<std::string, int>> StatsSockets::listen_sockets() const {
+  std::vector<std::pair<std::string, int>> out;
+  for (auto& l : impl_->listeners) {
+    if (l.local && l.local->is_open()) out.emplace_back(l.key, l.local->native_handle());
+    if (l.inet && l.inet->is_open()) out.emplace_back(l.key, l.inet->native_handle());
+  }
+  return out;
+}
+
+void StatsSockets::stop(bool remove_files) {
   impl_->accepting = false;
   for (auto& l : impl_->listeners) {
     boost::system::error_code ec;
     if (l.local) {
       l.local->close(ec);
-      ::unlink(l.config->path.c_str());
+      // A newer process may have bound the path since (`-sf`): its file stays.
+      struct stat st {};
+      if (remove_files && ::stat(l.config->path.c_str(), &st) == 0 && st.st_ino == l.inode)
+        ::unlink(l.config->path.c_str());
     }
     if (l.inet) l.inet->close(ec);
   }

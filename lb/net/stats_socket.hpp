@@ -16,6 +16,7 @@ class io_context;
 
 namespace lb::net {
 
+class ListenSockets;
 class LogSink;
 
 class StatsSockets {
@@ -25,13 +26,18 @@ class StatsSockets {
   StatsSockets(const StatsSockets&) = delete;
   StatsSockets& operator=(const StatsSockets&) = delete;
 
-  // Binds every socket. On failure prints HAProxy's alert ("Binding [f:l] for frontend GLOBAL:
-  // cannot bind UNIX socket (No such file or directory) [/run/x.sock]") and returns false.
-  bool bind_all();
+  // Binds every socket, taking those `handover` has (a reload) instead of binding them again.
+  // On failure prints HAProxy's alert ("Binding [f:l] for frontend GLOBAL: cannot bind UNIX
+  // socket (No such file or directory) [/run/x.sock]") and returns false.
+  bool bind_all(ListenSockets* handover = nullptr);
+  // The listening sockets, named as a ListenSockets handover names them (still owned here).
+  std::vector<std::pair<std::string, int>> listen_sockets() const;
   // "PATH" or "ADDR:PORT" of each bound socket, in configuration order (ports as bound).
   std::vector<std::string> listening() const;
-  // Stops accepting and ends every connection (SIGTERM); UNIX socket files are removed.
-  void stop();
+  long accepted() const;  // connections so far (HAProxy's GLOBAL proxy counts them)
+  // Stops accepting; with `remove_files` (SIGTERM, not a reload) the UNIX socket files are
+  // removed too.
+  void stop(bool remove_files = true);
 
  private:
   struct Impl;

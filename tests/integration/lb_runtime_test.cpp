@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
@@ -13,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "tests/integration/lb_world.hpp"
+#include "tests/support/sockets.hpp"
 
 namespace lb::test {
 namespace {
@@ -189,15 +192,21 @@ TEST(LbRuntime, ServersWithoutCheckCountAsUpAndTrafficFlowsRoundRobin) {
 TEST(LbRuntime, SigtermExitsZeroAndAPortInUseExitsOneWithHaproxysAlert) {
   LbWorld w({"app1", "app2", "app3"}, {});
   w.start_lb(three_apps("", ""));
-  const auto cfg = w.render(three_apps("", ""));  // the same frontend port as the first lb
+  // A port another program listens on: lb, as haproxy, shares a port only with processes that
+  // allow it (SO_REUSEPORT, which lb and haproxy set for their reloads).
+  const auto [taken, port] = loopback_listener();
+  ASSERT_GE(taken, 0);
+  auto cfg = w.render(three_apps("", ""));
+  cfg.replace(cfg.find(fmt::format(":{}", w.fe_port())), fmt::format(":{}", w.fe_port()).size(), fmt::format(":{}", port));
   TempDir dir;
   auto clash = Child::start(LB_BIN, {"-db", "-f", dir.write("clash.cfg", cfg).string()}, {.ready_line = ""});
   EXPECT_EQ(clash.wait_exit(10s), 1);
+  ::close(taken);
   EXPECT_THAT(clash.stderr_text(), HasSubstr("[ALERT]    ("));
   EXPECT_THAT(clash.stderr_text(),
               HasSubstr(fmt::format(") : Starting frontend fe_main: cannot bind socket (Address already in use) "
                                     "[127.0.0.1:{}]",
-                                    w.fe_port())));
+                                    port)));
   EXPECT_THAT(clash.stderr_text(), HasSubstr("Some protocols failed to start their listeners! Exiting."));
   EXPECT_EQ(w.lb().stop(), 0);
 }

@@ -235,6 +235,7 @@ struct CheckEngine::Impl {
   }
 
   void schedule_check(Server& s, TimePoint when) {
+    if (stopped) return;
     s.next_at = when;
     s.next_timer->arm_at(when);
   }
@@ -439,6 +440,7 @@ struct CheckEngine::Impl {
   RandomSource random;
   ServerLoadSource load;
   std::vector<std::unique_ptr<Server>> servers;
+  bool stopped = false;  // stop(): no check is scheduled any more
   std::vector<std::vector<Server*>> index;                       // [proxy][server]
   std::vector<BackendStatus> backends_state;                     // [proxy]
   bool starting = false;  // applying saved state: HAProxy's MODE_STARTING keeps some lines quiet
@@ -490,6 +492,19 @@ void CheckEngine::start() {
   for (const auto& [key, delay] : initial_schedule(impl_->config)) {
     // A disabled server's check beats too, paused, as HAProxy starts every configured check.
     if (auto* s = impl_->find(key)) impl_->schedule_check(*s, now + delay);
+  }
+}
+
+void CheckEngine::stop() {
+  impl_->stopped = true;
+  for (auto& s : impl_->servers) {
+    if (s->attempt) {
+      s->retired = std::move(s->attempt);
+      s->retired->conn.reset();
+    }
+    if (s->deadline_timer) s->deadline_timer->disarm();
+    if (s->next_timer) s->next_timer->disarm();
+    s->next_at.reset();
   }
 }
 

@@ -117,6 +117,9 @@ class CheckEngine {
 
   // Schedules every server's first check, spread over one interval as HAProxy does.
   void start();
+  // Soft stop (a reload's old process): no check runs any more, the one in flight is dropped;
+  // states stay as they are. HAProxy 2.6 stops a stopping process's checks the same way.
+  void stop();
 
   // Whether the server is usable for traffic now (UP, not stopping, not disabled).
   bool server_up(ServerKey key) const;

@@ -254,9 +254,13 @@ struct StatsSocket {
 struct GlobalConfig {
   std::vector<LogTarget> logs;
   std::vector<StatsSocket> stats_sockets;
-  Ms stats_timeout{10000};
+  Ms stats_timeout{10000};        // `stats timeout`: an idle Runtime API connection is closed after it
   std::string server_state_file;  // `server-state-file`
-  std::string server_state_base;  // `server-state-base`: the directory of relative state files  // `stats timeout`: an idle Runtime API connection is closed after it
+  std::string server_state_base;  // `server-state-base`: the directory of relative state files
+  bool master_worker = false;     // `master-worker`, as -W
+  bool exit_on_failure = true;    // unless `master-worker no-exit-on-failure`
+  // A stopping process (a reload's old worker) ends the sessions still open after this.
+  std::optional<Ms> hard_stop_after;
   int spread_checks = 0;  // percent, 0..50
   int maxconn = 0;        // concurrent connections of the process; 0: from the fd limit, as HAProxy sets it
   std::optional<Ms> max_spread_checks;

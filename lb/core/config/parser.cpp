@@ -29,9 +29,9 @@ constexpr std::array kUnsupportedGlobal{"lua-load",   "setenv",         "presete
                                         "h1-case-adjust",
                                         "localpeer",  "set-dumpable",   "node",      "description"};
 // Process knobs with no effect on checks or routing: accepted, with a warning that lb ignores them.
-constexpr std::array kIgnoredGlobal{"daemon",  "master-worker", "user",     "group",
+constexpr std::array kIgnoredGlobal{"daemon",  "user",     "group",
                                     "uid",     "gid",           "chroot",   "pidfile",  "nbthread",
-                                    "ca-base",       "crt-base", "quiet",    "hard-stop-after",
+                                    "ca-base",       "crt-base", "quiet",
                                     "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
                                     "ssl-default-bind-options", "ssl-default-server-ciphers",
                                     "ssl-default-server-ciphersuites", "ssl-default-server-options",
@@ -584,6 +584,25 @@ class Parser {
       auto d = parse_duration(w[1]);
       if (!d) return alert(fmt::format("{} in '{}' argument.", d.error().message, kw));
       g.max_spread_checks = *d;
+      return;
+    }
+    if (kw == "master-worker") {
+      if (w.size() > 2) return alert(fmt::format("'{}' cannot handle unexpected argument '{}'.", kw, w[2]));
+      if (w.size() == 2 && w[1] != "no-exit-on-failure")
+        return alert(fmt::format("'{}' only supports 'no-exit-on-failure' option.", kw));
+      g.master_worker = true;
+      g.exit_on_failure = w.size() < 2;
+      return;
+    }
+    if (kw == "hard-stop-after") {
+      if (w.size() < 2 || w[1].empty()) return alert(fmt::format("'{}' expects <time> as argument.", kw));
+      const auto d = parse_duration(w[1]);
+      if (!d && d.error().message == "timer overflow")
+        return alert(fmt::format("timer overflow in argument '{}' to '{}' (maximum value is 2147483647 ms or ~24.8 days)",
+                                 w[1], kw));
+      if (!d) return alert(fmt::format("{} in argument to <{}>.", d.error().message, kw));
+      if (w.size() > 2) warn(fmt::format("'{}' ignores its extra argument '{}', as HAProxy does", kw, w[2]));
+      if (d->count() > 0) g.hard_stop_after = *d;
       return;
     }
     if (kw == "stats") return stats_keyword(w);

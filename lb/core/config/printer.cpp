@@ -171,6 +171,8 @@ std::string print_config(const Config& c) {
   if (c.global.maxconn) out += fmt::format("    maxconn {}\n", c.global.maxconn);
   if (c.global.max_spread_checks)
     out += fmt::format("    max-spread-checks {}\n", format_duration(*c.global.max_spread_checks));
+  if (c.global.master_worker) out += c.global.exit_on_failure ? "    master-worker\n" : "    master-worker no-exit-on-failure\n";
+  if (c.global.hard_stop_after) out += fmt::format("    hard-stop-after {}\n", format_duration(*c.global.hard_stop_after));
   for (const auto& r : c.resolvers) print_resolvers(out, r);
   for (const auto& p : c.proxies) {
     print_proxy(out, p);

@@ -115,6 +115,17 @@ LogLine no_server_available_line(std::string_view proxy, bool is_listen) {
           fmt::format("{} '{}' has no server available!", kind, proxy)};
 }
 
+LogLine proxy_stopped_line(std::string_view proxy, long frontend_conns, long backend_conns) {
+  return {Severity::Warning,
+          fmt::format("Proxy {} stopped (cumulated conns: FE: {}, BE: {}).", proxy, frontend_conns, backend_conns), {}};
+}
+
+LogLine hard_stop_line() { return {Severity::Warning, "soft-stop running for too long, performing a hard-stop.", {}}; }
+
+LogLine proxy_hard_stopped_line(std::string_view proxy, int remaining) {
+  return {Severity::Warning, fmt::format("Proxy {} hard-stopped ({} remaining conns will be closed).", proxy, remaining), {}};
+}
+
 HealthDisplay health_display(int health, int rise, int fall, bool drain) {
   if (health >= rise) return {health - rise + 1, fall, true, drain};
   return {health, rise, false, false};

@@ -79,6 +79,14 @@ LogLine address_changed_line(ServerRef s, std::string_view from, std::string_vie
 // the name: "backend 'apps' has no server available!".
 LogLine no_server_available_line(std::string_view proxy, bool is_listen);
 
+// A stopping process (a reload's old one) as it stops proxy `proxy`: "Proxy fe stopped
+// (cumulated conns: FE: 76, BE: 0)."; at `hard-stop-after`, "soft-stop running for too long,
+// performing a hard-stop." then per frontend "Proxy fe hard-stopped (1 remaining conns will be
+// closed)."
+LogLine proxy_stopped_line(std::string_view proxy, long frontend_conns, long backend_conns);
+LogLine hard_stop_line();
+LogLine proxy_hard_stopped_line(std::string_view proxy, int remaining);
+
 // option log-health-checks: "Health check for server b/s failed, reason: ..., status: 1/2 UP."
 struct HealthDisplay {
   int x;

@@ -221,7 +221,7 @@ timeline:
   EXPECT_THAT(errors_of(head + "  - {at: 2s, api: []}\n"),
               ::testing::Contains(::testing::StartsWith("s.yaml:11: timeline[0].api: expected Runtime API commands")));
   EXPECT_THAT(errors_of(head + "  - {at: 2s, api: [\"x\"], backend: app1}\n"),
-              ::testing::Contains("s.yaml:11: timeline[0].backend: an api step talks to the balancer, not to a backend"));
+              ::testing::Contains("s.yaml:11: timeline[0].backend: an api or reload step talks to the balancer, not to a backend"));
   std::string no_socket = head;
   no_socket.erase(no_socket.find("  global\n"), std::string_view("  global\n      stats socket {{api}} level admin\n").size());
   EXPECT_THAT(errors_of(no_socket + "  - {at: 2s, api: [\"x\"]}\n"),
@@ -229,6 +229,52 @@ timeline:
                                   "{{api}} level admin` to global"));
   EXPECT_EQ(render_config("stats socket {{api}} x {{app1}}", {{"app1", 1}}, {{"api", "/tmp/a.sock"}}),
             "stats socket /tmp/a.sock x 1");
+}
+
+TEST(Scenario, AReloadStepAndStatExpectations) {
+  const std::string head = R"(name: t
+duration: 10s
+backends:
+  app1: {}
+config: |
+  global
+      stats socket {{api}} level admin
+      server-state-file {{state}}
+  backend be
+      server app1 127.0.0.1:{{app1}} check
+timeline:
+  - {at: 1s, api: ["show stat"]}
+)";
+  const auto ok = parse_scenario(head + "  - {at: 2s, reload: true}\n  - {at: 3s, reload: true, save_state: true}\n"
+                                        "expect:\n  - {stat_at: 1s, row: be/app1, field: status, equals: UP}\n",
+                                 "s.yaml");
+  ASSERT_TRUE(ok.scenario) << (ok.errors.empty() ? "" : ok.errors[0].text());
+  EXPECT_TRUE(ok.scenario->timeline[1].reload);
+  EXPECT_FALSE(ok.scenario->timeline[1].save_state);
+  EXPECT_TRUE(ok.scenario->timeline[2].save_state);
+  const auto& stat = std::get<ExpectStat>(ok.scenario->expect[0].what);
+  EXPECT_EQ(stat.step_at, Ms{1000});
+  EXPECT_EQ(stat.proxy, "be");
+  EXPECT_EQ(stat.row, "app1");
+  EXPECT_EQ(stat.field, "status");
+  EXPECT_EQ(stat.equals, "UP");
+  EXPECT_THAT(errors_of(head + "  - {at: 2s, save_state: true}\n"),
+              ::testing::Contains("s.yaml:13: timeline[1].save_state: only for a reload step (reload: true)"));
+  EXPECT_THAT(errors_of(head + "  - {at: 2s, reload: true, backend: app1}\n"),
+              ::testing::Contains("s.yaml:13: timeline[1].backend: an api or reload step talks to the balancer, not to a backend"));
+  EXPECT_THAT(errors_of(head + "  - {at: 2s, reload: true, requests: 2}\n"),
+              ::testing::Contains(::testing::HasSubstr("a step does one thing")));
+  std::string no_state = head;
+  no_state.erase(no_state.find("      server-state-file {{state}}\n"), std::string_view("      server-state-file {{state}}\n").size());
+  EXPECT_THAT(errors_of(no_state + "  - {at: 2s, reload: true, save_state: true}\n"),
+              ::testing::Contains(::testing::StartsWith("s.yaml:12: timeline[1].save_state: the config loads no state file")));
+  EXPECT_THAT(errors_of(head + "expect:\n  - {stat_at: 2s, row: be/app1, field: status, equals: UP}\n"),
+              ::testing::Contains("s.yaml:14: expect[0].stat_at: no api step with `show stat` at that time in the timeline"));
+  EXPECT_THAT(errors_of(head + "expect:\n  - {stat_at: 1s, row: app1, field: stauts, equals: UP}\n"),
+              ::testing::IsSupersetOf({"s.yaml:14: expect[0].row: expected PROXY/SERVER, PROXY/FRONTEND or PROXY/BACKEND",
+                                       "s.yaml:14: expect[0].field: 'stauts' is not a column of HAProxy's stats CSV"}));
+  EXPECT_THAT(errors_of(head + "expect:\n  - {stat_at: 1s, row: be/app1, field: status}\n"),
+              ::testing::Contains("s.yaml:14: expect[0].equals: missing: the value expected, e.g. MAINT"));
 }
 
 }  // namespace

@@ -244,3 +244,43 @@ TEST(SimWorld, ConcurrentRequestsHoldTheirServersUntilAllAreRouted) {
 
 }  // namespace
 }  // namespace lbh
+
+namespace lbh {
+namespace {
+
+// A reload on simulated time: the new balancer starts from the configuration (app1 ready again
+// and UP), or, with the state saved first, from the file (app1 still in maintenance); the stats
+// expectations read `show stat` answers.
+TEST(SimWorld, AReloadStartsANewBalancerFromTheConfigurationOrTheStateFile) {
+  Scenario s;
+  s.file = "t.yaml";
+  s.name = "t";
+  s.duration = Ms{3000};
+  s.backends = {{"a", {}, {}, 1}, {"b", {}, {}, 2}};
+  s.config = "global\n    stats socket {{api}} level admin\n    server-state-file {{state}}\n"
+             "defaults\n    mode http\n    load-server-state-from-file global\n"
+             "frontend fe\n    bind 127.0.0.1:{{frontend}}\n    default_backend be\nbackend be\n"
+             "    server a 127.0.0.1:{{a}} check inter 1s\n    server b 127.0.0.1:{{b}} check inter 1s\n";
+  s.other_transitions_allowed = true;
+  s.timeline.push_back({.at = Ms{500}, .api = std::vector<std::string>{"disable server be/a"}, .line = 1});
+  s.timeline.push_back({.at = Ms{1000}, .reload = true, .line = 2});
+  s.timeline.push_back({.at = Ms{1100}, .api = std::vector<std::string>{"show stat"}, .line = 3});
+  s.timeline.push_back({.at = Ms{1200}, .requests = 2, .line = 4});
+  s.expect.push_back({ExpectStat{Ms{1100}, "be", "a", "status", "UP"}, 1});
+  s.expect.push_back({ExpectRouting{Ms{1200}, {"a", "b"}, {}, 0.05}, 2});
+  for (const auto& f : judge(s, play_sim(s))) ADD_FAILURE() << f.message;
+
+  s.timeline[1].save_state = true;
+  s.expect[1] = {ExpectRouting{Ms{1200}, {"b", "b"}, {}, 0.05}, 2};
+  const auto trace = play_sim(s);
+  const auto failures = judge(s, trace);
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0].message, "stats at 1.1s: be/a status is 'MAINT', expected 'UP'");
+  // The loader's line, as the new balancer reads the file at the reload.
+  EXPECT_TRUE(std::any_of(trace.events.begin(), trace.events.end(), [](const Event& e) {
+    return e.who() == "be/a" && e.reason == "changed from server-state after a reload";
+  }));
+}
+
+}  // namespace
+}  // namespace lbh

@@ -1,0 +1,102 @@
+#include "lb/net/listen_sockets.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace lb::net {
+
+namespace {
+constexpr std::string_view kReady = "ready";
+constexpr std::size_t kMaxName = 4096;
+}  // namespace
+
+ListenSockets::~ListenSockets() {
+  for (const auto& [key, fd] : sockets_) ::close(fd);
+}
+
+ListenSockets& ListenSockets::operator=(ListenSockets&& o) noexcept {
+  if (this != &o) {
+    for (const auto& [key, fd] : sockets_) ::close(fd);
+    sockets_ = std::exchange(o.sockets_, {});
+  }
+  return *this;
+}
+
+int ListenSockets::take(std::string_view key) {
+  const auto it = std::find_if(sockets_.begin(), sockets_.end(), [&](const auto& s) { return s.first == key; });
+  if (it == sockets_.end()) return -1;
+  const int fd = it->second;
+  sockets_.erase(it);
+  return fd;
+}
+
+void ListenSockets::add(std::string key, int fd) { sockets_.emplace_back(std::move(key), fd); }
+
+std::pair<int, int> handover_channel() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) return {-1, -1};
+  return {fds[0], fds[1]};
+}
+
+namespace {
+
+bool send_one(int channel, std::string_view name, int fd) {
+  iovec iov{const_cast<char*>(name.data()), name.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
+  if (fd >= 0) {
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  }
+  ssize_t n;
+  do n = ::sendmsg(channel, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(name.size());
+}
+
+}  // namespace
+
+bool send_sockets(int channel, const std::vector<std::pair<std::string, int>>& sockets) {
+  for (const auto& [name, fd] : sockets)
+    if (name.size() > kMaxName || name == kReady || !send_one(channel, name, fd)) return false;
+  return send_one(channel, kReady, -1);
+}
+
+std::optional<ListenSockets> receive_sockets(int channel) {
+  ListenSockets out;
+  for (;;) {
+    std::array<char, kMaxName> name{};
+    iovec iov{name.data(), name.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    ssize_t n;
+    do n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) return std::nullopt;
+    int fd = -1;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    const std::string_view got(name.data(), static_cast<std::size_t>(n));
+    if (got == kReady && fd < 0) return out;
+    if (fd < 0) return std::nullopt;
+    out.add(std::string(got), fd);
+  }
+}
+
+}  // namespace lb::net

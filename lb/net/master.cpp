@@ -1,0 +1,187 @@
+#include "lb/net/master.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "lb/core/log/log_lines.hpp"
+#include "lb/net/listen_sockets.hpp"
+
+namespace lb::net {
+namespace {
+
+void say(std::string_view level, std::string_view text) {
+  const auto line = core::stderr_line(level, static_cast<int>(::getpid()), text) + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+// The exit status as HAProxy's master reports it: the code, or 128 + the signal.
+int exit_code(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+std::string how(int code) { return code >= 128 ? std::string(::strsignal(code - 128)) : std::string("Exit"); }
+
+class Master {
+ public:
+  Master(const ConfigLoader& reload, const RuntimeOptions& options) : reload_(reload), options_(options) {
+    sigemptyset(&signals_);
+    for (const int s : {SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT, SIGCHLD}) sigaddset(&signals_, s);
+    ::sigprocmask(SIG_BLOCK, &signals_, nullptr);
+  }
+
+  int run(const core::Config& first) {
+    const auto started = spawn(first);
+    if (!started) return exitcode_ > 0 ? exitcode_ : 1;  // HAProxy's master leaves with its first worker
+    for (;;) {
+      siginfo_t info{};
+      if (::sigwaitinfo(&signals_, &info) < 0) continue;
+      switch (info.si_signo) {
+        case SIGUSR2: reload(); break;
+        case SIGUSR1:  // passed on: every worker stops softly, as HAProxy's master does
+          for (const auto& w : workers_) ::kill(w.pid, SIGUSR1);
+          break;
+        case SIGTERM:
+        case SIGINT:
+          say("WARNING", "Exiting Master process...");
+          for (const auto& w : workers_) ::kill(w.pid, info.si_signo);
+          break;
+        case SIGCHLD:
+          if (const auto code = reap()) return *code;
+          break;
+        default: break;  // SIGHUP: HAProxy's master logs its processes; lb has nothing to say
+      }
+    }
+  }
+
+ private:
+  struct Worker {
+    pid_t pid;
+    bool leaving = false;  // told to stop by a reload
+  };
+
+  // A worker for `config`, once it has reported ready; nullopt when it exited before.
+  std::optional<pid_t> spawn(const core::Config& config) {
+    const auto [mine, theirs] = handover_channel();
+    if (mine < 0) {
+      say("ALERT", fmt::format("[lb.main()] Cannot create the worker's channel: {}", std::strerror(errno)));
+      return std::nullopt;
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(mine);
+      RuntimeOptions o = options_;
+      o.handover = &sockets_;
+      o.master_channel = theirs;
+      o.master_pid = static_cast<int>(::getppid());
+      const int code = lb::net::run(config, o);  // unblocks the signals once it handles them
+      std::fflush(stdout);
+      std::fflush(stderr);
+      std::_Exit(code);
+    }
+    ::close(theirs);
+    if (pid < 0) {
+      ::close(mine);
+      say("ALERT", fmt::format("[lb.main()] Cannot fork: {}", std::strerror(errno)));
+      return std::nullopt;
+    }
+    auto ready = receive_sockets(mine);
+    ::close(mine);
+    if (!ready) {
+      int status = 0;
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      const int code = exit_code(status);
+      say("WARNING", fmt::format("Failed to load worker ({}) exited with code {} ({})", pid, code, how(code)));
+      if (code > 0) exitcode_ = code;
+      return std::nullopt;
+    }
+    sockets_ = std::move(*ready);
+    exit_on_failure_ = config.global.exit_on_failure;
+    options_.finish_pids.clear();  // -sf/-st name the processes the first worker replaces
+    // Said before the old workers are told to stop, so that their lines come after these.
+    say("NOTICE", fmt::format("New worker ({}) forked", pid));
+    say("NOTICE", "Loading success.");
+    for (auto& w : workers_)
+      if (!w.leaving) {
+        w.leaving = true;
+        ::kill(w.pid, SIGUSR1);
+      }
+    workers_.push_back({pid});
+    return pid;
+  }
+
+  void reload() {
+    say("NOTICE", "Reloading HAProxy");
+    const auto config = reload_();
+    if (!config) return say("WARNING", "Loading failure!");
+    spawn(*config);
+  }
+
+  // Reaps every worker that exited, as HAProxy's master reports them; the exit code once none
+  // is left.
+  std::optional<int> reap() {
+    for (;;) {
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid == 0) return std::nullopt;
+      if (pid < 0) {
+        if (errno == EINTR) continue;
+        const int code = exitcode_ > 0 ? exitcode_ : 0;
+        say("WARNING", fmt::format("All workers exited. Exiting... ({})", code));
+        return code;
+      }
+      const int code = exit_code(status);
+      auto it = std::find_if(workers_.begin(), workers_.end(), [&](const Worker& w) { return w.pid == pid; });
+      if (it == workers_.end()) {
+        say("WARNING", fmt::format("Process {} exited with code {} ({})", pid, code, how(code)));
+        continue;
+      }
+      const Worker w = *it;
+      workers_.erase(it);
+      if (w.leaving) {
+        say("WARNING", fmt::format("Former worker ({}) exited with code {} ({})", pid, code, how(code)));
+        continue;
+      }
+      if (code < 128) say("WARNING", fmt::format("Current worker ({}) exited with code {} (Exit)", pid, code));
+      else say("ALERT", fmt::format("Current worker ({}) exited with code {} ({})", pid, code, how(code)));
+      // 0 and SIGTERM are a normal end; anything else takes the others down unless the config
+      // says `master-worker no-exit-on-failure`.
+      if (code != 0 && code != 130 && code != 143 && exit_on_failure_) {
+        say("ALERT", "exit-on-failure: killing every processes with SIGTERM");
+        for (const auto& other : workers_) ::kill(other.pid, SIGTERM);
+      }
+      if (exitcode_ < 0 && code != 0 && code != 143) exitcode_ = code;
+    }
+  }
+
+  const ConfigLoader& reload_;
+  RuntimeOptions options_;
+  sigset_t signals_{};
+  ListenSockets sockets_;
+  std::vector<Worker> workers_;
+  int exitcode_ = -1;
+  bool exit_on_failure_ = true;
+};
+
+}  // namespace
+
+int run_master(const core::Config& first, const ConfigLoader& reload, const RuntimeOptions& worker_options) {
+  Master master(reload, worker_options);
+  return master.run(first);
+}
+
+}  // namespace lb::net
