@@ -70,10 +70,6 @@ cli::Connection::Handler RuntimeApi::handler() {
   return [this](const std::vector<std::string>& words, cli::Connection& c) { return run(words, c.level()); };
 }
 
-int RuntimeApi::proxy_id(std::size_t proxy) const {
-  return static_cast<int>(proxy) + 1 + (config_.global.stats_sockets.empty() ? 0 : 1);
-}
-
 std::optional<std::size_t> RuntimeApi::find_backend(std::string_view name) const {
   for (std::size_t i = 0; i < config_.proxies.size(); ++i)
     if (config_.proxies[i].has_backend_role() && config_.proxies[i].name == name) return i;
@@ -205,7 +201,7 @@ std::string RuntimeApi::servers_state(const std::vector<std::string>& words, boo
         // HAProxy counts its check connections among the server's used ones.
         const auto c = backends_.connections(key);
         const int used_max = std::max(c.max, st.checks_started > 0 ? 1 : 0);
-        out += fmt::format("{}/{} {}/{} {} {} - 5000 {} {} {} 0 0 -1 0 0\n", px.name, sv.name, proxy_id(pi), si + 1,
+        out += fmt::format("{}/{} {}/{} {} {} - 5000 {} {} {} 0 0 -1 0 0\n", px.name, sv.name, config_.proxy_id(pi), si + 1,
                            addr, backends_.port(key), c.current, used_max, used_max);
         continue;
       }
@@ -221,7 +217,7 @@ std::string RuntimeApi::servers_state(const std::vector<std::string>& words, boo
         if (st.check_enabled && (st.admin & admin::kAnyMaint)) check_state |= 0x08;
         if (st.check_running) check_state |= 0x01;
       }
-      out += fmt::format("{} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 0 {} {} {} 0 {} {} - 0\n", proxy_id(pi),
+      out += fmt::format("{} {} {} {} {} {} {} {} {} {} {} {} {} {} 0 0 0 {} {} {} 0 {} {} - 0\n", config_.proxy_id(pi),
                          px.name, si + 1, sv.name, addr, static_cast<int>(st.op), st.admin, st.uweight, st.iweight,
                          since, check_status_number(st.last_check.status),
                          static_cast<int>(st.last_check.verdict()), st.health, check_state,
@@ -248,7 +244,7 @@ std::string RuntimeApi::show_stat(const std::vector<std::string>& words, cli::Le
   if (given(arg) && given(arg + 1) && given(arg + 2)) {
     int iid = 0;
     for (std::size_t pi = 0; pi < config_.proxies.size() && !iid; ++pi)
-      if (config_.proxies[pi].name == words[arg]) iid = proxy_id(pi);
+      if (config_.proxies[pi].name == words[arg]) iid = config_.proxy_id(pi);
     if (!iid) iid = static_cast<int>(read_long(words[arg]).value);
     if (!iid) return "No such proxy.\n";
     filter.iid = iid;

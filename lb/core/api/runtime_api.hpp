@@ -29,10 +29,6 @@ class RuntimeApi {
   // What `show info` says of the process (the edge knows it; unset: zeros).
   void set_process_info(std::function<stats::ProcessInfo()> info) { process_ = std::move(info); }
 
-  // HAProxy's proxy id (uuid): numbered from 1 in file order, after the GLOBAL proxy that a
-  // `stats socket` creates.
-  int proxy_id(std::size_t proxy) const;
-
  private:
   struct Found {
     ServerKey key;

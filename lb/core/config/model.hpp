@@ -272,6 +272,12 @@ struct Config {
   std::vector<ProxyConfig> proxies;  // frontends, backends and listens in file order
   std::vector<ResolversConfig> resolvers;
 
+  // HAProxy's proxy ids (`iid`, `be_id`): 1-based in file order, after the GLOBAL proxy that a
+  // `stats socket` creates.
+  int proxy_id(std::size_t proxy) const {
+    return static_cast<int>(proxy) + 1 + (global.stats_sockets.empty() ? 0 : 1);
+  }
+
   const ProxyConfig* find_backend(std::string_view name) const {
     for (const auto& p : proxies)
       if (p.has_backend_role() && p.name == name) return &p;

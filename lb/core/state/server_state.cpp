@@ -154,10 +154,6 @@ std::string with_base(const Config& c, const std::string& name) {
   return base.back() == '/' ? base + name : base + "/" + name;
 }
 
-int proxy_id(const Config& c, std::size_t pi) {
-  return static_cast<int>(pi) + 1 + (c.global.stats_sockets.empty() ? 0 : 1);
-}
-
 }  // namespace
 
 std::string global_state_file(const Config& config) { return with_base(config, config.global.server_state_file); }
@@ -208,7 +204,7 @@ void apply_server_state(const Config& config, const StateFileReader& read, Check
     // the kept ones are applied in server-name order, the first line of a server winning.
     std::map<std::string, const Line*> kept;
     for (const auto& l : *lines) {
-      const bool same_id = number(l[0]).value_or(-1) == proxy_id(config, pi);
+      const bool same_id = number(l[0]).value_or(-1) == config.proxy_id(pi);
       if (l[1] != px.name) {
         if (!same_id) continue;
         warnings.push_back(fmt::format("{}backend name mismatch: from server state file: '{}', from running config '{}'",
@@ -217,7 +213,7 @@ void apply_server_state(const Config& config, const StateFileReader& read, Check
         if (!(number(l[15]).value_or(0) & 0x80)) continue;
       } else if (!same_id) {
         warnings.push_back(fmt::format("{}backend ID mismatch: from server state file: '{}', from running config '{}'", who,
-                                       l[0], proxy_id(config, pi)));
+                                       l[0], config.proxy_id(pi)));
       }
       kept.emplace(l[3], &l);
     }

@@ -165,7 +165,7 @@ std::string apply_post(const ProxyConfig&, std::string_view body, const Source& 
     for (std::size_t i = 0; i < source.config.proxies.size() && !px; ++i) {
       const auto& p = source.config.proxies[i];
       if (!p.has_backend_role()) continue;
-      if (p.name == *backend || *backend == fmt::format("#{}", source.proxy_id(i))) px = i;
+      if (p.name == *backend || *backend == fmt::format("#{}", source.config.proxy_id(i))) px = i;
     }
   static const std::array kActions{"ready", "drain", "maint", "dhlth", "ehlth", "hrunn", "hnolb", "hdown"};
   if (!px || !action || std::find(kActions.begin(), kActions.end(), *action) == kActions.end()) return "ERRP";
@@ -360,7 +360,7 @@ std::string html_page(const ProxyConfig& fe, const Options& o, const Source& s, 
           "<option value=\"ehlth\">Health: enable checks</option><option value=\"hrunn\">Health: force UP</option>"
           "<option value=\"hnolb\">Health: force NOLB</option><option value=\"hdown\">Health: force DOWN</option>"
           "</select><input type=\"hidden\" name=\"b\" value=\"#{}\">&nbsp;<input type=\"submit\" value=\"Apply\"></form>",
-          s.proxy_id(pi));
+          s.config.proxy_id(pi));
     out += "<p>\n";
   }
   out += "</body></html>\n";

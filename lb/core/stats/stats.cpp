@@ -108,7 +108,7 @@ Row frontend_row(const Source& s, std::size_t pi) {
   r.set("slim", px.maxconn > 0 ? px.maxconn : s.global_maxconn);
   r.set("status", std::string("OPEN"));
   r.set("pid", 1);
-  r.set("iid", s.proxy_id(pi));
+  r.set("iid", s.config.proxy_id(pi));
   r.set("sid", 0);
   r.set("type", 0);
   http_counters(r, px);
@@ -152,7 +152,7 @@ Row server_row(const Source& s, std::size_t pi, std::size_t si, const Filter& f)
   }
   r.set("lastchg", seconds(s.now - st.last_change));
   r.set("pid", 1);
-  r.set("iid", s.proxy_id(pi));
+  r.set("iid", s.config.proxy_id(pi));
   r.set("sid", static_cast<long long>(si + 1));
   r.set("type", 2);
   // The check's columns while it runs (enabled, not paused by maintenance).
@@ -222,7 +222,7 @@ Row backend_row(const Source& s, std::size_t pi, const Filter& f) {
   r.set("lastchg", seconds(s.now - bs.last_change));
   if (!px.servers.empty()) r.set("downtime", seconds(bs.downtime + (bs.down ? s.now - bs.last_change : Ms{0})));
   r.set("pid", 1);
-  r.set("iid", s.proxy_id(pi));
+  r.set("iid", s.config.proxy_id(pi));
   r.set("sid", 0);
   r.set("type", 1);
   if (f.legends) r.set("algo", std::string(algo_name(px.balance)));
@@ -286,7 +286,7 @@ std::vector<Row> rows(const Source& s, const Filter& f) {
   const auto wants = [&](int type) { return !bound || (f.types & (1 << type)); };
   for (std::size_t pi = 0; pi < s.config.proxies.size(); ++pi) {
     const auto& px = s.config.proxies[pi];
-    if (f.iid && *f.iid != -1 && *f.iid != s.proxy_id(pi)) continue;
+    if (f.iid && *f.iid != -1 && *f.iid != s.config.proxy_id(pi)) continue;
     if (px.has_frontend_role() && wants(0)) out.push_back(frontend_row(s, pi));
     if (!px.has_backend_role()) continue;
     // HAProxy stops at the first server when servers are not asked for.

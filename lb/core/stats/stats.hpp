@@ -46,10 +46,6 @@ struct Source {
   const Backends& backends;
   TimePoint now;
   int global_maxconn = 0;  // the process's maxconn, a frontend's default limit
-  // HAProxy's proxy ids: 1-based in file order, after the GLOBAL proxy of a `stats socket`.
-  int proxy_id(std::size_t proxy) const {
-    return static_cast<int>(proxy) + 1 + (config.global.stats_sockets.empty() ? 0 : 1);
-  }
 };
 
 // Every row HAProxy prints for this state, in its order (per proxy: FRONTEND, servers, BACKEND).
