@@ -42,8 +42,6 @@ backend be
                      socket, global_extra, defaults_extra);
 }
 
-std::string ask(const std::string& path, std::string_view commands) { return cli_ask(path, commands).bytes; }
-
 // The pid in "[NOTICE]   (123) : New worker (456) forked".
 int forked_pid(const std::string& line) {
   const auto at = line.find("New worker (");
@@ -110,7 +108,7 @@ TEST(LbReload, Sigusr2ToTheMasterHandsTheListenerToANewWorkerWithHaproxysLines) 
   EXPECT_EQ(statuses.size(), 1u);
   EXPECT_GT(statuses[200], 0);
   // The Runtime API now answers from the new worker.
-  EXPECT_THAT(ask(socket, "show info\n"), HasSubstr(fmt::format("\nPid: {}\n", second)));
+  EXPECT_THAT(cli_ask(socket, "show info\n"), HasSubstr(fmt::format("\nPid: {}\n", second)));
 
   const int pid = master.pid();
   EXPECT_EQ(master.stop(), 0);
@@ -134,7 +132,7 @@ TEST(LbReload, ABadConfigurationKeepsTheOldWorkerServing) {
   EXPECT_TRUE(master.await_stderr(fmt::format("[WARNING]  ({}) : Loading failure!", master.pid()), kPatience));
   EXPECT_THAT(master.stderr_text(), HasSubstr("unknown keyword 'bogus-keyword' in 'backend' section"));
   EXPECT_EQ(status_of(http(w.fe_port(), "GET", "/").bytes), 200);
-  EXPECT_THAT(ask(socket, "show info\n"), HasSubstr(fmt::format("\nPid: {}\n", first)));
+  EXPECT_THAT(cli_ask(socket, "show info\n"), HasSubstr(fmt::format("\nPid: {}\n", first)));
   // Fixed, a reload works again.
   std::ofstream(cfg, std::ios::trunc) << good;
   ASSERT_EQ(::kill(master.pid(), SIGUSR2), 0);
@@ -197,12 +195,12 @@ TEST(LbReload, WithoutAStateFileTheNewWorkerForgetsMaintenance) {
   w.start_lb(config(socket), {"-W"});
   Child& master = w.lb();
   await_worker(master, false);
-  ASSERT_EQ(ask(socket, "disable server be/s1\n"), "\n");
-  EXPECT_THAT(ask(socket, "show servers state be\n"), HasSubstr("\n3 be 1 s1 127.0.0.1 0 1 "));
+  ASSERT_EQ(cli_ask(socket, "disable server be/s1\n"), "\n");
+  EXPECT_THAT(cli_ask(socket, "show servers state be\n"), HasSubstr("\n3 be 1 s1 127.0.0.1 0 1 "));
   ASSERT_EQ(::kill(master.pid(), SIGUSR2), 0);
   await_worker(master, true);
   EXPECT_TRUE(w.await("ready"));
-  EXPECT_THAT(ask(socket, "show servers state be\n"), HasSubstr("\n3 be 1 s1 127.0.0.1 2 0 "));
+  EXPECT_THAT(cli_ask(socket, "show servers state be\n"), HasSubstr("\n3 be 1 s1 127.0.0.1 2 0 "));
 }
 
 // The fix users apply: the state saved before the reload, loaded by the new worker, whose
@@ -215,8 +213,8 @@ TEST(LbReload, WithAStateFileTheNewWorkerKeepsMaintenance) {
              {"-W"});
   Child& master = w.lb();
   await_worker(master, false);
-  ASSERT_EQ(ask(socket, "disable server be/s1\n"), "\n");
-  const auto saved = ask(socket, "show servers state\n");
+  ASSERT_EQ(cli_ask(socket, "disable server be/s1\n"), "\n");
+  const auto saved = cli_ask(socket, "show servers state\n");
   std::ofstream(state, std::ios::trunc) << saved;
   ASSERT_EQ(::kill(master.pid(), SIGUSR2), 0);
   await_worker(master, true);
@@ -229,7 +227,7 @@ TEST(LbReload, WithAStateFileTheNewWorkerKeepsMaintenance) {
   EXPECT_LT(err.find("Reloading HAProxy"), loaded);
   EXPECT_LT(loaded, err.rfind("New worker ("));
   EXPECT_TRUE(w.await("ready"));
-  EXPECT_THAT(ask(socket, "show servers state be\n"), HasSubstr("\n3 be 1 s1 127.0.0.1 0 1 "));
+  EXPECT_THAT(cli_ask(socket, "show servers state be\n"), HasSubstr("\n3 be 1 s1 127.0.0.1 0 1 "));
   for (int i = 0; i < 4; ++i) EXPECT_EQ(served_by(http(w.fe_port(), "GET", "/")), "s2");
 }
 
@@ -251,7 +249,7 @@ TEST(LbReload, SfMakesTheOldProcessFinish) {
   EXPECT_LT(at("Proxy be stopped"), at("Proxy <HTTPCLIENT> stopped (cumulated conns: FE: 0, BE: 0)."));
   EXPECT_NE(at("Proxy <HTTPCLIENT> stopped"), std::string::npos);
   EXPECT_EQ(status_of(http(w.fe_port(), "GET", "/").bytes), 200);
-  EXPECT_THAT(ask(socket, "show info\n"), HasSubstr(fmt::format("\nPid: {}\n", next.pid())));
+  EXPECT_THAT(cli_ask(socket, "show info\n"), HasSubstr(fmt::format("\nPid: {}\n", next.pid())));
   EXPECT_EQ(next.stop(), 0);
 }
 

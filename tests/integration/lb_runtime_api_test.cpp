@@ -59,28 +59,28 @@ class LbRuntimeApi : public ::testing::Test {
 };
 
 TEST_F(LbRuntimeApi, MaintenanceThroughTheSocketLogsHaproxysLinesAndMovesTraffic) {
-  EXPECT_EQ(cli_ask(socket_, "get weight be/s1\n").bytes, "1 (initial 1)\n\n");
-  EXPECT_EQ(cli_ask(socket_, "disable server be/s1\n").bytes, "\n");
+  EXPECT_EQ(cli_ask(socket_, "get weight be/s1\n"), "1 (initial 1)\n\n");
+  EXPECT_EQ(cli_ask(socket_, "disable server be/s1\n"), "\n");
   EXPECT_TRUE(w_.await("Server be/s1 is going DOWN for maintenance. 1 active and 0 backup servers left. 0 sessions "
                        "active, 0 requeued, 0 remaining in queue."))
       << w_.lb().stderr_text();
   EXPECT_EQ(spread(w_.fe_port(), 4), (std::map<std::string, int>{{"s2", 4}}));
-  const auto state = cli_ask(socket_, "show servers state be\n").bytes;
+  const auto state = cli_ask(socket_, "show servers state be\n");
   EXPECT_THAT(state, ::testing::HasSubstr(fmt::format("\n3 be 1 s1 127.0.0.1 0 1 1 1 ")));
-  EXPECT_EQ(cli_ask(socket_, "enable server be/s1\n").bytes, "\n");
+  EXPECT_EQ(cli_ask(socket_, "enable server be/s1\n"), "\n");
   EXPECT_TRUE(w_.await("Server be/s1 is UP/READY (leaving forced maintenance)."));
   EXPECT_EQ(spread(w_.fe_port(), 4), (std::map<std::string, int>{{"s1", 2}, {"s2", 2}}));
 }
 
 TEST_F(LbRuntimeApi, DrainAndWeightZeroTakeAServerOutOfNewTraffic) {
-  EXPECT_EQ(cli_ask(socket_, "set server be/s2 state drain\n").bytes, "\n");
+  EXPECT_EQ(cli_ask(socket_, "set server be/s2 state drain\n"), "\n");
   EXPECT_TRUE(w_.await("Server be/s2 enters drain state. 1 active and 0 backup servers online. 0 sessions requeued, "
                        "0 total in queue."));
   EXPECT_EQ(spread(w_.fe_port(), 3), (std::map<std::string, int>{{"s1", 3}}));
-  EXPECT_EQ(cli_ask(socket_, "set server be/s2 state ready;set server be/s1 weight 0\n").bytes, "\n\n");
+  EXPECT_EQ(cli_ask(socket_, "set server be/s2 state ready;set server be/s1 weight 0\n"), "\n\n");
   EXPECT_TRUE(w_.await("Server be/s2 is UP (leaving forced drain)."));
   EXPECT_EQ(spread(w_.fe_port(), 3), (std::map<std::string, int>{{"s2", 3}}));
-  EXPECT_EQ(cli_ask(socket_, "set server be/s2 weight 0\n").bytes, "\n");
+  EXPECT_EQ(cli_ask(socket_, "set server be/s2 weight 0\n"), "\n");
   EXPECT_TRUE(w_.await("backend be has no server available!"));
   EXPECT_EQ(status_of(http(w_.fe_port(), "GET", "/").bytes), 503);
 }

@@ -41,8 +41,6 @@ backend be
                      socket, state_file);
 }
 
-std::string ask(const std::string& path, std::string_view commands) { return cli_ask(path, commands).bytes; }
-
 TEST(LbServerState, ASavedStateSurvivesTheRestartMaintenanceAndDrainIncluded) {
   LbWorld w({"s1", "s2", "s3"}, {});
   const auto socket = (w.dir() / "admin.sock").string();
@@ -52,9 +50,9 @@ TEST(LbServerState, ASavedStateSurvivesTheRestartMaintenanceAndDrainIncluded) {
   EXPECT_THAT(w.lb().stderr_text(),
               HasSubstr(fmt::format("config : config: Can't open global server state file '{}': No such file or directory",
                                     state)));
-  ASSERT_EQ(ask(socket, "set server be/s1 state maint;set server be/s2 state drain\n"), "\n\n");
+  ASSERT_EQ(cli_ask(socket, "set server be/s1 state maint;set server be/s2 state drain\n"), "\n\n");
   // What a reload script saves.
-  const auto saved = ask(socket, "show servers state\n");
+  const auto saved = cli_ask(socket, "show servers state\n");
   ASSERT_THAT(saved, HasSubstr("\n3 be 1 s1 127.0.0.1 0 1 "));
   {
     std::FILE* f = std::fopen(state.c_str(), "w");
@@ -69,7 +67,7 @@ TEST(LbServerState, ASavedStateSurvivesTheRestartMaintenanceAndDrainIncluded) {
               HasSubstr("config : Server be/s1 is DOWN, changed from server-state after a reload. 2 active and 0 backup "
                         "servers left. 0 sessions active, 0 requeued, 0 remaining in queue."));
   EXPECT_THAT(w.lb().stderr_text(), HasSubstr("config : Server be/s2 remains in forced drain mode."));
-  const auto now = ask(socket, "show servers state be\n");
+  const auto now = cli_ask(socket, "show servers state be\n");
   EXPECT_THAT(now, HasSubstr("\n3 be 1 s1 127.0.0.1 0 1 1 1 "));
   EXPECT_THAT(now, HasSubstr("\n3 be 2 s2 127.0.0.1 2 8 1 1 "));
   // Only s3 takes requests: s1 is in maintenance, s2 drained.

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/live/cli_client.hpp"
 #include "tests/integration/mockserver_client.hpp"
 #include "tests/support/child.hpp"
 #include "tests/support/ports.hpp"
@@ -94,12 +95,10 @@ inline Fd connect_unix(const std::string& path) {
   return fd;
 }
 
-// One non-interactive Runtime API exchange: the commands, then everything lb says until it closes.
-inline Received cli_ask(const std::string& path, std::string_view commands) {
-  auto fd = connect_unix(path);
-  if (fd.get() < 0) return {};
-  send_all(fd.get(), commands);
-  return read_to_end(fd.get(), kPatience);
+// One non-interactive Runtime API exchange, as the harness makes it (harness/live/cli_client):
+// the commands, then everything lb says until it closes.
+inline std::string cli_ask(const std::string& path, std::string_view commands) {
+  return lbh::cli_call(path, commands, kPatience).answer;
 }
 
 // The exact 503 page haproxy 2.6 sent for a request with Connection: close.
