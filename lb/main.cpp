@@ -17,6 +17,7 @@
 #include "lb/core/config/parser.hpp"
 #include "lb/core/input_file.hpp"
 #include "lb/core/log/log_lines.hpp"
+#include "lb/core/state/server_state.hpp"
 #include "lb/net/master.hpp"
 #include "lb/net/resolver.hpp"
 #include "lb/net/runtime.hpp"
@@ -77,7 +78,11 @@ Loaded load(const std::vector<std::string>& paths, bool check_only, bool quiet) 
   env.lookup = [](const std::string& host, lb::core::AddressFamily family) { return lb::net::resolve_host(host, family); };
   if (auto resolv = lb::core::read_input_file("/etc/resolv.conf")) env.resolv_conf = std::move(resolv.text);
   out.parsed = lb::core::parse_config_files(*files, env);
-  const auto report = lb::core::check_report(out.parsed, paths.front());
+  // haproxy -c also loads the server-state files, and prints what that says.
+  const auto state_lines = check_only && out.parsed.ok()
+                               ? lb::core::state_loading_lines(out.parsed.config, lb::core::read_state_file)
+                               : std::vector<std::string>{};
+  const auto report = lb::core::check_report(out.parsed, paths.front(), state_lines);
   for (const auto& line : report.stderr_lines)
     if (!quiet || line.level == "ALERT") fmt::print(stderr, "{}\n", lb::core::stderr_line(line.level, pid, line.text));
   if (check_only && (!quiet || report.exit_code != kExitOk)) fmt::print("{}", report.stdout_text);

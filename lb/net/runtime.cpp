@@ -16,7 +16,6 @@
 #include "lb/core/check/check_engine.hpp"
 #include "lb/core/config/limits.hpp"
 #include "lb/core/route/backends.hpp"
-#include "lb/core/input_file.hpp"
 #include "lb/core/state/server_state.hpp"
 #include "lb/core/stats/page.hpp"
 #include "lb/core/dns/resolution.hpp"
@@ -126,13 +125,8 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   core::start_in_maintenance(config, engine);
   // The servers' state saved before a reload (server-state-file), as HAProxy applies it.
   loading_state = true;
-  core::apply_server_state(
-      parsed,
-      [](const std::string& path) {
-        auto f = core::read_input_file(path);
-        return f ? core::StateFileText{std::move(f.text), {}} : core::StateFileText{std::nullopt, f.reason()};
-      },
-      engine, backends, [&](const std::string& w) { log.startup_warning(w); });
+  core::apply_server_state(parsed, core::read_state_file, engine, backends,
+                           [&](const std::string& w) { log.startup_warning(w); });
   loading_state = false;
 
   // Names under `resolvers` are resolved again and again, through the parsed names.

@@ -175,5 +175,48 @@ TEST(LbCheck, HelpShowsCopyPasteExamples) {
   EXPECT_THAT(r.out, HasSubstr("Exit codes"));
 }
 
+// As haproxy -c (tests/data/haproxy26/reload/README.md §5-§6), lb -c loads the server-state file
+// and prints what the loader says before its verdict, which stays valid.
+TEST(LbCheck, LoadsTheServerStateFileAsHaproxyCheckDoes) {
+  TempDir dir;
+  const auto state = dir.path() / "state";
+  const auto cfg = dir.write("lb.cfg", fmt::format(R"(global
+    server-state-file {}
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1s
+    timeout server 1s
+    load-server-state-from-file global
+frontend fe
+    bind 127.0.0.1:18480
+    default_backend be
+backend be
+    server s1 127.0.0.1:18481 check
+    server s2 127.0.0.1:18482 check
+)",
+                                                   state.string()));
+  auto r = run(LB_BIN, {"-c", "-f", cfg.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Warnings were found.\nConfiguration file is valid\n");
+  EXPECT_THAT(messages(r.err), ::testing::ElementsAre(fmt::format(
+                                   "[WARNING] config : config: Can't open global server state file '{}': No such file or directory",
+                                   state.string())));
+  dir.write("state", "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight "
+                     "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state "
+                     "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord\n"
+                     "3 be 1 s1 127.0.0.1 0 0 1 1 5 8 2 0 6 0 0 0 - 18481 -\n"
+                     "3 be 2 s2 127.0.0.1 7 0 1 1 5 8 2 0 6 0 0 0 - 18482 -\n");
+  r = run(LB_BIN, {"-c", "-f", cfg.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Warnings were found.\nConfiguration file is valid\n");
+  EXPECT_THAT(messages(r.err),
+              ::testing::ElementsAre("[WARNING] config : Server be/s1 is DOWN, changed from server-state after a reload. "
+                                     "1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in "
+                                     "queue.",
+                                     "[WARNING] config : server-state application failed for server 'be/s2', invalid "
+                                     "srv_op_state value '7'"));
+}
+
 }  // namespace
 }  // namespace lb::test

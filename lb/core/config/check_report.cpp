@@ -6,7 +6,8 @@
 
 namespace lb::core {
 
-CheckReport check_report(const ParseResult& result, std::string_view path) {
+CheckReport check_report(const ParseResult& result, std::string_view path,
+                         const std::vector<std::string>& startup_warnings) {
   CheckReport out;
   bool warnings = false, reading_errors = false;
   for (const auto& d : result.diagnostics) {
@@ -28,6 +29,8 @@ CheckReport check_report(const ParseResult& result, std::string_view path) {
     if (!result.stopped_early) out.stderr_lines.push_back({"ALERT", "config : Fatal errors found in configuration."});
     return out;
   }
+  for (const auto& w : startup_warnings) out.stderr_lines.push_back({"WARNING", fmt::format("config : {}", w)});
+  warnings |= !startup_warnings.empty();
   if (warnings) out.stdout_text += "Warnings were found.\n";
   const auto& proxies = result.config.proxies;
   const bool has_listener = std::any_of(proxies.begin(), proxies.end(),

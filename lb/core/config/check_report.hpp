@@ -19,6 +19,9 @@ struct CheckReport {
   int exit_code = 0;  // 0 valid, 2 invalid or nothing to run (HAProxy: 1 and 2)
 };
 
-CheckReport check_report(const ParseResult& result, std::string_view path);
+// `startup_warnings`: what the start-up after parsing warns of (the server-state loader's lines),
+// printed as "config : TEXT" after the file's diagnostics, as haproxy -c prints them.
+CheckReport check_report(const ParseResult& result, std::string_view path,
+                         const std::vector<std::string>& startup_warnings = {});
 
 }  // namespace lb::core

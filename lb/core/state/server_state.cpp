@@ -6,6 +6,10 @@
 #include <cstdlib>
 #include <map>
 
+#include "lb/core/dns/resolution.hpp"
+#include "lb/core/input_file.hpp"
+#include "lb/core/time/clock.hpp"
+
 namespace lb::core {
 namespace {
 
@@ -226,6 +230,37 @@ void apply_server_state(const Config& config, const StateFileReader& read, Check
       update_server(*l, px, {pi, *si}, engine, backends, warnings);
     }
   }
+}
+
+StateFileText read_state_file(const std::string& path) {
+  auto f = read_input_file(path);
+  return f ? StateFileText{std::move(f.text), {}} : StateFileText{std::nullopt, f.reason()};
+}
+
+namespace {
+// The checker's engine never starts, so it never dials.
+class NoProber final : public Prober {
+ public:
+  std::unique_ptr<ProbeConnection> connect(const ProbeTarget&, ProbeEvents&) override { return nullptr; }
+};
+}  // namespace
+
+std::vector<std::string> state_loading_lines(const Config& config, const StateFileReader& read) {
+  std::vector<std::string> lines;
+  const Config addressed = with_start_addresses(config);
+  SimScheduler scheduler;
+  NoProber prober;
+  Backends backends(addressed);
+  CheckEngine* engine_ptr = nullptr;
+  CheckEngine engine(addressed, scheduler, prober, [&](const HealthEvent& e) {
+    backends.follow(e, *engine_ptr);
+    if (e.line) lines.push_back(e.line->text);
+  });
+  engine_ptr = &engine;
+  start_in_maintenance(addressed, engine);
+  lines.clear();  // the loader's lines only
+  apply_server_state(config, read, engine, backends, [&](const std::string& w) { lines.push_back(w); });
+  return lines;
 }
 
 }  // namespace lb::core

@@ -21,6 +21,8 @@ struct StateFileText {
   std::string error;
 };
 using StateFileReader = std::function<StateFileText(const std::string& path)>;
+// The reader lb runs with: the file on disk.
+StateFileText read_state_file(const std::string& path);
 
 // The global file's path, and a backend's local one (`server-state-base` prepended to relative
 // names), as HAProxy builds them.
@@ -34,5 +36,10 @@ std::string local_state_file(const Config& config, const ProxyConfig& backend);
 // 'apps/s1', invalid srv_op_state value '7'").
 void apply_server_state(const Config& config, const StateFileReader& read, CheckEngine& engine, Backends& backends,
                         const std::function<void(const std::string&)>& warn);
+
+// What loading the state prints before anything runs, as `haproxy -c` prints it before its
+// verdict: the loader's warnings and the engine's lines ("Server be/s1 is DOWN, changed from
+// server-state after a reload. ..."), in order, from an engine that is never started.
+std::vector<std::string> state_loading_lines(const Config& config, const StateFileReader& read);
 
 }  // namespace lb::core
