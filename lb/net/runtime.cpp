@@ -150,7 +150,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   StatsSockets stats(parsed, io, api, log);
   const auto started = std::chrono::steady_clock::now();
   const auto started_wall = std::chrono::system_clock::now();
-  api.set_process_info([&] {
+  const auto process_info = [&] {
     core::stats::ProcessInfo p;
     p.pid = static_cast<int>(::getpid());
     p.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
@@ -162,14 +162,16 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
     p.stopping = !proxy_accepting;
     p.node = hostname();
     return p;
-  });
+  };
+  api.set_process_info(process_info);
   // The stats page and the Prometheus exporter, answered from the same state.
   proxy.set_local_services(LocalServices{
       [&](std::size_t fe, const std::string& method, const std::string& target) {
         return core::stats::local_service(parsed.proxies[fe], method, target) != core::stats::Service::None;
       },
       [&](const LocalRequest& r) {
-        const core::stats::Source source{parsed, engine, backends, scheduler.now(), limits.maxconn};
+        const auto process = process_info();
+        const core::stats::Source source{parsed, engine, backends, scheduler.now(), limits.maxconn, &process};
         const core::stats::PageRequest req{r.method, r.target, r.authorization, r.body, r.http10, r.keep_alive,
                                            r.from_localhost};
         const auto& fe = parsed.proxies[r.frontend];

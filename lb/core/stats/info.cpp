@@ -132,7 +132,7 @@ std::string uptime(long s) { return fmt::format("{}d {}h{:02}m{:02}s", s / 86400
 
 }  // namespace
 
-std::string show_info(const ProcessInfo& p, InfoFormat format) {
+std::string info_value(const ProcessInfo& p, std::string_view field) {
   constexpr std::string_view kVersion = "2.6.12 (lb)";
   const std::map<std::string_view, std::string> values{
       {"Name", "lb"},
@@ -156,12 +156,16 @@ std::string show_info(const ProcessInfo& p, InfoFormat format) {
       {"Build info", std::string(kVersion)},
       {"Start_time_sec", std::to_string(p.start_time_s)},
   };
+  const auto it = values.find(field);
+  return it == values.end() ? "0" : it->second;
+}
+
+std::string show_info(const ProcessInfo& p, InfoFormat format) {
   std::string out;
   if (format == InfoFormat::Json) out += "[";
   bool first = true;
   for (const auto& f : kFields) {
-    const auto it = values.find(f.name);
-    const std::string value = it == values.end() ? "0" : it->second;
+    const std::string value = info_value(p, f.name);
     switch (format) {
       case InfoFormat::Plain:
         out += fmt::format("{}: {}\n", f.name, value);

@@ -3,6 +3,7 @@
 // HAProxy's order, plain ("Name: lb"), typed ("0.Name.1:POS:str:lb") or JSON, with lb's values
 // (what lb does not have, such as SSL or compression, is 0).
 #include <string>
+#include <string_view>
 
 namespace lb::core::stats {
 
@@ -19,5 +20,8 @@ struct ProcessInfo {
 
 enum class InfoFormat { Plain, Typed, Json };
 std::string show_info(const ProcessInfo& info, InfoFormat format);
+// One field's value as `show info` prints it ("Uptime_sec" -> "12"); "0" for the fields lb does
+// not have.
+std::string info_value(const ProcessInfo& info, std::string_view field);
 
 }  // namespace lb::core::stats

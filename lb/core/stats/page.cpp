@@ -6,6 +6,7 @@
 #include <array>
 #include <map>
 
+#include "lb/core/stats/info.hpp"
 #include "lb/core/text.hpp"
 
 namespace lb::core::stats {
@@ -612,6 +613,93 @@ PageAnswer stats_page(const ProxyConfig& fe, const PageRequest& req, const Sourc
   return framed(r, req);
 }
 
+namespace {
+
+// The process metrics (promex's "global" scope): each is a `show info` field (addons/promex,
+// promex_global_metrics; names, HELP and TYPE as captured from haproxy 2.6.12).
+struct ProcessMetric {
+  std::string_view name, help, type, info_field;
+};
+constexpr ProcessMetric kProcessMetrics[] = {
+    {"nbthread", "Number of started threads (global.nbthread)", "gauge", "Nbthread"},
+    {"nbproc", "Number of started worker processes (historical, always 1)", "gauge", "Nbproc"},
+    {"relative_process_id", "Relative worker process number (1)", "gauge", "Process_num"},
+    {"uptime_seconds", "How long ago this worker process was started (seconds)", "gauge", "Uptime_sec"},
+    {"pool_failures_total", "Number of failed pool allocations since this worker was started", "counter", "PoolFailed"},
+    {"max_fds", "Hard limit on the number of per-process file descriptors", "gauge", "Ulimit-n"},
+    {"max_sockets", "Hard limit on the number of per-process sockets", "gauge", "Maxsock"},
+    {"max_connections", "Hard limit on the number of per-process connections (configured or imposed by Ulimit-n)", "gauge", "Maxconn"},
+    {"hard_max_connections", "Hard limit on the number of per-process connections (imposed by Memmax_MB or Ulimit-n)", "gauge", "Hard_maxconn"},
+    {"current_connections", "Current number of connections on this worker process", "gauge", "CurrConns"},
+    {"connections_total", "Total number of connections on this worker process since started", "counter", "CumConns"},
+    {"requests_total", "Total number of requests on this worker process since started", "counter", "CumReq"},
+    {"max_ssl_connections", "Hard limit on the number of per-process SSL endpoints (front+back), 0=unlimited", "gauge", "MaxSslConns"},
+    {"current_ssl_connections", "Current number of SSL endpoints on this worker process (front+back)", "gauge", "CurrSslConns"},
+    {"ssl_connections_total", "Total number of SSL endpoints on this worker process since started (front+back)", "counter", "CumSslConns"},
+    {"max_pipes", "Hard limit on the number of pipes for splicing, 0=unlimited", "gauge", "Maxpipes"},
+    {"pipes_used_total", "Current number of pipes in use in this worker process", "counter", "PipesUsed"},
+    {"pipes_free_total", "Current number of allocated and available pipes in this worker process", "counter", "PipesFree"},
+    {"current_connection_rate", "Number of front connections created on this worker process over the last second", "gauge", "ConnRate"},
+    {"limit_connection_rate", "Hard limit for ConnRate (global.maxconnrate)", "gauge", "ConnRateLimit"},
+    {"max_connection_rate", "Highest ConnRate reached on this worker process since started (in connections per second)", "gauge", "MaxConnRate"},
+    {"current_session_rate", "Number of sessions created on this worker process over the last second", "gauge", "SessRate"},
+    {"limit_session_rate", "Hard limit for SessRate (global.maxsessrate)", "gauge", "SessRateLimit"},
+    {"max_session_rate", "Highest SessRate reached on this worker process since started (in sessions per second)", "gauge", "MaxSessRate"},
+    {"current_ssl_rate", "Number of SSL connections created on this worker process over the last second", "gauge", "SslRate"},
+    {"limit_ssl_rate", "Hard limit for SslRate (global.maxsslrate)", "gauge", "SslRateLimit"},
+    {"max_ssl_rate", "Highest SslRate reached on this worker process since started (in connections per second)", "gauge", "MaxSslRate"},
+    {"current_frontend_ssl_key_rate", "Number of SSL keys created on frontends in this worker process over the last second", "gauge", "SslFrontendKeyRate"},
+    {"max_frontend_ssl_key_rate", "Highest SslFrontendKeyRate reached on this worker process since started (in SSL keys per second)", "gauge", "SslFrontendMaxKeyRate"},
+    {"frontend_ssl_reuse", "Percent of frontend SSL connections which did not require a new key", "gauge", "SslFrontendSessionReuse_pct"},
+    {"current_backend_ssl_key_rate", "Number of SSL keys created on backends in this worker process over the last second", "gauge", "SslBackendKeyRate"},
+    {"max_backend_ssl_key_rate", "Highest SslBackendKeyRate reached on this worker process since started (in SSL keys per second)", "gauge", "SslBackendMaxKeyRate"},
+    {"ssl_cache_lookups_total", "Total number of SSL session ID lookups in the SSL session cache on this worker since started", "counter", "SslCacheLookups"},
+    {"ssl_cache_misses_total", "Total number of SSL session ID lookups that didn't find a session in the SSL session cache on this worker since started", "counter", "SslCacheMisses"},
+    {"http_comp_bytes_in_total", "Number of bytes submitted to the HTTP compressor in this worker process over the last second", "counter", "CompressBpsIn"},
+    {"http_comp_bytes_out_total", "Number of bytes emitted by the HTTP compressor in this worker process over the last second", "counter", "CompressBpsOut"},
+    {"limit_http_comp", "Limit of CompressBpsOut beyond which HTTP compression is automatically disabled", "gauge", "CompressBpsRateLim"},
+    {"current_zlib_memory", "Amount of memory currently used by HTTP compression on the current worker process (in bytes)", "gauge", "ZlibMemUsage"},
+    {"max_zlib_memory", "Limit on the amount of memory used by HTTP compression above which it is automatically disabled (in bytes, see global.maxzlibmem)", "gauge", "MaxZlibMemUsage"},
+    {"current_tasks", "Total number of tasks in the current worker process (active + sleeping)", "gauge", "Tasks"},
+    {"current_run_queue", "Total number of active tasks+tasklets in the current worker process", "gauge", "Run_queue"},
+    {"idle_time_percent", "Percentage of last second spent waiting in the current worker thread", "gauge", "Idle_pct"},
+    {"stopping", "1 if the worker process is currently stopping, otherwise zero", "gauge", "Stopping"},
+    {"jobs", "Current number of active jobs on the current worker process (frontend connections, master connections, listeners)", "gauge", "Jobs"},
+    {"unstoppable_jobs", "Current number of unstoppable jobs on the current worker process (master connections)", "gauge", "Unstoppable Jobs"},
+    {"listeners", "Current number of active listeners on the current worker process", "gauge", "Listeners"},
+    {"active_peers", "Current number of verified active peers connections on the current worker process", "gauge", "ActivePeers"},
+    {"connected_peers", "Current number of peers having passed the connection step on the current worker process", "gauge", "ConnectedPeers"},
+    {"dropped_logs_total", "Total number of dropped logs for current worker process since started", "counter", "DroppedLogs"},
+    {"busy_polling_enabled", "1 if busy-polling is currently in use on the worker process, otherwise zero (config.busy-polling)", "gauge", "BusyPolling"},
+    {"failed_resolutions", "Total number of failed DNS resolutions in current worker process since started", "counter", "FailedResolutions"},
+    {"bytes_out_total", "Total number of bytes emitted by current worker process since started", "counter", "TotalBytesOut"},
+    {"spliced_bytes_out_total", "Total number of bytes emitted by current worker process through a kernel pipe since started", "counter", "TotalSplicdedBytesOut"},
+    {"bytes_out_rate", "Number of bytes emitted by current worker process over the last second", "gauge", "BytesOutRate"},
+    {"recv_logs_total", "Total number of log messages received by log-forwarding listeners on this worker process since started", "counter", "CumRecvLogs"},
+    {"build_info", "Build info", "gauge", "Build info"},
+    {"max_memory_bytes", "Worker process's hard limit on memory usage in byes (-m on command line)", "gauge", "Memmax_bytes"},
+    {"pool_allocated_bytes", "Amount of memory allocated in pools (in bytes)", "gauge", "PoolAlloc_bytes"},
+    {"pool_used_bytes", "Amount of pool memory currently used (in bytes)", "gauge", "PoolUsed_bytes"},
+    {"start_time_seconds", "Start time in seconds", "gauge", "Start_time_sec"},
+};
+
+std::string process_metrics(const ProcessInfo& p) {
+  std::string out;
+  for (const auto& m : kProcessMetrics) {
+    const std::string full = fmt::format("haproxy_process_{}", m.name);
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", full, m.help, full, m.type);
+    if (m.name == "build_info")
+      out += fmt::format("{}{{version=\"{}\"}} 1\n", full, info_value(p, "Version"));
+    else if (m.info_field == "ZlibMemUsage" || m.info_field == "MaxZlibMemUsage")
+      out += fmt::format("{} NaN\n", full);  // a build without zlib, as Debian's
+    else
+      out += fmt::format("{} {}\n", full, info_value(p, m.info_field));
+  }
+  return out;
+}
+
+}  // namespace
+
 PageAnswer prometheus(const PageRequest& req, const Source& source) {
   // `scope=` may repeat; the first one replaces "everything"; an empty one keeps nothing.
   std::optional<std::vector<std::string>> scopes;
@@ -655,6 +743,7 @@ PageAnswer prometheus(const PageRequest& req, const Source& source) {
   filter.legends = false;
   const auto rows = stats::rows(source, filter);
   std::string body;
+  if (wanted("global") && source.process) body += process_metrics(*source.process);
   for (const auto& m : kMetrics) {
     const std::string_view scope = m.scope == Scope::Frontend ? "frontend" : m.scope == Scope::Backend ? "backend" : "server";
     if (!wanted(scope)) continue;

@@ -12,6 +12,7 @@
 #include "lb/core/check/check_engine.hpp"
 #include "lb/core/config/model.hpp"
 #include "lb/core/route/backends.hpp"
+#include "lb/core/stats/info.hpp"
 
 namespace lb::core::stats {
 
@@ -46,6 +47,7 @@ struct Source {
   const Backends& backends;
   TimePoint now;
   int global_maxconn = 0;  // the process's maxconn, a frontend's default limit
+  const ProcessInfo* process = nullptr;  // what `show info` says (the exporter's process metrics)
 };
 
 // Every row HAProxy prints for this state, in its order (per proxy: FRONTEND, servers, BACKEND).
