@@ -252,14 +252,20 @@ std::string RuntimeApi::show_stat(const std::vector<std::string>& words, cli::Le
     filter.sid = static_cast<int>(read_long(words[arg + 2]).value);
     arg += 3;
   }
+  bool typed = false, json = false;
   for (; arg < words.size(); ++arg) {
-    if (words[arg] == "typed" || words[arg] == "json" || words[arg] == "desc") return std::string(kNotImplemented);
+    if (words[arg] == "desc") return std::string(kNotImplemented);
+    if (words[arg] == "typed") typed = true;
+    if (words[arg] == "json") json = true;
     if (words[arg] == "no-maint") filter.hide_maint = true;
     if (words[arg] == "up") filter.hide_down = true;
   }
   const stats::Source source{config_, engine_, backends_, clock_.now(), global_maxconn_};
+  const auto rows = stats::rows(source, filter);
+  if (json) return stats::json_stats(rows);
+  if (typed) return stats::typed_stats(rows);
   std::string out = stats::csv_header();
-  for (const auto& row : stats::rows(source, filter)) out += stats::csv_line(row);
+  for (const auto& row : rows) out += stats::csv_line(row);
   return out;
 }
 

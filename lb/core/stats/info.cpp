@@ -132,6 +132,11 @@ std::string uptime(long s) { return fmt::format("{}d {}h{:02}m{:02}s", s / 86400
 
 }  // namespace
 
+TagNames tag_names(std::string_view letters) {
+  if (letters.size() < 3) return {};
+  return {origin(letters[0]), nature(letters[1]), scope(letters[2])};
+}
+
 std::string info_value(const ProcessInfo& p, std::string_view field) {
   constexpr std::string_view kVersion = "2.6.12 (lb)";
   const std::map<std::string_view, std::string> values{
@@ -177,7 +182,7 @@ std::string show_info(const ProcessInfo& p, InfoFormat format) {
         out += fmt::format(
             "{}{{\"field\":{{\"pos\":{},\"name\":\"{}\"}},\"processNum\":1,\"tags\":{{\"origin\":\"{}\",\"nature\":\"{}\","
             "\"scope\":\"{}\"}},\"value\":{{\"type\":\"{}\",\"value\":{}}}}}",
-            first ? "" : ",", f.pos, f.name, origin(f.tags[0]), nature(f.tags[1]), scope(f.tags[2]), f.type,
+            first ? "" : ",", f.pos, f.name, tag_names(f.tags).origin, tag_names(f.tags).nature, tag_names(f.tags).scope, f.type,
             f.type == "str" ? fmt::format("\"{}\"", value) : value);
         break;
     }

@@ -18,6 +18,13 @@ struct ProcessInfo {
   std::string node;  // the host name
 };
 
+// A field's tags as the typed forms print them ("MGP": origin, nature, scope letters) and as the
+// JSON forms spell them out ("Metric", "Gauge", "Process").
+struct TagNames {
+  std::string_view origin, nature, scope;
+};
+TagNames tag_names(std::string_view letters);
+
 enum class InfoFormat { Plain, Typed, Json };
 std::string show_info(const ProcessInfo& info, InfoFormat format);
 // One field's value as `show info` prints it ("Uptime_sec" -> "12"); "0" for the fields lb does

@@ -198,6 +198,11 @@ std::string apply_post(const ProxyConfig&, std::string_view body, const Source& 
   return altered == static_cast<int>(servers.size()) ? "DONE" : "PART";
 }
 
+// The JSON schema of the typed statistics (`;json-schema`), as haproxy 2.6.12 sends it
+// (stats_dump_json_schema; tests/data/haproxy26/stats/r07_json_schema.http).
+constexpr std::string_view kJsonSchema = R"json({"$schema":"http://json-schema.org/draft-04/schema#","oneOf":[{"title":"Info","type":"array","items":{"title":"InfoItem","type":"object","properties":{"field":{"$ref":"#/definitions/field"},"processNum":{"$ref":"#/definitions/processNum"},"tags":{"$ref":"#/definitions/tags"},"value":{"$ref":"#/definitions/typedValue"}},"required":["field","processNum","tags","value"]}},{"title":"Stat","type":"array","items":{"title":"InfoItem","type":"object","properties":{"objType":{"enum":["Frontend","Backend","Listener","Server","Unknown"]},"proxyId":{"type":"integer","minimum":0},"id":{"type":"integer","minimum":0},"field":{"$ref":"#/definitions/field"},"processNum":{"$ref":"#/definitions/processNum"},"tags":{"$ref":"#/definitions/tags"},"typedValue":{"$ref":"#/definitions/typedValue"}},"required":["objType","proxyId","id","field","processNum","tags","value"]}},{"title":"Error","type":"object","properties":{"errorStr":{"type":"string"}},"required":["errorStr"]}],"definitions":{"field":{"type":"object","pos":{"type":"integer","minimum":0},"name":{"type":"string"},"required":["pos","name"]},"processNum":{"type":"integer","minimum":1},"tags":{"type":"object","origin":{"type":"string","enum":["Metric","Status","Key","Config","Product","Unknown"]},"nature":{"type":"string","enum":["Gauge","Limit","Min","Max","Rate","Counter","Duration","Age","Time","Name","Output","Avg", "Unknown"]},"scope":{"type":"string","enum":["Cluster","Process","Service","System","Unknown"]},"required":["origin","nature","scope"]},"typedValue":{"type":"object","oneOf":[{"$ref":"#/definitions/typedValue/definitions/s32Value"},{"$ref":"#/definitions/typedValue/definitions/s64Value"},{"$ref":"#/definitions/typedValue/definitions/u32Value"},{"$ref":"#/definitions/typedValue/definitions/u64Value"},{"$ref":"#/definitions/typedValue/definitions/strValue"}],"definitions":{"s32Value":{"properties":{"type":{"type":"string","enum":["s32"]},"value":{"type":"integer","minimum":-2147483648,"maximum":2147483647}},"required":["type","value"]},"s64Value":{"properties":{"type":{"type":"string","enum":["s64"]},"value":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}},"required":["type","value"]},"u32Value":{"properties":{"type":{"type":"string","enum":["u32"]},"value":{"type":"integer","minimum":0,"maximum":4294967295}},"required":["type","value"]},"u64Value":{"properties":{"type":{"type":"string","enum":["u64"]},"value":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["type","value"]},"strValue":{"properties":{"type":{"type":"string","enum":["str"]},"value":{"type":"string"}},"required":["type","value"]},"unknownValue":{"properties":{"type":{"type":"integer","minimum":0},"value":{"type":"string","enum":["unknown"]}},"required":["type","value"]}}}}}
+)json";
+
 // --- the HTML page ------------------------------------------------------------------------
 
 std::string html_escape(std::string_view s) {
@@ -594,17 +599,16 @@ PageAnswer stats_page(const ProxyConfig& fe, const PageRequest& req, const Sourc
     if (in_scope(*r.get("pxname"), o.scope)) rows.push_back(std::move(r));
   Reply r;
   r.headers = {{"cache-control", "no-cache"}};
-  if (o.json || o.typed || o.schema) {
-    r.status = 501;
-    r.reason = "Not Implemented";
-    r.headers.emplace_back("content-type", "text/plain");
-    r.body = "lb does not implement the typed and JSON statistics yet; use ;csv\n";
-    return framed(r, req);
-  }
-  r.headers.emplace_back("content-type", o.csv ? "text/plain" : "text/html");
+  r.headers.emplace_back("content-type", o.json || o.schema ? "application/json" : o.csv || o.typed ? "text/plain" : "text/html");
   if (page.refresh && !o.norefresh)
     r.headers.emplace_back("refresh", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*page.refresh).count()));
-  if (o.csv) {
+  if (o.schema) {
+    r.body = std::string(kJsonSchema);
+  } else if (o.json) {
+    r.body = json_stats(rows);
+  } else if (o.typed) {
+    r.body = typed_stats(rows);
+  } else if (o.csv) {
     r.body = csv_header();
     for (const auto& row : rows) r.body += csv_line(row);
   } else {

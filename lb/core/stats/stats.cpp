@@ -259,6 +259,322 @@ std::string csv_line(const Row& row) {
   return out + "\n";
 }
 
+namespace {
+
+// Tags and types per row type and field, as haproxy 2.6.12's `show stat typed` printed them
+// (tests/data/haproxy26/runtime_api/*typed*, stats/r06_typed.http).
+struct TypedField {
+  char row;
+  int pos;
+  std::string_view tags, type;
+};
+constexpr TypedField kTyped[] = {
+    {'F', 0, "KNS", "str"},  // pxname
+    {'F', 1, "KNS", "str"},  // svname
+    {'F', 4, "MGP", "u32"},  // scur
+    {'F', 5, "MMP", "u32"},  // smax
+    {'F', 6, "CLP", "u32"},  // slim
+    {'F', 7, "MCP", "u64"},  // stot
+    {'F', 8, "MCP", "u64"},  // bin
+    {'F', 9, "MCP", "u64"},  // bout
+    {'F', 10, "MCP", "u64"},  // dreq
+    {'F', 11, "MCP", "u64"},  // dresp
+    {'F', 12, "MCP", "u64"},  // ereq
+    {'F', 17, "SGP", "str"},  // status
+    {'F', 26, "KGP", "u32"},  // pid
+    {'F', 27, "KGS", "u32"},  // iid
+    {'F', 28, "KGS", "u32"},  // sid
+    {'F', 32, "CGS", "u32"},  // type
+    {'F', 33, "MRP", "u32"},  // rate
+    {'F', 34, "CLP", "u32"},  // rate_lim
+    {'F', 35, "MMP", "u32"},  // rate_max
+    {'F', 39, "MCP", "u64"},  // hrsp_1xx
+    {'F', 40, "MCP", "u64"},  // hrsp_2xx
+    {'F', 41, "MCP", "u64"},  // hrsp_3xx
+    {'F', 42, "MCP", "u64"},  // hrsp_4xx
+    {'F', 43, "MCP", "u64"},  // hrsp_5xx
+    {'F', 44, "MCP", "u64"},  // hrsp_other
+    {'F', 46, "MRP", "u32"},  // req_rate
+    {'F', 47, "MMP", "u32"},  // req_rate_max
+    {'F', 48, "MCP", "u64"},  // req_tot
+    {'F', 51, "MCP", "u64"},  // comp_in
+    {'F', 52, "MCP", "u64"},  // comp_out
+    {'F', 53, "MCP", "u64"},  // comp_byp
+    {'F', 54, "MCP", "u64"},  // comp_rsp
+    {'F', 75, "CGS", "str"},  // mode
+    {'F', 77, "MRP", "u32"},  // conn_rate
+    {'F', 78, "MMP", "u32"},  // conn_rate_max
+    {'F', 79, "MCP", "u64"},  // conn_tot
+    {'F', 80, "MCP", "u64"},  // intercepted
+    {'F', 81, "MCP", "u64"},  // dcon
+    {'F', 82, "MCP", "u64"},  // dses
+    {'F', 83, "MCP", "u64"},  // wrew
+    {'F', 86, "MCP", "u64"},  // cache_lookups
+    {'F', 87, "MCP", "u64"},  // cache_hits
+    {'F', 94, "MCP", "u64"},  // eint
+    {'F', 103, "MCP", "u64"},  // ssl_sess
+    {'F', 104, "MCP", "u64"},  // ssl_reused_sess
+    {'F', 105, "MCP", "u64"},  // ssl_failed_handshake
+    {'F', 106, "MCP", "u64"},  // h2_headers_rcvd
+    {'F', 107, "MCP", "u64"},  // h2_data_rcvd
+    {'F', 108, "MCP", "u64"},  // h2_settings_rcvd
+    {'F', 109, "MCP", "u64"},  // h2_rst_stream_rcvd
+    {'F', 110, "MCP", "u64"},  // h2_goaway_rcvd
+    {'F', 111, "MCP", "u64"},  // h2_detected_conn_protocol_errors
+    {'F', 112, "MCP", "u64"},  // h2_detected_strm_protocol_errors
+    {'F', 113, "MCP", "u64"},  // h2_rst_stream_resp
+    {'F', 114, "MCP", "u64"},  // h2_goaway_resp
+    {'F', 115, "MGP", "u64"},  // h2_open_connections
+    {'F', 116, "MGP", "u64"},  // h2_backend_open_streams
+    {'F', 117, "MCP", "u64"},  // h2_total_connections
+    {'F', 118, "MCP", "u64"},  // h2_backend_total_streams
+    {'F', 119, "MGP", "u64"},  // h1_open_connections
+    {'F', 120, "MGP", "u64"},  // h1_open_streams
+    {'F', 121, "MCP", "u64"},  // h1_total_connections
+    {'F', 122, "MCP", "u64"},  // h1_total_streams
+    {'F', 123, "MCP", "u64"},  // h1_bytes_in
+    {'F', 124, "MCP", "u64"},  // h1_bytes_out
+    {'F', 125, "MCP", "u64"},  // h1_spliced_bytes_in
+    {'F', 126, "MCP", "u64"},  // h1_spliced_bytes_out
+    {'B', 0, "KNS", "str"},  // pxname
+    {'B', 1, "KNS", "str"},  // svname
+    {'B', 2, "MGP", "u32"},  // qcur
+    {'B', 3, "MMP", "u32"},  // qmax
+    {'B', 4, "MGP", "u32"},  // scur
+    {'B', 5, "MMP", "u32"},  // smax
+    {'B', 6, "CLP", "u32"},  // slim
+    {'B', 7, "MCP", "u64"},  // stot
+    {'B', 8, "MCP", "u64"},  // bin
+    {'B', 9, "MCP", "u64"},  // bout
+    {'B', 10, "MCP", "u64"},  // dreq
+    {'B', 11, "MCP", "u64"},  // dresp
+    {'B', 13, "MCP", "u64"},  // econ
+    {'B', 14, "MCP", "u64"},  // eresp
+    {'B', 15, "MCP", "u64"},  // wretr
+    {'B', 16, "MCP", "u64"},  // wredis
+    {'B', 17, "SGP", "str"},  // status
+    {'B', 18, "MaP", "u32"},  // weight
+    {'B', 19, "MGP", "u32"},  // act
+    {'B', 20, "MGP", "u32"},  // bck
+    {'B', 22, "MCP", "u64"},  // chkdown
+    {'B', 23, "MAP", "u32"},  // lastchg
+    {'B', 24, "MCP", "u32"},  // downtime
+    {'B', 26, "KGP", "u32"},  // pid
+    {'B', 27, "KGS", "u32"},  // iid
+    {'B', 28, "KGS", "u32"},  // sid
+    {'B', 30, "MCP", "u64"},  // lbtot
+    {'B', 32, "CGS", "u32"},  // type
+    {'B', 33, "MGP", "u32"},  // rate
+    {'B', 35, "MGP", "u32"},  // rate_max
+    {'B', 39, "MCP", "u64"},  // hrsp_1xx
+    {'B', 40, "MCP", "u64"},  // hrsp_2xx
+    {'B', 41, "MCP", "u64"},  // hrsp_3xx
+    {'B', 42, "MCP", "u64"},  // hrsp_4xx
+    {'B', 43, "MCP", "u64"},  // hrsp_5xx
+    {'B', 44, "MCP", "u64"},  // hrsp_other
+    {'B', 48, "MCP", "u64"},  // req_tot
+    {'B', 49, "MCP", "u64"},  // cli_abrt
+    {'B', 50, "MCP", "u64"},  // srv_abrt
+    {'B', 51, "MCP", "u64"},  // comp_in
+    {'B', 52, "MCP", "u64"},  // comp_out
+    {'B', 53, "MCP", "u64"},  // comp_byp
+    {'B', 54, "MCP", "u64"},  // comp_rsp
+    {'B', 55, "MAP", "s32"},  // lastsess
+    {'B', 58, "MaP", "u32"},  // qtime
+    {'B', 59, "MaP", "u32"},  // ctime
+    {'B', 60, "MaP", "u32"},  // rtime
+    {'B', 61, "MaP", "u32"},  // ttime
+    {'B', 75, "CGS", "str"},  // mode
+    {'B', 76, "CGS", "str"},  // algo
+    {'B', 83, "MCP", "u64"},  // wrew
+    {'B', 84, "MCP", "u64"},  // connect
+    {'B', 85, "MCP", "u64"},  // reuse
+    {'B', 86, "MCP", "u64"},  // cache_lookups
+    {'B', 87, "MCP", "u64"},  // cache_hits
+    {'B', 90, "MMP", "u32"},  // qtime_max
+    {'B', 91, "MMP", "u32"},  // ctime_max
+    {'B', 92, "MMP", "u32"},  // rtime_max
+    {'B', 93, "MMP", "u32"},  // ttime_max
+    {'B', 94, "MCP", "u64"},  // eint
+    {'B', 99, "MaP", "u32"},  // uweight
+    {'B', 100, "MGP", "u32"},  // agg_server_status
+    {'B', 101, "MGP", "u32"},  // agg_server_check_status
+    {'B', 102, "MGP", "u32"},  // agg_check_status
+    {'B', 103, "MCP", "u64"},  // ssl_sess
+    {'B', 104, "MCP", "u64"},  // ssl_reused_sess
+    {'B', 105, "MCP", "u64"},  // ssl_failed_handshake
+    {'B', 106, "MCP", "u64"},  // h2_headers_rcvd
+    {'B', 107, "MCP", "u64"},  // h2_data_rcvd
+    {'B', 108, "MCP", "u64"},  // h2_settings_rcvd
+    {'B', 109, "MCP", "u64"},  // h2_rst_stream_rcvd
+    {'B', 110, "MCP", "u64"},  // h2_goaway_rcvd
+    {'B', 111, "MCP", "u64"},  // h2_detected_conn_protocol_errors
+    {'B', 112, "MCP", "u64"},  // h2_detected_strm_protocol_errors
+    {'B', 113, "MCP", "u64"},  // h2_rst_stream_resp
+    {'B', 114, "MCP", "u64"},  // h2_goaway_resp
+    {'B', 115, "MGP", "u64"},  // h2_open_connections
+    {'B', 116, "MGP", "u64"},  // h2_backend_open_streams
+    {'B', 117, "MCP", "u64"},  // h2_total_connections
+    {'B', 118, "MCP", "u64"},  // h2_backend_total_streams
+    {'B', 119, "MGP", "u64"},  // h1_open_connections
+    {'B', 120, "MGP", "u64"},  // h1_open_streams
+    {'B', 121, "MCP", "u64"},  // h1_total_connections
+    {'B', 122, "MCP", "u64"},  // h1_total_streams
+    {'B', 123, "MCP", "u64"},  // h1_bytes_in
+    {'B', 124, "MCP", "u64"},  // h1_bytes_out
+    {'B', 125, "MCP", "u64"},  // h1_spliced_bytes_in
+    {'B', 126, "MCP", "u64"},  // h1_spliced_bytes_out
+    {'S', 0, "KNS", "str"},  // pxname
+    {'S', 1, "KNS", "str"},  // svname
+    {'S', 2, "MGP", "u32"},  // qcur
+    {'S', 3, "MMP", "u32"},  // qmax
+    {'S', 4, "MGP", "u32"},  // scur
+    {'S', 5, "MMP", "u32"},  // smax
+    {'S', 7, "MCP", "u64"},  // stot
+    {'S', 8, "MCP", "u64"},  // bin
+    {'S', 9, "MCP", "u64"},  // bout
+    {'S', 11, "MCP", "u64"},  // dresp
+    {'S', 13, "MCP", "u64"},  // econ
+    {'S', 14, "MCP", "u64"},  // eresp
+    {'S', 15, "MCP", "u64"},  // wretr
+    {'S', 16, "MCP", "u64"},  // wredis
+    {'S', 17, "SGP", "str"},  // status
+    {'S', 18, "MaP", "u32"},  // weight
+    {'S', 19, "SGP", "u32"},  // act
+    {'S', 20, "SGP", "u32"},  // bck
+    {'S', 21, "MCP", "u64"},  // chkfail
+    {'S', 22, "MCP", "u64"},  // chkdown
+    {'S', 23, "MAP", "u32"},  // lastchg
+    {'S', 24, "MCP", "u32"},  // downtime
+    {'S', 26, "KGP", "u32"},  // pid
+    {'S', 27, "KGS", "u32"},  // iid
+    {'S', 28, "KGS", "u32"},  // sid
+    {'S', 30, "MCP", "u64"},  // lbtot
+    {'S', 32, "CGS", "u32"},  // type
+    {'S', 33, "MRP", "u32"},  // rate
+    {'S', 35, "MMP", "u32"},  // rate_max
+    {'S', 36, "MOP", "str"},  // check_status
+    {'S', 37, "MOP", "u32"},  // check_code
+    {'S', 38, "MDP", "u64"},  // check_duration
+    {'S', 39, "MCP", "u64"},  // hrsp_1xx
+    {'S', 40, "MCP", "u64"},  // hrsp_2xx
+    {'S', 41, "MCP", "u64"},  // hrsp_3xx
+    {'S', 42, "MCP", "u64"},  // hrsp_4xx
+    {'S', 43, "MCP", "u64"},  // hrsp_5xx
+    {'S', 44, "MCP", "u64"},  // hrsp_other
+    {'S', 48, "MCP", "u64"},  // req_tot
+    {'S', 49, "MCP", "u64"},  // cli_abrt
+    {'S', 50, "MCP", "u64"},  // srv_abrt
+    {'S', 55, "MAP", "s32"},  // lastsess
+    {'S', 56, "MOP", "str"},  // last_chk
+    {'S', 58, "MaP", "u32"},  // qtime
+    {'S', 59, "MaP", "u32"},  // ctime
+    {'S', 60, "MaP", "u32"},  // rtime
+    {'S', 61, "MaP", "u32"},  // ttime
+    {'S', 65, "MOP", "str"},  // check_desc
+    {'S', 67, "CGS", "u32"},  // check_rise
+    {'S', 68, "CGS", "u32"},  // check_fall
+    {'S', 69, "CGS", "u32"},  // check_health
+    {'S', 73, "CGS", "str"},  // addr
+    {'S', 75, "CGS", "str"},  // mode
+    {'S', 83, "MCP", "u64"},  // wrew
+    {'S', 84, "MCP", "u64"},  // connect
+    {'S', 85, "MCP", "u64"},  // reuse
+    {'S', 88, "MGP", "u32"},  // srv_icur
+    {'S', 90, "MMP", "u32"},  // qtime_max
+    {'S', 91, "MMP", "u32"},  // ctime_max
+    {'S', 92, "MMP", "u32"},  // rtime_max
+    {'S', 93, "MMP", "u32"},  // ttime_max
+    {'S', 94, "MCP", "u64"},  // eint
+    {'S', 95, "MGP", "u32"},  // idle_conn_cur
+    {'S', 96, "MGP", "u32"},  // safe_conn_cur
+    {'S', 97, "MGP", "u32"},  // used_conn_cur
+    {'S', 98, "MGP", "u32"},  // need_conn_est
+    {'S', 99, "MaP", "u32"},  // uweight
+    {'S', 103, "MCP", "u64"},  // ssl_sess
+    {'S', 104, "MCP", "u64"},  // ssl_reused_sess
+    {'S', 105, "MCP", "u64"},  // ssl_failed_handshake
+};
+
+// The row's letter (F, B, S, L) from its `type` field.
+char row_letter(const Row& r) {
+  const auto& t = r.get("type");
+  if (!t || t->empty()) return 'F';
+  return "FBSL"[std::clamp((*t)[0] - '0', 0, 3)];
+}
+
+// The field's tags for this row type; a field captured only on another row type takes its tags.
+std::pair<std::string_view, std::string_view> typed_tags(char row, int pos) {
+  const TypedField* other = nullptr;
+  for (const auto& f : kTyped) {
+    if (f.pos != pos) continue;
+    if (f.row == row) return {f.tags, f.type};
+    if (!other) other = &f;
+  }
+  return other ? std::pair{other->tags, other->type} : std::pair{std::string_view("MGP"), std::string_view("u64")};
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += c;
+    else if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+    else out += c;
+  }
+  return out + "\"";
+}
+
+constexpr std::size_t kSeparator = 103;
+
+template <class Each>
+void each_typed_field(const Row& r, Each each) {
+  const char row = row_letter(r);
+  const std::string iid = r.get("iid").value_or("0");
+  const std::string sid = row == 'S' ? r.get("sid").value_or("0") : "0";
+  for (std::size_t i = 0; i < kFields; ++i) {
+    // The CSV's "-" separates HAProxy's own fields from its modules'; the typed forms number the
+    // modules' fields on from it, without it.
+    if (!r.fields[i] || kFieldNames[i] == "-") continue;
+    const int pos = static_cast<int>(i) - (i > kSeparator ? 1 : 0);
+    const auto [tags, type] = typed_tags(row, pos);
+    each(row, iid, sid, pos, kFieldNames[i], tags, type, *r.fields[i]);
+  }
+}
+
+}  // namespace
+
+std::string typed_stats(const std::vector<Row>& rows) {
+  std::string out;
+  for (const auto& r : rows)
+    each_typed_field(r, [&](char row, const std::string& iid, const std::string& sid, int pos, std::string_view name,
+                            std::string_view tags, std::string_view type, const std::string& value) {
+      out += fmt::format("{}.{}.{}.{}.{}.1:{}:{}:{}\n", row, iid, sid, pos, name, tags, type, value);
+    });
+  return out;
+}
+
+std::string json_stats(const std::vector<Row>& rows) {
+  std::string out = "[";
+  for (std::size_t ri = 0; ri < rows.size(); ++ri) {
+    out += ri ? ",[" : "[";
+    bool first = true;
+    each_typed_field(rows[ri], [&](char row, const std::string& iid, const std::string& sid, int pos,
+                                   std::string_view name, std::string_view tags, std::string_view type,
+                                   const std::string& value) {
+      const auto names = tag_names(tags);
+      const std::string_view obj = row == 'F' ? "Frontend" : row == 'B' ? "Backend" : row == 'S' ? "Server" : "Listener";
+      out += fmt::format(
+          "{}{{\"objType\":\"{}\",\"proxyId\":{},\"id\":{},\"field\":{{\"pos\":{},\"name\":\"{}\"}},\"processNum\":1,"
+          "\"tags\":{{\"origin\":\"{}\",\"nature\":\"{}\",\"scope\":\"{}\"}},\"value\":{{\"type\":\"{}\",\"value\":{}}}}}",
+          first ? "" : ",", obj, iid, sid, pos, name, names.origin, names.nature,
+          names.scope, type, type == "str" ? json_string(value) : value);
+      first = false;
+    });
+    out += "]";
+  }
+  return out + "]\n";
+}
+
 // stats_fill_sv_stats_computestate and srv_hlt_st[], for lb's servers (no agent, no track).
 std::string server_status(const ServerStatus& st) {
   if (st.admin & admin::kResolutionMaint) return "MAINT (resolution)";

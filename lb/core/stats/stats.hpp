@@ -30,6 +30,11 @@ struct Row {
   const std::optional<std::string>& get(std::string_view name) const;
 };
 std::string csv_line(const Row& row);
+// The typed forms of `show stat typed|json` and the stats page's `;typed`/`;json`: each field a
+// row has, with the tags and type HAProxy 2.6.12 gives it for that row type
+// ("F.2.0.4.scur.1:MGP:u32:0"; JSON: one array of field objects per row, "[[{...}],[...]]\n").
+std::string typed_stats(const std::vector<Row>& rows);
+std::string json_stats(const std::vector<Row>& rows);
 
 // What to dump: HAProxy's `show stat [IID TYPE SID]` bounds and display flags.
 struct Filter {

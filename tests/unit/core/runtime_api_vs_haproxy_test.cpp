@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <regex>
 #include <sstream>
 
 #include "lb/core/api/runtime_api.hpp"
@@ -85,6 +86,13 @@ std::string masked(const std::string& answer) {
       for (std::size_t i = 0; i < fields.size(); ++i) joined += (i ? "," : "") + fields[i];
       words = {joined};
     }
+    // The same fields in the typed and JSON forms, which number the fields after the CSV's "-"
+    // one lower.
+    static const std::regex kTyped(R"(^([FBS]\.[0-9]+\.[0-9]+\.)(23|24|38|121|122|123|124)(\..*:)[^:]*$)");
+    static const std::regex kJson(
+        R"re(("pos":(23|24|38|121|122|123|124),"name":"[^"]*"\},"processNum":1,"tags":\{[^}]*\},"value":\{"type":"[a-z0-9]+","value":)[^}]*)re");
+    if (std::regex_match(line, kTyped)) words = {std::regex_replace(line, kTyped, "$1$2$3*")};
+    if (line.starts_with("[[")) words = {std::regex_replace(line, kJson, "$1*")};
     for (std::size_t i = 0; i < words.size(); ++i) out += (i ? " " : "") + words[i];
     out += '\n';
   }
@@ -155,13 +163,9 @@ class ApiWorld {
   std::vector<std::string> lines_;
 };
 
-// `show info` says what lb is (stats_info_test); `show stat typed|json` is not lb's yet. Nor is
-// the dump taken while haproxy's first checks were still running (a race the capture lost on
-// purpose) replayed.
-bool replayed(const Case& c) {
-  return !c.command.starts_with("show info") && c.command.find("typed") == std::string::npos &&
-         c.command.find("json") == std::string::npos && c.name != "03_show_stat_at_startup";
-}
+// `show info` says what lb is (stats_info_test). The dump taken while haproxy's first checks were
+// still running (a race the capture lost on purpose) is not replayed.
+bool replayed(const Case& c) { return !c.command.starts_with("show info") && c.name != "03_show_stat_at_startup"; }
 
 TEST(RuntimeApiVsHaproxy, EveryCapturedAnswerAndStateLineIsHaproxys) {
   const auto cases = load_cases();
