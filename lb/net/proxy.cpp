@@ -119,8 +119,9 @@ using ConnPtr = std::unique_ptr<Conn>;
 // ----------------------------------------------------------------------------- shared state
 
 struct Proxy::Impl {
-  Impl(const core::Config& c, const core::ConnectionLimits& lim, asio::io_context& i, core::Backends& b, LogSink& l)
-      : config(c), limits(lim), io(i), backends(b), log(l), feconn(c.proxies.size(), 0),
+  Impl(const core::Config& c, const core::ConnectionLimits& lim, asio::io_context& i, core::Backends& b, LogSink& l,
+       core::stats::Traffic& t, const core::Clock& k)
+      : config(c), limits(lim), io(i), backends(b), log(l), traffic(t), clock(k), feconn(c.proxies.size(), 0),
         cum_fe(c.proxies.size(), 0), cum_be(c.proxies.size(), 0) {
     for (const auto& p : c.proxies) fe_maxconn.push_back(core::frontend_maxconn(p, lim));
   }
@@ -193,6 +194,7 @@ struct Proxy::Impl {
     ++actconn;
     ++feconn[fe];
     ++cum_fe[fe];
+    traffic.connection_accepted(fe, clock.now());
   }
   void session_ended(std::size_t fe) {
     --actconn;
@@ -212,6 +214,8 @@ struct Proxy::Impl {
   asio::io_context& io;
   core::Backends& backends;
   LogSink& log;
+  core::stats::Traffic& traffic;
+  const core::Clock& clock;
   LocalServices local;
   std::vector<std::unique_ptr<Listener>> listeners;
   struct Idle {
@@ -263,7 +267,10 @@ class Connector : public std::enable_shared_from_this<Connector> {
   static void connect(Proxy::Impl& px, std::size_t backend, std::size_t server, bool allow_reuse, Done done) {
     Outcome out;
     out.server = server;
-    if (allow_reuse && reuse_idle(px, backend, out)) return done(std::move(out));
+    if (allow_reuse && reuse_idle(px, backend, out)) {
+      px.traffic.server_attempt({backend, server}, px.clock.now());  // HAProxy counts a reuse too
+      return done(std::move(out));
+    }
     std::make_shared<Connector>(px, backend, server, allow_reuse, std::move(done))->attempt();
   }
 
@@ -279,6 +286,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
 
   void attempt() {
     if (allow_reuse_ && reuse_idle(px_, backend_, out_)) return finish();
+    px_.traffic.server_attempt({backend_, out_.server}, px_.clock.now());
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(px_.backends.address({backend_, out_.server}), ec);
     stream_ = std::make_unique<Conn>(px_.io);
@@ -304,6 +312,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
     ++out_.retries;
     if (core::redispatch_on_retry(proxy_, px_.backends, {backend_, out_.server}, out_.retries)) {
       if (const auto other = px_.backends.pick(backend_).server) {
+        px_.traffic.retried({backend_, out_.server}, true);
         px_.backends.request_finished({backend_, out_.server});
         px_.backends.request_started({backend_, *other});
         out_.server = *other;
@@ -311,6 +320,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
         return attempt();
       }
     }
+    px_.traffic.retried({backend_, out_.server}, false);
     // The turn-around timer gives a restarting server a moment before it is tried again.
     timer_.expires_after(std::min(proxy_.timeouts.connect.value_or(Ms{1000}), Ms{1000}));
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
@@ -758,6 +768,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // The response head is in. An interim 1xx (100 Continue) is passed on and the final response
   // read after it; the final one is relayed piece by piece as the server sends it.
   void start_response() {
+    server_answered_ = true;
     response_head_ = response_head(*response_);
     const int status = response_head_.status;
     if (status / 100 == 1 && status != 101) {
@@ -933,10 +944,27 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   // `option dontlognull` drops the line of a connection that never sent a byte.
   void log_line(bool nothing_read) {
+    count_exchange();
     if (!fe_cfg_.httplog || (nothing_read && fe_cfg_.dontlognull)) return;
     rec_.Ta = ms_since(request_started_);
     px_.count_connections(rec_, fe_, backend_of_record_, server_of_record_);
     px_.log.traffic(fe_, core::Severity::Info, core::httplog_line(rec_));
+  }
+
+  // What the exchange did, for the stats: the request and response sizes as HAProxy counts them.
+  void count_exchange() {
+    core::stats::Exchange e;
+    e.frontend = fe_;
+    e.backend = backend_of_record_;
+    e.server = server_of_record_;
+    if (req_.state == core::RequestParse::State::Done)
+      e.request_size = core::logged_request_size(req_.head, req_.head.chunked ? 0 : req_.content_length.value_or(0));
+    e.response_size = rec_.bytes;
+    e.status = rec_.status;
+    e.server_answered = server_answered_;
+    e.term = rec_.term;
+    px_.traffic.exchange(e, px_.clock.now());
+    server_answered_ = false;
   }
 
   // HAProxy logs after the server is released, so its own connection is no longer counted.
@@ -996,6 +1024,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool settled_ = false;        // the exchange's outcome is decided; late handlers do nothing
   bool response_started_ = false, response_done_ = false;
   bool server_writing_ = false, server_write_failed_ = false, body_sent_after_head_ = false;
+  bool server_answered_ = false;  // a response head came from the server
   bool server_keepalive_ = false;
   bool client_wants_keepalive_ = false;  // as the request asked, before lb rewrote it
   bool client_keepalive_ = false;
@@ -1130,6 +1159,14 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
 
   void log_line() {
     rec_.Ta = ms_since(started_);
+    core::stats::Exchange e;
+    e.frontend = fe_;
+    if (be_cfg_) e.backend = backend_;
+    e.server = be_cfg_ ? server_ : std::nullopt;
+    e.response_size = rec_.bytes;
+    e.http = false;
+    e.term = rec_.term;
+    px_.traffic.exchange(e, px_.clock.now());
     if (!fe_cfg_.tcplog && !fe_cfg_.httplog) return;
     release_server();  // HAProxy logs once the server has let go of the session
     px_.count_connections(rec_, fe_, be_cfg_ ? std::optional(backend_) : std::nullopt, be_cfg_ ? server_ : std::nullopt);
@@ -1202,8 +1239,8 @@ void Proxy::Impl::accept_failed(Listener& l, const boost::system::error_code& ec
 }
 
 Proxy::Proxy(const core::Config& config, const core::ConnectionLimits& limits, asio::io_context& io,
-             core::Backends& backends, LogSink& log)
-    : impl_(std::make_unique<Impl>(config, limits, io, backends, log)) {}
+             core::Backends& backends, LogSink& log, core::stats::Traffic& traffic, const core::Clock& clock)
+    : impl_(std::make_unique<Impl>(config, limits, io, backends, log, traffic, clock)) {}
 
 Proxy::~Proxy() = default;
 

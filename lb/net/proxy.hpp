@@ -13,6 +13,8 @@
 #include "lb/core/config/limits.hpp"
 #include "lb/core/config/model.hpp"
 #include "lb/core/route/backends.hpp"
+#include "lb/core/stats/traffic.hpp"
+#include "lb/core/time/clock.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -50,8 +52,9 @@ class Proxy {
   // `limits`: the global maxconn, and the maxsock HAProxy names when descriptors run out.
   // A frontend at its maxconn, or the process at the global one, stops accepting until a
   // connection ends; the kernel holds new ones in the listen backlog (the frontend's maxconn).
+  // `traffic` gets what every connection, attempt and exchange did (the stats' counters).
   Proxy(const core::Config& config, const core::ConnectionLimits& limits, boost::asio::io_context& io,
-        core::Backends& backends, LogSink& log);
+        core::Backends& backends, LogSink& log, core::stats::Traffic& traffic, const core::Clock& clock);
   ~Proxy();
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;

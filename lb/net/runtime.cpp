@@ -144,9 +144,11 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
                                     });
   resolution_ptr = &resolution;
 
-  Proxy proxy(config, limits, io, backends, log);
+  core::stats::Traffic traffic(config);
+  Proxy proxy(config, limits, io, backends, log, traffic, scheduler);
   // The Runtime API names servers as the file does: it reads the parsed configuration.
   core::RuntimeApi api(parsed, engine, backends, scheduler, limits.maxconn);
+  api.set_traffic(&traffic);
   StatsSockets stats(parsed, io, api, log);
   const auto started = std::chrono::steady_clock::now();
   const auto started_wall = std::chrono::system_clock::now();
@@ -171,7 +173,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
       },
       [&](const LocalRequest& r) {
         const auto process = process_info();
-        const core::stats::Source source{parsed, engine, backends, scheduler.now(), limits.maxconn, &process};
+        const core::stats::Source source{parsed, engine, backends, scheduler.now(), limits.maxconn, &process, &traffic};
         const core::stats::PageRequest req{r.method, r.target, r.authorization, r.body, r.http10, r.keep_alive,
                                            r.from_localhost};
         const auto& fe = parsed.proxies[r.frontend];

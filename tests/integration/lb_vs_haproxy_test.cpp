@@ -12,6 +12,7 @@
 #include <regex>
 #include <tuple>
 
+#include "harness/live/cli_client.hpp"
 #include "tests/integration/lb_world.hpp"
 
 namespace lb::test {
@@ -61,6 +62,7 @@ class Differential : public ::testing::Test {
   struct Balancer {
     Child child;
     std::map<std::string, int> ports;  // frontend -> port
+    std::string socket;                // {{sock}}: its Runtime API socket
   };
 
   // Starts `bin` on `cfg` with {{fe:NAME}} replaced by fresh ports and {{NAME}} by mock ports.
@@ -75,6 +77,8 @@ class Differential : public ::testing::Test {
     }
     for (const auto& n : mock_names)
       cfg = std::regex_replace(cfg, std::regex("\\{\\{" + n + "\\}\\}"), std::to_string(mock.port(n)));
+    b.socket = (dir_.path() / fmt::format("api{}.sock", configs_ + 1)).string();
+    cfg = std::regex_replace(cfg, std::regex(R"(\{\{sock\}\})"), b.socket);
     const auto path = dir_.write(fmt::format("cfg{}.cfg", ++configs_), cfg);
     b.child = Child::start(bin, {"-db", "-f", path.string()}, {.ready_line = ""});
     for (const auto& [fe, port] : b.ports) EXPECT_TRUE(wait_listening(port)) << bin << " " << fe << ": " << b.child.stderr_text();
@@ -98,6 +102,7 @@ class Differential : public ::testing::Test {
 
 constexpr std::string_view kTrafficConfig = R"(global
     log stdout format raw local0
+    stats socket {{sock}} level admin
 defaults
     log global
     mode http
@@ -129,6 +134,9 @@ frontend fwd
     bind 127.0.0.1:{{fe:fwd}}
     option forwardfor
     default_backend seen
+frontend moved
+    bind 127.0.0.1:{{fe:moved}}
+    default_backend moves
 backend apps
     server s1 127.0.0.1:{{s1}}
     server s2 127.0.0.1:{{s2}}
@@ -145,6 +153,11 @@ backend closers
     server c1 127.0.0.1:{{close}}
 backend seen
     server f1 127.0.0.1:{{seen}}
+backend moves
+    retries 2
+    option redispatch
+    server m1 127.0.0.1:{{refuse}}
+    server m2 127.0.0.1:{{s1}}
 )";
 
 // What a balancer did with the traffic script: the client's bytes per exchange, the log lines.
@@ -152,7 +165,39 @@ struct Played {
   std::vector<std::string> replies;
   std::vector<std::string> logs;
   std::vector<std::string> seen_by_server;
+  std::vector<std::string> counters;  // "PROXY/SVNAME FIELD=VALUE ..." per `show stat` row
 };
+
+// The traffic counters of a `show stat` answer that do not depend on timing: what was counted,
+// not how fast or how long.
+std::vector<std::string> traffic_counters(const std::string& csv) {
+  static const std::vector<std::string> kCounted{
+      "stot",     "bin",      "bout",     "ereq",     "econ",     "eresp",      "wretr",   "wredis",
+      "lbtot",    "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx",   "hrsp_other", "req_tot",
+      "cli_abrt", "srv_abrt", "conn_tot"};
+  std::vector<std::string> out;
+  std::istringstream in(csv);
+  std::string line;
+  std::vector<std::string> header;
+  auto cells = [](const std::string& l) {
+    std::vector<std::string> c;
+    std::istringstream cs(l);
+    for (std::string x; std::getline(cs, x, ',');) c.push_back(x);
+    return c;
+  };
+  while (std::getline(in, line)) {
+    if (line.starts_with("# ")) header = cells(line.substr(2));
+    if (line.empty() || line.starts_with("#")) continue;
+    const auto c = cells(line);
+    std::string row = c[0] + "/" + c[1];
+    for (const auto& name : kCounted) {
+      const auto at = std::find(header.begin(), header.end(), name) - header.begin();
+      if (static_cast<std::size_t>(at) < c.size()) row += fmt::format(" {}={}", name, c[at]);
+    }
+    out.push_back(row);
+  }
+  return out;
+}
 
 TEST_F(Differential, HttpTrafficGivesTheSameAnswersLogLinesAndForwardedBytesAsHaproxy) {
   const std::vector<std::string> names{"s1", "s2", "refuse", "hang", "garbage", "close", "seen"};
@@ -188,7 +233,11 @@ TEST_F(Differential, HttpTrafficGivesTheSameAnswersLogLinesAndForwardedBytesAsHa
     send("ok", "GARBAGE\r\n\r\n");
     send("ok", "GET / HTTP/1.1\r\n");  // then silence: timeout http-request
     send("fwd", "GET /f HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1\r\nConnection: close\r\n\r\n");
-    p.logs = httplog_lines(b, 14);
+    send("moved", get);  // m1 refuses: redispatched to m2
+    send("moved", get);  // m2
+    send("moved", get);  // m1 again
+    p.logs = httplog_lines(b, 17);
+    p.counters = traffic_counters(lbh::cli_call(b.socket, "show stat\n", kPatience).answer);
     EXPECT_EQ(b.child.stop(), bin == LB_BIN ? 0 : 128 + SIGTERM) << b.child.stderr_text();
     for (const auto& e : mock.journal("listener=seen")) {
       std::string headers;  // the journal keeps [name, value] pairs as the server received them
@@ -216,6 +265,8 @@ TEST_F(Differential, HttpTrafficGivesTheSameAnswersLogLinesAndForwardedBytesAsHa
   ASSERT_EQ(got.replies.size(), want.replies.size());
   for (std::size_t i = 0; i < want.replies.size(); ++i) EXPECT_EQ(got.replies[i], want.replies[i]) << "exchange " << i;
   EXPECT_EQ(got.seen_by_server, want.seen_by_server);
+  // The stats count the same traffic the same way (tests/data/haproxy26/stats_traffic).
+  EXPECT_EQ(got.counters, want.counters);
 
   ASSERT_EQ(got.logs.size(), want.logs.size()) << "lb: " << ::testing::PrintToString(got.logs) << "\nhaproxy: " << ::testing::PrintToString(want.logs);
   for (std::size_t i = 0; i < want.logs.size(); ++i) {

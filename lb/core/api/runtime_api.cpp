@@ -260,7 +260,7 @@ std::string RuntimeApi::show_stat(const std::vector<std::string>& words, cli::Le
     if (words[arg] == "no-maint") filter.hide_maint = true;
     if (words[arg] == "up") filter.hide_down = true;
   }
-  const stats::Source source{config_, engine_, backends_, clock_.now(), global_maxconn_};
+  const stats::Source source{config_, engine_, backends_, clock_.now(), global_maxconn_, nullptr, traffic_};
   const auto rows = stats::rows(source, filter);
   if (json) return stats::json_stats(rows);
   if (typed) return stats::typed_stats(rows);

@@ -12,6 +12,7 @@
 #include "lb/core/config/model.hpp"
 #include "lb/core/route/backends.hpp"
 #include "lb/core/stats/info.hpp"
+#include "lb/core/stats/traffic.hpp"
 
 namespace lb::core {
 
@@ -28,6 +29,8 @@ class RuntimeApi {
   cli::Connection::Handler handler();
   // What `show info` says of the process (the edge knows it; unset: zeros).
   void set_process_info(std::function<stats::ProcessInfo()> info) { process_ = std::move(info); }
+  // The traffic counters `show stat` reads (unset: zeros).
+  void set_traffic(const stats::Traffic* traffic) { traffic_ = traffic; }
 
  private:
   struct Found {
@@ -48,6 +51,7 @@ class RuntimeApi {
   const Clock& clock_;
   int global_maxconn_;
   std::function<stats::ProcessInfo()> process_;
+  const stats::Traffic* traffic_ = nullptr;
 };
 
 }  // namespace lb::core

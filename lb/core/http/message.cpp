@@ -80,4 +80,11 @@ std::uint64_t logged_response_size(const HttpResponseHead& head, std::uint64_t b
   return n + 1 + body_size + (head.chunked ? 1 : 0);
 }
 
+std::uint64_t logged_request_size(const HttpRequestHead& head, std::uint64_t body_size) {
+  std::uint64_t n = 20 + head.method.size() + head.target.size() + version_text(head.version).size();
+  for (const auto& h : head.headers)
+    if (!hop_by_hop(h)) n += h.name.size() + h.value.size();
+  return n + 1 + body_size + (head.chunked ? 1 : 0);
+}
+
 }  // namespace lb::core

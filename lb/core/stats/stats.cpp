@@ -72,9 +72,30 @@ void modules(Row& r, bool with_mux) {
   for (std::size_t i = index_of("h2_headers_rcvd"); i < kFields; ++i) r.fields[i] = "0";
 }
 
-void http_counters(Row& r, const ProxyConfig& px) {
+void http_counters(Row& r, const ProxyConfig& px, const Counters* c) {
   if (px.mode != Mode::Http) return;
-  for (const auto* n : {"hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other", "req_tot"}) r.set(n, 0);
+  static constexpr std::array<std::string_view, 6> kClasses{"hrsp_1xx", "hrsp_2xx", "hrsp_3xx",
+                                                            "hrsp_4xx", "hrsp_5xx", "hrsp_other"};
+  for (std::size_t i = 0; i < kClasses.size(); ++i) r.set(kClasses[i], c ? c->responses[i] : 0);
+  r.set("req_tot", c ? c->requests : 0);
+}
+
+// The counters every row type shares, from what traffic did (zero without a Traffic).
+void traffic_counters(Row& r, const Source& s, const Counters* c) {
+  if (!c) return;
+  r.set("bin", static_cast<long long>(c->bytes_in));
+  r.set("bout", static_cast<long long>(c->bytes_out));
+  r.set("rate", c->session_rate.read(s.now));
+  r.set("rate_max", c->session_rate.max());
+  const auto& sv = *r.get("svname");
+  if (sv == "FRONTEND") return;
+  r.set("econ", c->connect_errors);
+  r.set("eresp", c->response_errors);
+  r.set("wretr", c->retries);
+  r.set("wredis", c->redispatches);
+  r.set("cli_abrt", c->client_aborts);
+  r.set("srv_abrt", c->server_aborts);
+  r.set("lastsess", c->last_session ? seconds(s.now - *c->last_session) : -1);
 }
 
 std::string address_text(const std::string& host, std::uint16_t port) {
@@ -111,10 +132,23 @@ Row frontend_row(const Source& s, std::size_t pi) {
   r.set("iid", s.config.proxy_id(pi));
   r.set("sid", 0);
   r.set("type", 0);
-  http_counters(r, px);
+  const Counters* c = s.traffic ? &s.traffic->proxy(pi) : nullptr;
+  http_counters(r, px, c);
   if (px.mode == Mode::Http)
     for (const auto* n : {"req_rate", "req_rate_max", "cache_lookups", "cache_hits"}) r.set(n, 0);
   r.set("mode", std::string(mode_name(px.mode)));
+  traffic_counters(r, s, c);
+  if (c) {
+    r.set("stot", c->sessions);
+    r.set("ereq", c->request_errors);
+    r.set("conn_tot", c->connections);
+    r.set("conn_rate", c->connection_rate.read(s.now));
+    r.set("conn_rate_max", c->connection_rate.max());
+    if (px.mode == Mode::Http) {
+      r.set("req_rate", c->request_rate.read(s.now));
+      r.set("req_rate_max", c->request_rate.max());
+    }
+  }
   modules(r, true);
   return r;
 }
@@ -168,8 +202,11 @@ Row server_row(const Source& s, std::size_t pi, std::size_t si, const Filter& f)
     r.set("check_fall", st.fall);
     r.set("check_health", st.health);
   }
-  http_counters(r, px);
+  const Counters* c = s.traffic ? &s.traffic->server(key) : nullptr;
+  http_counters(r, px, c);
   r.set("lastsess", -1);
+  traffic_counters(r, s, c);
+  if (c) r.set("stot", c->sessions);  // connection attempts, retries included
   if (f.legends) {
     const auto& host = s.backends.address(key);
     r.set("addr", address_text(host.empty() ? std::string("0.0.0.0") : host, s.backends.port(key)));
@@ -226,10 +263,13 @@ Row backend_row(const Source& s, std::size_t pi, const Filter& f) {
   r.set("sid", 0);
   r.set("type", 1);
   if (f.legends) r.set("algo", std::string(algo_name(px.balance)));
-  http_counters(r, px);
+  const Counters* c = s.traffic ? &s.traffic->proxy(pi) : nullptr;
+  http_counters(r, px, c);
   if (px.mode == Mode::Http)
     for (const auto* n : {"cache_lookups", "cache_hits"}) r.set(n, 0);
   r.set("lastsess", -1);
+  traffic_counters(r, s, c);
+  if (c) r.set("stot", c->sessions);
   r.set("mode", std::string(mode_name(px.mode)));
   modules(r, true);
   return r;

@@ -13,6 +13,7 @@
 #include "lb/core/config/model.hpp"
 #include "lb/core/route/backends.hpp"
 #include "lb/core/stats/info.hpp"
+#include "lb/core/stats/traffic.hpp"
 
 namespace lb::core::stats {
 
@@ -53,6 +54,7 @@ struct Source {
   TimePoint now;
   int global_maxconn = 0;  // the process's maxconn, a frontend's default limit
   const ProcessInfo* process = nullptr;  // what `show info` says (the exporter's process metrics)
+  const Traffic* traffic = nullptr;      // the traffic counters; none: zeros
 };
 
 // Every row HAProxy prints for this state, in its order (per proxy: FRONTEND, servers, BACKEND).

@@ -1,0 +1,136 @@
+#include "lb/core/stats/traffic.hpp"
+
+#include <algorithm>
+
+
+namespace lb::core::stats {
+namespace {
+
+long long second_of(TimePoint t) { return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count(); }
+
+std::size_t response_class(int status) {
+  if (status >= 100 && status < 600) return static_cast<std::size_t>(status / 100 - 1);
+  return 5;
+}
+
+void count_response(Counters& c, int status) {
+  if (status > 0) ++c.responses[response_class(status)];
+}
+
+}  // namespace
+
+void RateCounter::rotate(TimePoint now) {
+  const long long s = second_of(now);
+  if (s == period_) return;
+  previous_ = s == period_ + 1 ? current_ : 0;
+  current_ = 0;
+  period_ = s;
+}
+
+void RateCounter::add(TimePoint now) {
+  rotate(now);
+  ++current_;
+  max_ = std::max(max_, read(now));
+}
+
+long RateCounter::read(TimePoint now) const {
+  const long long s = second_of(now);
+  long current = current_, previous = previous_;
+  if (s != period_) {
+    previous = s == period_ + 1 ? current_ : 0;
+    current = 0;
+  }
+  const auto into = now.time_since_epoch() - std::chrono::seconds(s);
+  const double left = 1.0 - std::chrono::duration<double>(into).count();
+  return current + static_cast<long>(static_cast<double>(previous) * left);
+}
+
+Traffic::Traffic(const Config& config) : proxies_(config.proxies.size()) {
+  for (const auto& p : config.proxies) servers_.emplace_back(p.servers.size());
+}
+
+void Traffic::connection_accepted(std::size_t frontend, TimePoint now) {
+  auto& fe = proxies_.at(frontend);
+  ++fe.connections;
+  ++fe.sessions;
+  fe.connection_rate.add(now);
+  fe.session_rate.add(now);
+  fe.last_session = now;
+}
+
+void Traffic::server_attempt(ServerKey key, TimePoint now) {
+  auto& s = servers_.at(key.proxy).at(key.server);
+  ++s.sessions;
+  s.session_rate.add(now);
+  s.last_session = now;
+}
+
+void Traffic::retried(ServerKey key, bool redispatched) {
+  auto& s = servers_.at(key.proxy).at(key.server);
+  auto& be = proxies_.at(key.proxy);
+  if (redispatched) {
+    ++s.redispatches;
+    ++be.redispatches;
+  } else {
+    ++s.retries;
+    ++be.retries;
+  }
+}
+
+void Traffic::exchange(const Exchange& e, TimePoint now) {
+  auto& fe = proxies_.at(e.frontend);
+  // A request that never came whole (invalid, timed out, or the client left before sending it)
+  // is a request error of the frontend, and counts no bytes.
+  const bool bad_request = e.term.phase == 'R';
+  if (e.http) {
+    ++fe.requests;
+    fe.request_rate.add(now);
+  }
+  if (bad_request) {
+    ++fe.request_errors;
+    count_response(fe, e.status);
+    return;
+  }
+  fe.bytes_in += e.request_size;
+  fe.bytes_out += e.response_size;
+  if (e.http) count_response(fe, e.status);
+  if (!e.backend) return;
+  auto& be = proxies_.at(*e.backend);
+  ++be.sessions;
+  be.session_rate.add(now);
+  be.last_session = now;
+  be.bytes_in += e.request_size;
+  be.bytes_out += e.response_size;
+  if (e.http) {
+    ++be.requests;
+    count_response(be, e.status);
+  }
+  const bool server_side = e.term.cause == 'S' || e.term.cause == 's';
+  const bool no_connection = server_side && e.term.phase == 'C';
+  // A bad, missing or late response head; a server that left while sending the body.
+  const bool bad_response = (server_side || e.term.cause == 'P') && e.term.phase == 'H';
+  const bool server_abort = server_side && e.term.phase == 'D';
+  if (e.term.cause == 'C') ++be.client_aborts;
+  if (bad_response || server_abort) ++be.response_errors;
+  if (server_abort) ++be.server_aborts;
+  if (!e.server) {
+    if (no_connection) ++be.connect_errors;  // no server to take it
+    return;
+  }
+  auto& s = servers_.at(*e.backend).at(*e.server);
+  s.bytes_in += e.request_size;
+  s.bytes_out += e.response_size;
+  if (no_connection) {
+    ++s.connect_errors;
+    ++be.connect_errors;
+  }
+  if (bad_response || server_abort) ++s.response_errors;
+  if (server_abort) ++s.server_aborts;
+  if (e.term.cause == 'C') ++s.client_aborts;
+  if (e.http && e.server_answered) {
+    ++s.requests;
+    count_response(s, e.status);
+  }
+}
+
+}  // namespace lb::core::stats
