@@ -199,6 +199,7 @@ struct Proxy::Impl {
   void session_ended(std::size_t fe) {
     --actconn;
     --feconn[fe];
+    traffic.connection_closed(fe);
     if (accepting)
       for (auto& l : listeners)
         if (l->paused && below_limits(l->frontend)) {

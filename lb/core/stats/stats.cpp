@@ -139,6 +139,8 @@ Row frontend_row(const Source& s, std::size_t pi) {
   r.set("mode", std::string(mode_name(px.mode)));
   traffic_counters(r, s, c);
   if (c) {
+    r.set("scur", c->current);
+    r.set("smax", c->max_current);
     r.set("stot", c->sessions);
     r.set("ereq", c->request_errors);
     r.set("conn_tot", c->connections);

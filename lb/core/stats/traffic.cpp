@@ -56,7 +56,10 @@ void Traffic::connection_accepted(std::size_t frontend, TimePoint now) {
   fe.connection_rate.add(now);
   fe.session_rate.add(now);
   fe.last_session = now;
+  fe.max_current = std::max(fe.max_current, ++fe.current);
 }
+
+void Traffic::connection_closed(std::size_t frontend) { --proxies_.at(frontend).current; }
 
 void Traffic::server_attempt(ServerKey key, TimePoint now) {
   auto& s = servers_.at(key.proxy).at(key.server);

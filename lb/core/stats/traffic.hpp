@@ -38,6 +38,7 @@ struct Counters {
   long client_aborts = 0, server_aborts = 0;
   long connections = 0;  // conn_tot: accepted client connections (frontends)
   long sessions = 0;     // stot: frontend sessions, backend streams, server connection attempts
+  int current = 0, max_current = 0;  // scur, smax of a frontend: its client connections open
   RateCounter session_rate, request_rate, connection_rate;
   std::optional<TimePoint> last_session;
 };
@@ -59,6 +60,7 @@ class Traffic {
   explicit Traffic(const Config& config);
 
   void connection_accepted(std::size_t frontend, TimePoint now);
+  void connection_closed(std::size_t frontend);
   // A connection attempt to a server (each retry is one).
   void server_attempt(ServerKey key, TimePoint now);
   // A failed attempt tried again: on the same server (a retry) or on another (a redispatch,

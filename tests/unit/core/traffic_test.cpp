@@ -42,6 +42,11 @@ TEST(Traffic, AnAnsweredRequestCountsOnEveryRow) {
   }
   EXPECT_EQ(t.proxy(0).connections, 1);
   EXPECT_EQ(t.server({1, 1}).sessions, 0);
+  t.connection_accepted(0, at(3));
+  t.connection_closed(0);
+  t.connection_closed(0);
+  EXPECT_EQ(t.proxy(0).current, 0);
+  EXPECT_EQ(t.proxy(0).max_current, 2);
 }
 
 // c04a: the server refuses, 2 retries, then haproxy's 503: the server row counts the attempts,
