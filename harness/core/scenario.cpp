@@ -26,10 +26,10 @@ constexpr std::array kDnsKeys{"records", "faults"};
 constexpr std::array kBackendKeys{"rules", "fault"};
 constexpr std::array kStepKeys{"at",       "backend",    "rules", "fault", "kill", "restart",
                                "move_to",  "requests",   "concurrent", "rate", "for", "dns", "dns_faults", "api",
-                               "reload",   "save_state"};
+                               "reload",   "save_state", "get"};
 constexpr std::array kExpectKeys{"server", "is", "reason", "code", "info", "within", "duration", "no_server_available",
                                  "requests_at", "to", "share", "tolerance", "backend", "received", "at_least",
-                                 "at_most", "stat_at", "row", "field", "equals"};
+                                 "at_most", "stat_at", "row", "field", "equals", "metric_at", "metric"};
 
 // The ground rules keep traffic on loopback: 127.0.0.0/8 or ::1.
 bool loopback_address(const std::string& text) {
@@ -249,6 +249,11 @@ class Reader {
           error(v["api"], field + ".api", "the config has no admin socket: add `stats socket {{api}} level admin` to global");
       }
       if (v["reload"]) st.reload = boolean(v["reload"], field + ".reload").value_or(false);
+      if (v["get"]) {
+        st.get = text(v["get"], field + ".get");
+        if (st.get && !st.get->starts_with("/"))
+          error(v["get"], field + ".get", fmt::format("'{}': expected a path, e.g. /metrics", *st.get));
+      }
       if (v["save_state"]) {
         st.save_state = boolean(v["save_state"], field + ".save_state").value_or(false);
         if (!st.reload) error(v["save_state"], field + ".save_state", "only for a reload step (reload: true)");
@@ -280,13 +285,14 @@ class Reader {
       }
       const int actions = (st.requests > 0) + (st.rate > 0) + st.rules.has_value() + st.fault.has_value() +
                           st.kill + st.restart + st.move_to.has_value() + st.dns_records.has_value() +
-                          st.dns_faults.has_value() + st.api.has_value() + st.reload;
+                          st.dns_faults.has_value() + st.api.has_value() + st.reload + st.get.has_value();
       if (actions != 1)
         error(v, field,
-              "a step does one thing: requests, rate, rules, fault, kill, restart, move_to, dns, dns_faults, api or reload");
-      if ((st.api || st.reload) && !st.backend.empty())
-        error(v["backend"], field + ".backend", "an api or reload step talks to the balancer, not to a backend");
-      const bool backend_step = !st.sends_requests() && !st.dns_step() && !st.api && !st.reload;
+              "a step does one thing: requests, rate, rules, fault, kill, restart, move_to, dns, dns_faults, api, "
+              "reload or get");
+      if ((st.api || st.reload || st.get) && !st.backend.empty())
+        error(v["backend"], field + ".backend", "an api, reload or get step talks to the balancer, not to a backend");
+      const bool backend_step = !st.sends_requests() && !st.dns_step() && !st.api && !st.reload && !st.get;
       if (st.dns_step() && !st.backend.empty()) error(v["backend"], field + ".backend", "a dns step changes the DNS table, not a backend");
       if (backend_step && st.backend.empty()) error(v, field + ".backend", "missing: the backend the step changes");
       if (!backend_step && !st.backend.empty()) error(v["backend"], field + ".backend", "requests go to the frontend, not to a backend");
@@ -401,9 +407,21 @@ class Reader {
         if (!v["equals"]) error(v, field + ".equals", "missing: the value expected, e.g. MAINT");
         else x.equals = text(v["equals"], field + ".equals").value_or("");
         e.what = std::move(x);
+      } else if (v["metric_at"]) {
+        ExpectMetric x;
+        x.step_at = duration(v["metric_at"], field + ".metric_at").value_or(Ms{0});
+        const bool fetched = std::any_of(s.timeline.begin(), s.timeline.end(),
+                                         [&](const Step& st) { return st.get && st.at == x.step_at; });
+        if (!fetched) error(v["metric_at"], field + ".metric_at", "no get step at that time in the timeline");
+        if (!v["metric"]) error(v, field + ".metric", "missing: the sample, e.g. haproxy_server_status{proxy=\"be\",server=\"app1\",state=\"UP\"}");
+        else x.metric = text(v["metric"], field + ".metric").value_or("");
+        if (!v["equals"]) error(v, field + ".equals", "missing: the value expected, e.g. 1");
+        else x.equals = text(v["equals"], field + ".equals").value_or("");
+        e.what = std::move(x);
       } else {
         error(v, field,
-              "expected one of: server (a transition), no_server_available, requests_at, backend (received), stat_at");
+              "expected one of: server (a transition), no_server_available, requests_at, backend (received), stat_at, "
+              "metric_at");
         continue;
       }
       s.expect.push_back(std::move(e));

@@ -55,6 +55,9 @@ struct Step {
   // socket into the config's `server-state-file {{state}}`.
   bool reload = false;
   bool save_state = false;
+  // A page step: GET this path on the first frontend (the stats page, the Prometheus exporter),
+  // its answer kept for `metric_at` expectations.
+  std::optional<std::string> get;
   int requests = 0;
   bool concurrent = false;  // the requests all at once, each on a connection of its own
   int rate = 0;             // requests per second ...
@@ -113,8 +116,15 @@ struct ExpectStat {
   std::string proxy, row, field, equals;
 };
 
+// A Prometheus sample in the answer of the page step at `step_at`: the line `metric` (name and
+// labels as the exporter prints them) has the value `equals`.
+struct ExpectMetric {
+  Ms step_at{0};
+  std::string metric, equals;
+};
+
 struct Expectation {
-  std::variant<ExpectTransition, ExpectNoServer, ExpectRouting, ExpectReceived, ExpectStat> what;
+  std::variant<ExpectTransition, ExpectNoServer, ExpectRouting, ExpectReceived, ExpectStat, ExpectMetric> what;
   int line = 0;
 };
 

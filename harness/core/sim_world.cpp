@@ -16,6 +16,7 @@
 #include "lb/core/route/backends.hpp"
 #include "lb/core/route/retry.hpp"
 #include "lb/core/state/server_state.hpp"
+#include "lb/core/stats/page.hpp"
 #include "lb/core/time/clock.hpp"
 #include "mockserver/core/dns.hpp"
 #include "mockserver/core/engine.hpp"
@@ -440,6 +441,25 @@ Trace play_sim(const Scenario& sc) {
       std::string bytes;
       for (const auto& c : *st->api) bytes += c + "\n";
       trace.api.push_back({st->at, *st->api, conn.feed(bytes)});
+      continue;
+    }
+    if (st->get) {
+      // The frontend's own services answer as lb's proxy hands them the request.
+      PageFetch page{st->at, *st->get, 404, {}};
+      if (frontend) {
+        const auto& fe = parsed.config.proxies[*frontend];
+        const lb::core::stats::Source source{parsed.config, *bal->engine, bal->routing, sched.now(), 0, nullptr, nullptr};
+        const lb::core::stats::PageRequest req{"GET", *st->get, std::nullopt, "", true, false, true};
+        const auto service = lb::core::stats::local_service(fe, "GET", *st->get);
+        if (service != lb::core::stats::Service::None) {
+          const auto a = service == lb::core::stats::Service::Prometheus ? lb::core::stats::prometheus(req, source)
+                                                                         : lb::core::stats::stats_page(fe, req, source, *bal->engine);
+          page.status = a.status;
+          const auto body = a.bytes.find("\r\n\r\n");
+          page.body = body == std::string::npos ? std::string() : a.bytes.substr(body + 4);
+        }
+      }
+      trace.pages.push_back(std::move(page));
       continue;
     }
     if (st->reload) {

@@ -30,9 +30,18 @@ struct ApiExchange {
   std::string answer;  // the bytes it sent back
 };
 
+// A page a get step fetched from the balancer's first frontend.
+struct PageFetch {
+  Ms at{0};
+  std::string path;
+  int status = 0;
+  std::string body;
+};
+
 struct Trace {
   std::vector<Event> events;  // transitions and alerts, in order
   std::vector<ApiExchange> api;
+  std::vector<PageFetch> pages;
   // Each check: in the sim world as the engine judged it; in the live worlds as the backend's
   // journal saw it (its answer, and how long the exchange lasted on its side).
   std::vector<CheckMark> check_marks;

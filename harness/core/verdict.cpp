@@ -122,6 +122,28 @@ std::vector<Failure> judge(const Scenario& sc, const Trace& t) {
       out.push_back({x.line, fmt::format("stats at {}: {}/{} {} is '{}', expected '{}'", seconds(st->step_at), st->proxy,
                                          st->row, st->field, *value, st->equals)});
   }
+  for (const auto& x : sc.expect) {
+    const auto* m = std::get_if<ExpectMetric>(&x.what);
+    if (!m) continue;
+    const auto page = std::find_if(t.pages.begin(), t.pages.end(), [&](const PageFetch& p) { return p.at == m->step_at; });
+    std::optional<std::string> value;
+    if (page != t.pages.end()) {
+      const std::string prefix = m->metric + " ";
+      for (std::size_t at = 0; at < page->body.size() && !value;) {
+        const auto nl = page->body.find('\n', at);
+        const auto line = std::string_view(page->body).substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+        if (line.starts_with(prefix)) value = std::string(line.substr(prefix.size()));
+        at = nl == std::string::npos ? page->body.size() : nl + 1;
+      }
+    }
+    if (!value)
+      out.push_back({x.line, fmt::format("metrics at {}: no sample {} ({})", seconds(m->step_at), m->metric,
+                                         page == t.pages.end() ? "no get step ran then"
+                                                               : fmt::format("the page answered {}", page->status))});
+    else if (*value != m->equals)
+      out.push_back({x.line, fmt::format("metrics at {}: {} is {}, expected {}", seconds(m->step_at), m->metric, *value,
+                                         m->equals)});
+  }
   if (!sc.other_transitions_allowed)
     for (std::size_t i = 0; i < t.events.size(); ++i)
       if (!used[i]) out.push_back({0, fmt::format("unexpected at {}: {}", seconds(t.events[i].at), t.events[i].line)});

@@ -12,6 +12,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "lb/core/http/request_parser.hpp"
+#include "lb/core/text.hpp"
+
 namespace lbh {
 namespace {
 
@@ -95,6 +98,14 @@ HttpReply http_call(int port, std::string_view method, std::string_view target, 
     r.status = std::atoi(in.c_str() + 9);
     const auto end = in.find("\r\n\r\n");
     if (end != std::string::npos) r.body = in.substr(end + 4);
+    // A chunked body (the Prometheus exporter's) is given decoded.
+    const auto head = lb::core::ascii_lower(in.substr(0, end == std::string::npos ? 0 : end));
+    if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
+      lb::core::ChunkedDecoder chunks;
+      std::string decoded;
+      chunks.feed(r.body, decoded);
+      r.body = std::move(decoded);
+    }
     r.error.clear();
   } else if (r.error.empty()) {
     r.error = in.empty() ? "connection closed without a response" : "not an HTTP response";

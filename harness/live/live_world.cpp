@@ -239,6 +239,11 @@ class Live {
     }
     if (st.dns_step()) return apply_dns(st);
     if (st.reload) return reload(st);
+    if (st.get) {
+      const auto r = http_call(ports_["frontend"], "GET", *st.get);
+      trace_.pages.push_back({st.at, *st.get, r.status, r.body});
+      return true;
+    }
     if (st.api) {
       std::string bytes;
       for (const auto& c : *st.api) bytes += c + "\n";

@@ -221,7 +221,7 @@ timeline:
   EXPECT_THAT(errors_of(head + "  - {at: 2s, api: []}\n"),
               ::testing::Contains(::testing::StartsWith("s.yaml:11: timeline[0].api: expected Runtime API commands")));
   EXPECT_THAT(errors_of(head + "  - {at: 2s, api: [\"x\"], backend: app1}\n"),
-              ::testing::Contains("s.yaml:11: timeline[0].backend: an api or reload step talks to the balancer, not to a backend"));
+              ::testing::Contains("s.yaml:11: timeline[0].backend: an api, reload or get step talks to the balancer, not to a backend"));
   std::string no_socket = head;
   no_socket.erase(no_socket.find("  global\n"), std::string_view("  global\n      stats socket {{api}} level admin\n").size());
   EXPECT_THAT(errors_of(no_socket + "  - {at: 2s, api: [\"x\"]}\n"),
@@ -261,7 +261,7 @@ timeline:
   EXPECT_THAT(errors_of(head + "  - {at: 2s, save_state: true}\n"),
               ::testing::Contains("s.yaml:13: timeline[1].save_state: only for a reload step (reload: true)"));
   EXPECT_THAT(errors_of(head + "  - {at: 2s, reload: true, backend: app1}\n"),
-              ::testing::Contains("s.yaml:13: timeline[1].backend: an api or reload step talks to the balancer, not to a backend"));
+              ::testing::Contains("s.yaml:13: timeline[1].backend: an api, reload or get step talks to the balancer, not to a backend"));
   EXPECT_THAT(errors_of(head + "  - {at: 2s, reload: true, requests: 2}\n"),
               ::testing::Contains(::testing::HasSubstr("a step does one thing")));
   std::string no_state = head;
@@ -275,6 +275,17 @@ timeline:
                                        "s.yaml:14: expect[0].field: 'stauts' is not a column of HAProxy's stats CSV"}));
   EXPECT_THAT(errors_of(head + "expect:\n  - {stat_at: 1s, row: be/app1, field: status}\n"),
               ::testing::Contains("s.yaml:14: expect[0].equals: missing: the value expected, e.g. MAINT"));
+  // A page step and the metrics read from it.
+  const auto page = parse_scenario(head + "  - {at: 2s, get: /metrics}\nexpect:\n  - {metric_at: 2s, metric: "
+                                          "'haproxy_backend_active_servers{proxy=\"be\"}', equals: \"1\"}\n",
+                                   "s.yaml");
+  ASSERT_TRUE(page.scenario) << (page.errors.empty() ? "" : page.errors[0].text());
+  EXPECT_EQ(page.scenario->timeline[1].get, "/metrics");
+  EXPECT_EQ(std::get<ExpectMetric>(page.scenario->expect[0].what).metric, "haproxy_backend_active_servers{proxy=\"be\"}");
+  EXPECT_THAT(errors_of(head + "  - {at: 2s, get: metrics}\n"),
+              ::testing::Contains("s.yaml:13: timeline[1].get: 'metrics': expected a path, e.g. /metrics"));
+  EXPECT_THAT(errors_of(head + "expect:\n  - {metric_at: 3s, metric: x, equals: \"1\"}\n"),
+              ::testing::Contains("s.yaml:14: expect[0].metric_at: no get step at that time in the timeline"));
 }
 
 }  // namespace

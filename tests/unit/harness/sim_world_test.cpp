@@ -276,6 +276,14 @@ TEST(SimWorld, AReloadStartsANewBalancerFromTheConfigurationOrTheStateFile) {
   const auto failures = judge(s, trace);
   ASSERT_EQ(failures.size(), 1u);
   EXPECT_EQ(failures[0].message, "stats at 1.1s: be/a status is 'MAINT', expected 'UP'");
+  // The exporter, on a frontend that serves it, says the same.
+  s.config.insert(s.config.find("    default_backend be"), "    http-request use-service prometheus-exporter if { path /metrics }\n");
+  s.timeline.push_back({.at = Ms{1150}, .get = std::string("/metrics"), .line = 5});
+  s.expect.push_back({ExpectMetric{Ms{1150}, "haproxy_server_status{proxy=\"be\",server=\"a\",state=\"MAINT\"}", "1"}, 3});
+  s.expect.push_back({ExpectMetric{Ms{1150}, "haproxy_backend_active_servers{proxy=\"be\"}", "2"}, 4});
+  const auto with_page = judge(s, play_sim(s));
+  ASSERT_EQ(with_page.size(), 2u);
+  EXPECT_EQ(with_page[1].message, "metrics at 1.15s: haproxy_backend_active_servers{proxy=\"be\"} is 1, expected 2");
   // The loader's line, as the new balancer reads the file at the reload.
   EXPECT_TRUE(std::any_of(trace.events.begin(), trace.events.end(), [](const Event& e) {
     return e.who() == "be/a" && e.reason == "changed from server-state after a reload";
