@@ -19,30 +19,26 @@ void count_response(Counters& c, int status) {
 
 }  // namespace
 
-void RateCounter::rotate(TimePoint now) {
-  const long long s = second_of(now);
-  if (s == period_) return;
-  previous_ = s == period_ + 1 ? current_ : 0;
-  current_ = 0;
-  period_ = s;
+RateCounter::Counts RateCounter::counts_in(long long second) const {
+  if (second == period_) return {current_, previous_};
+  return {0, second == period_ + 1 ? current_ : 0};
 }
 
 void RateCounter::add(TimePoint now) {
-  rotate(now);
-  ++current_;
+  const long long s = second_of(now);
+  const auto c = counts_in(s);
+  current_ = c.current + 1;
+  previous_ = c.previous;
+  period_ = s;
   max_ = std::max(max_, read(now));
 }
 
 long RateCounter::read(TimePoint now) const {
   const long long s = second_of(now);
-  long current = current_, previous = previous_;
-  if (s != period_) {
-    previous = s == period_ + 1 ? current_ : 0;
-    current = 0;
-  }
+  const auto c = counts_in(s);
   const auto into = now.time_since_epoch() - std::chrono::seconds(s);
   const double left = 1.0 - std::chrono::duration<double>(into).count();
-  return current + static_cast<long>(static_cast<double>(previous) * left);
+  return c.current + static_cast<long>(static_cast<double>(c.previous) * left);
 }
 
 Traffic::Traffic(const Config& config) : proxies_(config.proxies.size()) {

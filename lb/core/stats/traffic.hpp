@@ -24,8 +24,12 @@ class RateCounter {
   long max() const { return max_; }
 
  private:
-  void rotate(TimePoint now);
-  long long period_ = -1;  // the current second
+  // This second's and the previous second's events, seen from `second`.
+  struct Counts {
+    long current, previous;
+  };
+  Counts counts_in(long long second) const;
+  long long period_ = -1;  // the second `current_` counts
   long current_ = 0, previous_ = 0, max_ = 0;
 };
 
