@@ -20,6 +20,7 @@
 #include "harness/core/scenario.hpp"
 #include "harness/core/sim_world.hpp"
 #include "harness/core/verdict.hpp"
+#include "harness/live/check_diff.hpp"
 #include "harness/live/live_world.hpp"
 #include "lb/core/config/values.hpp"
 #include "lb/core/input_file.hpp"
@@ -41,6 +42,8 @@ Examples:
                                               the shards' JUnit files as one
   lbharness import-log incident.log -o scenarios/my-incident.yaml
                                               a real incident's log lines become a scenario
+  lbharness check-diff --cases 10000 --seed 7 generated check replies judged by lb and by real
+                                              haproxy side by side, each disagreement minimised
 
 Exit status: 0 when every scenario passed, 1 when one failed, 2 on bad input (a file that does
 not load, an unknown option).)";
@@ -137,6 +140,25 @@ int main(int argc, char** argv) {
   merge->add_option("files", junit_inputs, "the shards' JUnit files, in shard order")->required();
   merge->add_option("-o,--output", merged_file, "write the merged file to FILE (default: standard output)")
       ->type_name("FILE");
+  auto* check_diff = app.add_subcommand(
+      "check-diff", "serve generated health-check replies to lb's and haproxy's checkers and compare their verdicts");
+  lbh::CheckDiffOptions diff_options;
+  check_diff->add_option("--cases", diff_options.cases, "how many cases (default 300)")->check(CLI::Range(1, 10'000'000));
+  check_diff->add_option("--seed", diff_options.seed, "the run's seed: the same seed gives the same cases (default 1)");
+  check_diff->add_option("--first", diff_options.first, "the index of the first case (default 0): --first 17 --cases 1 "
+                                                        "replays case c17 alone");
+  check_diff->add_option("--batch", diff_options.batch, "cases per set of processes (default 100)")->check(CLI::Range(1, 1000));
+  bool no_minimise = false;
+  check_diff->add_flag("--no-minimise", no_minimise, "report disagreements as generated, without shrinking them");
+  check_diff->add_option("--lb", lb_bin, "the lb binary (default: next to lbharness, else on PATH)");
+  check_diff->add_option("--haproxy", haproxy_bin, "the haproxy binary (default: on PATH)");
+  check_diff->add_option("--mockserver", mock_bin, "the mockserver binary (default: next to lbharness, else on PATH)");
+  check_diff->footer(R"(
+Each case is a check (option httpchk with expects, or a tcp-check dialogue) and a reply: bytes
+cut into writes with pauses between them, then a close, a hold or a reset. One mockserver serves
+a batch's replies to lb and haproxy at once; their verdicts (status, check_status, check_code,
+last_chk of `show stat`) are compared. Exit status: 0 when every case agrees, 1 when one
+disagrees, 2 when a balancer did not start or gave no verdict.)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -159,6 +181,36 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "lbharness: wrote {} ({} event(s)); play it with: lbharness run {}\n", out_file, r.events, out_file);
     }
     return 0;
+  }
+
+  if (check_diff->parsed()) {
+    if (lb_bin.empty() || mock_bin.empty() || haproxy_bin.empty()) {
+      fmt::print(stderr, "lbharness: check-diff needs lb, mockserver and haproxy: give --lb, --mockserver, --haproxy\n");
+      return 2;
+    }
+    diff_options.lb = lb_bin;
+    diff_options.haproxy = haproxy_bin;
+    diff_options.mockserver = mock_bin;
+    diff_options.minimise = !no_minimise;
+    diff_options.progress = [](std::string_view line) { fmt::print(stderr, "check-diff: {}\n", line); };
+    const auto r = lbh::run_check_diff(diff_options);
+    for (std::size_t i = 0; i < r.disagreements.size(); ++i) {
+      const auto& d = r.disagreements[i];
+      fmt::print("disagreement {}: case {} of seed {} (replay: lbharness check-diff --seed {} --first {} --cases 1)\n",
+                 i + 1, d.found.name, diff_options.seed, diff_options.seed, d.found.name.substr(1));
+      fmt::print("  lb:      {}\n  haproxy: {}\n", d.lb.to_string(), d.haproxy.to_string());
+      if (!(d.smallest == d.found)) {
+        fmt::print("  smallest reply that disagrees ({} bytes, from {}):\n", d.smallest.bytes.size(), d.found.bytes.size());
+        fmt::print("  lb:      {}\n  haproxy: {}\n", d.smallest_lb.to_string(), d.smallest_haproxy.to_string());
+      }
+      fmt::print("{}", lbh::describe(d.smallest));
+    }
+    for (const auto& e : r.errors) fmt::print(stderr, "lbharness: check-diff: {}\n", e);
+    fmt::print("check-diff: {} cases of seed {} from c{}: {} agree, {} disagree, {} unjudged ({:.1f} s)\n", r.cases,
+               diff_options.seed, diff_options.first, r.agreed, r.disagreements.size(), r.unjudged,
+               static_cast<double>(r.elapsed.count()) / 1000);
+    if (!r.errors.empty() || r.unjudged > 0) return 2;
+    return r.disagreements.empty() ? 0 : 1;
   }
 
   if (merge->parsed()) {

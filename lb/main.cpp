@@ -92,6 +92,8 @@ Loaded load(const std::vector<std::string>& paths, bool check_only, bool quiet) 
                lb::core::stderr_line("ALERT", pid,
                                      "[haproxy.main()] No enabled listener found (check for 'bind' directives) ! "
                                      "Exiting."));
+    out.exit_code = 1;  // haproxy's exit(1) there; `-c` says 2
+    return out;
   }
   out.exit_code = report.exit_code;
   return out;

@@ -8,14 +8,26 @@
 namespace lbh {
 namespace {
 
+// One CSV line's cells; a quoted cell (HAProxy quotes those with a comma, a quote or a line
+// break) has its quotes taken off and its doubled quotes made single.
 std::vector<std::string> cells(std::string_view line) {
-  std::vector<std::string> out;
-  for (std::size_t start = 0;;) {
-    const auto comma = line.find(',', start);
-    out.emplace_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (comma == std::string_view::npos) return out;
-    start = comma + 1;
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c != '"') out.back() += c;
+      else if (i + 1 < line.size() && line[i + 1] == '"') out.back() += line[++i];
+      else quoted = false;
+    } else if (c == '"' && out.back().empty()) {
+      quoted = true;
+    } else if (c == ',') {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
   }
+  return out;
 }
 
 constexpr std::array kStateColumns{"pxname",       "svname",     "status",      "weight",    "act",

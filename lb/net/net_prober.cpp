@@ -136,7 +136,27 @@ class Session : public std::enable_shared_from_this<Session> {
       return events->on_peer_closed();
     }
     if (ec) return fail(ec);
-    events_->on_data(std::string_view(buffer_.data(), n));
+    // Like HAProxy's raw_sock_to_buf, read on until the socket has nothing more (or the buffer
+    // is full), so that one read is what the check judges at once, and a reset or close right
+    // behind the bytes comes with them.
+    boost::system::error_code more;
+    while (n < buffer_.size()) {
+      const std::size_t got = socket_.read_some(asio::buffer(buffer_.data() + n, buffer_.size() - n), more);
+      n += got;
+      if (more || got == 0) break;
+    }
+    const std::string_view bytes(buffer_.data(), n);
+    if (more == asio::error::eof) {
+      events_->on_data(bytes);
+      if (!events_) return;
+      auto* events = std::exchange(events_, nullptr);
+      return events->on_peer_closed();
+    }
+    if (more && more != asio::error::would_block && more != asio::error::try_again) {
+      auto* events = std::exchange(events_, nullptr);  // nothing after an error
+      return events->on_data_then_error(bytes, os_text(more));
+    }
+    events_->on_data(bytes);
     if (events_) do_read();
   }
 

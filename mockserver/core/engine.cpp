@@ -109,7 +109,7 @@ void Listener::compile() {
   rules.reserve(spec_.rules.size());
   for (const auto& r : spec_.rules) {
     Compiled c{r, {}, std::nullopt};
-    if (!r.fault && is_static(r.respond)) c.prepared = prepare(r.respond, spec_.name);
+    if (!r.fault && !r.raw && is_static(r.respond)) c.prepared = prepare(r.respond, spec_.name);
     rules.push_back(std::move(c));
   }
   rules_ = std::move(rules);
@@ -225,6 +225,9 @@ void Listener::on_request(const Request& req, TimePoint now, Decision& d) {
     if (c.rule.proxy) {
       d.proxy = c.rule.proxy;
       d.status = 0;
+    } else if (c.rule.raw) {
+      d.status = 0;
+      d.plan = plan_raw(*c.rule.raw);
     } else if (c.rule.fault) {
       d.fault = c.rule.fault->kind;
       d.status = 0;

@@ -234,13 +234,32 @@ struct ProxyAction {
   bool operator==(const ProxyAction&) const = default;
 };
 
+// Bytes exactly as given, for replies no `respond` field can spell (a status line cut in the
+// middle of a word, a chunk size split over two reads): writes, each after its pause, then the
+// connection ends as `then` says. lbharness's differential check fuzzer serves its generated
+// replies this way.
+struct RawWrite {
+  Ms pause{0};
+  std::string bytes;
+  bool operator==(const RawWrite&) const = default;
+};
+enum class RawEnd { Close, Hold, Reset };
+struct RawReply {
+  std::vector<RawWrite> writes;
+  RawEnd then = RawEnd::Close;
+  bool operator==(const RawReply&) const = default;
+};
+// Most writes one raw reply holds; each write's bytes count towards kMaxBody.
+constexpr std::size_t kMaxRawWrites = 1024;
+
 struct Rule {
   std::string id;
   Match match;
   Schedule schedule;
-  Response respond;                  // used when neither fault nor proxy is set
+  Response respond;                  // used when neither fault, proxy nor raw is set
   std::optional<Fault> fault;        // wins over respond
   std::optional<ProxyAction> proxy;  // the listener's upstream answers
+  std::optional<RawReply> raw;       // these bytes answer
   bool operator==(const Rule&) const = default;
 };
 

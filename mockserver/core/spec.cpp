@@ -1,6 +1,7 @@
 #include "mockserver/core/spec.hpp"
 
 #include "mockserver/core/dns.hpp"
+#include "lb/core/text.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -430,6 +431,59 @@ class Decoder {
     return r;
   }
 
+  // {"writes": [{"pause_ms": MS, "text": "..." | "hex": "..."}, ...], "then": "close"|"hold"|"reset"}
+  RawReply raw(const json::value& v, const std::string& path) {
+    RawReply r;
+    const auto* o = object(v, path);
+    if (!o) return r;
+    known(*o, path, {"writes", "then"});
+    if (const auto* t = o->if_contains("then")) {
+      const auto then = string(*t, field(path, "then"));
+      if (then == "close") r.then = RawEnd::Close;
+      else if (then == "hold") r.then = RawEnd::Hold;
+      else if (then == "reset") r.then = RawEnd::Reset;
+      else if (then) fail(field(path, "then"), "expected \"close\", \"hold\" or \"reset\"");
+    }
+    const auto* w = o->if_contains("writes");
+    if (!w) {
+      fail(field(path, "writes"), "missing");
+      return r;
+    }
+    const auto* a = w->if_array();
+    if (!a) {
+      fail(field(path, "writes"), "expected a list of {\"pause_ms\": MS, \"text\" or \"hex\": BYTES}");
+      return r;
+    }
+    if (a->size() > kMaxRawWrites) {
+      fail(field(path, "writes"), fmt::format("expected at most {} writes", kMaxRawWrites));
+      return r;
+    }
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const auto at = item(field(path, "writes"), i);
+      const auto* wo = object((*a)[i], at);
+      if (!wo) continue;
+      known(*wo, at, {"pause_ms", "text", "hex"});
+      RawWrite write;
+      if (const auto* d = wo->if_contains("pause_ms")) write.pause = millis(*d, field(at, "pause_ms")).value_or(Ms{0});
+      const auto* text = wo->if_contains("text");
+      const auto* hex = wo->if_contains("hex");
+      if (text && hex) fail(at, "give one of text and hex");
+      if (text) {
+        if (auto t = string(*text, field(at, "text"))) write.bytes = std::move(*t);
+      } else if (hex) {
+        if (auto h = string(*hex, field(at, "hex"))) {
+          if (auto bytes = lb::core::decode_hex(*h)) write.bytes = std::move(*bytes);
+          else fail(field(at, "hex"), "expected pairs of hexadecimal digits");
+        }
+      }
+      total += write.bytes.size();
+      r.writes.push_back(std::move(write));
+    }
+    if (total > kMaxBody) fail(field(path, "writes"), fmt::format("expected at most {} bytes in all", kMaxBody));
+    return r;
+  }
+
   void headers(const json::value& v, const std::string& path, Response& r) {
     auto add = [&](std::string name, const json::value& value, const std::string& at) {
       auto text = string(value, at);
@@ -461,7 +515,7 @@ class Decoder {
     r.id = fmt::format("rule-{}", index + 1);
     const auto* o = object(v, path);
     if (!o) return r;
-    known(*o, path, {"id", "match", "schedule", "respond", "fault", "proxy"});
+    known(*o, path, {"id", "match", "schedule", "respond", "fault", "proxy", "raw"});
     if (const auto* id = o->if_contains("id")) {
       if (auto s = string(*id, field(path, "id"))) {
         if (s->empty() || s->size() > 128) fail(field(path, "id"), "expected 1..128 characters");
@@ -495,6 +549,10 @@ class Decoder {
       }
       if (r.proxy && (r.fault || o->contains("respond")))
         fail(path, "give one of respond, fault and proxy");
+    }
+    if (const auto* rv = o->if_contains("raw")) {
+      r.raw = raw(*rv, field(path, "raw"));
+      if (r.fault || r.proxy || o->contains("respond")) fail(path, "give one of respond, fault, proxy and raw");
     }
     if (r.fault && o->contains("respond") && info(r.fault->kind).phase != Phase::Request)
       fail(path, "a connection or listener fault cannot have a respond");
@@ -954,6 +1012,25 @@ json::value to_json(const Rule& r) {
     if (r.proxy->rate) p["rate"] = r.proxy->rate;
     if (r.proxy->up_rate) p["up_rate"] = r.proxy->up_rate;
     o["proxy"] = p.empty() ? json::value(true) : json::value(std::move(p));
+  }
+  if (r.raw) {
+    json::array writes;
+    for (const auto& w : r.raw->writes) {
+      json::object j;
+      if (w.pause.count()) j["pause_ms"] = w.pause.count();
+      const bool ascii = std::all_of(w.bytes.begin(), w.bytes.end(), [](char c) { return (c & 0x80) == 0; });
+      if (ascii) {
+        j["text"] = w.bytes;
+      } else {
+        std::string hex;
+        for (const unsigned char c : w.bytes) hex += fmt::format("{:02x}", c);
+        j["hex"] = std::move(hex);
+      }
+      writes.push_back(std::move(j));
+    }
+    const char* then = r.raw->then == RawEnd::Hold ? "hold" : r.raw->then == RawEnd::Reset ? "reset" : "close";
+    o["raw"] = json::object{{"writes", std::move(writes)}, {"then", then}};
+    return o;
   }
   // A fault that bends the response keeps the response it bends.
   if ((!r.fault && !r.proxy) || (r.fault && shapes_response(r.fault->kind) && r.respond != Response{})) {

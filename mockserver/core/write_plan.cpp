@@ -255,6 +255,16 @@ WritePlan plan_response(const Response& r, std::string_view listener, const Requ
   return p;
 }
 
+WritePlan plan_raw(const RawReply& r) {
+  WritePlan p;
+  for (const auto& w : r.writes) {
+    pause(p, w.pause);
+    if (!w.bytes.empty()) send(p, w.bytes);
+  }
+  end(p, r.then == RawEnd::Hold ? StepKind::Hold : r.then == RawEnd::Reset ? StepKind::Reset : StepKind::Close);
+  return p;
+}
+
 WritePlan plan_fault(const Fault& f, std::string_view listener, const RequestFacts& req,
                      const Response& base) {
   using enum FaultKind;

@@ -69,6 +69,9 @@ std::string render_head(const Response& r, std::size_t body_size, const RequestF
 
 WritePlan plan_response(const Response& r, std::string_view listener, const RequestFacts& req);
 
+// A raw reply's writes and pauses as given, then its ending.
+WritePlan plan_raw(const RawReply& r);
+
 // What mockserver answers to a request it cannot parse (400) or that is too large (431), before
 // it closes the connection.
 std::string reject_response(int status);

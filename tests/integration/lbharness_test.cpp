@@ -243,5 +243,18 @@ TEST(Lbharness, TheLibraryPassesOnSimLbAndHaproxyWithNoDifference) {
   EXPECT_THAT(xml, HasSubstr("<testcase classname=\"lbharness.diff\" name=\"options-500\""));
 }
 
+// Differential fuzzing of check replies in CI: a few hundred generated replies judged by lb and
+// haproxy side by side must get the same verdicts (the long runs are docs/check-diff.md's).
+TEST(Lbharness, GeneratedCheckRepliesGetHaproxysVerdictsFromLb) {
+  if (std::system("command -v haproxy >/dev/null 2>&1") != 0) GTEST_SKIP() << "haproxy is not installed";
+  const auto r = lbharness({"check-diff", "--seed", "2026", "--cases", "400", "--lb", LB_BIN, "--mockserver",
+                            MOCKSERVER_BIN},
+                           300s);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("check-diff: 400 cases of seed 2026 from c0: 400 agree, 0 disagree, 0 unjudged"));
+  const auto bad = lbharness({"check-diff", "--cases", "0"});
+  EXPECT_EQ(bad.status, 2) << bad.err;
+}
+
 }  // namespace
 }  // namespace lb::test

@@ -63,6 +63,9 @@ struct CheckEngine::Impl {
     void on_error(std::string_view os_error) override {
       if (!run.done()) engine.finish(server, run.on_error(os_error));
     }
+    void on_data_then_error(std::string_view bytes, std::string_view os_error) override {
+      if (!run.done()) engine.finish(server, run.on_data_then_error(bytes, os_error));
+    }
     void apply(const CheckStep& step) {
       if (!step.send.empty() && conn) conn->send(step.send);
       if (step.result) return engine.finish(server, *step.result);

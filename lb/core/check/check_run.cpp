@@ -158,8 +158,6 @@ struct CheckRun::Impl {
   std::size_t pos = 0;    // next rule to run
   bool closed = false;
   std::string buffer;     // received since the last send, at most one check buffer
-  std::size_t scan_rule = std::string_view::npos;  // the expect scan_from belongs to
-  std::size_t scan_from = 0;
   struct {
     std::size_t rule = std::string_view::npos, length = 0;
     bool match = false;
@@ -185,14 +183,11 @@ struct CheckRun::Impl {
 
   // Judges the response as it stands; nullopt = wait for more. `final`: no more body will come.
   //
-  // tcpcheck_eval_expect_http() (src/tcpcheck.c, v2.6.0) runs on every read: a `string` rule
-  // passes (or, negated, fails) as soon as the text is in the body received so far, which this
-  // follows at no more than one search per body byte. An `rstring` rule waits here for the
-  // whole body (end of message, close, error, or a full buffer): lb::core::Regex cannot tell a
-  // match that more bytes would undo (`$`, `\b`, look-ahead) from one they would not, and
-  // searching the whole body again on every read is quadratic. Both give HAProxy's verdict
-  // whenever the body is complete; a regex that matched a partial body does not pass a server
-  // that then stalls (HAProxy may pass it, depending on how its reads were cut).
+  // tcpcheck_eval_expect_http() (src/tcpcheck.c, 2.6.12) runs on every read: a `string` or
+  // `rstring` rule passes (or, negated, fails) as soon as it matches the body received so far,
+  // and waits on a mismatch until the body is complete (end of message, close, error, or a full
+  // buffer). So a regex that matches a partial body passes a server that then stalls, as in
+  // HAProxy; a `string` longer than the body so far waits without a search.
   std::optional<CheckResult> judge_http(bool final) {
     const int code = response.status();
     if (spec.disable_on_404 && server_up && code == 404)
@@ -218,7 +213,6 @@ struct CheckRun::Impl {
                                "HTTP content check could not find a response body", Ms{-1}};
           }
           if (e.rule.kind == ExpectKind::RString) {
-            if (!final) return std::nullopt;
             match = e.search(body);
           } else {
             if (!final && body.size() < e.data.size()) return std::nullopt;
@@ -237,14 +231,15 @@ struct CheckRun::Impl {
     return CheckResult{CheckStatus::L7Ok, code, {}, Ms{-1}};
   }
 
-  // After each stretch the parser took: decide with what is there, then let an error or the
-  // end of the message make it final.
+  // After each read: an error in it decides; else decide with what is there, the end of the
+  // message making it final.
   void evaluate_http() {
     if (result) return;
-    if (!response.headers_done()) {
-      if (response.failed()) settle(CheckStatus::L7InvalidResponse);
+    if (response.failed()) {
+      settle(CheckStatus::L7InvalidResponse);
       return;
     }
+    if (!response.headers_done()) return;
     const bool final = response.complete() || response.body_window_full() ||
                        (response.closed() && !response.failed());
     if (auto r = judge_http(final)) {
@@ -254,21 +249,50 @@ struct CheckRun::Impl {
     if (response.failed()) settle(CheckStatus::L7InvalidResponse);
   }
 
+  // HAProxy's H1 parser takes an interim 1xx response (any but 101) as one message and parses
+  // what came with it in the same read as the next one; the check judges the interim status,
+  // unless those bytes do not parse. After a 101 the same read's bytes are the body the check
+  // judges, whatever the head said of a length (tests/data/haproxy26/check_replies.tsv).
+  bool interim_followed_by_garbage(std::string_view rest) const {
+    while (!rest.empty()) {
+      HttpResponseParser next(iequals(spec.http.method, "HEAD"));
+      while (!rest.empty() && !next.failed() && !next.complete()) {
+        const std::size_t used = next.feed(rest);
+        if (used == 0) break;
+        rest.remove_prefix(used);
+      }
+      if (next.failed()) return true;
+      if (!next.complete() || next.status() < 100 || next.status() >= 200 || next.status() == 101) return false;
+    }
+    return false;
+  }
+
+  // A read is parsed whole before the check judges it, as HAProxy's mux converts all of it to
+  // HTX first: a chunk-size error in the read that completed the head is an invalid response,
+  // whatever the status.
   void http_data(std::string_view bytes) {
-    while (!result) {
+    if (result) return;
+    for (;;) {
       const std::size_t used = response.feed(bytes);
       bytes.remove_prefix(used);
-      evaluate_http();
-      if (used == 0 || bytes.empty()) break;
+      const int code = response.status();
+      if (response.complete() && code >= 100 && code < 200 && code != 101 && interim_followed_by_garbage(bytes))
+        return (void)settle(CheckStatus::L7InvalidResponse);
+      if (response.complete() && code == 101) {
+        response.take_tunnel_data(bytes);
+        bytes = {};
+      }
+      if (used == 0 || bytes.empty() || response.failed()) break;
     }
+    evaluate_http();
   }
 
   // --- option tcp-check -------------------------------------------------------------------
 
   int step_of(std::size_t rule) const { return static_cast<int>(rule) + 1; }
 
-  // HAProxy's expect.head: a waiting expect resumes (and reports) from the first expect of
-  // its run of consecutive expects.
+  // HAProxy's expect.head: a waiting expect resumes from the first expect of its run of
+  // consecutive expects, each judged again on the grown buffer.
   std::size_t head_of(std::size_t at) const {
     while (at > 0 && spec.tcp_rules[at - 1].kind == Kind::Expect) --at;
     return at;
@@ -287,8 +311,8 @@ struct CheckRun::Impl {
       return c.port ? fmt::format(" at step 1 of tcp-check (connect port {})", *c.port)
                     : std::string(" at step 1 of tcp-check (connect)");
     }
-    std::size_t at = std::min(pos, spec.tcp_rules.size() - 1);
-    if (spec.tcp_rules[at].kind == Kind::Expect) at = head_of(at);
+    // The rule it stood on: a waiting expect names itself, not the head of its run.
+    const std::size_t at = std::min(pos, spec.tcp_rules.size() - 1);
     std::string out = fmt::format(" at step {} of tcp-check", step_of(at));
     const auto& rule = spec.tcp_rules[at];
     switch (rule.kind) {
@@ -322,14 +346,7 @@ struct CheckRun::Impl {
 
   enum class Verdict { Wait, Pass, Fail };
 
-  // Where expect `at`'s string or binary pattern first ends in the buffer (npos: not yet).
-  std::size_t tcp_find_end(std::size_t at) {
-    if (scan_rule != at) {
-      scan_rule = at;
-      scan_from = 0;
-    }
-    return find_end_growing(buffer, check->tcp_expects[at]->data, scan_from);
-  }
+  bool tcp_contains(std::size_t at) const { return buffer.find(check->tcp_expects[at]->data) != std::string::npos; }
 
   // Whether expect `at`'s regex matches the first `n` buffered bytes. Like HAProxy's
   // tcpcheck_eval_expect(), it sees at most a check buffer less one byte.
@@ -352,7 +369,7 @@ struct CheckRun::Impl {
       match = tcp_regex_match(at, buffer.size());
     } else {
       if (!final && buffer.size() < e.data.size()) return Verdict::Wait;
-      match = tcp_find_end(at) != std::string_view::npos;
+      match = tcp_contains(at);
     }
     if (matched) *matched = match;
     if (!match && !final) return Verdict::Wait;
@@ -405,14 +422,14 @@ struct CheckRun::Impl {
           // new one's handshake (or failure) as for the first.
           connected = false;
           buffer.clear();
-          scan_rule = regex_memo.rule = std::string_view::npos;
+          regex_memo.rule = std::string_view::npos;
           step.reconnect = rule.port.value_or(0);
           return;
         case Kind::Send:
         case Kind::SendBinary:
           step.send += check->tcp_sends[pos];
           buffer.clear();  // HAProxy releases the input buffer on every send
-          scan_rule = regex_memo.rule = std::string_view::npos;
+          regex_memo.rule = std::string_view::npos;
           ++pos;
           break;
         case Kind::Expect: {
@@ -433,49 +450,19 @@ struct CheckRun::Impl {
     }
   }
 
-  // The shortest buffer length in (base, end] at which the waiting expect `at` decides, as if
-  // each byte had arrived on its own; nullopt if the whole buffer does not decide it yet. An
-  // expect's verdict, once reached, holds as more bytes come. A string is found where it first
-  // ends; a regex is searched on the whole buffer once per read, as HAProxy does, and only
-  // when that decides is the deciding length searched for.
-  std::optional<std::size_t> deciding_length(std::size_t at, std::size_t base, std::size_t end) {
-    const Expect& e = *check->tcp_expects[at];
-    const bool full = end >= kCheckBufferSize;
-    if (!e.is_regex()) {
-      if (const auto found = tcp_find_end(at); found != std::string_view::npos) return std::max(found, base + 1);
-      return full ? std::optional(end) : std::nullopt;
-    }
-    const auto decided = [&](std::size_t n) { return n >= kCheckBufferSize || tcp_regex_match(at, n); };
-    if (!decided(end)) return std::nullopt;
-    std::size_t lo = base + 1;  // the smallest deciding length is in [lo, end]
-    while (lo < end) {
-      const std::size_t mid = lo + (end - lo) / 2;
-      if (decided(mid)) end = mid;
-      else lo = mid + 1;
-    }
-    if (end < kCheckBufferSize) regex_memo = {at, end, true};
-    return end;
+  // A read is judged whole, as HAProxy does (tcpcheck_main on each wake): the bytes join the
+  // buffer (a check buffer at most; a full one stalls the server), and the waiting run of
+  // expects is judged again from its head. Bytes that came with the ones a send answers are
+  // released with the buffer by that send.
+  void tcp_data(std::string_view bytes, CheckStep& step) {
+    if (pos >= spec.tcp_rules.size() || buffer.size() >= kCheckBufferSize) return;
+    buffer.append(bytes.substr(0, kCheckBufferSize - buffer.size()));
+    resume_tcp(step);
   }
 
-  // Takes bytes as if each arrived on its own, without judging each one: the waiting expect
-  // is judged on the whole piece, and only when that decides is the first deciding byte
-  // looked for. The bytes after it then meet the next rules, e.g. a send that releases the
-  // buffer.
-  void tcp_data(std::string_view bytes, CheckStep& step) {
-    // A later connect rule ends the loop: the rest of the bytes came on the old connection.
-    while (!bytes.empty() && !result && connected && pos < spec.tcp_rules.size()) {
-      if (buffer.size() >= kCheckBufferSize) return;  // a full buffer stalls the server
-      const std::size_t base = buffer.size();
-      const std::size_t take = std::min(bytes.size(), kCheckBufferSize - base);
-      buffer.append(bytes.substr(0, take));
-      std::size_t end = base + take;
-      if (const auto n = deciding_length(pos, base, end)) {
-        end = *n;
-        buffer.resize(end);
-      }
-      bytes.remove_prefix(end - base);
-      run_tcp(step);
-    }
+  void resume_tcp(CheckStep& step) {
+    if (pos < spec.tcp_rules.size() && spec.tcp_rules[pos].kind == Kind::Expect) pos = head_of(pos);
+    run_tcp(step);
   }
 };
 
@@ -531,7 +518,7 @@ CheckStep CheckRun::on_peer_closed() {
   }
   if (m.spec.kind == CheckKind::TcpCheck) {
     m.closed = true;
-    m.run_tcp(step);  // with the close every expect is final, so this always decides
+    m.resume_tcp(step);  // with the close every expect is final, so this always decides
   }
   step.result = m.result;
   return step;
@@ -544,21 +531,33 @@ CheckResult CheckRun::on_error(std::string_view os_error) {
   if (!m.connected)
     return m.settle(CheckStatus::L4ConnectionProblem, 0,
                     std::string(os_error) + (tcp ? m.tcp_where() : std::string()));
-  // Data already received is judged first: HAProxy reports a socket error only when nothing
-  // is left to look at.
-  if (m.spec.kind == CheckKind::HttpChk && m.response.headers_done()) {
-    m.response.close();
-    m.evaluate_http();
-    if (m.result) return *m.result;
-  }
-  if (tcp && !m.buffer.empty()) {
+  // A tcp-check judges the buffer once more, as the last read: its waiting expects decide
+  // before the error does. An HTTP check's mux reports the error (check_replies.tsv).
+  if (tcp && !m.buffer.empty() && m.pos < m.spec.tcp_rules.size()) {
     CheckStep ignored;
     m.closed = true;
-    m.run_tcp(ignored);
+    m.resume_tcp(ignored);
     if (m.result) return *m.result;
   }
   return m.settle(CheckStatus::SocketError, 0,
                   std::string(os_error) + (tcp ? m.tcp_where() : std::string()));
+}
+
+CheckResult CheckRun::on_data_then_error(std::string_view bytes, std::string_view os_error) {
+  auto& m = *impl_;
+  if (m.result || !m.connected) return on_error(os_error);
+  const bool tcp = m.spec.kind == CheckKind::TcpCheck;
+  if (!tcp) m.http_data(bytes);
+  // The data is judged as the last: HAProxy reports the socket error only when nothing is left
+  // to look at.
+  if (!m.result && !tcp && m.response.headers_done()) {
+    m.response.close();
+    m.evaluate_http();
+  }
+  if (!m.result && tcp && m.pos < m.spec.tcp_rules.size() && m.buffer.size() < kCheckBufferSize)
+    m.buffer.append(bytes.substr(0, kCheckBufferSize - m.buffer.size()));
+  if (m.result) return *m.result;
+  return on_error(os_error);
 }
 
 CheckResult CheckRun::on_timeout() {

@@ -44,13 +44,18 @@ class CheckRun {
 
   // The TCP handshake completed.
   CheckStep on_connected();
-  // Bytes arrived from the server (any split: one byte at a time is fine).
+  // One read's bytes from the server. HAProxy judges each read once it has parsed all of it,
+  // so where the reads were cut can matter (an interim 1xx, a 101, a bad chunk size after a
+  // head, a tcp-check send): give each read as it came.
   CheckStep on_data(std::string_view bytes);
   // The server closed its side (FIN).
   CheckStep on_peer_closed();
-  // A socket error with its OS text (strerror), before or after the connection was made:
-  // before → L4CON, after → SOCKERR.
+  // A socket error with its OS text (strerror), in a read of its own: before the connection
+  // was made → L4CON, after → SOCKERR (what earlier reads brought was judged already).
   CheckResult on_error(std::string_view os_error);
+  // A read that brought bytes and then the error (a reset right behind the data): the bytes
+  // are judged as the last ones, and only when they decide nothing is it SOCKERR.
+  CheckResult on_data_then_error(std::string_view bytes, std::string_view os_error);
   // The deadline passed: L4TOUT while connecting, else L7TOUT (tcp-check: with step info).
   // Like every other event it settles the result, so later events change nothing.
   CheckResult on_timeout();

@@ -25,7 +25,8 @@ bool is_token(char c) {
   }
 }
 // HAProxy's HTTP_FLG_VER: what a version token may be made of.
-bool is_version_char(char c) { return is_alnum(c) || c == '.' || c == '/'; }
+// HTTP_FLG_VER (src/http.c): digits, capitals, '.' and '/'; "http/1.1" is not a version.
+bool is_version_char(char c) { return is_digit(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '/'; }
 std::string_view trim_lws(std::string_view v) {
   while (!v.empty() && is_lws(v.front())) v.remove_prefix(1);
   while (!v.empty() && is_lws(v.back())) v.remove_suffix(1);
@@ -69,6 +70,35 @@ void for_each_word(std::string_view v, F&& f) {
     if (comma == std::string_view::npos) break;
     v.remove_prefix(comma + 1);
   }
+}
+
+// h1_parse_xfer_enc_header (src/h1.c) word by word: a word starts after blanks, and a comma
+// where a word should start is an empty word. Whether a coding other than chunked is there
+// (mux_h1 then rejects the message, a response as much as a request), and whether chunked
+// comes twice.
+struct TransferCodings {
+  bool other = false;
+  bool chunked_twice = false;
+  bool chunked_last = false;
+};
+TransferCodings transfer_codings(std::string_view v, bool chunked_before) {
+  TransferCodings t;
+  bool chunked = chunked_before;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (is_lws(v[i])) continue;
+    std::size_t end = v.find(',', i);
+    if (end == std::string_view::npos) end = v.size();
+    const std::string_view word = trim_lws(v.substr(i, end - i));
+    t.chunked_last = false;
+    if (iequals(word, "chunked")) {
+      if (chunked) t.chunked_twice = true;
+      chunked = t.chunked_last = true;
+    } else {
+      t.other = true;
+    }
+    i = end;
+  }
+  return t;
 }
 
 }  // namespace
@@ -199,12 +229,8 @@ bool HttpResponseParser::step_header_byte(char c) {
       if (c == '\n') return end_of_headers();
       name_.clear();
       value_.clear();
-      if (c == ':') {
-        state_ = State::ValueSp;
-        have_header_ = true;
-        return true;
-      }
-      if (!is_token(c)) return fail();  // a continuation line without a header, a control byte
+      // An empty name (": x"), a continuation line without a header, a control byte.
+      if (!is_token(c)) return fail();
       name_ += c;
       state_ = State::Name;
       return true;
@@ -238,16 +264,11 @@ bool HttpResponseParser::complete_header() {
   std::string value(trim_lws(value_));
   if (iequals(name_, "transfer-encoding")) {
     transfer_encoding_ = true;
-    bool twice = false;
-    for_each_word(value, [&](std::string_view w) {
-      if (w.empty()) return;
-      chunked_ = false;
-      if (iequals(w, "chunked")) {
-        if (te_chunked_seen_) twice = true;  // chunking a chunked body is invalid
-        te_chunked_seen_ = chunked_ = true;
-      }
-    });
-    if (twice) return fail();
+    const auto t = transfer_codings(value, te_chunked_seen_);
+    // Chunking twice, or any coding but chunked: mux_h1 (2.6.12) rejects the message.
+    if (t.chunked_twice || t.other) return fail();
+    if (t.chunked_last) te_chunked_seen_ = true;
+    chunked_ = te_chunked_seen_;
   } else if (iequals(name_, "content-length")) {
     const bool first = !content_length_.has_value();
     const auto cl = parse_content_length(value, content_length_);
@@ -267,6 +288,7 @@ bool HttpResponseParser::complete_header() {
   }
   if (header_slots_ >= kMaxHeaderSlots) return fail();
   ++header_slots_;
+  htx_bytes_ += kHtxBlock + name_.size() + value.size();
   headers_.emplace_back(std::move(name_), std::move(value));
   name_.clear();
   value_.clear();
@@ -280,6 +302,10 @@ bool HttpResponseParser::end_of_headers() {
   const bool version_ok = version_.size() == 8 && version_[4] == '/' && is_digit(version_[5]) &&
                           version_[6] == '.' && is_digit(version_[7]);
   if (!version_ok) return fail();
+  // The head is converted to HTX in the check buffer: the start line, each header kept and the
+  // end of headers as blocks, each with its 8-byte index entry, after the 48-byte HTX header.
+  htx_bytes_ += kHtxBlock + kHtxStartLine + version_.size() + status_text_.size() + reason_.size() + kHtxBlock + 1;
+  if (htx_bytes_ > kCheckBufferSize - kHtxHeader) return fail();
   if (transfer_encoding_ && content_length_) {
     // T-E + C-L: the length is dropped and the chunked framing (or the close) wins.
     content_length_.reset();
@@ -300,6 +326,10 @@ bool HttpResponseParser::end_of_headers() {
     state_ = State::BodyClose;  // no length, or a transfer-coding other than chunked
   }
   return true;
+}
+
+void HttpResponseParser::take_tunnel_data(std::string_view data) {
+  if (complete_ && status_ == 101) append_body(data);
 }
 
 void HttpResponseParser::append_body(std::string_view data) {

@@ -38,6 +38,9 @@ class HttpResponseParser {
   // The peer closed its side: a body delimited by the close is complete; a message cut short
   // inside the header block is an error; a body cut short stays incomplete.
   void close();
+  // After a complete 101 head: bytes that came with it, which HAProxy's check reads as the
+  // body (the tunnel's first bytes); later ones it does not wait for.
+  void take_tunnel_data(std::string_view data);
 
   bool failed() const { return failed_; }
   bool headers_done() const { return headers_done_; }
@@ -106,6 +109,8 @@ class HttpResponseParser {
   std::string name_, value_;
   bool have_header_ = false;  // name_/value_ hold a header not yet completed
   int header_slots_ = 0;
+  std::size_t htx_bytes_ = 0;  // what the head takes in HTX (see end_of_headers)
+  static constexpr std::size_t kHtxHeader = 48, kHtxBlock = 8, kHtxStartLine = 20;
   std::vector<std::pair<std::string, std::string>> headers_;
   std::optional<std::uint64_t> content_length_;
   bool transfer_encoding_ = false, chunked_ = false, te_chunked_seen_ = false;

@@ -31,6 +31,11 @@ class ProbeEvents {
   virtual void on_peer_closed() = 0;
   // The OS error text, as strerror() gives it: "Connection refused", "No route to host", ...
   virtual void on_error(std::string_view os_error) = 0;
+  // One read that brought bytes and then hit the error: a reset right behind the data.
+  virtual void on_data_then_error(std::string_view bytes, std::string_view os_error) {
+    on_data(bytes);
+    on_error(os_error);
+  }
 };
 
 // One check connection. Destroying it closes the socket (as HAProxy closes a finished check)

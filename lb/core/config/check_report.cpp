@@ -33,7 +33,9 @@ CheckReport check_report(const ParseResult& result, std::string_view path,
   warnings |= !startup_warnings.empty();
   if (warnings) out.stdout_text += "Warnings were found.\n";
   const auto& proxies = result.config.proxies;
-  const bool has_listener = std::any_of(proxies.begin(), proxies.end(),
+  // A stats socket is a listener too (of haproxy's CLI proxy): a file of backends and a socket runs.
+  const bool has_listener = !result.config.global.stats_sockets.empty() ||
+                            std::any_of(proxies.begin(), proxies.end(),
                                         [](const ProxyConfig& p) { return p.has_frontend_role() && !p.binds.empty(); });
   if (!has_listener) {
     out.stdout_text += "Configuration file has no error but will not start (no listener) => exit(2).\n";

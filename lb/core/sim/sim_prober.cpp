@@ -50,6 +50,9 @@ class SimProber::Connection final : public ProbeConnection {
   void answer() {
     later(behavior_.answer_delay, [this] {
       const auto alive = alive_;
+      // A reset right behind the answer comes in the same read.
+      if (behavior_.then == SimBehavior::Then::Reset && behavior_.then_delay.count() == 0 && !behavior_.answer.empty())
+        return events_.on_data_then_error(behavior_.answer, "Connection reset by peer");
       if (!behavior_.answer.empty()) events_.on_data(behavior_.answer);
       if (!*alive) return;  // the engine may close the connection from inside on_data
       later(behavior_.then_delay, [this] {

@@ -10,6 +10,7 @@
 
 #include "lb/core/config/check_report.hpp"
 #include "tests/support/temp_file.hpp"
+#include "tests/support/tsv.hpp"
 
 namespace lb::core {
 namespace {
@@ -21,24 +22,6 @@ struct HaproxyVerdict {
   // ALERT and WARNING lines without the "[LEVEL] (pid) : " prefix, continuation lines joined.
   std::vector<std::string> alerts, warnings;
 };
-
-// The TSV writes a backslash as \\, a tab as \t and a newline as \n: decoded in one pass.
-std::string unescape(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 >= s.size()) {
-      out += s[i];
-      continue;
-    }
-    switch (s[++i]) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case '\\': out += '\\'; break;
-      default: out += '\\'; out += s[i]; break;
-    }
-  }
-  return out;
-}
 
 std::vector<std::string> split(std::string_view s, char sep) {
   std::vector<std::string> out;
@@ -59,9 +42,9 @@ std::vector<HaproxyVerdict> load_verdicts() {
   while (std::getline(in, row)) {
     const auto cols = split(row, '\t');
     if (cols.size() < 4) continue;
-    HaproxyVerdict v{cols[0], std::stoi(cols[1]), unescape(cols[2]), {}, {}};
+    HaproxyVerdict v{cols[0], std::stoi(cols[1]), test::tsv_unescape(cols[2]), {}, {}};
     std::vector<std::string>* last = nullptr;
-    for (const auto& line : split(unescape(cols[3]), '\n')) {
+    for (const auto& line : split(test::tsv_unescape(cols[3]), '\n')) {
       if (line.empty() || line.starts_with("[NOTICE]")) continue;
       if (line.starts_with("[ALERT]") || line.starts_with("[WARNING]")) {
         last = line.starts_with("[ALERT]") ? &v.alerts : &v.warnings;

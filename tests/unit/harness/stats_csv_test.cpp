@@ -24,6 +24,15 @@ TEST(StatsCsv, RowsAndColumnsByName) {
   EXPECT_FALSE(find_stats_csv("Unknown command.\n\n"));
 }
 
+TEST(StatsCsv, QuotedCellsAreUnquoted) {
+  const auto csv = find_stats_csv("# pxname,svname,last_chk,status,\nbe,s,\"a, \"\"b\"\"\",UP,\nbe,t,\"\",DOWN,\n\n");
+  ASSERT_TRUE(csv);
+  EXPECT_EQ(csv->value("be", "s", "last_chk"), "a, \"b\"");
+  EXPECT_EQ(csv->value("be", "s", "status"), "UP");
+  EXPECT_EQ(csv->value("be", "t", "last_chk"), "");
+  EXPECT_EQ(csv->value("be", "t", "status"), "DOWN");
+}
+
 TEST(StatsCsv, OnlyTheColumnsOfStateAreCompared) {
   const std::string before = "\n" + std::string(kAnswer) + "after\n";
   const auto cut = state_columns_only(before);

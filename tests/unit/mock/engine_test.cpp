@@ -77,6 +77,21 @@ TEST(Listener, FaultRulesPlanTheirFault) {
   EXPECT_EQ(h.d.plan.steps.at(0).kind, StepKind::Hold);
 }
 
+TEST(Listener, RawRulesPlanTheirBytesForTheirPath) {
+  Harness h({"s1: path=/other -> status 201"});
+  Rule raw;
+  raw.id = "case1";
+  raw.match.path = {PathMatch::Kind::Exact, "/app"};
+  raw.raw = RawReply{{{Ms{0}, "HTTP/1.1 2"}, {Ms{10}, "04\r\n\r\n"}}, RawEnd::Close};
+  h.l.set_rules({raw});
+  EXPECT_EQ(h.send(kGet), 0);
+  EXPECT_EQ(h.d.rule, "case1");
+  EXPECT_TRUE(h.d.prepared.empty());
+  EXPECT_EQ(h.d.plan.steps.size(), 4u);
+  EXPECT_EQ(h.d.plan.steps.back().kind, StepKind::Close);
+  EXPECT_EQ(h.send(kCheck), 200);  // no rule for "/": the default answer
+}
+
 TEST(Listener, DownFiveSecondsEveryTwentyOnSimulatedTime) {
   Harness h({"s1: flap=20000/5000 -> refuse"});
   EXPECT_EQ(h.l.mode_at(kT0), Mode::Refuse);

@@ -137,6 +137,30 @@ TEST(SpecDecoding, RejectsOutOfRangeSchedules) {
             (std::vector<std::string>{"listeners[0].rules[0].schedule.at_ms: end must be after start"}));
 }
 
+TEST(SpecDecoding, RawRepliesAreWritesWithPausesAndAnEnding) {
+  const auto r = decode_spec_text(R"({"listeners": [{"name": "s1", "rules": [{"raw": {"writes": [
+      {"text": "HTTP/1.1 200 OK\r\n"}, {"pause_ms": 15, "hex": "0D0a"}, {"pause_ms": 5}], "then": "hold"}}]}]})");
+  ASSERT_TRUE(r) << r.error().front().to_string();
+  const auto& raw = r->listeners.at(0).rules.at(0).raw;
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(*raw, (RawReply{{{Ms{0}, "HTTP/1.1 200 OK\r\n"}, {Ms{15}, "\r\n"}, {Ms{5}, ""}}, RawEnd::Hold}));
+  EXPECT_EQ(decode_spec_text(R"({"listeners": [{"name": "s1", "rules": [{"raw": {"writes": []}}]}]})")->listeners[0].rules[0].raw->then,
+            RawEnd::Close);
+
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"raw": {"writes": [{"hex": "0g"}, {"text": "a", "hex": "00"}],
+                                                                           "then": "later"}}]}]})"),
+            (std::vector<std::string>{"listeners[0].rules[0].raw.then: expected \"close\", \"hold\" or \"reset\"",
+                                      "listeners[0].rules[0].raw.writes[0].hex: expected pairs of hexadecimal digits",
+                                      "listeners[0].rules[0].raw.writes[1]: give one of text and hex"}));
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"raw": {}}]}]})"),
+            std::vector<std::string>{"listeners[0].rules[0].raw.writes: missing"});
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"raw": {"writes": []}, "fault": "hang"}]}]})"),
+            std::vector<std::string>{"listeners[0].rules[0]: give one of respond, fault, proxy and raw"});
+  const std::string many = fmt::format(R"({{"listeners": [{{"name": "s1", "rules": [{{"raw": {{"writes": [{}{{}}]}}}}]}}]}})",
+                                       [] { std::string s; for (int i = 0; i < 1024; ++i) s += "{},"; return s; }());
+  EXPECT_EQ(errors_of(many), std::vector<std::string>{"listeners[0].rules[0].raw.writes: expected at most 1024 writes"});
+}
+
 TEST(SpecDecoding, EncodingRoundTrips) {
   const auto first = decode_spec_text(R"({"listeners": [{"name": "s1", "listen": "127.0.0.1:0", "fault": "garbage",
     "rules": [{"id": "a", "match": {"method": "GET", "path_regex": "^/x", "headers": {"H": true},
@@ -149,7 +173,9 @@ TEST(SpecDecoding, EncodingRoundTrips) {
               {"id": "b", "fault": {"kind": "partial", "then": "close"}},
               {"id": "c", "fault": {"kind": "drip", "bytes": 3}, "respond": {"status": 503, "body": "busy"}},
               {"id": "d", "fault": {"kind": "limit-data", "bytes": 7}},
-              {"id": "e", "fault": {"kind": "timeout", "ms": 300}}]}]})");
+              {"id": "e", "fault": {"kind": "timeout", "ms": 300}},
+              {"id": "f", "match": {"path": "/case7"}, "raw": {"writes": [{"text": "HTTP/1.1 2"}, {"pause_ms": 20, "hex": "3030ff0d0a"}],
+                                                              "then": "reset"}}]}]})");
   ASSERT_TRUE(first);
   const auto second = decode_spec(to_json(*first));
   ASSERT_TRUE(second) << second.error().front().to_string();

@@ -60,6 +60,14 @@ TEST(WritePlan, ToxiproxysFaultsAndBandwidth) {
   EXPECT_EQ(pauses, static_cast<int>((whole.size() + 9) / 10) - 1);
 }
 
+TEST(WritePlan, RawRepliesAreSentAsWrittenThenEnd) {
+  const RawReply raw{{{Ms{0}, "HTTP/1.1 2"}, {Ms{0}, "00"}, {Ms{20}, " OK\r\n"}, {Ms{5}, ""}}, RawEnd::Reset};
+  EXPECT_EQ(plan_raw(raw).steps, (std::vector<Step>{send("HTTP/1.1 200"), pause(20ms), send(" OK\r\n"), pause(5ms),
+                                                    end(StepKind::Reset)}));
+  EXPECT_EQ(plan_raw({{}, RawEnd::Hold}).steps, std::vector<Step>{end(StepKind::Hold)});
+  EXPECT_FALSE(plan_raw({}).keep_alive);
+}
+
 TEST(WritePlan, DefaultResponseIsHelloFromTheListener) {
   const auto p = plan_response(Response{}, "s1", kGet11);
   EXPECT_TRUE(p.keep_alive);
