@@ -4,7 +4,7 @@
 # Usage: ci/fuzz.sh TARGET SECONDS      e.g. ci/fuzz.sh config 60
 #        ci/fuzz.sh all SECONDS         every target, SECONDS each, then a summary table
 # Targets: the fuzz/*_fuzz.cpp names without the suffix (config, check_response, mock_spec,
-# request, dns_message, dns_resolution, runtime_api, server_state, scenario).
+# request, response, dns_message, dns_resolution, runtime_api, server_state, scenario).
 # New inputs go to build/fuzz/corpus-TARGET (the seed corpus is never modified); crashes to
 # fuzz/crashes/ (add them to fuzz/corpus/TARGET/ once fixed: ctest replays that corpus).
 # Each run's log is build/fuzz/TARGET.log; the summary gives runs, exec/s, edges (cov) and

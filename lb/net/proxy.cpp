@@ -26,6 +26,7 @@
 #include "lb/core/route/retry.hpp"
 #include "lb/net/listen_sockets.hpp"
 #include "lb/net/log_sink.hpp"
+#include "lb/net/server_response.hpp"
 
 namespace lb::net {
 namespace asio = boost::asio;
@@ -395,14 +396,6 @@ void write_then(Conn& conn, std::string_view bytes, Then then) {
 }
 
 // ----------------------------------------------------------------------------- HTTP session
-
-core::HttpResponseHead response_head(const http::response_parser<http::buffer_body>& p) {
-  const auto& m = p.get();
-  core::HttpResponseHead h{static_cast<int>(m.version()), static_cast<int>(m.result_int()), std::string(m.reason()), {},
-                           p.chunked()};
-  for (const auto& f : m) h.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-  return h;
-}
 
 // One client connection in mode http: read a request, pick a server, forward, answer, log,
 // and again while both sides keep the connection alive. Requests on one connection are

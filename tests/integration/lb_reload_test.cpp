@@ -194,11 +194,13 @@ TEST(LbReload, WithoutAStateFileTheNewWorkerForgetsMaintenance) {
   const auto socket = (w.dir() / "admin.sock").string();
   w.start_lb(config(socket), {"-W"});
   Child& master = w.lb();
-  await_worker(master, false);
+  const int first = await_worker(master, false).worker;
   ASSERT_EQ(cli_ask(socket, "disable server be/s1\n"), "\n");
   EXPECT_THAT(cli_ask(socket, "show servers state be\n"), HasSubstr("\n3 be 1 s1 127.0.0.1 0 1 "));
   ASSERT_EQ(::kill(master.pid(), SIGUSR2), 0);
   await_worker(master, true);
+  // Until the old worker is gone it may still take a connection on the stats socket.
+  EXPECT_TRUE(master.await_stderr(fmt::format("Former worker ({}) exited", first), kPatience));
   EXPECT_TRUE(w.await("ready"));
   EXPECT_THAT(cli_ask(socket, "show servers state be\n"), HasSubstr("\n3 be 1 s1 127.0.0.1 2 0 "));
 }
@@ -212,7 +214,7 @@ TEST(LbReload, WithAStateFileTheNewWorkerKeepsMaintenance) {
   w.start_lb(config(socket, fmt::format("    server-state-file {}\n", state), "    load-server-state-from-file global\n"),
              {"-W"});
   Child& master = w.lb();
-  await_worker(master, false);
+  const int first = await_worker(master, false).worker;
   ASSERT_EQ(cli_ask(socket, "disable server be/s1\n"), "\n");
   const auto saved = cli_ask(socket, "show servers state\n");
   std::ofstream(state, std::ios::trunc) << saved;
@@ -226,6 +228,7 @@ TEST(LbReload, WithAStateFileTheNewWorkerKeepsMaintenance) {
   ASSERT_NE(loaded, std::string::npos) << err;
   EXPECT_LT(err.find("Reloading HAProxy"), loaded);
   EXPECT_LT(loaded, err.rfind("New worker ("));
+  EXPECT_TRUE(master.await_stderr(fmt::format("Former worker ({}) exited", first), kPatience));
   EXPECT_TRUE(w.await("ready"));
   EXPECT_THAT(cli_ask(socket, "show servers state be\n"), HasSubstr("\n3 be 1 s1 127.0.0.1 0 1 "));
   for (int i = 0; i < 4; ++i) EXPECT_EQ(served_by(http(w.fe_port(), "GET", "/")), "s2");

@@ -226,7 +226,9 @@ struct CheckRun::Impl {
                              Ms{-1}};
       }
       if (match == e.rule.negate)
-        return CheckResult{CheckStatus::L7WrongStatus, code, std::string(response.reason()), Ms{-1}};
+        // The reason becomes the info as a C string: it ends at a NUL byte.
+        return CheckResult{CheckStatus::L7WrongStatus, code,
+                           std::string(response.reason().substr(0, response.reason().find('\0'))), Ms{-1}};
     }
     return CheckResult{CheckStatus::L7Ok, code, {}, Ms{-1}};
   }
@@ -284,6 +286,7 @@ struct CheckRun::Impl {
       }
       if (used == 0 || bytes.empty() || response.failed()) break;
     }
+    response.end_of_read();
     evaluate_http();
   }
 

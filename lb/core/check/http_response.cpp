@@ -265,15 +265,19 @@ bool HttpResponseParser::complete_header() {
   if (iequals(name_, "transfer-encoding")) {
     transfer_encoding_ = true;
     const auto t = transfer_codings(value, te_chunked_seen_);
-    // Chunking twice, or any coding but chunked: mux_h1 (2.6.12) rejects the message.
-    if (t.chunked_twice || t.other) return fail();
+    // Chunking twice is the H1 parser's error; any coding but chunked, mux_h1's (2.6.12), once
+    // the whole head is in.
+    if (t.chunked_twice && !value_errors_wait_) return fail();
+    if (t.chunked_twice || t.other) head_invalid_ = true;
     if (t.chunked_last) te_chunked_seen_ = true;
     chunked_ = te_chunked_seen_;
   } else if (iequals(name_, "content-length")) {
     const bool first = !content_length_.has_value();
     const auto cl = parse_content_length(value, content_length_);
-    if (!cl) return fail();
-    content_length_ = *cl;
+    if (!cl && !value_errors_wait_) return fail();
+    // An empty value passes the H1 parser, not the message's conversion.
+    if (!cl || value.empty()) head_invalid_ = true;
+    if (cl) content_length_ = *cl;
     if (!first) return true;  // an identical repeat is dropped, not indexed
   } else if (iequals(name_, "connection")) {
     // close/keep-alive tokens are consumed; a header left empty is not indexed.
@@ -295,8 +299,13 @@ bool HttpResponseParser::complete_header() {
   return true;
 }
 
+void HttpResponseParser::end_of_read() {
+  if (!headers_done_ && !failed_ && state_ != State::Before && state_ != State::BeforeLf) value_errors_wait_ = true;
+}
+
 bool HttpResponseParser::end_of_headers() {
   if (have_header_ && !complete_header()) return false;
+  if (head_invalid_) return fail();
   if (header_slots_ >= kMaxHeaderSlots) return fail();  // the end marker needs a slot too
   // RFC 7230 §2.6 as HAProxy enforces it on responses: exactly one digit "." one digit.
   const bool version_ok = version_.size() == 8 && version_[4] == '/' && is_digit(version_[5]) &&

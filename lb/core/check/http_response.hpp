@@ -41,6 +41,8 @@ class HttpResponseParser {
   // After a complete 101 head: bytes that came with it, which HAProxy's check reads as the
   // body (the tunnel's first bytes); later ones it does not wait for.
   void take_tunnel_data(std::string_view data);
+  // The read that brought the bytes fed so far ended (see value_errors_wait_).
+  void end_of_read();
 
   bool failed() const { return failed_; }
   bool headers_done() const { return headers_done_; }
@@ -103,6 +105,11 @@ class HttpResponseParser {
   State state_ = State::Before;
   State after_lf_ = State::HeaderFirst;  // where LineLf goes
   bool failed_ = false, headers_done_ = false, complete_ = false, closed_ = false;
+  // h1_headers_to_hdr_list checks Content-Length and Transfer-Encoding values as their lines
+  // end, but once a read ended inside the head it only looks for the head's end, and checks
+  // them when it parses the whole head again: an error there waits for the end of the head.
+  bool value_errors_wait_ = false;
+  bool head_invalid_ = false;  // an error found that fails the head once it is complete
   std::size_t header_bytes_ = 0;
   std::string version_, status_text_, reason_;
   int status_ = 0;

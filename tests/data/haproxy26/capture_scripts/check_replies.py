@@ -75,6 +75,18 @@ CASES = [
      ["HTTP/1.1 200 OK\r\n\r\nok"], "hold"),
     ("negated_rstring_partial_body", ["option httpchk GET {path}", "http-check expect ! rstring err"],
      ["HTTP/1.1 200 OK\r\n\r\nno err"], "hold"),
+    # Content-Length and Transfer-Encoding values are checked as their line ends in the first
+    # read; once a read ended inside the head, only when the whole head is in.
+    ("cl_invalid_first_read", HTTP, ["1 9\nContent-Length:-\nC"], "hold"),
+    ("cl_invalid_after_split", HTTP, ["1 9\nContent-Lengt", "h:-\nC"], "hold"),
+    ("cl_invalid_after_split_head_ends", HTTP, ["1 9\nContent-Lengt", "h:-\n\n"], "hold"),
+    ("cl_conflict_first_read", HTTP, ["HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\nC"], "hold"),
+    ("cl_empty", HTTP, ["HTTP/1.1 2\nContent-Length:\n\n"], "close"),
+    ("te_unknown_head_incomplete", HTTP, ["HTTP/1.1 200 OK\r\nTransfer-Encoding:i\r\nC"], "hold"),
+    ("te_unknown_head_incomplete_reset", HTTP, ["0 1\nTransfer-Encoding:i\nC", ""], "reset"),
+    ("te_twice_first_read", HTTP, ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\nC"], "hold"),
+    # The reason is the info as a C string.
+    ("reason_with_nul", HTTP, ["HTTP/1.1 503 Not Fo\x00und\r\n\r\n"], "close"),
     # The version is digits, capitals, '.' and '/' (HTTP_FLG_VER).
     ("lowercase_version", HTTP, ["http/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"], "close"),
     ("lowercase_first_byte_then_hold", HTTP, ["p"], "hold"),
