@@ -138,6 +138,7 @@ struct ListenerRt : std::enable_shared_from_this<ListenerRt> {
   tcp::endpoint ep;
   tcp::acceptor acceptor;
   int reserve_fd = -1;  // refuse: keeps the port bound while nothing listens
+  int vacated_fd = -1;  // after a move: keeps the old address bound, so it refuses and no one else takes it
   bool filtered = false;
   bool ever_filtered = false;
   core::Mode applied = core::Mode::Serve;
@@ -1027,8 +1028,10 @@ Server::Impl::~Impl() {
     io.run_for(std::chrono::seconds(5));
   } catch (...) {
   }
-  for (auto& l : listeners)
+  for (auto& l : listeners) {
     if (l->reserve_fd >= 0) ::close(l->reserve_fd);
+    if (l->vacated_fd >= 0) ::close(l->vacated_fd);
+  }
 }
 
 std::shared_ptr<ListenerRt> Server::Impl::bind_listener(std::shared_ptr<core::Listener> model) {
@@ -1065,6 +1068,7 @@ void Server::Impl::retire_listener(ListenerRt& l) {
   l.mode_timer.cancel();
   l.accept_retry.cancel();
   if (l.reserve_fd >= 0) ::close(l.reserve_fd), l.reserve_fd = -1;
+  if (l.vacated_fd >= 0) ::close(l.vacated_fd), l.vacated_fd = -1;
   std::vector<std::shared_ptr<Connection>> all;
   for (auto* c : l.conns) all.push_back(c->shared_from_this());
   for (auto& c : all) c->close_by_api();
@@ -1252,6 +1256,8 @@ void Server::Impl::anchor_timelines(ListenerRt& accepting) {
 // Established connections stay; the old address refuses from now on.
 void Server::Impl::move_listener(ListenerRt& l) {
   const core::Endpoint to = l.model.spec().listen;
+  if (l.vacated_fd >= 0) ::close(l.vacated_fd), l.vacated_fd = -1;  // moving back may need it
+  const tcp::endpoint old_ep = l.ep;
   error_code ec;
   const auto addr = asio::ip::make_address(to.host, ec);
   tcp::endpoint ep(addr, to.port);
@@ -1274,6 +1280,15 @@ void Server::Impl::move_listener(ListenerRt& l) {
   l.acceptor.close(ec);
   l.filtered = false;
   if (l.reserve_fd >= 0) ::close(l.reserve_fd), l.reserve_fd = -1;
+  // The old address refuses, as a removed container's does, and stays ours: a process that
+  // binds a free port meanwhile (another test's balancer) must not answer there.
+  l.vacated_fd = ::socket(old_ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (l.vacated_fd >= 0) {
+    const int one = 1;
+    ::setsockopt(l.vacated_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(l.vacated_fd, old_ep.data(), static_cast<socklen_t>(old_ep.size())) != 0)
+      ::close(l.vacated_fd), l.vacated_fd = -1;
+  }
   l.ep = ep;
   l.bound = {to.host, ep.port()};
   l.model.set_bound(l.bound);
