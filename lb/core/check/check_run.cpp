@@ -264,7 +264,7 @@ struct CheckRun::Impl {
         rest.remove_prefix(used);
       }
       if (next.failed()) return true;
-      if (!next.complete() || next.status() < 100 || next.status() >= 200 || next.status() == 101) return false;
+      if (!next.complete() || !is_interim_status(next.status())) return false;
     }
     return false;
   }
@@ -278,7 +278,7 @@ struct CheckRun::Impl {
       const std::size_t used = response.feed(bytes);
       bytes.remove_prefix(used);
       const int code = response.status();
-      if (response.complete() && code >= 100 && code < 200 && code != 101 && interim_followed_by_garbage(bytes))
+      if (response.complete() && is_interim_status(code) && interim_followed_by_garbage(bytes))
         return (void)settle(CheckStatus::L7InvalidResponse);
       if (response.complete() && code == 101) {
         response.take_tunnel_data(bytes);

@@ -25,6 +25,9 @@ inline constexpr std::size_t kCheckBufferSize = 16384;
 // so 100 header fields fit and 101 do not.
 inline constexpr int kMaxHeaderSlots = 101;
 
+// An interim response (1xx but 101, which switches protocols): another message follows it.
+constexpr bool is_interim_status(int status) { return status >= 100 && status < 200 && status != 101; }
+
 class HttpResponseParser {
  public:
   // A response to HEAD carries no body whatever its headers say.
