@@ -47,7 +47,8 @@ std::vector<Difference> diff_traces(const Trace& l, const Trace& r, Ms tolerance
     if (!ru[j]) out.push_back({"only in " + rn, "", brief(r.events[j])});
   auto keys = l.routing;
   for (const auto& [at, v] : r.routing) keys.emplace(at, v);
-  for (const auto& [at, unused] : keys) {
+  for (const auto& entry : keys) {
+    const auto at = entry.first;  // not a structured binding: clang 14 cannot capture one
     const auto a = l.routing.find(at), b = r.routing.find(at);
     auto text = [&](const auto& it, const auto& end) {
       if (it == end) return std::string();

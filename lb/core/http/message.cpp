@@ -37,7 +37,8 @@ std::string forwarded_request_head(const HttpRequestHead& head, const ForwardOpt
 }
 
 std::string client_response_head(const HttpResponseHead& head, bool close, bool client_http10_keepalive) {
-  std::string out = fmt::format("{} {}{}{}\r\n", version_text(head.version), head.status, head.reason.empty() ? "" : " ",
+  // Three digits always: a server's "018" goes out as haproxy forwards it, not as "18".
+  std::string out = fmt::format("{} {:03}{}{}\r\n", version_text(head.version), head.status, head.reason.empty() ? "" : " ",
                                 head.reason);
   append_headers(out, head.headers);
   if (close)
