@@ -149,4 +149,8 @@ void LogSink::foreground_only(const core::LogLine& line) {
   if (impl_->foreground) write_line(STDERR_FILENO, core::foreground_line(line, impl_->who.pid));
 }
 
+void LogSink::foreground_text(std::string_view text) {
+  if (impl_->foreground) write_line(STDERR_FILENO, std::string(text));
+}
+
 }  // namespace lb::net

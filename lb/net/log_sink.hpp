@@ -42,6 +42,9 @@ class LogSink {
   void startup_warning(std::string_view text);
   // A line of stderr only, in the foreground: "[WARNING]  (pid) : text".
   void foreground_only(const core::LogLine& line);
+  // A bare line of stderr in the foreground, as haproxy's qfprintf() prints one ("Cannot get a
+  // server socket.").
+  void foreground_text(std::string_view text);
 
  private:
   struct Impl;

@@ -46,6 +46,18 @@ long ms_since(Clock::time_point t) {
 
 std::string endpoint_text(const tcp::endpoint& e) { return core::format_host_port(e.address().to_string(), e.port()); }
 
+// HAProxy's emerg line for a socket the system would not give (sock.c on accept, proto_tcp.c on
+// connect), or "" for a failure that has none.
+std::string resource_shortage(std::string_view proxy, int error, int maxsock) {
+  if (error == EMFILE)
+    return fmt::format("Proxy {} reached process FD limit (maxsock={}). Please check 'ulimit-n' and restart.", proxy, maxsock);
+  if (error == ENFILE)
+    return fmt::format("Proxy {} reached system FD limit (maxsock={}). Please check system tunables.", proxy, maxsock);
+  if (error == ENOBUFS || error == ENOMEM)
+    return fmt::format("Proxy {} reached system memory limit (maxsock={}). Please check system tunables.", proxy, maxsock);
+  return {};
+}
+
 }  // namespace
 
 // One socket with its own deadline. When the deadline passes, the socket's pending operations
@@ -294,6 +306,9 @@ class Connector : public std::enable_shared_from_this<Connector> {
     stream_ = std::make_unique<Conn>(px_.io);
     started_ = Clock::now();
     if (ec) return on_connect(asio::error::host_unreachable);
+    boost::system::error_code no_socket;
+    stream_->socket.open(address.is_v6() ? tcp::v6() : tcp::v4(), no_socket);
+    if (no_socket) return on_no_socket(no_socket);
     stream_->deadline(proxy_.timeouts.connect);
     stream_->socket.async_connect(tcp::endpoint(address, px_.backends.port({backend_, out_.server})),
                                   [self = shared_from_this()](const boost::system::error_code& e) { self->on_connect(e); });
@@ -310,6 +325,23 @@ class Connector : public std::enable_shared_from_this<Connector> {
       return finish();
     }
     stream_.reset();
+    retry(true);
+  }
+
+  // No socket to connect with (descriptors or memory ran out): haproxy's tcp_connect_server
+  // says so on stderr and at emerg in the backend's log, and the next attempt follows at once,
+  // a resource error waiting for no turn-around.
+  void on_no_socket(const boost::system::error_code& ec) {
+    stream_.reset();
+    px_.log.foreground_text("Cannot get a server socket.");
+    const auto why = resource_shortage(proxy_.name, ec.value(), px_.limits.maxsock);
+    if (!why.empty()) px_.log.traffic(backend_, core::Severity::Emerg, why);
+    retry(false);
+  }
+
+  // The next attempt after a failed one, while retries are left: on another server when
+  // `option redispatch` says so, else on the same one after the turn-around, if it applies.
+  void retry(bool turn_around) {
     if (out_.retries >= proxy_.retries) return finish();
     ++out_.retries;
     if (core::redispatch_on_retry(proxy_, px_.backends, {backend_, out_.server}, out_.retries)) {
@@ -323,6 +355,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
       }
     }
     px_.traffic.retried({backend_, out_.server}, false);
+    if (!turn_around) return attempt();
     // The turn-around timer gives a restarting server a moment before it is tried again.
     timer_.expires_after(std::min(proxy_.timeouts.connect.value_or(Ms{1000}), Ms{1000}));
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
@@ -434,11 +467,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     rec_ = logging_ ? px_.new_record(peer_, fe_) : core::AccessRecord{};
     const auto& t = fe_cfg_.timeouts;
     const std::optional<Ms> request_timeout = t.http_request ? t.http_request : t.client;
-    if (served_ == 0 || !cbuf_.empty()) {
-      // The first request is timed from the accept, a pipelined one from now.
-      request_started_ = served_ == 0 ? accepted_ : Clock::now();
+    if (!cbuf_.empty()) {  // a pipelined request: timed from now
+      request_started_ = Clock::now();
       arm_request_deadline(request_timeout);
       return parse_head();
+    }
+    if (served_ == 0) {
+      // The first request's `timeout http-request` runs from the accept; its timers (%TR, %Ta)
+      // and date start with its first byte, the wait before it being haproxy's idle time (%Ti).
+      // A client that sends nothing is timed from the accept.
+      request_started_ = accepted_;
+      arm_request_deadline(request_timeout);
+      return read_more([self = shared_from_this()] {
+        self->request_started_ = Clock::now();
+        if (self->logging_) self->rec_.date = std::chrono::system_clock::now();
+        self->parse_head();
+      });
     }
     // Between requests the connection idles for `timeout http-keep-alive` (else http-request);
     // the next request's own timers start with its first byte.
@@ -668,7 +712,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // (it answered and lb let go of it, or a write failed) what still comes is read and dropped.
   void pump_request_body() {
     if (request_body_done_) return;
-    client_->deadline(fe_cfg_.timeouts.client);
+    // While the server owes the response and can time out itself, haproxy lets the client's
+    // timeout not strike (stream.c, CF_READ_NOEXP): a body that stalls ends at `timeout server`
+    // with a 504 (sH--). Once the response has begun, the client's timeout counts again.
+    if (!response_started_ && be_cfg_->timeouts.server)
+      client_->disarm();
+    else
+      client_->deadline(fe_cfg_.timeouts.client);
     client_->socket.async_read_some(asio::buffer(rbuf_), [self = shared_from_this(), x = exchange_](
                                                             boost::system::error_code ec, std::size_t n) {
       if (self->stale(x)) return;
@@ -693,16 +743,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
-  // The client stopped sending before the end of its body: HAProxy's 400 when no response has
-  // begun (cD-- after `timeout client`, CD-- after a close), else the response's own status.
+  // The client stopped sending before the end of its body. A client that went away before any
+  // response gets nothing, and haproxy logs no status (-1, CD--); one that stalled is timed out
+  // only where no server timeout runs (see pump_request_body), with a 400 (cD--). Once the
+  // response has begun, the line keeps the response's status.
   void request_body_failed(boost::system::error_code ec) {
     const bool timed_out = client_->timed_out(ec);
     const core::Termination term{timed_out ? 'c' : 'C', 'D'};
-    if (!response_started_) {
+    if (!response_started_ && timed_out) {
       abandon_upstream();
       client_wants_keepalive_ = false;
       return answer(400, term);
     }
+    if (!response_started_) rec_.status = -1;
     rec_.term = term;
     abandon_upstream();
     log_and_close(false);
@@ -842,7 +895,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // keep-alive and the request went out whole; the exchange ends once the request body has too.
   void response_finished() {
     response_done_ = true;
-    rec_.bytes = core::logged_response_size(response_head_, bodyless_ ? 0 : response_body_bytes_);
+    rec_.bytes = core::logged_response_size(response_head_, bodyless_ ? 0 : response_body_bytes_, true);
     server_keepalive_ = response_->get().keep_alive() && server_keepalive_mode();
     if (!server_writing_) release_upstream();
     if (!request_body_done_) {
@@ -938,8 +991,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   // `option dontlognull` drops the line of a connection that never sent a byte.
   void log_line(bool nothing_read) {
+    // A response cut short counts what of it was forwarded, as haproxy counts its bytes out.
+    if (response_started_ && !response_done_)
+      rec_.bytes = core::logged_response_size(response_head_, bodyless_ ? 0 : response_body_bytes_, false);
     count_exchange();
     if (!fe_cfg_.httplog || (nothing_read && fe_cfg_.dontlognull)) return;
+    if (fe_cfg_.dontlog_normal && !core::abnormal_exchange(rec_, true)) return;
     rec_.Ta = ms_since(request_started_);
     px_.count_connections(rec_, fe_, backend_of_record_, server_of_record_);
     px_.log.traffic(fe_, core::Severity::Info, core::httplog_line(rec_));
@@ -952,7 +1009,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     e.backend = backend_of_record_;
     e.server = server_of_record_;
     if (req_.state == core::RequestParse::State::Done)
-      e.request_size = core::logged_request_size(req_.head, req_.head.chunked ? 0 : req_.content_length.value_or(0));
+      // The body bytes that came: a client that left mid-body sent fewer than it announced.
+      e.request_size = core::logged_request_size(req_.head, req_.head.chunked ? 0 : req_.content_length.value_or(0) - body_left_);
     e.response_size = rec_.bytes;
     e.status = rec_.status;
     e.server_answered = server_answered_;
@@ -1163,6 +1221,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
     px_.traffic.exchange(e, px_.clock.now());
     if (!fe_cfg_.tcplog && !fe_cfg_.httplog) return;
     release_server();  // HAProxy logs once the server has let go of the session
+    if (fe_cfg_.dontlog_normal && !core::abnormal_exchange(rec_, false)) return;
     px_.count_connections(rec_, fe_, be_cfg_ ? std::optional(backend_) : std::nullopt, be_cfg_ ? server_ : std::nullopt);
     px_.log.traffic(fe_, core::Severity::Info, core::tcplog_line(rec_));
   }
@@ -1215,16 +1274,7 @@ void Proxy::Impl::accept(Listener& l) {
 // emerg and pauses the listener for 100 ms; so does lb.
 void Proxy::Impl::accept_failed(Listener& l, const boost::system::error_code& ec) {
   if (ec == asio::error::operation_aborted) return;
-  const auto& name = config.proxies[l.frontend].name;
-  std::string why;
-  if (ec.value() == EMFILE)
-    why = fmt::format("Proxy {} reached process FD limit (maxsock={}). Please check 'ulimit-n' and restart.", name,
-                      limits.maxsock);
-  else if (ec.value() == ENFILE)
-    why = fmt::format("Proxy {} reached system FD limit (maxsock={}). Please check system tunables.", name, limits.maxsock);
-  else if (ec.value() == ENOBUFS || ec.value() == ENOMEM)
-    why = fmt::format("Proxy {} reached system memory limit (maxsock={}). Please check system tunables.", name,
-                      limits.maxsock);
+  const auto why = resource_shortage(config.proxies[l.frontend].name, ec.value(), limits.maxsock);
   if (!why.empty()) log.traffic(l.frontend, core::Severity::Emerg, why);
   auto retry = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
   retry->async_wait([this, &l, retry](const boost::system::error_code& e) {

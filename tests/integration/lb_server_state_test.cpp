@@ -47,9 +47,10 @@ TEST(LbServerState, ASavedStateSurvivesTheRestartMaintenanceAndDrainIncluded) {
   const auto state = (w.dir() / "state").string();
   // The first start: no file yet, which HAProxy says, and everything UP.
   w.start_lb(config(socket, state));
-  EXPECT_THAT(w.lb().stderr_text(),
-              HasSubstr(fmt::format("config : config: Can't open global server state file '{}': No such file or directory",
-                                    state)));
+  // stderr is read by a thread of its own: the line is awaited, not looked for at once.
+  EXPECT_TRUE(w.lb().await_stderr(
+      fmt::format("config : config: Can't open global server state file '{}': No such file or directory", state), kPatience))
+      << w.lb().stderr_text();
   ASSERT_EQ(cli_ask(socket, "set server be/s1 state maint;set server be/s2 state drain\n"), "\n\n");
   // What a reload script saves.
   const auto saved = cli_ask(socket, "show servers state\n");

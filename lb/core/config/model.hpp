@@ -187,6 +187,7 @@ struct ProxyConfig {
   bool httplog = false;      // option httplog: HAProxy's HTTP access line (frontends)
   bool tcplog = false;       // option tcplog
   bool dontlognull = false;  // no access line for connections that carried no data
+  bool dontlog_normal = false;  // access lines only for exchanges that went wrong
   HttpConnMode http_conn_mode = HttpConnMode::KeepAlive;
   std::vector<LogTarget> logs;
   bool log_global = false;

@@ -59,7 +59,7 @@ constexpr std::array kUnsupportedOptions{
     "tcp-smart-accept", "tcp-smart-connect", "http_proxy", "idle-close-on-response", "abortonclose",
     "socket-stats", "log-separate-errors"};
 // Logging and connection-reuse options that do not change check or routing decisions.
-constexpr std::array kIgnoredOptions{"dontlog-normal", "splice-auto",   "splice-request", "splice-response",
+constexpr std::array kIgnoredOptions{"splice-auto",   "splice-request", "splice-response",
                                      "logasap",       "tcpka",       "clitcpka",    "srvtcpka",
                                      "contstats"};
 constexpr std::array kUnsupportedServerKeywords{
@@ -325,7 +325,7 @@ class Parser {
     if (!p.has_frontend_role()) {
       p.default_backend.clear();
       p.timeouts.client.reset();
-      p.httplog = p.tcplog = p.dontlognull = false;
+      p.httplog = p.tcplog = p.dontlognull = p.dontlog_normal = false;
     }
     if (p.has_frontend_role() && p.mode == Mode::Tcp && p.httplog) {
       out_.diagnostics.push_back({Diagnostic::Level::Warning, httplog_pos_.value_or(p.pos),
@@ -1016,12 +1016,14 @@ class Parser {
   void option(Words w, ProxyConfig& p, bool enable) {
     if (w.size() < 2) return alert("'option' expects an option name.");
     const std::string_view name = w[1];
+    // An option of haproxy's cfg_opts tables: too many words is an alert, then a proxy without
+    // the option's side a warning.
     auto flag = [&](bool& field, std::initializer_list<ProxyKind> not_for = {}) {
+      if (w.size() > 2) return alert(fmt::format("'option {}' cannot handle unexpected argument '{}'.", name, w[2]));
       for (const auto k : not_for)
         if (p.kind == k) return warn(fmt::format("'{}' ignored because {} '{}' has no {} capability.", name,
                                                  proxy_type(p.kind), p.name,
                                                  k == ProxyKind::Frontend ? "backend" : "frontend"));
-      if (w.size() > 2) return alert(fmt::format("'option {}' does not expect any argument.", name));
       field = enable;
     };
     if (name == "redispatch") {
@@ -1050,7 +1052,8 @@ class Parser {
       (name == "httplog" ? p.tcplog : p.httplog) = false;
       return;
     }
-    if (name == "dontlognull") return flag(p.dontlognull);
+    if (name == "dontlognull") return flag(p.dontlognull, {ProxyKind::Backend});
+    if (name == "dontlog-normal") return flag(p.dontlog_normal, {ProxyKind::Backend});
     if (name == "http-keep-alive" || name == "http-server-close" || name == "httpclose") {
       if (w.size() > 2) return alert(fmt::format("'option {}' does not expect any argument.", name));
       const HttpConnMode mode = name == "httpclose"           ? HttpConnMode::Close

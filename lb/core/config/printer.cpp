@@ -123,6 +123,7 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
   if (p.httplog) line("option httplog");
   if (p.tcplog) line("option tcplog");
   if (p.dontlognull) line("option dontlognull");
+  if (p.dontlog_normal) line("option dontlog-normal");
   if (p.http_conn_mode == HttpConnMode::ServerClose) line("option http-server-close");
   if (p.http_conn_mode == HttpConnMode::Close) line("option httpclose");
   if (p.has_backend_role()) {

@@ -64,7 +64,7 @@ std::uint64_t logged_error_size(int status) {
   const Page& page = page_of(status);
   if (from_the_multiplexer(page.status)) return 0;
   const std::string body = body_of(page);
-  return logged_response_size(stream_head(page, body.size()), body.size());
+  return logged_response_size(stream_head(page, body.size()), body.size(), true);
 }
 
 }  // namespace lb::core

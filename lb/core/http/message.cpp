@@ -74,11 +74,11 @@ bool connection_header_forwarded(std::string_view value) {
   return false;
 }
 
-std::uint64_t logged_response_size(const HttpResponseHead& head, std::uint64_t body_size) {
+std::uint64_t logged_response_size(const HttpResponseHead& head, std::uint64_t body_size, bool complete) {
   std::uint64_t n = 20 + version_text(head.version).size() + 3 + head.reason.size();
   for (const auto& h : head.headers)
     if (!hop_by_hop(h)) n += h.name.size() + h.value.size();
-  return n + 1 + body_size + (head.chunked ? 1 : 0);
+  return n + 1 + body_size + (head.chunked && complete ? 1 : 0);
 }
 
 std::uint64_t logged_request_size(const HttpRequestHead& head, std::uint64_t body_size) {

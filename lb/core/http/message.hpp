@@ -62,8 +62,9 @@ std::string last_chunk(const std::vector<HttpHeader>& trailers = {});
 
 // What HAProxy logs as %B for a response it forwarded: the size of its internal (HTX) copy of the
 // message, not the bytes on the wire: 20 + the start line's three parts + every header's name and
-// value (Connection excluded) + 1 + the body (+1 when chunked).
-std::uint64_t logged_response_size(const HttpResponseHead& head, std::uint64_t body_size);
+// value (Connection excluded) + 1 + the body (+1 when chunked, once the last chunk is through:
+// a response cut short, `complete` false, counts its head and the body bytes forwarded).
+std::uint64_t logged_response_size(const HttpResponseHead& head, std::uint64_t body_size, bool complete);
 // The same size of a request, as HAProxy counts it in its stats' bin: 20 + method + target +
 // version + every header's name and value (Connection excluded) + 1 + the body.
 std::uint64_t logged_request_size(const HttpRequestHead& head, std::uint64_t body_size);

@@ -41,6 +41,11 @@ std::string log_date(std::chrono::system_clock::time_point t) {
                      tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
 
+bool abnormal_exchange(const AccessRecord& r, bool http) {
+  return r.redispatched || (r.term.cause != '-' && r.term.cause != 'L') || (r.term.cause == '-' && r.retries > 0) ||
+         (http && r.status >= 500);
+}
+
 std::string httplog_line(const AccessRecord& r) {
   return fmt::format("{} [{}] {} {}/{} {}/{}/{}/{}/{} {} {} - - {}{}-- {} {}", client_of(r), log_date(r.date),
                      r.frontend, r.backend, r.server, r.TR, r.Tw, r.Tc, r.Tr, r.Ta, r.status, r.bytes, r.term.cause,

@@ -35,6 +35,9 @@ struct AccessRecord {
 };
 
 std::string httplog_line(const AccessRecord& r);
+// What `option dontlog-normal` still logs (haproxy's strm_log): a redispatch, an end other than
+// a normal or a local one, retries, or in mode http a status of 500 or more.
+bool abnormal_exchange(const AccessRecord& r, bool http);
 std::string tcplog_line(const AccessRecord& r);
 // "01/Dec/2026:09:30:00.123" (local time, milliseconds).
 std::string log_date(std::chrono::system_clock::time_point t);

@@ -13,8 +13,10 @@ std::size_t response_class(int status) {
   return 5;
 }
 
+// A status that stayed -1 (a client that left mid-body, before any response) is an "other"
+// response, as haproxy counts any transaction status that is not 0 (stream.c).
 void count_response(Counters& c, int status) {
-  if (status > 0) ++c.responses[response_class(status)];
+  if (status != 0) ++c.responses[response_class(status)];
 }
 
 }  // namespace

@@ -106,6 +106,31 @@ TEST_F(AccessLog, TheRequestLineEscapesQuotes) {
   EXPECT_EQ(httplog_line(r), lines_.at("request_line_escaping").at(0));
 }
 
+// haproxy's strm_log under `option dontlog-normal`: what still gets a line.
+TEST_F(AccessLog, DontlogNormalKeepsOnlyTheExchangesThatWentWrong) {
+  auto r = base(1, at(0, 0, 0, 0));
+  r.status = 200;
+  EXPECT_FALSE(abnormal_exchange(r, true));
+  r.term = {'L', 'R'};  // answered by the proxy itself (a stats page, a redirect)
+  EXPECT_FALSE(abnormal_exchange(r, true));
+  for (const char cause : {'C', 'c', 'S', 's', 'P', 'R', 'I', 'D', 'K', 'U'}) {
+    r.term = {cause, 'D'};
+    EXPECT_TRUE(abnormal_exchange(r, true)) << cause;
+  }
+  r.term = {};
+  r.retries = 1;  // a retry that then succeeded
+  EXPECT_TRUE(abnormal_exchange(r, true));
+  r.retries = 0;
+  r.redispatched = true;
+  EXPECT_TRUE(abnormal_exchange(r, true));
+  r.redispatched = false;
+  r.status = 503;
+  EXPECT_TRUE(abnormal_exchange(r, true));
+  EXPECT_FALSE(abnormal_exchange(r, false));  // a status only counts in mode http
+  r.status = 404;
+  EXPECT_FALSE(abnormal_exchange(r, true));
+}
+
 TEST_F(AccessLog, ATcpSession) {
   auto r = base(47430, at(9, 43, 3, 604));
   r.Tw = 1;

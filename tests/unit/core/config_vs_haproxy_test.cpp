@@ -147,7 +147,15 @@ INSTANTIATE_TEST_SUITE_P(Haproxy26, ConfigVsHaproxy, ::testing::ValuesIn(compare
                            return name;
                          });
 
-TEST(ConfigVsHaproxyData, CoversTheCapturedCases) { EXPECT_GE(compared_cases().size(), 60u); }
+// At least 60 malformed configurations (rejected, or accepted with warnings) among them.
+TEST(ConfigVsHaproxyData, CoversTheCapturedCases) {
+  const auto cases = compared_cases();
+  const auto malformed = std::count_if(cases.begin(), cases.end(), [](const HaproxyVerdict& v) {
+    return v.exit_code != 0 || !v.warnings.empty();
+  });
+  EXPECT_GE(cases.size(), 400u);
+  EXPECT_GE(malformed, 60);
+}
 
 }  // namespace
 }  // namespace lb::core

@@ -73,12 +73,16 @@ TEST(ClientResponse, IsTheServersAnswerLowerCasedWithHaproxysConnectionHeader) {
 TEST(ClientResponse, LogsHaproxysInternalMessageSizeNotTheWireSize) {
   // httplog.tsv: ok_get 52, head_request 49, no_content_204 42, chunked_response 62, chunked_multi 74.
   const HttpResponseHead ok{11, 200, "OK", {{"Content-Length", "3"}}};
-  EXPECT_EQ(logged_response_size(ok, 3), 52u);
-  EXPECT_EQ(logged_response_size(ok, 0), 49u);
-  EXPECT_EQ(logged_response_size(HttpResponseHead{11, 204, "No Content", {}}, 0), 42u);
-  EXPECT_EQ(logged_response_size(HttpResponseHead{11, 200, "OK", {{"Transfer-Encoding", "chunked"}}, true}, 3), 62u);
-  EXPECT_EQ(logged_response_size(HttpResponseHead{11, 200, "OK", {{"Transfer-Encoding", "chunked"}, {"X-A", "1"}}, true}, 11),
+  EXPECT_EQ(logged_response_size(ok, 3, true), 52u);
+  EXPECT_EQ(logged_response_size(ok, 0, true), 49u);
+  EXPECT_EQ(logged_response_size(HttpResponseHead{11, 204, "No Content", {}}, 0, true), 42u);
+  EXPECT_EQ(logged_response_size(HttpResponseHead{11, 200, "OK", {{"Transfer-Encoding", "chunked"}}, true}, 3, true), 62u);
+  EXPECT_EQ(logged_response_size(HttpResponseHead{11, 200, "OK", {{"Transfer-Encoding", "chunked"}, {"X-A", "1"}}, true}, 11, true),
             74u);
+  // Cut short by the server (haproxy 2.6.12, SD--): 61 for 10 of 100 bytes; chunked, 70 for
+  // 12 bytes with no last chunk, so no +1.
+  EXPECT_EQ(logged_response_size(HttpResponseHead{11, 200, "OK", {{"Content-Length", "100"}}}, 10, false), 61u);
+  EXPECT_EQ(logged_response_size(HttpResponseHead{11, 200, "OK", {{"Transfer-Encoding", "chunked"}}, true}, 12, false), 70u);
 }
 
 }  // namespace

@@ -178,6 +178,15 @@ cases += [
     ("regex_tcp_show_escaped_plus", tchk(r"rstring ^\+PONG(")),
 ]
 
+# 4. Logging options of the frontend side: in a backend haproxy warns and ignores them.
+cases += [
+    ("logopt_dontlog_normal_frontend", base(f="    option dontlog-normal\n")),
+    ("logopt_dontlog_normal_backend", base(b="    option dontlog-normal\n" + SRV + "\n")),
+    ("logopt_dontlognull_backend", base(b="    option dontlognull\n" + SRV + "\n")),
+    ("logopt_no_dontlog_normal", base(f="    no option dontlog-normal\n")),
+    ("logopt_dontlog_normal_argument", base(f="    option dontlog-normal now\n")),
+]
+
 
 def esc(o):
     return o.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
