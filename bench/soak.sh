@@ -41,11 +41,15 @@ start_mockserver() {  # a fresh timeline for each proxy's run; sets mock_pid and
     --rule 's4: -> status 200 delay=1 jitter=1' >"$tmp/mock.out" 2>&1 &
   mock_pid=$!
   pids+=($mock_pid)
-  for _ in $(seq 100); do grep -q '^ready$' "$tmp/mock.out" && break; sleep 0.05; done
+  for _ in $(seq 400); do grep -q '^ready$' "$tmp/mock.out" && break; sleep 0.05; done
   declare -gA ports=()
   for s in s1 s2 s3 s4; do
     ports[$s]=$(awk -v s="$s" '$1 == "listening" && $2 == s { n = split($3, a, ":"); print a[n] }' "$tmp/mock.out")
-    [[ -n "${ports[$s]}" ]] || { cat "$tmp/mock.out"; echo "bench/soak.sh: mockserver did not start" >&2; exit 1; }
+    [[ -n "${ports[$s]}" ]] || {
+      cat "$tmp/mock.out"
+      echo "bench/soak.sh: mockserver did not start ($(kill -0 "$mock_pid" 2>/dev/null && echo running || echo exited))" >&2
+      exit 1
+    }
   done
 }
 
@@ -115,7 +119,7 @@ soak() {  # NAME COMMAND...
   wait "$pid" 2>/dev/null || true
   kill "$mock_pid" 2>/dev/null || true
   wait "$mock_pid" 2>/dev/null || true
-  downs[$name]=$(grep -c ' is DOWN' "$tmp/$name.out" || true)
+  downs[$name]=$(grep -c '^Server .* is DOWN' "$tmp/$name.out" || true)  # the log's lines, not stderr's copies
   fail[$name]=$((non2xx[$name] + sockerr[$name]))
 }
 
