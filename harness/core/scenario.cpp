@@ -43,8 +43,11 @@ class Reader {
  public:
   explicit Reader(std::string_view file) : file_(file) {}
 
+  // `n` may be a missing key's node, which has no place in the file (and whose Mark() throws):
+  // the error then names the file without a line.
   void error(const YAML::Node& n, std::string field, std::string message) {
-    errors_.push_back({file_, n.Mark().is_null() ? 0 : n.Mark().line + 1, std::move(field), std::move(message)});
+    const int line = n.IsDefined() && !n.Mark().is_null() ? n.Mark().line + 1 : 0;
+    errors_.push_back({file_, line, std::move(field), std::move(message)});
   }
 
   // Every key of map `n` must be one of `known`.
@@ -300,7 +303,7 @@ class Reader {
         error(v["backend"], field + ".backend", fmt::format("no backend '{}' in backends", st.backend));
       if (st.at > s.duration) error(v["at"], field + ".at", "after the end of the scenario (duration)");
       if (st.rate > 0 && st.at + st.rate_for > s.duration)
-        error(v["for"], field + ".for", "the rate step runs past the end of the scenario (duration)");
+        error(v["for"] ? v["for"] : v, field + ".for", "the rate step runs past the end of the scenario (duration)");
       s.timeline.push_back(std::move(st));
     }
   }

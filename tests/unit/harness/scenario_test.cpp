@@ -119,6 +119,9 @@ expect:
            {"{at: 3s, requests: 2, for: 1s}", "timeline[1].for: only for a rate step"},
            {"{at: 3s, rate: 1000, for: 11s}", "timeline[1].for: more than 10000 requests in one rate step"},
            {"{at: 3s, rate: 5, for: 8s}", "timeline[1].for: the rate step runs past the end of the scenario"},
+           // No `for` to point at: the step's line (found by the scenario fuzz target, which
+           // crashed on the missing key's node).
+           {"{at: 12s, rate: 5}", "s.yaml:11: timeline[1].for: the rate step runs past the end of the scenario"},
            {"{at: 3s, rate: 0, for: 1s}", "timeline[1].rate: '0': expected a whole number from 1 to 1000"},
            {"{at: 3s, rate: 2, for: 1s, requests: 2}", "timeline[1]: a step does one thing"}}) {
     text = kValid;
