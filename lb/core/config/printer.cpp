@@ -119,6 +119,20 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
     if (p.allbackups) line("option allbackups");
     if (p.log_health_checks) line("option log-health-checks");
   }
+  if (p.stats) {  // the page's every setting, so that the printed file serves the same page
+    const auto& st = *p.stats;
+    line("stats enable");
+    line("stats uri " + quote_word(st.uri));
+    if (st.refresh) line(fmt::format("stats refresh {}ms", st.refresh->count()));
+    if (!st.realm.empty()) line("stats realm " + quote_word(st.realm));
+    for (const auto& u : st.users) line("stats auth " + quote_word(u.name + ":" + u.password));
+    using A = StatsPage::Admin;
+    if (st.admin == A::Always) line("stats admin if TRUE");
+    if (st.admin == A::FromLocalhost) line("stats admin if LOCALHOST");
+    if (st.admin == A::NotFromLocalhost) line("stats admin unless LOCALHOST");
+    if (st.show_legends) line("stats show-legends");
+    if (st.hide_version) line("stats hide-version");
+  }
   if (p.forwardfor) line("option forwardfor");
   if (p.httplog) line("option httplog");
   if (p.tcplog) line("option tcplog");

@@ -306,6 +306,30 @@ TEST(ConfigPrinter, PrintedConfigParsesToTheSameModel) {
   EXPECT_EQ(first.config, second.config) << printed;
 }
 
+// Found by the config fuzz target: the printer left the stats page out.
+TEST(ConfigPrinter, AStatsPagePrintsWithEverySetting) {
+  for (const char* admin : {"if TRUE", "if LOCALHOST", "unless LOCALHOST", "if FALSE"}) {
+    auto first = parse_config(fmt::format(R"(frontend f
+    mode http
+    bind 127.0.0.1:8404
+    stats uri /st
+    stats refresh 5s
+    stats realm "My Stats"
+    stats auth admin:s3cret
+    stats auth ops:x
+    stats admin {}
+    stats show-legends
+    stats hide-version
+)", admin), "a.cfg");
+    ASSERT_TRUE(first.ok());
+    const std::string printed = print_config(first.config);
+    auto second = parse_config(printed, "b.cfg");
+    ASSERT_TRUE(second.ok()) << printed;
+    ASSERT_TRUE(second.config.proxies.at(0).stats.has_value()) << printed;
+    EXPECT_EQ(first.config.proxies.at(0).stats, second.config.proxies.at(0).stats) << printed;
+  }
+}
+
 }  // namespace
 }  // namespace lb::core
 
