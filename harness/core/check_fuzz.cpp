@@ -324,6 +324,10 @@ std::optional<CheckVerdict> check_verdict(const StatsCsv& stats, std::string_vie
   v.status = *status;
   v.check_status = check->starts_with("* ") ? check->substr(2) : *check;
   if (v.check_status.empty() || v.check_status == "INI") return std::nullopt;
+  // haproxy sets the check status in the connection's I/O handler (wake_srv_chk) and applies a
+  // conditional pass to the server in the check task that runs after it (process_chk_conn,
+  // check_notify_stopping); a `show stat` in between sees L7OKC on a server still UP.
+  if (v.check_status == "L7OKC" && v.status == "UP") return std::nullopt;
   v.check_code = *code;
   v.last_chk = *info;
   return v;

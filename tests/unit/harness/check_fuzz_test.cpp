@@ -75,13 +75,15 @@ TEST(CheckFuzz, VerdictsComeFromShowStatOnceChecked) {
       "c1,s,DOWN,L7STS,500,\"Internal, Error\",\n"
       "c2,s,UP,INI,,,\n"
       "c3,s,UP 0/1,L7RSP,,,\n"
-      "c4,s,NOLB,* L7OKC,404,,\n\n");
+      "c4,s,NOLB,* L7OKC,404,,\n"
+      "c5,s,UP,* L7OKC,404,,\n\n");
   ASSERT_TRUE(csv);
   EXPECT_EQ(check_verdict(*csv, "c1"), (CheckVerdict{"DOWN", "L7STS", "500", "Internal, Error"}));
   EXPECT_EQ(check_verdict(*csv, "c1")->to_string(), "DOWN L7STS code=500 info=\"Internal, Error\"");
   EXPECT_EQ(check_verdict(*csv, "c2"), std::nullopt);  // not checked yet
   EXPECT_EQ(check_verdict(*csv, "c3"), std::nullopt);  // the transition is not applied yet
   EXPECT_EQ(check_verdict(*csv, "c4"), (CheckVerdict{"NOLB", "L7OKC", "404", ""}));
+  EXPECT_EQ(check_verdict(*csv, "c5"), std::nullopt);  // the check task has not made it NOLB yet
   EXPECT_EQ(check_verdict(*csv, "c9"), std::nullopt);
 }
 
