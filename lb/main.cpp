@@ -62,9 +62,15 @@ std::optional<std::vector<lb::core::ConfigFile>> read_configs(const std::vector<
   return out;
 }
 
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+  return name;
+}
+
 // Reads and judges the files exactly as `haproxy -c` does, printing its diagnostics on stderr;
 // with `check_only` also the verdict on stdout.
-Loaded load(const std::vector<std::string>& paths, bool check_only, bool quiet) {
+Loaded load(const std::vector<std::string>& paths, bool check_only, bool quiet, const std::string& localpeer) {
   const int pid = ::getpid();
   Loaded out;
   const auto files = read_configs(paths, pid);
@@ -75,6 +81,14 @@ Loaded load(const std::vector<std::string>& paths, bool check_only, bool quiet) 
   // Like haproxy, server names are resolved now, by libc, as `init-addr` says; a name that does
   // not resolve is fatal unless `none` or an address follows it.
   lb::core::ParseEnvironment env;
+  for (char** v = environ; *v; ++v) {
+    const std::string_view entry(*v);
+    if (const auto eq = entry.find('='); eq != std::string_view::npos && eq > 0)
+      env.variables.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  // As haproxy: the peer name from -L, else the host name, readable as "${HAPROXY_LOCALPEER}".
+  env.localpeer_from_command_line = !localpeer.empty();
+  env.variables["HAPROXY_LOCALPEER"] = localpeer.empty() ? host_name() : localpeer;
   env.lookup = [](const std::string& host, lb::core::AddressFamily family) { return lb::net::resolve_host(host, family); };
   if (auto resolv = lb::core::read_input_file("/etc/resolv.conf")) env.resolv_conf = std::move(resolv.text);
   out.parsed = lb::core::parse_config_files(*files, env);
@@ -129,6 +143,11 @@ int main(int argc, char** argv) try {
   app.add_flag("--db", foreground, "-db: stay in the foreground (lb always does; accepted as haproxy takes it)");
   app.add_flag("-d", debug, "debug mode: same as -db (accepted as haproxy takes it)");
   app.add_option("-p,--pidfile", pidfile, "write the process id to PIDFILE")->option_text("PIDFILE");
+  std::string localpeer;
+  app.add_option("-L", localpeer,
+                 "local peer name, as haproxy's -L: the configuration reads it as \"${HAPROXY_LOCALPEER}\" "
+                 "(default: the host name)")
+      ->option_text("NAME");
   bool master_worker = false, systemd = false;
   app.add_flag("-W", master_worker,
                "master-worker mode, as HAProxy's: a master process runs a worker; SIGUSR2 to the master reloads "
@@ -176,7 +195,7 @@ Exit codes: 0 success, 1 runtime failure (e.g. a port already in use), 2 bad usa
     return app.exit(e) == 0 ? kExitOk : kExitBadInput;  // --help is a success
   }
 
-  const Loaded loaded = load(config_paths, check_only, quiet);
+  const Loaded loaded = load(config_paths, check_only, quiet, localpeer);
   if (check_only || loaded.exit_code != kExitOk) return loaded.exit_code;
 
   if (!pidfile.empty()) {
@@ -201,7 +220,7 @@ Exit codes: 0 success, 1 runtime failure (e.g. a port already in use), 2 bad usa
   return lb::net::run_master(
       loaded.parsed.config,
       [&]() -> std::optional<lb::core::Config> {
-        auto again = load(config_paths, false, quiet);
+        auto again = load(config_paths, false, quiet, localpeer);
         if (again.exit_code != kExitOk) return std::nullopt;
         return std::move(again.parsed.config);
       },

@@ -172,6 +172,59 @@ frontend fe
                   "[ALERT] config : Fatal errors found in configuration."));
 }
 
+// The process environment reaches the configuration as in haproxy: "${NAME}" and ${NAME[*]} in
+// double quotes, $NAME in any address, HAPROXY_LOCALPEER from -L, setenv for the lines after it.
+TEST(LbCheck, ReadsTheEnvironmentAsHaproxyDoes) {
+  TempDir dir;
+  const std::string head = R"(global
+    log stdout format raw local0
+    setenv LBH_IT_LATER 127.0.0.1:18492
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1s
+    timeout server 1s
+frontend fe
+    bind "${LBH_IT_ADDR}"
+    bind '127.0.0.1:$LBH_IT_PORT'
+    bind "${LBH_IT_LATER}"
+)";
+  // Parsing stops short of the check that names the backend: the servers' errors come first.
+  const auto servers = dir.write("servers.cfg", head + R"(    default_backend apps
+backend apps
+    server s1 "${LBH_IT_SRV-127.0.0.1:18491}" "${LBH_IT_OPTS[*]}"
+    server s2 "${LBH_IT_BAD}"
+)");
+  const auto peer = dir.write("peer.cfg", head + R"(    default_backend "${HAPROXY_LOCALPEER}"
+backend apps
+    server s1 "${LBH_IT_SRV-127.0.0.1:18491}" "${LBH_IT_OPTS[*]}" 2
+)");
+  const auto with = [&](const std::string& bin, const std::filesystem::path& cfg) {
+    // env(1) starts the balancer with these variables on top of the test's own.
+    std::vector<std::string> args{"LBH_IT_ADDR=127.0.0.1:18490", "LBH_IT_PORT=18493",
+                                  "LBH_IT_OPTS=check inter 2s fall", "LBH_IT_BAD=127.0.0.1:x", bin,
+                                  "-c", "-L", "edge7", "-f", cfg.string()};
+    return run("/usr/bin/env", args);
+  };
+  for (const auto& cfg : {servers, peer}) {
+    const auto lb = with(LB_BIN, cfg);
+    const auto ha = with("/usr/sbin/haproxy", cfg);
+    ASSERT_EQ(ha.exit_code, 1) << "is haproxy installed? ci/install-deps.sh installs it\n" << ha.err;
+    EXPECT_EQ(lb.exit_code, 2) << lb.err;
+    std::vector<std::string> lb_alerts;
+    for (const auto& m : messages(lb.err))
+      if (m.starts_with("[ALERT]")) lb_alerts.push_back(m);
+    EXPECT_EQ(lb_alerts, messages(ha.err)) << cfg;
+    // Each alert shows a value that came from the environment.
+    if (cfg == servers) {
+      EXPECT_THAT(lb.err, HasSubstr("'fall' expects an integer argument"));
+      EXPECT_THAT(lb.err, HasSubstr("invalid character 'x' in port number 'x' in '127.0.0.1:x'"));
+    } else {
+      EXPECT_THAT(lb.err, HasSubstr("unable to find required default_backend: 'edge7'"));
+    }
+  }
+}
+
 TEST(LbCheck, HelpShowsCopyPasteExamples) {
   const auto r = run(LB_BIN, {"--help"});
   EXPECT_EQ(r.exit_code, 0);

@@ -24,10 +24,8 @@ bool one_of(std::string_view w, std::initializer_list<std::string_view> list) {
 // is clearer than "unknown keyword", and silently ignoring them would change what the user gets.
 constexpr std::array kUnsupportedSections{"userlist", "peers", "mailers", "program",
                                           "http-errors", "ring", "cache",     "fcgi-app"};
-constexpr std::array kUnsupportedGlobal{"lua-load",   "setenv",         "presetenv", "unsetenv",
-                                        "resetenv",   "external-check", "nbproc",    "cpu-map",
-                                        "h1-case-adjust",
-                                        "localpeer",  "set-dumpable",   "node",      "description"};
+constexpr std::array kUnsupportedGlobal{"lua-load", "external-check", "nbproc",      "cpu-map",
+                                        "h1-case-adjust", "set-dumpable", "node", "description"};
 // Process knobs with no effect on checks or routing: accepted, with a warning that lb ignores them.
 constexpr std::array kIgnoredGlobal{"daemon",  "user",     "group",
                                     "uid",     "gid",           "chroot",   "pidfile",  "nbthread",
@@ -133,7 +131,7 @@ std::string suggestion(const std::array<const char*, N>& list, std::string_view 
 
 class Parser {
  public:
-  Parser(std::string_view file, ParseEnvironment env) : file_(file), env_(std::move(env)) {
+  Parser(std::string_view file, ParseEnvironment env) : file_(file), env_(std::move(env)), variables_(env_.variables) {
     defaults_.kind = ProxyKind::Defaults;
     defaults_.mode = Mode::Tcp;
   }
@@ -198,9 +196,17 @@ class Parser {
   SourcePos pos() const { return {file_, line_}; }
 
   void on_line(std::string_view line) {
-    auto lexed = lex_line(line);
+    LexContext context;
+    context.getenv = variable_lookup();
+    context.file = file_;
+    context.line = line_;
+    if (current_section_) context.section = *current_section_;
+    auto lexed = lex_line(line, context);
     if (!lexed.error.empty()) return alert(lexed.error, Form::ParsingTight);
-    if (lexed.words.empty()) return;
+    // An empty word at the end is no word for haproxy's keyword parsers (they test *args[n], and
+    // the words after the last are empty too); a line whose first word is empty is skipped.
+    while (!lexed.words.empty() && lexed.words.back().empty()) lexed.words.pop_back();
+    if (lexed.words.empty() || lexed.words.front().empty()) return;
     const Words w{lexed.words};
     if (start_section(w)) return;
     switch (section_) {
@@ -219,6 +225,9 @@ class Parser {
 
   bool start_section(Words w) {
     const std::string_view kw = w[0];
+    if (kw == "global" || kw == "resolvers" || kw == "defaults" || kw == "frontend" || kw == "backend" ||
+        kw == "listen" || in(kUnsupportedSections, kw))
+      current_section_ = w.size() > 1 && !w[1].empty() ? w[1] : w[0];  // ${.SECTION} from the next line on
     if (kw == "global") {
       finish_proxy();
       section_ = Section::Global;
@@ -486,7 +495,7 @@ class Parser {
         r.nameservers.push_back({w[1], std::string(text), 0, pos(), true});
         return;
       }
-      auto a = parse_socket_address(text, AddressUse::Nameserver);
+      auto a = parse_socket_address(text, AddressUse::Nameserver, variable_lookup());
       if (!a) return alert(fmt::format("'{} {}' : {}", kw, w[1], a.error().message));
       std::string host = a->host;
       if (!is_ip_literal(host)) {
@@ -495,6 +504,7 @@ class Parser {
         if (!found) return alert(fmt::format("'{} {}' : invalid address: '{}' in '{}'", kw, w[1], a->host_as_written, text));
         host = *found;
       }
+      note_loose_port(*a, "nameserver");
       r.nameservers.push_back({w[1], host, a->port.value_or(0), pos()});
       return;
     }
@@ -560,6 +570,8 @@ class Parser {
       if (auto t = parse_log_target(w)) g.logs.push_back(*t);
       return;
     }
+    if (kw == "setenv" || kw == "presetenv" || kw == "unsetenv" || kw == "resetenv" || kw == "localpeer")
+      return environment_keyword(w);
     if (kw == "spread-checks") {
       if (w.size() < 2) return alert(fmt::format("'{}' expects an integer argument.", kw));
       const auto v = parse_loose_int(w[1]);
@@ -617,6 +629,56 @@ class Parser {
     alert(fmt::format("unknown keyword '{}' in 'global' section{}", kw, suggestion(kGlobalKeywords, kw)));
   }
 
+  void note_loose_port(const SocketAddress& a, std::string_view keyword) {
+    if (a.loose_port.empty()) return;
+    const auto read = a.port_last ? fmt::format("{}-{}", *a.port, a.port_last) : fmt::format("{}", *a.port);
+    warn(fmt::format("'{}' reads port '{}' as {}, as HAProxy does", keyword, a.loose_port, read));
+  }
+
+  VariableLookup variable_lookup() const {
+    return [this](const std::string& name) -> std::optional<std::string> {
+      const auto it = variables_.find(name);
+      return it == variables_.end() ? std::nullopt : std::optional<std::string>(it->second);
+    };
+  }
+
+  // The global keywords that change the variables of the lines after them (cfgparse-global.c):
+  // haproxy calls setenv(3)/unsetenv(3), so a name libc refuses (empty, or with '=') fails.
+  void environment_keyword(Words w) {
+    const std::string_view kw = w[0];
+    auto arg = [&](std::size_t i) -> std::string_view { return i < w.size() ? std::string_view(w[i]) : std::string_view(); };
+    const auto invalid_name = [](std::string_view name) { return name.empty() || name.find('=') != std::string_view::npos; };
+    if (kw == "setenv" || kw == "presetenv") {
+      if (!arg(4).empty()) return alert(fmt::format("'{}' cannot handle unexpected argument '{}'.", kw, w[4]));
+      if (arg(2).empty()) return alert(fmt::format("'{}' expects a name and a value.", kw), Form::ParsingTight);
+      if (invalid_name(w[1]))
+        return alert(fmt::format("'{}' failed on variable '{}' : Invalid argument.", kw, w[1]), Form::ParsingTight);
+      if (kw == "setenv" || !variables_.contains(w[1])) variables_[w[1]] = w[2];
+      return;
+    }
+    if (kw == "unsetenv") {
+      if (arg(1).empty()) return alert(fmt::format("'{}' expects at least one variable name.", kw), Form::ParsingTight);
+      for (std::size_t i = 1; !arg(i).empty(); ++i) {
+        if (invalid_name(w[i]))
+          return alert(fmt::format("'{}' failed on variable '{}' : Invalid argument.", kw, w[i]), Form::ParsingTight);
+        variables_.erase(w[i]);
+      }
+      return;
+    }
+    if (kw == "resetenv") {
+      std::vector<std::string_view> keep;
+      for (std::size_t i = 1; !arg(i).empty(); ++i) keep.push_back(w[i]);
+      std::erase_if(variables_, [&](const auto& v) { return std::find(keep.begin(), keep.end(), v.first) == keep.end(); });
+      return;
+    }
+    // localpeer
+    if (!arg(2).empty()) return alert(fmt::format("'{}' cannot handle unexpected argument '{}'.", kw, w[2]));
+    if (arg(1).empty()) return alert(fmt::format("'{}' expects a name as an argument.", kw));
+    if (env_.localpeer_from_command_line)
+      return warn(fmt::format("'{}' ignored since it is already set by using the '-L' command line argument.", kw));
+    variables_["HAPROXY_LOCALPEER"] = w[1];
+  }
+
   // `stats socket|timeout|maxconn|bind-process` (src/cli.c stats_parse_global).
   void stats_keyword(Words w) {
     auto arg = [&](std::size_t i) -> std::string_view { return i < w.size() ? std::string_view(w[i]) : std::string_view(); };
@@ -641,7 +703,7 @@ class Parser {
       sock.path = std::string(addr.starts_with("unix@") ? addr.substr(5) : addr);
       if (sock.path.empty()) return alert("'stats socket' in global section expects an address or a path to a UNIX socket");
     }
-    auto a = sock.path.empty() ? parse_socket_address(addr, AddressUse::Bind) : ValueResult<SocketAddress>(SocketAddress{});
+    auto a = sock.path.empty() ? parse_socket_address(addr, AddressUse::Bind, variable_lookup()) : ValueResult<SocketAddress>(SocketAddress{});
     // HAProxy repeats the position inside these messages.
     const std::string where = fmt::format("parsing [{}:{}] : 'stats socket' : ", pos().file, pos().line);
     if (sock.path.empty()) {
@@ -690,10 +752,13 @@ class Parser {
     LogTarget t;
     t.target = w[1];
     if (t.target != "stdout" && t.target != "stderr" && !t.target.starts_with("ring@")) {
-      if (auto a = parse_socket_address(t.target, AddressUse::Log); !a) {
+      if (auto a = parse_socket_address(t.target, AddressUse::Log, variable_lookup()); !a) {
         alert(fmt::format("log : {}", a.error().message));
         return std::nullopt;
+      } else {
+        note_loose_port(*a, "log");
       }
+      t.target = env_expand(t.target, variable_lookup());  // what the log sink sends to
     }
     std::size_t i = 2;
     if (i < w.size() && w[i] == "len") i += 2;
@@ -887,20 +952,26 @@ class Parser {
 
   void add_bind(Words args) {
     ProxyConfig& p = *proxy_;
-    for (std::size_t i = 1; i < args.size(); ++i)
-      if (!args[i].empty())
-        return alert(fmt::format("'bind {}' : option '{}' is not supported by lb", args[0], args[i]));
+    // As with server keywords, haproxy reads bind options up to the first empty word.
+    if (args.size() > 1 && !args[1].empty())
+      return alert(fmt::format("'bind {}' : option '{}' is not supported by lb", args[0], args[1]));
     // A bind address may list several addresses separated by commas.
     std::string_view list = args[0];
     while (!list.empty()) {
       const auto comma = list.find(',');
       const auto one = list.substr(0, comma);
       list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-      auto a = parse_socket_address(one, AddressUse::Bind);
+      auto a = parse_socket_address(one, AddressUse::Bind, variable_lookup());
       if (!a) return alert(fmt::format("'bind' : {}", a.error().message));
       if (*a->port == 0) return alert("'bind' : invalid port '0'");
-      // An IPv6-only bind without a host listens on every IPv6 address.
-      const std::string host = a->host.empty() && a->family == AddressFamily::V6 ? "::" : a->host;
+      // haproxy resolves a bind name now (PA_O_RESOLVE) and listens on the address it found.
+      std::string host = a->host.empty() && a->family == AddressFamily::V6 ? "::" : a->host;
+      if (!host.empty() && !is_ip_literal(host)) {
+        const auto ip = lookup(host, a->family);
+        if (!ip) return alert(fmt::format("'bind' : invalid address: '{}' in '{}'", a->host_as_written, one));
+        host = *ip;
+      }
+      note_loose_port(*a, "bind");
       const int last = a->port_last ? a->port_last : *a->port;
       for (int port = *a->port; port <= last; ++port) p.binds.push_back({host, static_cast<std::uint16_t>(port)});
     }
@@ -1317,7 +1388,7 @@ class Parser {
     s.name = w[1];
     s.pos = pos();
     const std::string who = fmt::format("'server {}/{}' : ", p.name, s.name);
-    auto a = parse_socket_address(w[2], AddressUse::Server);
+    auto a = parse_socket_address(w[2], AddressUse::Server, variable_lookup());
     if (!a) {
       // HAProxy ends its own server-address messages with a period only for these two.
       const auto& m = a.error().message;
@@ -1329,6 +1400,7 @@ class Parser {
     s.host_as_written = a->host_as_written;
     s.family = a->family;
     s.port = a->port.value_or(0);
+    note_loose_port(*a, "server");
     s.settings = p.default_server;
     if (!server_params(w.subspan(3), s.settings, who, s.name)) return;
     if (s.settings.resolvers_set && !is_ip_literal(s.host) && !valid_dns_name(s.host))
@@ -1355,7 +1427,7 @@ class Parser {
            Form::Bracketed);
     // HAProxy names none of the servers yet while it reads the line.
     const std::string who = fmt::format("'server {}/(null)' : ", p.name);
-    auto a = parse_socket_address(w[3], AddressUse::Server);
+    auto a = parse_socket_address(w[3], AddressUse::Server, variable_lookup());
     if (!a) {
       const auto& m = a.error().message;
       const bool period = m.starts_with("invalid address: ") || m.starts_with("invalid port ");
@@ -1412,13 +1484,17 @@ class Parser {
       alert(fmt::format("{}{}", who, message), Form::Bracketed);
       return false;
     };
-    for (std::size_t i = 0; i < w.size(); ++i) {
+    // haproxy reads keywords up to the first empty word (while (*args[cur_arg])), and no further.
+    for (std::size_t i = 0; i < w.size() && !w[i].empty(); ++i) {
       const std::string_view kw = w[i];
-      auto arg = [&]() -> const std::string* {
+      // `missing`: the keyword's own message (src/server.c, src/check.c) when its argument is not there.
+      auto arg = [&](std::string_view missing) -> const std::string* {
         if (i + 1 < w.size()) return &w[++i];
-        fail(fmt::format("'{}' expects an argument..", kw));
+        fail(fmt::format("'{}' {}.", kw, missing));
         return nullptr;
       };
+      // A few keywords read their argument with atol() without testing it: "" is 0.
+      auto unchecked_arg = [&]() -> std::string { return i + 1 < w.size() ? w[++i] : std::string(); };
       auto time_arg = [&](Ms& out) {
         if (i + 1 >= w.size()) return fail(fmt::format("'{}' expects a delay as argument..", kw));
         const std::string& a = w[++i];
@@ -1436,7 +1512,7 @@ class Parser {
         return true;
       };
       auto count_arg = [&](int& out) {
-        const auto* a = arg();
+        const auto* a = arg("expects an integer argument.");
         if (!a) return false;
         const auto v = parse_loose_int(*a);
         if (v.value <= 0) return fail(fmt::format("'{}' has to be > 0..", kw));
@@ -1459,32 +1535,30 @@ class Parser {
       else if (kw == "rise") { if (!count_arg(s.rise)) return false; }
       else if (kw == "fall") { if (!count_arg(s.fall)) return false; }
       else if (kw == "port") {
-        const auto* a = arg();
+        const auto* a = arg("expects a port number as argument.");
         if (!a) return false;
         const auto v = parse_loose_int(*a);
         if (v.value < 1 || v.value > 65535) return fail(fmt::format("invalid port '{}' for 'port'..", *a));
         if (!v.strict) loose_warn(*a, v.value);
         s.check_port = static_cast<std::uint16_t>(v.value);
       } else if (kw == "addr") {
-        const auto* a = arg();
+        const auto* a = arg("expects <ipv4|ipv6> as argument.");
         if (!a) return false;
         auto hp = parse_host_port(*a);
         if (!hp || hp->host.empty()) return fail(fmt::format("invalid address '{}' for 'addr'..", *a));
         s.check_addr = hp->host;
         if (hp->port && !s.check_port) s.check_port = *hp->port;
       } else if (kw == "weight") {
-        const auto* a = arg();
-        if (!a) return false;
-        const auto v = parse_loose_int(*a);
+        const auto a = unchecked_arg();
+        const auto v = parse_loose_int(a);
         if (v.value < 0 || v.value > 256)
           return fail(fmt::format("weight of server {} is not within 0 and 256 ({})..", name, v.value));
-        if (!v.strict) loose_warn(*a, v.value);
+        if (!v.strict) loose_warn(a, v.value);
         s.weight = static_cast<int>(v.value);
       } else if (kw == "maxconn") {
-        const auto* a = arg();
-        if (!a) return false;
-        const auto v = parse_loose_int(*a);
-        if (!v.strict) loose_warn(*a, v.value);
+        const auto a = unchecked_arg();
+        const auto v = parse_loose_int(a);
+        if (!v.strict) loose_warn(a, v.value);
         s.maxconn = static_cast<int>(std::max(0L, v.value));
       } else if (kw == "resolvers" || kw == "resolve-prefer" || kw == "resolve-opts" || kw == "resolve-net" ||
                  kw == "init-addr") {
@@ -1770,6 +1844,8 @@ class Parser {
 
   std::string file_;
   ParseEnvironment env_;
+  std::map<std::string, std::string> variables_;
+  std::optional<std::string> current_section_;
   int line_ = 0;
   Section section_ = Section::None;
   ProxyConfig defaults_;

@@ -4,6 +4,7 @@
 // HAProxy knows but lb does not implement are named as such, and values HAProxy reads loosely
 // (`weight abc`) are accepted with a warning.
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,11 @@ struct ParseResult {
 // What a configuration may read besides its own text: `parse-resolv-conf` reads /etc/resolv.conf
 // (nullopt: it could not be opened). The edge fills it in; tests pass their own.
 struct ParseEnvironment {
+  // The process environment that "${NAME}" in double quotes reads (and `setenv`, `presetenv`,
+  // `unsetenv`, `resetenv` in global change for the lines after them). Empty by default, so that
+  // parsing stays pure; lb/main passes its own, with HAPROXY_LOCALPEER set as haproxy sets it.
+  std::map<std::string, std::string> variables;
+  bool localpeer_from_command_line = false;  // `-L NAME` given: a `localpeer` line is ignored
   std::optional<std::string> resolv_conf;
   // The system resolver (libc) for `init-addr libc` and nameserver names: the first address of
   // a host in a family, nullopt if none. Unset: only address literals and "localhost" resolve,

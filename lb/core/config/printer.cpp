@@ -95,6 +95,12 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
   for (const auto& l : p.logs) line(log_line(l));
   if (p.has_frontend_role() && !p.default_backend.empty()) line("default_backend " + quote_word(p.default_backend));
   if (p.has_frontend_role() && p.maxconn) line(fmt::format("maxconn {}", p.maxconn));
+  if (p.has_backend_role()) {
+    using L = ProxyConfig::LoadState;
+    if (p.load_server_state != L::None)
+      line(p.load_server_state == L::Global ? "load-server-state-from-file global" : "load-server-state-from-file local");
+    if (!p.server_state_file_name.empty()) line("server-state-file-name " + quote_word(p.server_state_file_name));
+  }
   if (p.has_frontend_role())
     for (const auto& b : p.use_backends) line("use_backend " + quote_word(b));
   if (p.has_backend_role()) {
@@ -188,6 +194,17 @@ std::string print_config(const Config& c) {
     out += fmt::format("    max-spread-checks {}\n", format_duration(*c.global.max_spread_checks));
   if (c.global.master_worker) out += c.global.exit_on_failure ? "    master-worker\n" : "    master-worker no-exit-on-failure\n";
   if (c.global.hard_stop_after) out += fmt::format("    hard-stop-after {}\n", format_duration(*c.global.hard_stop_after));
+  for (const auto& s : c.global.stats_sockets) {
+    const std::string where = !s.path.empty() ? (s.path.starts_with('/') ? s.path : "unix@" + s.path)
+                                              : format_host_port(s.host, s.port);
+    out += "    stats socket " + quote_word(where);
+    out += s.level == CliLevel::User ? " level user" : s.level == CliLevel::Admin ? " level admin" : " level operator";
+    if (s.mode) out += fmt::format(" mode {:o}", *s.mode);
+    out += "\n";
+  }
+  if (c.global.stats_timeout != Ms{10000}) out += fmt::format("    stats timeout {}\n", format_duration(c.global.stats_timeout));
+  if (!c.global.server_state_file.empty()) out += "    server-state-file " + quote_word(c.global.server_state_file) + "\n";
+  if (!c.global.server_state_base.empty()) out += "    server-state-base " + quote_word(c.global.server_state_base) + "\n";
   for (const auto& r : c.resolvers) print_resolvers(out, r);
   for (const auto& p : c.proxies) {
     print_proxy(out, p);

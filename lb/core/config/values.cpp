@@ -180,6 +180,14 @@ std::optional<std::uint16_t> port_number(std::string_view s) {
   return static_cast<std::uint16_t>(v);
 }
 
+// atoi() of a port: the number its first digits make (leading zeros too), saturated past any port.
+long atoi_port(std::string_view s) {
+  long v = 0;
+  for (std::size_t n = 0; n < s.size() && std::isdigit(static_cast<unsigned char>(s[n])); ++n)
+    v = std::min(v * 10 + (s[n] - '0'), 1000000L);
+  return v;
+}
+
 struct Prefix {
   std::string_view text;
   SocketAddress::Kind kind;
@@ -215,10 +223,11 @@ std::string_view family_prefix(AddressFamily f) {
   return "";
 }
 
-ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUse use) {
+ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUse use, const VariableLookup& variables) {
   const std::string whole(text);
+  const std::string expanded = text.find('$') == std::string_view::npos ? whole : env_expand(text, variables);
   auto fail = [&](std::string m) { return ValueError{std::move(m)}; };
-  std::string_view rest = text;
+  std::string_view rest = expanded;
   bool dgram = false;
   if (rest.starts_with("stream+")) rest.remove_prefix(7);
   else if (rest.starts_with("dgram+")) rest.remove_prefix(6), dgram = true;
@@ -286,27 +295,30 @@ ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUs
     if (use == AddressUse::Log) out.port = 514;
     return out;
   }
-  if (const auto dash = port_text.find('-'); dash != std::string_view::npos && dash > 0) {
-    if (use != AddressUse::Bind) return fail(fmt::format("port range not permitted here in '{}'", whole));
-    const auto first = port_number(port_text.substr(0, dash)), last = port_number(port_text.substr(dash + 1));
-    if (!first || !last || *first == 0 || *last < *first) return fail(fmt::format("invalid port '{}'", port_text));
-    out.port = first;
-    out.port_last = *last;
+  // str2sa_range(): a port that starts with a digit is read with atoi(), so "80x" is 80 (lb
+  // notes it in `loose_port`); a range only where ports may be ranges; a mandatory port (bind,
+  // nameserver) is at least 1.
+  if (std::isdigit(static_cast<unsigned char>(port_text.front()))) {
+    const auto dash = port_text.find('-');
+    if (dash != std::string_view::npos && use != AddressUse::Bind)
+      return fail(fmt::format("port range not permitted here in '{}'", whole));
+    const auto low_text = port_text.substr(0, dash);
+    const auto high_text = dash == std::string_view::npos ? low_text : port_text.substr(dash + 1);
+    const long minimum = use == AddressUse::Bind || use == AddressUse::Nameserver ? 1 : 0;
+    const long low = atoi_port(low_text), high = atoi_port(high_text);
+    if (low < minimum || low > 65535) return fail(fmt::format("invalid port '{}'", low_text));
+    if (high < minimum || high > 65535) return fail(fmt::format("invalid port '{}'", high_text));
+    if (low > high) return fail(fmt::format("invalid port range '{}-{}'", low, high));
+    out.port = static_cast<std::uint16_t>(low);
+    if (dash != std::string_view::npos) out.port_last = static_cast<std::uint16_t>(high);
+    if (!all_digits(low_text) || !all_digits(high_text)) out.loose_port = std::string(port_text);
     return out;
   }
-  if (use == AddressUse::Server && (port_text.front() == '+' || port_text.front() == '-'))
-    return fail(fmt::format("port offsets ('{}') are not supported by lb", whole));
-  if (use == AddressUse::Nameserver) {
-    if (port_text.front() == '+' || port_text.front() == '-')
-      return fail(fmt::format("port offset not permitted here in '{}'", whole));
-    if (const auto bad = port_text.find_first_not_of("0123456789"); bad != std::string_view::npos)
-      return fail(fmt::format("invalid character '{}' in port number '{}' in '{}'", port_text[bad], port_text, whole));
-    if (const auto port = port_number(port_text); !port || *port == 0) return fail(fmt::format("invalid port '{}'", port_text));
+  if (port_text.front() == '+' || port_text.front() == '-') {
+    if (use == AddressUse::Server) return fail(fmt::format("port offsets ('{}') are not supported by lb", whole));
+    return fail(fmt::format("port offset not permitted here in '{}'", whole));
   }
-  const auto port = port_number(port_text);
-  if (!port) return fail(fmt::format("invalid port '{}'", port_text));
-  out.port = port;
-  return out;
+  return fail(fmt::format("invalid character '{}' in port number '{}' in '{}'", port_text.front(), port_text, whole));
 }
 
 std::optional<Network> parse_network(std::string_view text) {

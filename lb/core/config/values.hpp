@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "lb/core/config/lexer.hpp"
 #include "lb/core/config/model.hpp"
 #include "lb/core/time/clock.hpp"
 
@@ -64,8 +65,12 @@ struct SocketAddress {
   std::string host_as_written;                // as HAProxy quotes it in messages ("[::1]")
   std::optional<std::uint16_t> port;
   std::uint16_t port_last = 0;                // bind port ranges "80-81": the last port (0 = no range)
+  std::string loose_port;                     // the port as written when haproxy reads it loosely ("80x")
 };
-ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUse use);
+// `variables`: what "$NAME"/"${NAME}" in the address read (env_expand); messages quote the text
+// as written.
+ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUse use,
+                                                const VariableLookup& variables = {});
 // Whether `host` is an IPv4 or IPv6 address literal (no brackets), not a name.
 bool is_ip_literal(std::string_view host);
 // A `resolve-net` network: "10.0.0.0/8", "10.0.0.0/255.0.0.0" or "fd00::/8"; a bare address

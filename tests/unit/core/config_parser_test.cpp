@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "lb/core/config/lexer.hpp"
 #include "lb/core/config/parser.hpp"
 #include "lb/core/config/printer.hpp"
@@ -45,8 +47,63 @@ TEST(Lexer, ReportsUnmatchedQuoteAndBadHexEscape) {
   EXPECT_THAT(lex_line(R"(a \xZZ)").error, HasSubstr("hexadecimal"));
 }
 
+LexContext variables(std::map<std::string, std::string> vars) {
+  LexContext c;
+  c.getenv = [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    const auto it = vars.find(name);
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+  c.file = "site.cfg";
+  c.line = 7;
+  c.section = "apps";
+  return c;
+}
+
+TEST(Lexer, ExpandsVariablesInDoubleQuotesOnly) {
+  const auto c = variables({{"ADDR", "127.0.0.1:80"}, {"OPTS", "  check inter  2s "}, {"E", ""}});
+  EXPECT_THAT(lex_line(R"(server s1 "${ADDR}" "$ADDR" '$ADDR' $ADDR "\$ADDR")", c).words,
+              ElementsAre("server", "s1", "127.0.0.1:80", "127.0.0.1:80", "$ADDR", "$ADDR", "$ADDR"));
+  EXPECT_THAT(lex_line(R"(x "${UNSET}" "a${UNSET}b" "${UNSET-dflt}" "${ADDR-dflt}" "${E-dflt}")", c).words,
+              ElementsAre("x", "", "ab", "dflt", "127.0.0.1:80", ""));
+  // ${NAME[*]} makes words of the value's blank-separated parts, even across the quotes.
+  EXPECT_THAT(lex_line(R"(x "a${OPTS[*]}b" "${E[*]}")", c).words, ElementsAre("x", "a", "check", "inter", "2s", "b", ""));
+  EXPECT_THAT(lex_line(R"(x "${.FILE}:${.LINE}:${.SECTION}" "$.LINE")", c).words, ElementsAre("x", "site.cfg:7:apps", "7"));
+  EXPECT_THAT(lex_line(R"(x "${.SECTION}")").words, ElementsAre("x", ""));  // before any section
+  // The default is taken as written: no variable or escape in it is read.
+  EXPECT_THAT(lex_line(R"(x "${UNSET-$ADDR\t}")", c).words, ElementsAre("x", "$ADDR\\t"));
+}
+
+TEST(Lexer, NamesBadVariablesAsHaproxy) {
+  const auto c = variables({});
+  EXPECT_EQ(lex_line(R"(    log "${1X}" local0)", c).error,
+            "forbidden first char in environment variable name at position 12:\n  log \"${1X}\" local0\n         ^");
+  EXPECT_EQ(lex_line(R"(    log "$-" local0)", c).error,
+            "forbidden first char in environment variable name at position 11:\n  log \"$-\" local0\n        ^");
+  EXPECT_EQ(lex_line(R"(    log "${X" local0)", c).error,
+            "unmatched brace in environment variable name at position 11:\n  log \"${X\" local0\n        ^");
+  EXPECT_EQ(lex_line(R"(    log "${X[+]}" local0)", c).error,
+            "truncated or invalid word expansion sequence at position 13:\n  log \"${X[+]}\" local0\n          ^");
+  // haproxy shows the line as far as the NUL its parser has written into it: after an unknown
+  // pseudo-variable's name, or where a default value ended.
+  EXPECT_EQ(lex_line(R"(    log "${.FOO}" local0)", c).error,
+            "forbidden first char in environment variable name at position 12:\n  log \"${.FOO\n         ^");
+  EXPECT_EQ(lex_line(R"(    log "${Y-a}" "${.FOO}" local0)", c).error,
+            "forbidden first char in environment variable name at position 21:\n  log \"${Y-a\n                  ^");
+  EXPECT_EQ(lex_line(R"(    log "${X-a} local0)", c).error, "unmatched quote at position 9:\n  log \"${X-a\n      ^");
+}
+
+TEST(Lexer, ShowsLongLinesAsHaproxyDoes) {
+  // At most 80 columns; a position further right is centred between "..." marks.
+  const std::string tail(100, 'x');
+  EXPECT_EQ(lex_line("  a \"" + tail).error,
+            "unmatched quote at position 5:\n  a \"" + std::string(77, 'x') + "\n    ^");
+  EXPECT_EQ(lex_line("  a " + tail + " \"b").error,
+            "unmatched quote at position 106:\n  ..." + std::string(36, 'x') + " \"b...\n  " + std::string(40, ' ') + "^");
+  EXPECT_EQ(lex_line("a\x01\xff \"b").error, "unmatched quote at position 5:\n  a?? \"b\n      ^");
+}
+
 TEST(Lexer, QuoteWordRoundTrips) {
-  for (const std::string w : {"plain", "a b", "", "q\"uote", "back\\slash", "#hash", "tab\tnl\n", "\x01\x7f"}) {
+  for (const std::string w : {"plain", "a b", "", "q\"uote", "back\\slash", "#hash", "tab\tnl\n", "\x01\x7f", "$HOME x"}) {
     const auto words = lex_line(quote_word(w)).words;
     ASSERT_EQ(words.size(), 1u) << quote_word(w);
     EXPECT_EQ(words[0], w);
@@ -328,6 +385,45 @@ TEST(ConfigPrinter, AStatsPagePrintsWithEverySetting) {
     ASSERT_TRUE(second.config.proxies.at(0).stats.has_value()) << printed;
     EXPECT_EQ(first.config.proxies.at(0).stats, second.config.proxies.at(0).stats) << printed;
   }
+}
+
+// Found by the config fuzz target: the Runtime API sockets and the server-state settings were
+// not printed, and a resolvers section came back on another line.
+TEST(ConfigPrinter, RuntimeSocketsStateFilesAndResolversPrint) {
+  auto first = parse_config(R"(global
+    stats socket /run/lb.sock level admin mode 600
+    stats socket unix@rel.sock level user
+    stats socket ipv4@127.0.0.1:9999
+    stats socket [::1]:9998 level admin
+    stats timeout 2m
+    server-state-file /var/lib/lb/state
+    server-state-base /var/lib/lb
+resolvers dns
+    nameserver ns1 10.0.0.53:53
+backend apps
+    load-server-state-from-file local
+    server-state-file-name apps.state
+    server s1 127.0.0.1:80
+)", "a.cfg");
+  ASSERT_TRUE(first.ok());
+  const std::string printed = print_config(first.config);
+  auto second = parse_config(printed, "b.cfg");
+  ASSERT_TRUE(second.ok()) << printed;
+  for (auto* c : {&first.config, &second.config}) {
+    for (auto& s : c->global.stats_sockets) s.pos = {};
+    for (auto& r : c->resolvers) {
+      r.pos = {};
+      for (auto& n : r.nameservers) n.pos = {};
+    }
+    for (auto& p : c->proxies) {
+      p.pos = {};
+      p.default_server = {};
+      for (auto& s : p.servers) s.pos = {};
+    }
+  }
+  EXPECT_EQ(first.config, second.config) << printed;
+  EXPECT_EQ(second.config.global.stats_sockets.size(), 4u) << printed;
+  EXPECT_EQ(second.config.proxies.at(0).server_state_file_name, "apps.state") << printed;
 }
 
 }  // namespace

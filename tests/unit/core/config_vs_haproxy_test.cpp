@@ -107,6 +107,12 @@ TEST_P(ConfigVsHaproxy, SameVerdictAndMessages) {
   // one nameserver; its libc resolved "localhost" and no other name of the cases.
   ParseEnvironment env;
   env.resolv_conf = "nameserver 10.255.255.53\n";
+  // Its environment (capture_scripts/cfgcheck_env.py), besides PATH.
+  env.variables = {{"LBH_ADDR", "127.0.0.1:20081"},
+                   {"LBH_SRV", "127.0.0.1:21002"},
+                   {"LBH_OPTS", "check inter 2s"},
+                   {"LBH_SPACED", "  check  fall 2 "},
+                   {"LBH_EMPTY", ""}};
   const auto report = check_report(parse_config(test::read_file(cfg), "site.cfg", env), "site.cfg");
   EXPECT_EQ(report.exit_code, v.exit_code == 0 ? 0 : 2);
   // Valid files and files with nothing to run print HAProxy's exact verdict on stdout; lb may add
