@@ -1,26 +1,35 @@
 // lb — HTTP/1.1 load balancer with HAProxy 2.6 active health checks. CLI only: parse flags,
 // load the configuration, run.
-#include <CLI/CLI.hpp>
+#include <boost/version.hpp>
+#include <fcntl.h>
+#include <link.h>
 #include <fmt/format.h>
+#include <sys/utsname.h>
 #include <unistd.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <vector>
 
+#include "lb/core/command_line.hpp"
 #include "lb/core/config/check_report.hpp"
 #include "lb/core/config/parser.hpp"
 #include "lb/core/input_file.hpp"
 #include "lb/core/log/log_lines.hpp"
 #include "lb/core/state/server_state.hpp"
+#include "lb/net/listen_sockets.hpp"
 #include "lb/net/master.hpp"
 #include "lb/net/resolver.hpp"
 #include "lb/net/runtime.hpp"
+#include "lb/net/startup.hpp"
 
 namespace {
 
@@ -62,15 +71,27 @@ std::optional<std::vector<lb::core::ConfigFile>> read_configs(const std::vector<
   return out;
 }
 
-std::string host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
-  return name;
+// -dL, as haproxy prints it: the program, then every shared object it runs with.
+void print_loaded_objects(bool quiet) {
+  if (!quiet) fmt::print("List of loaded object files:\n");
+  ::dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void*) -> int {
+        std::string name = info->dlpi_name ? info->dlpi_name : "";
+        if (name.empty()) {
+          std::error_code ec;
+          name = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+        }
+        if (name.starts_with('/')) fmt::print("{}\n", name);  // not the kernel's vDSO
+        return 0;
+      },
+      nullptr);
 }
 
 // Reads and judges the files exactly as `haproxy -c` does, printing its diagnostics on stderr;
 // with `check_only` also the verdict on stdout.
-Loaded load(const std::vector<std::string>& paths, bool check_only, bool quiet, const std::string& localpeer) {
+Loaded load(const lb::core::CommandLine& cl) {
+  const auto& paths = cl.config_paths;
+  const bool check_only = cl.check, quiet = cl.quiet;
   const int pid = ::getpid();
   Loaded out;
   const auto files = read_configs(paths, pid);
@@ -87,9 +108,11 @@ Loaded load(const std::vector<std::string>& paths, bool check_only, bool quiet, 
       env.variables.emplace(entry.substr(0, eq), entry.substr(eq + 1));
   }
   // As haproxy: the peer name from -L, else the host name, readable as "${HAPROXY_LOCALPEER}".
-  env.localpeer_from_command_line = !localpeer.empty();
-  env.variables["HAPROXY_LOCALPEER"] = localpeer.empty() ? host_name() : localpeer;
+  env.localpeer_from_command_line = !cl.localpeer.empty();
+  env.variables["HAPROXY_LOCALPEER"] = cl.localpeer.empty() ? lb::net::local_host_name() : cl.localpeer;
+  env.default_maxconn = static_cast<int>(std::clamp(cl.default_maxconn.value_or(0), 0L, 0x7fffffL));
   env.lookup = [](const std::string& host, lb::core::AddressFamily family) { return lb::net::resolve_host(host, family); };
+  env.inherited_socket = lb::net::inspect_inherited_socket;
   if (auto resolv = lb::core::read_input_file("/etc/resolv.conf")) env.resolv_conf = std::move(resolv.text);
   out.parsed = lb::core::parse_config_files(*files, env);
   // haproxy -c also loads the server-state files, and prints what that says.
@@ -99,6 +122,17 @@ Loaded load(const std::vector<std::string>& paths, bool check_only, bool quiet, 
   const auto report = lb::core::check_report(out.parsed, paths.front(), state_lines);
   for (const auto& line : report.stderr_lines)
     if (!quiet || line.level == "ALERT") fmt::print(stderr, "{}\n", lb::core::stderr_line(line.level, pid, line.text));
+  // -dW: a warning haproxy would print is fatal (lb's own notes about loose values are not).
+  const bool warned = std::any_of(report.stderr_lines.begin(), report.stderr_lines.end(), [](const auto& l) {
+    return l.level == "WARNING" && !lb::core::lb_own_warning(l.text);
+  });
+  if (cl.zero_warning && warned && out.parsed.ok()) {
+    fmt::print(stderr, "{}\n",
+               lb::core::stderr_line("ALERT", pid, "config : Some warnings were found and 'zero-warning' is set. Aborting."));
+    out.exit_code = 1;
+    return out;
+  }
+  if (cl.dump_libraries && report.exit_code == kExitOk) print_loaded_objects(quiet);
   if (check_only && (!quiet || report.exit_code != kExitOk)) fmt::print("{}", report.stdout_text);
   if (!check_only && report.exit_code != kExitOk && out.parsed.ok()) {
     // What haproxy says when asked to run a file without any listener.
@@ -113,69 +147,59 @@ Loaded load(const std::vector<std::string>& paths, bool check_only, bool quiet, 
   return out;
 }
 
-// HAProxy spells some flags as one dash and two letters (-db, -sf); CLI11 would read "-db" as
-// "-d -b", so those are rewritten to their long forms first.
-std::vector<std::string> normalized_args(int argc, char** argv) {
-  std::vector<std::string> args;
-  for (int i = argc - 1; i >= 1; --i) {
-    std::string a = argv[i];
-    if (a == "-db" || a == "-Ws" || a == "-sf" || a == "-st") a = "-" + a;
-    args.push_back(std::move(a));
-  }
-  return args;  // CLI11 takes them in reverse order
+constexpr std::string_view kVersion = LB_VERSION;
+
+void print_version() {
+  fmt::print("lb version {} - lbharness's balancer, with HAProxy 2.6's health checks, routing and logs\n", kVersion);
+  if (struct utsname u {}; ::uname(&u) == 0) fmt::print("Running on: {} {} {} {}\n", u.sysname, u.release, u.version, u.machine);
 }
 
-}  // namespace
+void print_build_options() {
+  fmt::print("Build options :\n  COMPILER: {}\n  Boost {}.{}.{} (Asio, Beast, JSON), {{fmt}} {}.{}.{}, PCRE2 {}.{}\n\n",
+             __VERSION__, BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100, FMT_VERSION / 10000,
+             FMT_VERSION / 100 % 100, FMT_VERSION % 100, PCRE2_MAJOR, PCRE2_MINOR);
+  fmt::print("Feature list : +HTTP_CHECK +TCP_CHECK +RESOLVERS +RUNTIME_API +PROMEX +MASTER_WORKER -SSL -LUA -ACL\n\n");
+  fmt::print("Available polling systems :\n      epoll : pref=300,  test result OK (through Asio)\n");
+}
 
-int main(int argc, char** argv) try {
-  CLI::App app{"lb - HTTP/1.1 load balancer that reads HAProxy's configuration and checks servers as HAProxy 2.6 does",
-               "lb"};
-  std::vector<std::string> config_paths;
-  std::string pidfile;
-  bool check_only = false, quiet = false, foreground = false, debug = false;
-  app.add_option("-f,--config", config_paths,
-                 "HAProxy-syntax config (supported subset: docs/config.md); repeatable, read in order; a directory "
-                 "means its *.cfg files in lexical order")
-      ->required()
-      ->option_text("FILE|DIR");
-  app.add_flag("-c,--check", check_only, "validate FILE like `haproxy -c`: print every error as file:line, exit 0 or 2");
-  app.add_flag("-q,--quiet", quiet, "print no warnings, and no stderr copies of server state changes");
-  app.add_flag("--db", foreground, "-db: stay in the foreground (lb always does; accepted as haproxy takes it)");
-  app.add_flag("-d", debug, "debug mode: same as -db (accepted as haproxy takes it)");
-  app.add_option("-p,--pidfile", pidfile, "write the process id to PIDFILE")->option_text("PIDFILE");
-  std::string localpeer;
-  app.add_option("-L", localpeer,
-                 "local peer name, as haproxy's -L: the configuration reads it as \"${HAPROXY_LOCALPEER}\" "
-                 "(default: the host name)")
-      ->option_text("NAME");
-  bool master_worker = false, systemd = false;
-  app.add_flag("-W", master_worker,
-               "master-worker mode, as HAProxy's: a master process runs a worker; SIGUSR2 to the master reloads "
-               "(the files are read again, a new worker takes over the listening sockets, the old one finishes "
-               "its sessions); same as `master-worker` in global");
-  app.add_flag("--Ws", systemd, "-Ws: as -W (lb sends no systemd notifications; Type=notify units need Type=simple)");
-  std::vector<int> finish_pids, terminate_pids;
-  app.add_option("--sf", finish_pids,
-                 "-sf PID...: once listening, tell these processes to finish their sessions and exit (SIGUSR1); "
-                 "the legacy reload")
-      ->expected(1, 1 << 16)
-      ->option_text("PID...");
-  app.add_option("--st", terminate_pids, "-st PID...: as -sf, but they stop at once (SIGTERM)")
-      ->expected(1, 1 << 16)
-      ->option_text("PID...");
-  std::string transfer_socket;
-  app.add_option("-x", transfer_socket,
-                 "accepted as haproxy takes it with -sf (socket transfer); lb does not need it: its listeners share "
-                 "the address with the old process (SO_REUSEPORT)")
-      ->option_text("SOCKET");
-  bool announce = false;
-  app.add_flag("--announce", announce,
-               "once every listener is bound, print 'listening FRONTEND ADDR:PORT' per listener, then 'ready', "
-               "on stdout (for scripts that wait until lb accepts connections)");
-  app.footer(R"(Examples:
+constexpr std::string_view kHelp = R"(lb - an HTTP/1.1 load balancer that reads HAProxy's configuration and checks servers,
+routes and logs as HAProxy 2.6 does. Its command line is haproxy's: a script or a systemd unit
+written for haproxy starts lb unchanged.
+
+Usage: lb [-f <cfgfile|cfgdir>]* [options] [-- <cfgfile>*]
+  -f FILE|DIR     configuration (supported subset: docs/config.md); repeatable, read in order; a
+                  directory means its *.cfg files in lexical order
+  -c              check the files like `haproxy -c`: every error as file:line; exit 0, or 2
+  -q              quiet: no warnings, no stderr copies of server state changes
+  -V              verbose: cancels -q
+  -db, -d         stay in the foreground (lb does unless -D)
+  -D              daemon: go to the background (the pid file names the background process)
+  -p PIDFILE      write the process id to PIDFILE
+  -W              master-worker mode: a master runs a worker; SIGUSR2 to the master reloads (the
+                  files are read again, a new worker takes over the listening sockets, the old one
+                  finishes its sessions); same as `master-worker` in global
+  -Ws             as -W, telling systemd when lb is ready and when it reloads (Type=notify)
+  -sf PID...      once listening, tell these processes to finish their sessions and exit (SIGUSR1)
+  -st PID...      as -sf, but they stop at once (SIGTERM)
+  -C DIR          change to DIR before reading the files
+  -L NAME         local peer name, "${HAPROXY_LOCALPEER}" in the files (default: the host name)
+  -n N            the process's maxconn, over the configuration's
+  -N N            a frontend's maxconn where no section sets one
+  -dW             a warning is fatal
+  -x SOCKET       accepted as haproxy takes it (lb's listeners share the address with the old
+                  process through SO_REUSEPORT instead)
+  -v, -vv         version; build options
+  --announce      once every listener is bound, print 'listening FRONTEND ADDR:PORT' per listener,
+                  then 'ready', on stdout (lb's own, for scripts that wait until lb accepts)
+  -h, --help      this help (lb's own; any other unknown flag prints haproxy's usage, exit 1)
+Flags of haproxy's own machinery (-de, -dp, -dS, -dG, -dR, -dV, -dL, -dD, -dM, -m N, -S ADDR)
+are accepted and named in a warning: they change nothing lb does. -dr, -dK and -cc are refused.
+
+Examples:
   lb -c -f examples/incidents/options-500.cfg   # "Configuration file is valid", exit 0
   lb -c -f haproxy.cfg                          # exit 2 and "parsing [haproxy.cfg:12] : ..." on error
   lb -db -f haproxy.cfg                         # run: health checks, proxying, HAProxy's log lines
+  PORT=8080 lb -db -f site.cfg                  # "${PORT}" in the files reads the environment
 
 Reloads, as Debian's haproxy.service does them (SIGUSR2 to the master):
   lb -W -f haproxy.cfg -p /run/lb.pid &         # master and worker
@@ -188,40 +212,83 @@ While running, server state changes are printed on stderr as haproxy prints them
 ("[WARNING]  (pid) : Server apps/s1 is DOWN, reason: ...") and sent to the `log` targets of the
 configuration. SIGTERM or SIGINT stops accepting, lets requests in flight finish, and exits 0.
 
-Exit codes: 0 success, 1 runtime failure (e.g. a port already in use), 2 bad usage or bad configuration.)");
-  try {
-    app.parse(normalized_args(argc, argv));
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitBadInput;  // --help is a success
+Exit codes: 0 success; 1 runtime failure (a port already in use) or a usage error; 2 a bad
+configuration.
+)";
+
+void alert(std::string_view text) { fmt::print(stderr, "{}\n", lb::core::stderr_line("ALERT", ::getpid(), text)); }
+void warning(std::string_view text) { fmt::print(stderr, "{}\n", lb::core::stderr_line("WARNING", ::getpid(), text)); }
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  std::string program = argv[0];
+  if (const auto slash = program.rfind('/'); slash != std::string::npos) program.erase(0, slash + 1);
+  const auto cl = lb::core::parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+  using Action = lb::core::CommandLine::Action;
+  switch (cl.action) {
+    case Action::Help: fmt::print("{}", kHelp); return kExitOk;
+    case Action::Version: print_version(); return kExitOk;
+    case Action::BuildOptions: print_version(); print_build_options(); return kExitOk;
+    case Action::Usage:
+      // As haproxy: the version on stdout, then the reason and the usage on stderr.
+      print_version();
+      std::fflush(stdout);
+      if (!cl.alert.empty()) alert(cl.alert);
+      fmt::print(stderr, "{}", lb::core::usage_text(program));
+      return kExitRuntime;
+    case Action::Fail: alert(cl.alert); return kExitRuntime;
+    case Action::Run: break;
+  }
+  if (!cl.quiet) {
+    for (const auto& w : cl.warnings) warning(w);
+    for (const auto& f : cl.without_effect) warning(fmt::format("{} has no effect in lb and is ignored", f));
+    if (cl.memory_mb) warning(fmt::format("-m {}: lb does not limit its memory; the limit is ignored", *cl.memory_mb));
+    for (const auto& s : cl.master_cli) warning(fmt::format("-S {}: lb has no master CLI; the socket is not opened", s));
+  }
+  if (!cl.change_dir.empty() && ::chdir(cl.change_dir.c_str()) != 0) {
+    alert(fmt::format("Could not change to directory {} : {}", cl.change_dir, std::strerror(errno)));
+    return kExitRuntime;
   }
 
-  const Loaded loaded = load(config_paths, check_only, quiet, localpeer);
-  if (check_only || loaded.exit_code != kExitOk) return loaded.exit_code;
+  Loaded loaded = load(cl);
+  if (cl.check || loaded.exit_code != kExitOk) return loaded.exit_code;
+  if (cl.maxconn && *cl.maxconn > 0) loaded.parsed.config.global.maxconn = static_cast<int>(std::min(*cl.maxconn, 0x7fffffffL));
 
-  if (!pidfile.empty()) {
-    std::ofstream out(pidfile, std::ios::trunc);
+  // -D, or `daemon` in global unless -d/-db/-Ws keep lb in the foreground, as in haproxy.
+  const bool daemon = cl.daemon || (loaded.parsed.config.global.daemon && !cl.foreground);
+  std::optional<lb::net::Daemon> detached;
+  if (daemon) {
+    detached.emplace(lb::net::Daemon::start(cl.pidfile));
+    if (!detached->started()) {
+      alert(fmt::format("[lb.main()] Cannot fork: {}.", std::strerror(errno)));
+      return kExitRuntime;
+    }
+  } else if (!cl.pidfile.empty()) {
+    std::ofstream out(cl.pidfile, std::ios::trunc);
     if (!out) {
-      fmt::print(stderr, "{}\n",
-                 lb::core::stderr_line("ALERT", ::getpid(), fmt::format("[lb.main()] Cannot create pidfile {}", pidfile)));
+      alert(fmt::format("[lb.main()] Cannot create pidfile {}", cl.pidfile));
       return kExitRuntime;
     }
     out << ::getpid() << '\n';
   }
-  std::string program = argv[0];
-  if (const auto slash = program.rfind('/'); slash != std::string::npos) program.erase(0, slash + 1);
   lb::net::RuntimeOptions options;
   options.program = program;
-  options.quiet = quiet;
-  options.announce = announce;
-  options.finish_pids = finish_pids.empty() ? terminate_pids : finish_pids;
-  options.terminate_old = finish_pids.empty() && !terminate_pids.empty();
-  if (!master_worker && !systemd && !loaded.parsed.config.global.master_worker)
+  options.quiet = cl.quiet;
+  options.announce = cl.announce;
+  options.finish_pids = cl.old_pids;
+  options.terminate_old = cl.terminate_old;
+  options.systemd = cl.systemd;
+  options.detach = daemon;
+  if (daemon) options.on_ready = [&detached] { detached->ready(); };
+  if (!cl.master_worker && !loaded.parsed.config.global.master_worker)
     return lb::net::run(loaded.parsed.config, options);
   return lb::net::run_master(
       loaded.parsed.config,
       [&]() -> std::optional<lb::core::Config> {
-        auto again = load(config_paths, false, quiet, localpeer);
+        auto again = load(cl);
         if (again.exit_code != kExitOk) return std::nullopt;
+        if (cl.maxconn && *cl.maxconn > 0) again.parsed.config.global.maxconn = static_cast<int>(std::min(*cl.maxconn, 0x7fffffffL));
         return std::move(again.parsed.config);
       },
       options);

@@ -1,5 +1,7 @@
 #include "lb/net/listen_sockets.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -8,7 +10,34 @@
 #include <cerrno>
 #include <cstring>
 
+#include "lb/core/config/parser.hpp"
+
 namespace lb::net {
+
+core::InheritedSocket inspect_inherited_socket(int fd) {
+  core::InheritedSocket out;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    out.error = std::strerror(errno);
+    return out;
+  }
+  int type = 0;
+  socklen_t type_len = sizeof type;
+  out.stream = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 && type == SOCK_STREAM;
+  char host[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    out.ip = ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host) != nullptr;
+    out.port = ntohs(a->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    out.ip = ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host) != nullptr;
+    out.port = ntohs(a->sin6_port);
+  }
+  out.host = host;
+  return out;
+}
 
 namespace {
 constexpr std::string_view kReady = "ready";

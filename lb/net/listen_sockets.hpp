@@ -11,7 +11,14 @@
 #include <utility>
 #include <vector>
 
+namespace lb::core {
+struct InheritedSocket;
+}
+
 namespace lb::net {
+
+// `bind fd@N`: what the descriptor lb was started with is (getsockname, SO_TYPE), for the parser.
+core::InheritedSocket inspect_inherited_socket(int fd);
 
 class ListenSockets {
  public:

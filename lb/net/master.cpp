@@ -11,10 +11,12 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lb/core/log/log_lines.hpp"
 #include "lb/net/listen_sockets.hpp"
+#include "lb/net/startup.hpp"
 
 namespace lb::net {
 namespace {
@@ -44,6 +46,7 @@ class Master {
   int run(const core::Config& first) {
     const auto started = spawn(first);
     if (!started) return exitcode_ > 0 ? exitcode_ : 1;  // HAProxy's master leaves with its first worker
+    ready_again();
     for (;;) {
       siginfo_t info{};
       if (::sigwaitinfo(&signals_, &info) < 0) continue;
@@ -54,6 +57,7 @@ class Master {
           break;
         case SIGTERM:
         case SIGINT:
+          if (options_.systemd) notify_systemd("STOPPING=1");
           say("WARNING", "Exiting Master process...");
           for (const auto& w : workers_) ::kill(w.pid, info.si_signo);
           break;
@@ -115,6 +119,7 @@ class Master {
     // Said before the old workers are told to stop, so that their lines come after these.
     say("NOTICE", fmt::format("New worker ({}) forked", pid));
     say("NOTICE", "Loading success.");
+    if (options_.on_ready) std::exchange(options_.on_ready, nullptr)();
     for (auto& w : workers_)
       if (!w.leaving) {
         w.leaving = true;
@@ -125,10 +130,20 @@ class Master {
   }
 
   void reload() {
+    if (options_.systemd) notify_systemd("RELOADING=1");
     say("NOTICE", "Reloading HAProxy");
-    const auto config = reload_();
-    if (!config) return say("WARNING", "Loading failure!");
-    spawn(*config);
+    if (const auto config = reload_()) spawn(*config);
+    else say("WARNING", "Loading failure!");
+    ready_again();
+  }
+
+  // -Ws: what haproxy's master tells systemd each time it has started, once at start-up and
+  // after every reload, good or bad: it re-executes itself to wait for its workers ("RELOADING"),
+  // then serves ("READY" with its pid).
+  void ready_again() {
+    if (!options_.systemd) return;
+    notify_systemd("RELOADING=1");
+    notify_systemd(fmt::format("READY=1\nMAINPID={}", ::getpid()));
   }
 
   // Reaps every worker that exited, as HAProxy's master reports them; the exit code once none

@@ -1305,9 +1305,14 @@ bool Proxy::bind_all(ListenSockets* handover) {
       if (!b.host.empty()) address = asio::ip::make_address(b.host, ec);
       const tcp::endpoint ep(address, b.port);
       auto l = std::make_unique<Impl::Listener>(Impl::Listener{pi, tcp::acceptor(impl_->io), ep});
-      l->key = "tcp " + endpoint_text(ep);
+      l->key = b.fd >= 0 ? fmt::format("fd {}", b.fd) : "tcp " + endpoint_text(ep);
       if (const int fd = handover && !ec ? handover->take(l->key) : -1; fd >= 0) {
         l->acceptor.assign(ep.protocol(), fd, ec);
+      } else if (b.fd >= 0) {
+        // `bind fd@N`: the socket lb was started with (systemd's socket activation, a wrapper);
+        // listen() again only sets the backlog of one that already listens.
+        if (!ec) l->acceptor.assign(ep.protocol(), b.fd, ec);
+        if (!ec) l->acceptor.listen(impl_->fe_maxconn[pi], ec);
       } else {
         if (!ec) l->acceptor.open(ep.protocol(), ec);
         if (!ec) l->acceptor.set_option(asio::socket_base::reuse_address(true), ec);

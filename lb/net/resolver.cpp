@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 
@@ -22,6 +23,12 @@ std::optional<std::string> resolve_host(const std::string& host, core::AddressFa
                         : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(found->ai_addr)->sin6_addr);
   if (!::inet_ntop(found->ai_family, raw, text, sizeof text)) return std::nullopt;
   return std::string(text);
+}
+
+std::string local_host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
 }
 
 }  // namespace lb::net

@@ -24,6 +24,7 @@
 #include "lb/net/listen_sockets.hpp"
 #include "lb/net/proxy.hpp"
 #include "lb/net/log_sink.hpp"
+#include "lb/net/startup.hpp"
 #include "lb/net/net_prober.hpp"
 #include "lb/net/resolver.hpp"
 #include "lb/net/stats_socket.hpp"
@@ -82,11 +83,6 @@ void log_stopped_proxies(const core::Config& config, const Proxy& proxy, const S
   log.foreground_only(core::proxy_stopped_line("<HTTPCLIENT>", 0, 0));
 }
 
-std::string hostname() {
-  char buf[256] = {};
-  return ::gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string();
-}
-
 }  // namespace
 
 int run(const core::Config& parsed, const RuntimeOptions& options) {
@@ -96,7 +92,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   AsioScheduler scheduler(io);
   NetProber prober(io);
   LogSink log(config, io,
-              LogIdentity{options.program, static_cast<int>(::getpid()), hostname(), options.master_pid},
+              LogIdentity{options.program, static_cast<int>(::getpid()), local_host_name(), options.master_pid},
               !options.quiet);
   rlimit nofile{};
   ::getrlimit(RLIMIT_NOFILE, &nofile);
@@ -162,7 +158,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
     p.current_connections = proxy.connections();
     p.listeners = static_cast<int>(proxy.listening().size() + stats.listening().size());
     p.stopping = !proxy_accepting;
-    p.node = hostname();
+    p.node = local_host_name();
     return p;
   };
   api.set_process_info(process_info);
@@ -233,6 +229,8 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
     fmt::print("ready\n");
     std::fflush(stdout);
   }
+  if (!worker && options.on_ready) options.on_ready();
+  if (worker && options.detach) detach_stdio();
   if (worker) {
     auto sockets = proxy.listen_sockets();
     for (auto& s : stats.listen_sockets()) sockets.push_back(std::move(s));

@@ -3,6 +3,7 @@
 // listeners of every frontend, and the log targets, then runs one event loop until SIGTERM or
 // SIGINT. All decisions stay in lb/core; this only wires the pieces together.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,12 @@ struct RuntimeOptions {
   // A worker of `lb -W` (master.hpp): the listening sockets its master hands over, the channel
   // it reports its own sockets on once it is ready, and the master's pid, which names the
   // start-up lines (the server-state loader's) as HAProxy's master prints them.
+  // Once the listeners are bound: `on_ready` tells whoever started lb (lb -D's command; in
+  // master-worker mode the master calls it when its first worker is ready), `detach` sends this
+  // process's stdio to /dev/null (-D), and `systemd` has the master notify systemd (-Ws).
+  std::function<void()> on_ready;
+  bool detach = false;
+  bool systemd = false;
   ListenSockets* handover = nullptr;
   int master_channel = -1;
   int master_pid = 0;

@@ -17,19 +17,10 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct Run {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-Run run(const std::string& bin, const std::vector<std::string>& args) {
-  auto child = Child::start(bin, args, {.ready_line = ""});
-  const auto code = child.wait_exit(10s);
-  EXPECT_TRUE(code.has_value()) << bin << " did not exit";
-  std::string out;
-  for (const auto& l : child.stdout_lines()) out += l + "\n";
-  return {code.value_or(-1), out, child.stderr_text()};
+Finished run(const std::string& bin, const std::vector<std::string>& args) {
+  auto r = run_to_exit(bin, args);
+  EXPECT_NE(r.code, -1) << bin << " did not exit";
+  return r;
 }
 
 // "[ALERT]    (1234) : text" -> "[ALERT] text": pids differ between processes.
@@ -49,7 +40,7 @@ TEST(LbCheck, AcceptsEveryIncidentConfiguration) {
   for (const char* cfg : {"examples/incidents/options-500.cfg", "examples/incidents/slow-backend.cfg",
                           "examples/incidents/removed-container.cfg", "examples/incidents/resolved-once.cfg"}) {
     const auto r = run(LB_BIN, {"-c", "-f", source_path(cfg).string()});
-    EXPECT_EQ(r.exit_code, 0) << cfg << "\n" << r.err;
+    EXPECT_EQ(r.code, 0) << cfg << "\n" << r.err;
     EXPECT_EQ(r.out, "Configuration file is valid\n") << cfg;
   }
 }
@@ -57,7 +48,7 @@ TEST(LbCheck, AcceptsEveryIncidentConfiguration) {
 TEST(LbCheck, ReportsEveryErrorOfABrokenFileAndExitsTwo) {
   const auto path = source_path("examples/broken.cfg").string();
   const auto r = run(LB_BIN, {"-c", "-f", path});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.code, 2);
   EXPECT_THAT(messages(r.err),
               ::testing::ElementsAre(
                   "[ALERT] config : parsing [" + path + ":16] : balance only supports 'roundrobin', 'static-rr', "
@@ -76,7 +67,7 @@ TEST(LbCheck, PrintsTheSameAlertsAsHaproxyForTheBrokenFile) {
   const auto path = source_path("examples/broken.cfg").string();
   const auto lb = run(LB_BIN, {"-c", "-f", path});
   const auto ha = run("/usr/sbin/haproxy", {"-c", "-f", path});
-  ASSERT_EQ(ha.exit_code, 1) << "is haproxy installed? ci/install-deps.sh installs it\n" << ha.err;
+  ASSERT_EQ(ha.code, 1) << "is haproxy installed? ci/install-deps.sh installs it\n" << ha.err;
   std::vector<std::string> lb_alerts;
   for (const auto& m : messages(lb.err))
     if (m.starts_with("[ALERT]")) lb_alerts.push_back(m);
@@ -95,7 +86,7 @@ backend apps
     server s1 nosuchhost.invalid:80 check
 )");
   const auto r = run(LB_BIN, {"-c", "-f", cfg.string()});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.code, 2);
   EXPECT_THAT(messages(r.err), ::testing::ElementsAre(
                                    "[ALERT] config : [" + cfg.string() +
                                        ":8] : 'server apps/s1' : could not resolve address 'nosuchhost.invalid'.",
@@ -104,20 +95,21 @@ backend apps
 
 TEST(LbCheck, AMissingFileOrAFileWithoutListenerIsAnError) {
   const auto missing = run(LB_BIN, {"-c", "-f", "/nonexistent/haproxy.cfg"});
-  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.code, 2);
   EXPECT_THAT(missing.err, HasSubstr("Cannot open configuration file/directory /nonexistent/haproxy.cfg : No such file"));
   TempDir dir;
   const auto no_listener =
       run(LB_BIN, {"-f", dir.write("nl.cfg", "backend be\n    server s1 127.0.0.1:1\n").string()});
-  EXPECT_EQ(no_listener.exit_code, 1);  // haproxy 2.6.12 exits 1 there, and -c says 2
+  EXPECT_EQ(no_listener.code, 1);  // haproxy 2.6.12 exits 1 there, and -c says 2
   EXPECT_THAT(no_listener.err,
               HasSubstr("[haproxy.main()] No enabled listener found (check for 'bind' directives) ! Exiting."));
   // A stats socket is a listener: the same backends with one are valid (config_check.tsv).
   const auto with_socket = run(LB_BIN, {"-c", "-f", source_path("tests/data/haproxy26/config_cases/no_frontend_stats_socket.cfg")});
-  EXPECT_EQ(with_socket.exit_code, 0) << with_socket.err;
+  EXPECT_EQ(with_socket.code, 0) << with_socket.err;
   EXPECT_EQ(with_socket.out, "Configuration file is valid\n");
   const auto no_file = run(LB_BIN, {"-c"});
-  EXPECT_EQ(no_file.exit_code, 2);
+  EXPECT_EQ(no_file.code, 1);  // haproxy's usage (lb_command_line_test)
+  EXPECT_THAT(no_file.err, HasSubstr("Usage : lb [-f <cfgfile|cfgdir>]*"));
 }
 
 // haproxy resolves a server address in the family its prefix names, after parsing: lb -c gives
@@ -128,7 +120,7 @@ TEST(LbCheck, AServerAddressOfTheWrongFamilyDoesNotResolveAsInHaproxy) {
     TempDir dir;
     const auto cfg = dir.write("site.cfg", read_file(source_path("tests/data/haproxy26/config_cases/" + name + ".cfg")));
     const auto r = run(LB_BIN, {"-c", "-f", cfg.string()});
-    EXPECT_EQ(r.exit_code, 2) << name;
+    EXPECT_EQ(r.code, 2) << name;
     EXPECT_THAT(messages(r.err),
                 ::testing::ElementsAre(
                     fmt::format("[ALERT] config : [{}:13] : 'server apps/s1' : could not resolve address '{}'.", cfg.string(), host),
@@ -157,13 +149,13 @@ frontend fe
   for (const auto& args : std::vector<std::vector<std::string>>{{"-c", "-f", head.string(), "-f", tail.string()},
                                                                 {"-c", "-f", (dir.path() / "conf.d").string()}}) {
     const auto r = run(LB_BIN, args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, "Configuration file is valid\n");
   }
   // A keyword that would continue the previous file's section is out of section (haproxy 2.6.12).
   const auto orphan = dir.write("orphan.cfg", "    default_backend be\nbackend be\n    server s1 127.0.0.1:18481\n");
   const auto r = run(LB_BIN, {"-c", "-f", head.string(), "-f", orphan.string()});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.code, 2);
   EXPECT_THAT(messages(r.err),
               ::testing::ElementsAre(
                   fmt::format("[ALERT] config : parsing [{}:1]: unknown keyword 'default_backend' out of section.",
@@ -209,8 +201,8 @@ backend apps
   for (const auto& cfg : {servers, peer}) {
     const auto lb = with(LB_BIN, cfg);
     const auto ha = with("/usr/sbin/haproxy", cfg);
-    ASSERT_EQ(ha.exit_code, 1) << "is haproxy installed? ci/install-deps.sh installs it\n" << ha.err;
-    EXPECT_EQ(lb.exit_code, 2) << lb.err;
+    ASSERT_EQ(ha.code, 1) << "is haproxy installed? ci/install-deps.sh installs it\n" << ha.err;
+    EXPECT_EQ(lb.code, 2) << lb.err;
     std::vector<std::string> lb_alerts;
     for (const auto& m : messages(lb.err))
       if (m.starts_with("[ALERT]")) lb_alerts.push_back(m);
@@ -227,7 +219,7 @@ backend apps
 
 TEST(LbCheck, HelpShowsCopyPasteExamples) {
   const auto r = run(LB_BIN, {"--help"});
-  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.code, 0);
   EXPECT_THAT(r.out, HasSubstr("lb -c -f"));
   EXPECT_THAT(r.out, HasSubstr("Exit codes"));
 }
@@ -254,7 +246,7 @@ backend be
 )",
                                                    state.string()));
   auto r = run(LB_BIN, {"-c", "-f", cfg.string()});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "Warnings were found.\nConfiguration file is valid\n");
   EXPECT_THAT(messages(r.err), ::testing::ElementsAre(fmt::format(
                                    "[WARNING] config : config: Can't open global server state file '{}': No such file or directory",
@@ -265,7 +257,7 @@ backend be
                      "3 be 1 s1 127.0.0.1 0 0 1 1 5 8 2 0 6 0 0 0 - 18481 -\n"
                      "3 be 2 s2 127.0.0.1 7 0 1 1 5 8 2 0 6 0 0 0 - 18482 -\n");
   r = run(LB_BIN, {"-c", "-f", cfg.string()});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "Warnings were found.\nConfiguration file is valid\n");
   EXPECT_THAT(messages(r.err),
               ::testing::ElementsAre("[WARNING] config : Server be/s1 is DOWN, changed from server-state after a reload. "

@@ -26,23 +26,13 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-Run lbharness(std::vector<std::string> args, std::chrono::milliseconds limit = 60s) {
-  auto c = Child::start(LBHARNESS_BIN, args, {.ready_line = ""});
-  Run r;
-  r.status = c.wait_exit(limit).value_or(-1);
-  for (const auto& l : c.stdout_lines()) r.out += l + "\n";
-  r.err = c.stderr_text();
-  return r;
+Finished lbharness(std::vector<std::string> args, std::chrono::milliseconds limit = 60s) {
+  return run_to_exit(LBHARNESS_BIN, args, limit);
 }
 
 TEST(Lbharness, TheLibraryPassesOnSimulatedTime) {
   const auto r = lbharness({"run", source_path("scenarios").string()});
-  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("PASS options-500"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("[0-9]+ scenario\\(s\\) on sim: [0-9]+ passed, 0 failed"));
 }
@@ -53,7 +43,7 @@ TEST(Lbharness, AFailingExpectationFailsTheRunAndSaysWhereAndWhy) {
   text.replace(text.find("reason: Layer7 timeout"), 22, "reason: Layer4 timeout");
   const auto path = dir.write("wrong.yaml", text);
   const auto r = lbharness({"run", path.string()});
-  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("FAIL slow-backend"));
   EXPECT_THAT(r.out, HasSubstr("wrong.yaml:"));
   EXPECT_THAT(r.out, HasSubstr("expected be_server/app2 DOWN, reason: Layer4 timeout"));
@@ -64,12 +54,12 @@ TEST(Lbharness, BadInputExitsTwoNamingFileLineAndField) {
   TempDir dir;
   const auto path = dir.write("bad.yaml", "name: x\nduratoin: 1s\n");
   auto r = lbharness({"run", path.string()});
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.err, HasSubstr("bad.yaml:2: duratoin: unknown key; did you mean 'duration'?"));
   r = lbharness({"run", "--target", "nowhere", path.string()});
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.code, 2);
   r = lbharness({"run", (dir.path() / "missing.yaml").string()});
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.err, HasSubstr("missing.yaml: no such file or directory"));
 }
 
@@ -78,7 +68,7 @@ TEST(Lbharness, AScenarioPlaysAgainstRealLbAndMockserver) {
   const auto trace = dir.path() / "trace.json";
   const auto r = lbharness({"run", "--target", "lb", "--lb", LB_BIN, "--mockserver", MOCKSERVER_BIN, "--json",
                             trace.string(), source_path("scenarios/killed-backend.yaml").string()});
-  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("PASS killed-backend"));
   // The checks as the backends' journal saw them: app1 checked about every second from time
   // zero, answered 200; none of the scenario's own requests among them.
@@ -102,14 +92,14 @@ TEST(Lbharness, ShardsSplitTheLibraryWithoutOverlap) {
   std::size_t total = 0;
   for (const char* shard : {"1/3", "2/3", "3/3"}) {
     const auto r = lbharness({"run", "--list", "--shard", shard, source_path("scenarios").string()});
-    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.code, 0) << r.err;
     std::istringstream in(r.out);
     for (std::string line; std::getline(in, line);) seen.insert(line), ++total;
   }
   const auto all = lbharness({"run", "--list", source_path("scenarios").string()});
   EXPECT_EQ(total, seen.size());  // no scenario in two shards
   EXPECT_EQ(static_cast<std::size_t>(std::count(all.out.begin(), all.out.end(), '\n')), total);  // none left out
-  EXPECT_EQ(lbharness({"run", "--shard", "4/3", source_path("scenarios").string()}).status, 2);
+  EXPECT_EQ(lbharness({"run", "--shard", "4/3", source_path("scenarios").string()}).code, 2);
 }
 
 TEST(Lbharness, ShardsJunitFilesMergeIntoTheWholeRunsFile) {
@@ -118,12 +108,12 @@ TEST(Lbharness, ShardsJunitFilesMergeIntoTheWholeRunsFile) {
   std::vector<std::string> merge_args{"merge-junit", "-o", (dir.path() / "all.xml").string()};
   for (const char* shard : {"1/2", "2/2"}) {
     const auto file = (dir.path() / fmt::format("shard{}.xml", shard[0])).string();
-    ASSERT_EQ(lbharness({"run", "--shard", shard, "--junit", file, library}).status, 0);
+    ASSERT_EQ(lbharness({"run", "--shard", shard, "--junit", file, library}).code, 0);
     merge_args.push_back(file);
   }
   const auto merged = lbharness(merge_args);
-  ASSERT_EQ(merged.status, 0) << merged.err;
-  ASSERT_EQ(lbharness({"run", "--junit", (dir.path() / "whole.xml").string(), library}).status, 0);
+  ASSERT_EQ(merged.code, 0) << merged.err;
+  ASSERT_EQ(lbharness({"run", "--junit", (dir.path() / "whole.xml").string(), library}).code, 0);
   // The same cases, in shard order rather than file order; the counts of the whole run.
   auto cases = [](const std::string& xml) {
     std::multiset<std::string> out;
@@ -137,7 +127,7 @@ TEST(Lbharness, ShardsJunitFilesMergeIntoTheWholeRunsFile) {
   const auto n = cases(whole).size();
   EXPECT_THAT(all, HasSubstr(fmt::format("<testsuite name=\"lbharness.sim\" tests=\"{}\" failures=\"0\"", n)));
   const auto bad = lbharness({"merge-junit", (dir.path() / "nope.xml").string()});
-  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("nope.xml: cannot read the file"));
 }
 
@@ -170,13 +160,13 @@ TEST(Lbharness, ABalancerThatStartsLateSeesTheSameScenario) {
   std::filesystem::permissions(slow, std::filesystem::perms::owner_all);
   const auto r = lbharness({"run", "--target", "lb", "--lb", slow.string(), "--mockserver", MOCKSERVER_BIN,
                             source_path("scenarios/killed-backend.yaml").string()});
-  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("PASS killed-backend"));
   // Connect-only checks never reach a backend: the balancer's listening frontend tells when it
   // started them.
   const auto tcp = lbharness({"run", "--target", "lb", "--lb", slow.string(), "--mockserver", MOCKSERVER_BIN,
                               source_path("scenarios/tcp-connect-check-killed.yaml").string()});
-  EXPECT_EQ(tcp.status, 0) << tcp.out << tcp.err;
+  EXPECT_EQ(tcp.code, 0) << tcp.out << tcp.err;
 }
 
 // The report as a browser shows it: headless Chromium renders it (a screenshot of the page) and
@@ -189,7 +179,7 @@ TEST(Lbharness, TheHtmlReportRendersInABrowser) {
   const auto page = dir.path() / "report.html";
   const auto r = lbharness({"run", "--report", page.string(), source_path("scenarios/options-500.yaml").string(),
                             source_path("scenarios/killed-backend.yaml").string()});
-  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("report: " + page.string()));
   const auto shot = dir.path() / "report.png";
   const std::vector<std::string> common{"--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,900",
@@ -235,7 +225,7 @@ TEST(Lbharness, TheLibraryPassesOnSimLbAndHaproxyWithNoDifference) {
   const auto r = lbharness({"run", "--target", "diff", "-j", "4", "--lb", LB_BIN, "--mockserver", MOCKSERVER_BIN,
                             "--junit", junit.string(), source_path("scenarios").string()},
                            600s);
-  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, ::testing::Not(HasSubstr("FAIL ")));
   const auto xml = read_file(junit);
   EXPECT_THAT(xml, HasSubstr("<testsuite name=\"lbharness.diff\""));
@@ -250,10 +240,10 @@ TEST(Lbharness, GeneratedCheckRepliesGetHaproxysVerdictsFromLb) {
   const auto r = lbharness({"check-diff", "--seed", "2026", "--cases", "400", "--lb", LB_BIN, "--mockserver",
                             MOCKSERVER_BIN},
                            300s);
-  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("check-diff: 400 cases of seed 2026 from c0: 400 agree, 0 disagree, 0 unjudged"));
   const auto bad = lbharness({"check-diff", "--cases", "0"});
-  EXPECT_EQ(bad.status, 2) << bad.err;
+  EXPECT_EQ(bad.code, 2) << bad.err;
 }
 
 }  // namespace

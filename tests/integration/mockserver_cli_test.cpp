@@ -17,19 +17,7 @@ namespace lb::test {
 namespace {
 
 // Runs the binary to completion; `ready_line` "" means it is not expected to serve.
-struct Run {
-  int code;
-  std::string out, err;
-};
-Run run(const std::vector<std::string>& args) {
-  Child c = Child::start(MOCKSERVER_BIN, args, {.ready_line = ""});
-  const auto code = c.wait_exit(kPatience);
-  Run r{code.value_or(-1), {}, c.stderr_text()};
-  c.stop();
-  for (const auto& l : c.stdout_lines()) r.out += l + "\n";
-  r.err = c.stderr_text();
-  return r;
-}
+Finished run(const std::vector<std::string>& args) { return run_to_exit(MOCKSERVER_BIN, args, kPatience); }
 
 TEST(MockCli, PrintsOneListeningLinePerListenerThenReady) {
   Child c = Child::start(MOCKSERVER_BIN, {"--listen", "a=127.0.0.1:0", "--listen", "b=127.0.0.1:0"});

@@ -46,4 +46,8 @@ CheckReport check_report(const ParseResult& result, std::string_view path,
   return out;
 }
 
+bool lb_own_warning(std::string_view text) {
+  return text.find("as HAProxy does") != std::string_view::npos || text.find("in lb") != std::string_view::npos;
+}
+
 }  // namespace lb::core

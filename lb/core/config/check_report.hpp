@@ -19,6 +19,10 @@ struct CheckReport {
   int exit_code = 0;  // 0 valid, 2 invalid or nothing to run (HAProxy: 1 and 2)
 };
 
+// Whether a warning is one of lb's own, which haproxy does not print: a value read loosely "as
+// HAProxy does", or a keyword that has no effect "in lb". -dW counts only haproxy's.
+bool lb_own_warning(std::string_view text);
+
 // `startup_warnings`: what the start-up after parsing warns of (the server-state loader's lines),
 // printed as "config : TEXT" after the file's diagnostics, as haproxy -c prints them.
 CheckReport check_report(const ParseResult& result, std::string_view path,

@@ -32,6 +32,7 @@ struct LogTarget {
 struct Bind {
   std::string host;  // empty = all addresses
   std::uint16_t port = 0;
+  int fd = -1;       // `bind fd@N`: the listening socket lb was started with (host and port are its own)
   bool operator==(const Bind&) const = default;
 };
 
@@ -258,6 +259,7 @@ struct GlobalConfig {
   Ms stats_timeout{10000};        // `stats timeout`: an idle Runtime API connection is closed after it
   std::string server_state_file;  // `server-state-file`
   std::string server_state_base;  // `server-state-base`: the directory of relative state files
+  bool daemon = false;            // `daemon`, as -D (unless -d, -db or -Ws)
   bool master_worker = false;     // `master-worker`, as -W
   bool exit_on_failure = true;    // unless `master-worker no-exit-on-failure`
   // A stopping process (a reload's old worker) ends the sessions still open after this.

@@ -27,7 +27,7 @@ constexpr std::array kUnsupportedSections{"userlist", "peers", "mailers", "progr
 constexpr std::array kUnsupportedGlobal{"lua-load", "external-check", "nbproc",      "cpu-map",
                                         "h1-case-adjust", "set-dumpable", "node", "description"};
 // Process knobs with no effect on checks or routing: accepted, with a warning that lb ignores them.
-constexpr std::array kIgnoredGlobal{"daemon",  "user",     "group",
+constexpr std::array kIgnoredGlobal{"user",     "group",
                                     "uid",     "gid",           "chroot",   "pidfile",  "nbthread",
                                     "ca-base",       "crt-base", "quiet",
                                     "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
@@ -134,6 +134,7 @@ class Parser {
   Parser(std::string_view file, ParseEnvironment env) : file_(file), env_(std::move(env)), variables_(env_.variables) {
     defaults_.kind = ProxyKind::Defaults;
     defaults_.mode = Mode::Tcp;
+    defaults_.maxconn = env_.default_maxconn;
   }
 
   // Several files are one configuration read in order: a section ends with its file, defaults
@@ -260,6 +261,7 @@ class Parser {
       // A new defaults section starts from HAProxy's built-in defaults, not the previous one.
       defaults_ = ProxyConfig{};
       defaults_.kind = ProxyKind::Defaults;
+      defaults_.maxconn = env_.default_maxconn;
       defaults_.pos = pos();
       if (w.size() > 1) defaults_.name = w[1];
       proxy_ = &defaults_;
@@ -570,6 +572,11 @@ class Parser {
       if (auto t = parse_log_target(w)) g.logs.push_back(*t);
       return;
     }
+    if (kw == "daemon") {
+      if (w.size() > 1 && !w[1].empty()) return alert(fmt::format("'{}' cannot handle unexpected argument '{}'.", kw, w[1]));
+      g.daemon = true;
+      return;
+    }
     if (kw == "setenv" || kw == "presetenv" || kw == "unsetenv" || kw == "resetenv" || kw == "localpeer")
       return environment_keyword(w);
     if (kw == "spread-checks") {
@@ -627,6 +634,21 @@ class Parser {
     if (in(kIgnoredGlobal, kw)) return warn(fmt::format("'{}' has no effect in lb and is ignored", kw));
     if (in(kUnsupportedGlobal, kw)) return alert(fmt::format("'{}' is a HAProxy keyword that lb does not support", kw));
     alert(fmt::format("unknown keyword '{}' in 'global' section{}", kw, suggestion(kGlobalKeywords, kw)));
+  }
+
+  // `fd@N`/`sockpair@N`: what the descriptor is, as haproxy asks getsockname() while parsing.
+  InheritedSocket inherited_socket(const SocketAddress& a) const {
+    const int fd = a.host.size() > 9 ? 0x7fffffff : std::stoi(a.host);
+    if (env_.inherited_socket) return env_.inherited_socket(fd);
+    InheritedSocket none;
+    none.error = fd <= 3 ? "Socket operation on non-socket" : "Bad file descriptor";
+    return none;
+  }
+  // haproxy's complaint about an inherited descriptor that cannot be used, if any.
+  std::optional<std::string> unusable_descriptor(const SocketAddress& a, const InheritedSocket& s) const {
+    if (!s.error.empty()) return fmt::format("cannot use file descriptor '{}' : {}.", a.host, s.error);
+    if (!a.socket_pair && !s.stream) return fmt::format("socket on file descriptor '{}' is of the wrong type.", a.host);
+    return std::nullopt;
   }
 
   void note_loose_port(const SocketAddress& a, std::string_view keyword) {
@@ -963,6 +985,14 @@ class Parser {
       list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
       auto a = parse_socket_address(one, AddressUse::Bind, variable_lookup());
       if (!a) return alert(fmt::format("'bind' : {}", a.error().message));
+      if (a->kind == SocketAddress::Kind::Fd) {
+        const auto inherited = inherited_socket(*a);
+        if (const auto why = unusable_descriptor(*a, inherited)) return alert("'bind' : " + *why);
+        if (a->socket_pair) return alert(fmt::format("'bind' : socket pairs ('{}') are not supported by lb", one));
+        if (!inherited.ip) return alert(fmt::format("'bind' : UNIX sockets ('{}') are not supported by lb", one));
+        p.binds.push_back({inherited.host, inherited.port, std::stoi(a->host)});
+        continue;
+      }
       if (*a->port == 0) return alert("'bind' : invalid port '0'");
       // haproxy resolves a bind name now (PA_O_RESOLVE) and listens on the address it found.
       std::string host = a->host.empty() && a->family == AddressFamily::V6 ? "::" : a->host;
@@ -1389,6 +1419,10 @@ class Parser {
     s.pos = pos();
     const std::string who = fmt::format("'server {}/{}' : ", p.name, s.name);
     auto a = parse_socket_address(w[2], AddressUse::Server, variable_lookup());
+    if (a && a->kind == SocketAddress::Kind::Fd) {
+      if (const auto why = unusable_descriptor(*a, inherited_socket(*a))) return alert(who + *why, Form::Bracketed);
+      return alert(fmt::format("{}socket pairs ('{}') are not supported by lb.", who, w[2]), Form::Bracketed);
+    }
     if (!a) {
       // HAProxy ends its own server-address messages with a period only for these two.
       const auto& m = a.error().message;
@@ -1428,6 +1462,10 @@ class Parser {
     // HAProxy names none of the servers yet while it reads the line.
     const std::string who = fmt::format("'server {}/(null)' : ", p.name);
     auto a = parse_socket_address(w[3], AddressUse::Server, variable_lookup());
+    if (a && a->kind == SocketAddress::Kind::Fd) {
+      if (const auto why = unusable_descriptor(*a, inherited_socket(*a))) return alert(who + *why, Form::Bracketed);
+      return alert(fmt::format("{}socket pairs ('{}') are not supported by lb.", who, w[3]), Form::Bracketed);
+    }
     if (!a) {
       const auto& m = a.error().message;
       const bool period = m.starts_with("invalid address: ") || m.starts_with("invalid port ");

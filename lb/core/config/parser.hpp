@@ -50,12 +50,26 @@ struct ParseResult {
 
 // What a configuration may read besides its own text: `parse-resolv-conf` reads /etc/resolv.conf
 // (nullopt: it could not be opened). The edge fills it in; tests pass their own.
+// What getsockname() and SO_TYPE tell of an inherited descriptor (`bind fd@N`, `sockpair@N`),
+// which haproxy asks while it parses.
+struct InheritedSocket {
+  std::string error;  // strerror() of a failed getsockname(): not a socket, or not open
+  bool stream = false;
+  bool ip = false;    // AF_INET/AF_INET6 (else a UNIX socket)
+  std::string host;   // its local address, for an IP socket
+  std::uint16_t port = 0;
+};
+
 struct ParseEnvironment {
+  // Unset: descriptors as `haproxy -c` has them, 0-2 the terminal and 3 the file being read (no
+  // sockets), the others closed; so a file is judged the same on every machine.
+  std::function<InheritedSocket(int fd)> inherited_socket;
   // The process environment that "${NAME}" in double quotes reads (and `setenv`, `presetenv`,
   // `unsetenv`, `resetenv` in global change for the lines after them). Empty by default, so that
   // parsing stays pure; lb/main passes its own, with HAPROXY_LOCALPEER set as haproxy sets it.
   std::map<std::string, std::string> variables;
   bool localpeer_from_command_line = false;  // `-L NAME` given: a `localpeer` line is ignored
+  int default_maxconn = 0;                   // `-N N`: a frontend's maxconn unless a section sets one
   std::optional<std::string> resolv_conf;
   // The system resolver (libc) for `init-addr libc` and nameserver names: the first address of
   // a host in a family, nullopt if none. Unset: only address literals and "localhost" resolve,

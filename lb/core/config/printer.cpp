@@ -90,7 +90,8 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
   if (inherits_httpchk) out += "\ndefaults\n    option httpchk\n";
   out += fmt::format("\n{} {}\n", kind_name(p.kind), quote_word(p.name));
   line(p.mode == Mode::Http ? "mode http" : "mode tcp");
-  for (const auto& b : p.binds) line("bind " + quote_word(format_host_port(b.host.empty() ? "*" : b.host, b.port)));
+  for (const auto& b : p.binds)
+    line("bind " + (b.fd >= 0 ? fmt::format("fd@{}", b.fd) : quote_word(format_host_port(b.host.empty() ? "*" : b.host, b.port))));
   if (p.log_global) line("log global");
   for (const auto& l : p.logs) line(log_line(l));
   if (p.has_frontend_role() && !p.default_backend.empty()) line("default_backend " + quote_word(p.default_backend));
@@ -192,6 +193,7 @@ std::string print_config(const Config& c) {
   if (c.global.maxconn) out += fmt::format("    maxconn {}\n", c.global.maxconn);
   if (c.global.max_spread_checks)
     out += fmt::format("    max-spread-checks {}\n", format_duration(*c.global.max_spread_checks));
+  if (c.global.daemon) out += "    daemon\n";
   if (c.global.master_worker) out += c.global.exit_on_failure ? "    master-worker\n" : "    master-worker no-exit-on-failure\n";
   if (c.global.hard_stop_after) out += fmt::format("    hard-stop-after {}\n", format_duration(*c.global.hard_stop_after));
   for (const auto& s : c.global.stats_sockets) {

@@ -254,8 +254,11 @@ ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUs
     if (!all_digits(rest)) return fail(fmt::format("file descriptor '{}' is not a valid integer in '{}'", rest, whole));
     if (use == AddressUse::Server && prefix == "fd@")
       return fail(fmt::format("a file descriptor is not acceptable here in '{}'", whole));
-    if (use != AddressUse::Log) return fail(fmt::format("inherited file descriptors ('{}') are not supported by lb", whole));
+    if (use == AddressUse::Nameserver)
+      return fail(fmt::format("inherited file descriptors ('{}') are not supported by lb", whole));
+    // A bind's or a server's descriptor is looked at by the parser, as haproxy does (getsockname).
     out.host = std::string(rest);
+    out.socket_pair = prefix == "sockpair@";
     return out;
   }
   const bool datagram_use = use == AddressUse::Log || use == AddressUse::Nameserver;

@@ -66,6 +66,7 @@ struct SocketAddress {
   std::optional<std::uint16_t> port;
   std::uint16_t port_last = 0;                // bind port ranges "80-81": the last port (0 = no range)
   std::string loose_port;                     // the port as written when haproxy reads it loosely ("80x")
+  bool socket_pair = false;                   // Fd: `sockpair@N` rather than `fd@N`
 };
 // `variables`: what "$NAME"/"${NAME}" in the address read (env_expand); messages quote the text
 // as written.

@@ -123,6 +123,8 @@ cases = [
 ] + [("server_kw_missing_arg_" + kw.replace("-", "_"), server("127.0.0.1:21001 " + kw))
      for kw in ["inter", "fastinter", "downinter", "rise", "fall", "port", "addr", "weight", "maxconn",
                 "resolvers", "resolve-prefer", "resolve-opts", "resolve-net", "init-addr"]] + [
+    ("global_daemon", glob(["daemon"])),
+    ("global_daemon_extra_arg", glob(["daemon x"])),
     ("env_long_line_bad_variable", base(f="    description " + "y" * 90 + ' "${1X}"\n')),
 ]
 

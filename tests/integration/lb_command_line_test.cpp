@@ -1,0 +1,371 @@
+// The real `lb` and the real haproxy 2.6.12 given the same command lines: what a script or a
+// systemd unit written for haproxy sees when it starts lb instead (issue: drop-in command line).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+
+#include "tests/integration/lb_world.hpp"
+#include "tests/support/sockets.hpp"
+
+namespace lb::test {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr const char* kHaproxy = "/usr/sbin/haproxy";
+
+// "[ALERT]    (1234) : text" -> "[ALERT] text", the other lines as they are: pids differ.
+std::string without_pids(const std::string& err) {
+  return std::regex_replace(err, std::regex(R"(^\[(ALERT|WARNING|NOTICE)\] +\([0-9]+\) : )", std::regex::multiline),
+                            "[$1] ");
+}
+
+// haproxy's NOTICE lines (its version and path) have no counterpart in lb.
+std::string without_notices(const std::string& err) {
+  return std::regex_replace(without_pids(err), std::regex(R"(^\[NOTICE\] [^\n]*\n)", std::regex::multiline), "");
+}
+
+std::string valid_config(int port) {
+  return fmt::format(R"(global
+    log stdout format raw local0
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1s
+    timeout server 1s
+frontend fe
+    bind 127.0.0.1:{}
+    default_backend apps
+backend apps
+    server s1 127.0.0.1:9
+)",
+                     port);
+}
+
+class LbCommandLine : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(kHaproxy)) GTEST_FAIL() << "haproxy is not installed: ci/install-deps.sh installs it";
+    cfg_ = dir_.write("site.cfg", valid_config(free_tcp_port()));
+  }
+  TempDir dir_;
+  std::filesystem::path cfg_;
+};
+
+TEST_F(LbCommandLine, UsageErrorsPrintHaproxysUsageAndExitOne) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {}, {"-Z"}, {"site.cfg"}, {"-f"}, {"-c", "-f", "site.cfg", "-p"}, {"-c"}, {"-c", "-f", "site.cfg", "-sf", "0"}}) {
+    const auto lb = run_to_exit(LB_BIN, args);
+    const auto ha = run_to_exit(kHaproxy, args);
+    EXPECT_EQ(ha.code, 1) << ::testing::PrintToString(args) << ha.err;
+    EXPECT_EQ(lb.code, 1) << ::testing::PrintToString(args) << lb.err;
+    if (ha.out.empty()) {
+      // haproxy copies its flags first, and fails when one that takes a value is the last word.
+      EXPECT_EQ(without_notices(ha.err), "[ALERT] failed to copy argv.\n") << ::testing::PrintToString(args);
+      EXPECT_EQ(without_pids(lb.err), without_notices(ha.err)) << ::testing::PrintToString(args);
+      EXPECT_EQ(lb.out, "");
+      continue;
+    }
+    // The version on stdout, the usage on stderr: the same text, with the program's name.
+    EXPECT_THAT(ha.out, StartsWith("HAProxy version 2.6"));
+    EXPECT_THAT(lb.out, StartsWith("lb version "));
+    auto expected = without_notices(ha.err);
+    expected.replace(expected.find("Usage : haproxy "), 16, "Usage : lb ");
+    EXPECT_EQ(without_pids(lb.err), expected) << ::testing::PrintToString(args);
+  }
+}
+
+TEST_F(LbCommandLine, BadValuesAreAlertedInHaproxysWords) {
+  const auto f = cfg_.string();
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"-c", "-f", f, "-x"},                  // alert, blank line, usage
+           {"-c", "-f", f, "-S"},                  // copy_argv() fails first
+           {"-c", "-f", f, "-sf", "12x"},          // alert only
+           {"-c", "-f", f, "-st", "99999999999999999999"},
+           {"-c", "-C", "/nonexistent", "-f", f},  // the directory is entered before the files are read
+       }) {
+    const auto lb = run_to_exit(LB_BIN, args);
+    const auto ha = run_to_exit(kHaproxy, args);
+    EXPECT_EQ(ha.code, 1) << ::testing::PrintToString(args);
+    EXPECT_EQ(lb.code, 1) << ::testing::PrintToString(args) << lb.err;
+    auto expected = without_notices(ha.err);
+    if (const auto at = expected.find("Usage : haproxy "); at != std::string::npos) expected.replace(at, 16, "Usage : lb ");
+    EXPECT_EQ(without_pids(lb.err), expected) << ::testing::PrintToString(args);
+  }
+}
+
+TEST_F(LbCommandLine, VersionFlagsExitZero) {
+  for (const char* flag : {"-v", "-vv", "-version"}) {
+    const auto lb = run_to_exit(LB_BIN, {flag});
+    const auto ha = run_to_exit(kHaproxy, {flag});
+    EXPECT_EQ(ha.code, 0);
+    EXPECT_EQ(lb.code, 0) << flag;
+    // `lb -v | awk '{print $3}'` is the version, as with haproxy.
+    EXPECT_THAT(lb.out, ::testing::ContainsRegex("^lb version [0-9]+\\.[0-9]+\\.[0-9]+ "));
+    EXPECT_EQ(lb.out.find("Build options :") != std::string::npos, std::string(flag) == "-vv") << flag;
+    EXPECT_EQ(ha.out.find("Build options :") != std::string::npos, std::string(flag) == "-vv") << flag;
+  }
+}
+
+TEST_F(LbCommandLine, EveryFlagOfAHaproxyUnitIsAccepted) {
+  // Debian's haproxy.service: "-Ws -f $CONFIG -c -q $EXTRAOPTS" with EXTRAOPTS="-S /run/haproxy-master.sock",
+  // and its defaults file's example "-de -m 16"; then the other flags haproxy takes with a file.
+  TempDir other;
+  const auto f = cfg_.string();
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"-Ws", "-f", f, "-c", "-q", "-S", (other.path() / "master.sock").string()},
+           {"-c", "-de", "-m", "16", "-f", f},
+           {"-c", "-dp", "-dS", "-dG", "-dR", "-dV", "-dL", "-dD", "-dM", "-db", "-d", "-V", "-f", f},
+           {"-c", "-L", "edge1", "-n", "100", "-N", "50", "-x", (other.path() / "x.sock").string(), "-f", f},
+           {"-c", "-C", dir_.path().string(), "-f", "site.cfg"},
+           {"-c", "-f", dir_.path().string()},
+           {"-c", "--", f},
+           {"-c", "-f", f, "-sf", "1", "2"},
+       }) {
+    const auto lb = run_to_exit(LB_BIN, args);
+    const auto ha = run_to_exit(kHaproxy, args);
+    EXPECT_EQ(ha.code, 0) << ::testing::PrintToString(args) << ha.err;
+    EXPECT_EQ(lb.code, 0) << ::testing::PrintToString(args) << lb.err;
+    const bool quiet = std::find(args.begin(), args.end(), "-q") != args.end();
+    const bool libraries = std::find(args.begin(), args.end(), "-dL") != args.end();
+    if (libraries) {
+      // -dL: the program and its shared objects (each its own), then the verdict.
+      EXPECT_THAT(lb.out, StartsWith("List of loaded object files:\n" + std::filesystem::canonical(LB_BIN).string() + "\n"));
+      EXPECT_THAT(lb.out, HasSubstr("/libc.so.6\n"));
+      EXPECT_THAT(ha.out, StartsWith("List of loaded object files:\n/usr/sbin/haproxy\n"));
+      EXPECT_THAT(lb.out, ::testing::EndsWith("\nConfiguration file is valid\n"));
+      EXPECT_THAT(ha.out, ::testing::EndsWith("\nConfiguration file is valid\n"));
+      continue;
+    }
+    EXPECT_EQ(lb.out, quiet ? "" : "Configuration file is valid\n") << ::testing::PrintToString(args);
+    EXPECT_EQ(ha.out, lb.out);
+  }
+  // What lb cannot do is said, unless -q.
+  const auto lb = run_to_exit(LB_BIN, {"-c", "-de", "-m", "16", "-S", "/run/m.sock", "-f", f});
+  EXPECT_THAT(lb.err, HasSubstr("-de has no effect in lb and is ignored"));
+  EXPECT_THAT(lb.err, HasSubstr("-m 16: lb does not limit its memory"));
+  EXPECT_THAT(lb.err, HasSubstr("-S /run/m.sock: lb has no master CLI"));
+}
+
+TEST_F(LbCommandLine, ZeroWarningModeFailsOnHaproxysWarningsOnly) {
+  // haproxy warns about dontlognull in a backend; a loose weight it reads without a word.
+  const auto warned = dir_.write("warned.cfg", valid_config(free_tcp_port()) + "    option dontlognull\n");
+  const auto loose = dir_.write("loose.cfg", valid_config(free_tcp_port()) + "    server s2 127.0.0.1:9 weight abc\n");
+  for (const auto& args : {std::vector<std::string>{"-c", "-dW", "-f", warned.string()},
+                           std::vector<std::string>{"-dW", "-f", warned.string()}}) {
+    const auto lb = run_to_exit(LB_BIN, args);
+    const auto ha = run_to_exit(kHaproxy, args);
+    EXPECT_EQ(ha.code, 1);
+    EXPECT_EQ(lb.code, 1) << lb.err;
+    EXPECT_EQ(without_pids(lb.err), without_notices(ha.err));
+  }
+  EXPECT_EQ(run_to_exit(kHaproxy, {"-c", "-dW", "-f", loose.string()}).code, 0);
+  EXPECT_EQ(run_to_exit(LB_BIN, {"-c", "-dW", "-f", loose.string()}).code, 0);
+}
+
+// -D: the command returns at once, the pid file names the process that stays and serves.
+TEST_F(LbCommandLine, DaemonModeLeavesAServingProcessNamedInThePidFile) {
+  const int port = free_tcp_port();
+  const auto cfg = dir_.write("daemon.cfg", valid_config(port));
+  const auto pidfile = dir_.path() / "lb.pid";
+  const auto r = run_to_exit(LB_BIN, {"-D", "-p", pidfile.string(), "-f", cfg.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(pidfile);
+  int pid = 0;
+  in >> pid;
+  ASSERT_GT(pid, 0);
+  // The process is not the test's child: its end is watched through a pidfd.
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  ASSERT_GE(pidfd, 0) << "the daemon is not running";
+  // The command returns once the listeners are bound.
+  EXPECT_TRUE(lbh::tcp_port_listening(port)) << "the daemon does not listen on " << port;
+  // A session of its own, away from the terminal.
+  EXPECT_EQ(::getsid(pid), pid);
+  ::kill(pid, SIGTERM);
+  pollfd p{pidfd, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, static_cast<int>(kPatience.count())), 1) << "the daemon outlived SIGTERM";
+  ::close(pidfd);
+}
+
+// A daemon whose port is taken fails where it was started: the alert on the terminal, exit 1.
+TEST_F(LbCommandLine, ADaemonThatCannotBindFailsWhereItWasStarted) {
+  // A listener without SO_REUSEPORT: neither lb nor haproxy may share its port.
+  const auto [taken, port] = loopback_listener();
+  ASSERT_GE(taken, 0);
+  const auto cfg = dir_.write("busy.cfg", valid_config(port));
+  const auto pidfile = dir_.path() / "busy.pid";
+  const auto lb = run_to_exit(LB_BIN, {"-D", "-p", pidfile.string(), "-f", cfg.string()});
+  const auto ha = run_to_exit(kHaproxy, {"-D", "-f", cfg.string()});
+  EXPECT_EQ(ha.code, 1) << ha.err;
+  EXPECT_EQ(lb.code, 1) << lb.err;
+  EXPECT_THAT(lb.err, HasSubstr("Starting frontend fe: cannot bind socket"));
+  EXPECT_FALSE(std::filesystem::exists(pidfile));
+  ::close(taken);
+}
+
+// `daemon` in global is -D, unless the command line keeps lb in the foreground.
+TEST_F(LbCommandLine, TheDaemonKeywordDetachesUnlessDbIsGiven) {
+  const int port = free_tcp_port();
+  std::string text = valid_config(port);
+  text.replace(text.find("global\n"), 7, "global\n    daemon\n");
+  const auto cfg = dir_.write("keyword.cfg", text);
+  Child foreground = Child::start(LB_BIN, {"-db", "--announce", "-f", cfg.string()});
+  EXPECT_TRUE(foreground.running());
+  foreground.stop();
+  const auto pidfile = dir_.path() / "keyword.pid";
+  const auto r = run_to_exit(LB_BIN, {"-p", pidfile.string(), "-f", cfg.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(pidfile);
+  int pid = 0;
+  in >> pid;
+  ASSERT_GT(pid, 0);
+  EXPECT_TRUE(lbh::tcp_port_listening(port));
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  ASSERT_GE(pidfd, 0);
+  ::kill(pid, SIGTERM);
+  pollfd p{pidfd, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, static_cast<int>(kPatience.count())), 1);
+  ::close(pidfd);
+}
+
+}  // namespace
+}  // namespace lb::test
+
+namespace lb::test {
+namespace {
+
+// systemd's end of sd_notify(3): a datagram socket that $NOTIFY_SOCKET names.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::filesystem::path& path) : path_(path.string()) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path_.c_str());
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) ADD_FAILURE() << "cannot bind " << path_;
+  }
+  ~NotifySocket() { ::close(fd_); }
+  const std::string& path() const { return path_; }
+  // The next notification, "" when none comes in time.
+  std::string next() {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(kPatience.count())) != 1) return "";
+    char buf[512];
+    const auto n = ::recv(fd_, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// -Ws, as Debian's haproxy.service runs it (Type=notify): READY with the master's pid once the
+// worker serves, RELOADING then READY around a reload, good or bad, STOPPING on SIGTERM; each
+// as haproxy sends it (its master re-executes itself, which adds a RELOADING each time).
+TEST_F(LbCommandLine, SystemdHearsWhatHaproxyTellsIt) {
+  std::map<std::string, std::vector<std::string>> heard;
+  const auto good = read_file(cfg_);
+  for (const std::string bin : {std::string(LB_BIN), std::string(kHaproxy)}) {
+    dir_.write("site.cfg", good);
+    NotifySocket systemd(dir_.path() / (std::filesystem::path(bin).filename().string() + ".notify"));
+    const auto master_cli = (dir_.path() / "master.sock").string();
+    Child master = Child::start("/usr/bin/env", {"NOTIFY_SOCKET=" + systemd.path(), bin, "-Ws", "-f", cfg_.string(),
+                                                 "-S", master_cli},
+                                {.ready_line = ""});
+    const auto pid = std::to_string(master.pid());
+    auto& got = heard[bin];
+    const auto note = [&] {
+      auto n = systemd.next();
+      if (const auto at = n.find(pid); at != std::string::npos) n.replace(at, pid.size(), "PID");
+      got.push_back(n);
+    };
+    // haproxy's master says READY before it handles signals again; its master CLI answers once
+    // it does (lb, which has none, handles them before it says READY).
+    const auto up_again = [&] {
+      for (int i = 0; i < 2; ++i) note();  // RELOADING, READY
+      if (bin == kHaproxy) lbh::cli_call(master_cli, "show proc;quit\n", kPatience);
+    };
+    up_again();
+    for (const bool bad : {false, true}) {
+      if (bad) dir_.write("site.cfg", good + "    bogus keyword\n");
+      ::kill(master.pid(), SIGUSR2);
+      note();  // RELOADING
+      up_again();
+    }
+    ::kill(master.pid(), SIGTERM);
+    note();
+    master.wait_exit(kPatience);
+  }
+  const std::string ready = "READY=1\nMAINPID=PID", reloading = "RELOADING=1";
+  EXPECT_THAT(heard[kHaproxy], ::testing::ElementsAre(reloading, ready, reloading, reloading, ready, reloading,
+                                                      reloading, ready, "STOPPING=1"));
+  EXPECT_EQ(heard[LB_BIN], heard[kHaproxy]);
+}
+
+}  // namespace
+}  // namespace lb::test
+
+namespace lb::test {
+namespace {
+
+// `bind fd@N`: lb serves on a listening socket it was started with, as haproxy does (systemd's
+// socket activation, a wrapper that binds first); a descriptor that is no stream socket gets
+// haproxy's words.
+TEST(LbInheritedSocket, ServesOnTheListeningSocketItWasStartedWith) {
+  LbWorld w({"app1"}, {});
+  // Not close-on-exec: the balancer inherits it.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(listener, 16), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+  w.start_lb(fmt::format(R"(defaults
+    mode http
+    timeout connect 1s
+    timeout client 2s
+    timeout server 2s
+frontend fe
+    bind fd@{}
+    default_backend apps
+backend apps
+    server app1 127.0.0.1:{{{{app1}}}}
+)",
+                         listener));
+  EXPECT_TRUE(w.lb().await_line(fmt::format("listening fe 127.0.0.1:{}", port), kPatience).has_value());
+  ::close(listener);  // lb holds its own copy
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(served_by(http(port, "GET", "/")), "app1");
+
+  // A datagram socket is of the wrong type; haproxy says the same.
+  const int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(udp, 0);
+  TempDir dir;
+  const auto cfg = dir.write("udp.cfg", fmt::format("frontend fe\n    bind fd@{}\n    timeout client 1s\n", udp));
+  const auto lb = run_to_exit(LB_BIN, {"-c", "-f", cfg.string()});
+  const auto ha = run_to_exit(kHaproxy, {"-c", "-f", cfg.string()});
+  ::close(udp);
+  EXPECT_EQ(ha.code, 1);
+  EXPECT_EQ(lb.code, 2);
+  EXPECT_THAT(lb.err, HasSubstr(fmt::format("'bind' : socket on file descriptor '{}' is of the wrong type.", udp)));
+  EXPECT_THAT(ha.err, HasSubstr(fmt::format("'bind' : socket on file descriptor '{}' is of the wrong type.", udp)));
+}
+
+}  // namespace
+}  // namespace lb::test
