@@ -1431,7 +1431,8 @@ class Parser {
     }
     if (w[2].empty()) return alert(fmt::format("{}invalid address: '{}'.", who, w[2]), Form::Bracketed);
     s.host = a->host.empty() ? (a->family == AddressFamily::V6 ? "::" : "0.0.0.0") : a->host;
-    s.host_as_written = a->host_as_written;
+    // No host (":6378") stands for the address any; so it prints, and so it reads back.
+    s.host_as_written = !a->host.empty() ? a->host_as_written : s.host == "::" ? "[::]" : s.host;
     s.family = a->family;
     s.port = a->port.value_or(0);
     note_loose_port(*a, "server");

@@ -179,11 +179,7 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
     for (const auto& s : p.servers)
       line(fmt::format("server {} {}{}", quote_word(s.name),
                        quote_word(std::string(family_prefix(s.family)) +
-                                  // an address without a host ("server s1 :80") is printed as written
-                                  (s.host_as_written.empty()
-                                       ? ":" + (s.port ? std::to_string(s.port) : std::string())
-                                       : format_host_port(s.host, s.port ? std::optional<std::uint16_t>(s.port)
-                                                                         : std::nullopt))),
+                                  format_host_port(s.host, s.port ? std::optional<std::uint16_t>(s.port) : std::nullopt)),
                        server_settings(s.settings)));
   }
 }
