@@ -11,6 +11,9 @@
 #include <boost/beast/http/write.hpp>
 #include <fmt/format.h>
 
+#include <linux/filter.h>
+#include <sys/socket.h>
+
 #include <cstring>
 #include <deque>
 #include <map>
@@ -202,6 +205,7 @@ struct Proxy::Impl {
 
   void accept(Listener& l);
   void accept_failed(Listener& l, const boost::system::error_code& ec);
+  void serve(std::size_t frontend, tcp::socket socket);
   bool below_limits(std::size_t fe) const { return actconn < limits.maxconn && feconn[fe] < fe_maxconn[fe]; }
   void session_started(std::size_t fe) {
     ++actconn;
@@ -1257,17 +1261,20 @@ void Proxy::Impl::accept(Listener& l) {
     return;
   }
   l.acceptor.async_accept([this, &l](const boost::system::error_code& ec, tcp::socket socket) {
-    if (!accepting) return;
-    if (ec) return accept_failed(l, ec);
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    const auto& fe = config.proxies[l.frontend];
-    if (fe.mode == core::Mode::Http)
-      std::make_shared<HttpSession>(*this, l.frontend, std::move(socket))->start();
-    else
-      std::make_shared<TcpSession>(*this, l.frontend, std::move(socket))->start();
-    accept(l);
+    // A connection accepted before the listener closed is served all the same.
+    if (ec) return accepting ? accept_failed(l, ec) : void();
+    serve(l.frontend, std::move(socket));
+    if (accepting) accept(l);
   });
+}
+
+void Proxy::Impl::serve(std::size_t frontend, tcp::socket socket) {
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  if (config.proxies[frontend].mode == core::Mode::Http)
+    std::make_shared<HttpSession>(*this, frontend, std::move(socket))->start();
+  else
+    std::make_shared<TcpSession>(*this, frontend, std::move(socket))->start();
 }
 
 // Out of descriptors or memory: HAProxy (sock.c, sock_accept_conn) tells the frontend's log at
@@ -1294,7 +1301,7 @@ int Proxy::connections(std::size_t frontend) const { return impl_->feconn.at(fro
 
 void Proxy::set_local_services(LocalServices services) { impl_->local = std::move(services); }
 
-bool Proxy::bind_all(ListenSockets* handover) {
+bool Proxy::bind_all(ListenSockets* handover, int replacing) {
   bool ok = true;
   for (std::size_t pi = 0; pi < impl_->config.proxies.size(); ++pi) {
     const auto& px = impl_->config.proxies[pi];
@@ -1322,6 +1329,14 @@ bool Proxy::bind_all(ListenSockets* handover) {
         if (!ec) l->acceptor.bind(ep, ec);
         // HAProxy's listen backlog is the frontend's maxconn (listener_backlog()).
         if (!ec) l->acceptor.listen(impl_->fe_maxconn[pi], ec);
+        // Taking over from `replacing` processes whose sockets joined the reuseport group first:
+        // the kernel hands new connections to the socket at index `replacing`, this one. Once they
+        // have left, the index is past the group's end and the kernel picks by hash again.
+        if (!ec && replacing > 0) {
+          sock_filter steer[] = {{BPF_RET | BPF_K, 0, 0, static_cast<std::uint32_t>(replacing)}};
+          sock_fprog program{1, steer};
+          ::setsockopt(l->acceptor.native_handle(), SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &program, sizeof program);
+        }
       }
       if (ec) {
         impl_->log.process(core::Severity::Alert,
@@ -1365,7 +1380,14 @@ std::vector<std::pair<std::string, std::string>> Proxy::listening() const {
 void Proxy::stop_accepting() {
   impl_->accepting = false;
   for (auto& l : impl_->listeners) {
+    // What the kernel has queued for this socket would be reset by close(): it is served first.
     boost::system::error_code ec;
+    l->acceptor.non_blocking(true, ec);
+    while (!ec) {
+      tcp::socket queued(impl_->io);
+      l->acceptor.accept(queued, ec);
+      if (!ec) impl_->serve(l->frontend, std::move(queued));
+    }
     l->acceptor.close(ec);
   }
   impl_->idle.clear();

@@ -64,7 +64,10 @@ class Proxy {
   // Binds every `bind` of every frontend, taking the sockets `handover` has (a reload) instead
   // of binding them again. On failure prints HAProxy's alerts ("Starting frontend fe: cannot
   // bind socket (Address already in use) [127.0.0.1:8080]") and returns false.
-  bool bind_all(ListenSockets* handover = nullptr);
+  // `replacing`: how many processes (-sf/-st) listen on the same addresses; the new sockets then
+  // take every new connection from the kernel at once (a reuseport BPF program), so that the old
+  // ones only answer what they had queued.
+  bool bind_all(ListenSockets* handover = nullptr, int replacing = 0);
   // The listening sockets, named as a ListenSockets handover names them (still owned here).
   std::vector<std::pair<std::string, int>> listen_sockets() const;
   // HAProxy's cumulated connections of proxy `proxy`: {accepted as a frontend, given to it as

@@ -223,7 +223,8 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (!stats.bind_all(options.handover) || !proxy.bind_all(options.handover)) return 1;
+  const int replacing = options.handover ? 0 : static_cast<int>(options.finish_pids.size());
+  if (!stats.bind_all(options.handover) || !proxy.bind_all(options.handover, replacing)) return 1;
   if (options.announce) {
     for (const auto& [frontend, address] : proxy.listening()) fmt::print("listening {} {}\n", frontend, address);
     fmt::print("ready\n");

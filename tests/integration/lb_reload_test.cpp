@@ -13,6 +13,7 @@
 #include <atomic>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "tests/integration/lb_world.hpp"
@@ -253,6 +254,52 @@ TEST(LbReload, SfMakesTheOldProcessFinish) {
   EXPECT_NE(at("Proxy <HTTPCLIENT> stopped"), std::string::npos);
   EXPECT_EQ(status_of(http(w.fe_port(), "GET", "/").bytes), 200);
   EXPECT_THAT(cli_ask(socket, "show info\n"), HasSubstr(fmt::format("\nPid: {}\n", next.pid())));
+  EXPECT_EQ(next.stop(), 0);
+}
+
+// -sf under load: clients that keep connecting while the new process takes over lose nothing.
+// The new process's sockets take the new connections from the kernel at once, and the old one
+// answers what its listener had queued before it closes it. Bounded: two clients, stopped 50
+// requests after the old process has exited (at most 3000 each).
+TEST(LbReload, SfTakeoverUnderLoadLosesNoRequest) {
+  LbWorld w({"s1", "s2"}, {});
+  const auto socket = (w.dir() / "admin.sock").string();
+  w.start_lb(config(socket));
+  Child old = std::move(w.lb());
+  std::atomic<bool> stop{false};
+  std::atomic<int> sent{0}, failed{0};
+  std::vector<std::string> failures;
+  std::mutex failures_lock;
+  auto client = [&] {
+    for (int i = 0; i < 3000 && !stop; ++i) {
+      ++sent;
+      auto c = connect_to(w.fe_port());
+      std::string why;
+      if (c.error != 0) {
+        why = std::string("connect: ") + std::strerror(c.error);
+      } else {
+        send_all(c.fd.get(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        const auto r = read_to_end(c.fd.get(), kPatience);
+        if (status_of(r.bytes) != 200) why = fmt::format("answer: {:?}", r.bytes.substr(0, 40));
+      }
+      if (!why.empty()) {
+        ++failed;
+        std::lock_guard lock(failures_lock);
+        if (failures.size() < 5) failures.push_back(why);
+      }
+    }
+  };
+  std::thread a(client), b(client);
+  while (sent < 100) std::this_thread::yield();  // the load runs before the takeover starts
+  const auto cfg = (w.dir() / "lb.cfg").string();
+  Child next = Child::start(LB_BIN, {"-db", "--announce", "-f", cfg, "-sf", std::to_string(old.pid())});
+  EXPECT_EQ(old.wait_exit(kPatience), 0);
+  const int at_exit = sent;
+  while (sent < at_exit + 50 && sent < 6000) std::this_thread::yield();  // and after it
+  stop = true;
+  a.join();
+  b.join();
+  EXPECT_EQ(failed, 0) << "of " << sent << ": " << ::testing::PrintToString(failures);
   EXPECT_EQ(next.stop(), 0);
 }
 
