@@ -154,10 +154,12 @@ int main(int argc, char** argv) {
   check_diff->add_option("--haproxy", haproxy_bin, "the haproxy binary (default: on PATH)");
   check_diff->add_option("--mockserver", mock_bin, "the mockserver binary (default: next to lbharness, else on PATH)");
   check_diff->footer(R"(
-Each case is a check (option httpchk with expects, or a tcp-check dialogue) and a reply: bytes
-cut into writes with pauses between them, then a close, a hold or a reset. One mockserver serves
-a batch's replies to lb and haproxy at once; their verdicts (status, check_status, check_code,
-last_chk of `show stat`) are compared. Exit status: 0 when every case agrees, 1 when one
+Each case is a check (option httpchk with expects, a tcp-check dialogue, or a server-first
+tcp-check that expects a banner before it sends) and a reply: bytes cut into writes with pauses
+between them, then a close, a hold or a reset. One mockserver serves a batch's replies to lb and
+haproxy at once (a banner from a listener of its own, on connect); their verdicts (status,
+check_status, check_code, last_chk of `show stat`) are compared, and the agreed verdicts are
+counted by kind and check status. Exit status: 0 when every case agrees, 1 when one
 disagrees, 2 when a balancer did not start or gave no verdict.)");
   try {
     app.parse(argc, argv);
@@ -206,6 +208,9 @@ disagrees, 2 when a balancer did not start or gave no verdict.)");
       fmt::print("{}", lbh::describe(d.smallest));
     }
     for (const auto& e : r.errors) fmt::print(stderr, "lbharness: check-diff: {}\n", e);
+    std::string kinds;
+    for (const auto& [verdict, n] : r.agreed_by) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", verdict, n);
+    if (!kinds.empty()) fmt::print("agreed on: {}\n", kinds);
     fmt::print("check-diff: {} cases of seed {} from c{}: {} agree, {} disagree, {} unjudged ({:.1f} s)\n", r.cases,
                diff_options.seed, diff_options.first, r.agreed, r.disagreements.size(), r.unjudged,
                static_cast<double>(r.elapsed.count()) / 1000);

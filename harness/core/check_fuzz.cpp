@@ -74,6 +74,24 @@ void tcp_check_lines(Draw& d, std::vector<std::string>& lines) {
   for (int i = 0; i < n; ++i) lines.push_back(expect_line("tcp-check", d.pick(kExpects)));
 }
 
+// A dialogue the server opens: 1–2 expects on its banner, sometimes a command and an expect on
+// what the server answers to it (a greeting that goes on serving reads it as an HTTP request).
+void server_first_lines(Draw& d, std::vector<std::string>& lines) {
+  lines.push_back("option tcp-check");
+  if (d.chance(20)) lines.push_back("tcp-check connect");
+  static constexpr std::array<std::string_view, 12> kBannerExpects = {
+      "string 220",  "rstring ^220 ", "! string 421",       "string +OK",  "rstring ^\\+OK", "binary 0a",
+      "string ready", "! rstring ERR", "rstring ^[0-9]{3} ", "binary 4a00", "string ESMTP",    "! binary 00"};
+  const int n = d.between(1, 2);
+  for (int i = 0; i < n; ++i) lines.push_back(expect_line("tcp-check", d.pick(kBannerExpects)));
+  if (d.chance(50)) {
+    lines.push_back(R"(tcp-check send "QUIT\r\n")");
+    static constexpr std::array<std::string_view, 5> kAnswerExpects = {
+        "string 221", "string 400", "! string 500", "rstring ^HTTP/1\\.1 4", "string Bad"};
+    lines.push_back(expect_line("tcp-check", d.pick(kAnswerExpects)));
+  }
+}
+
 std::string random_bytes(Draw& d, std::size_t n) {
   std::string s(n, '\0');
   for (auto& c : s) c = static_cast<char>(d.below(256));
@@ -208,6 +226,11 @@ std::string c_escape(std::string_view s) {
 
 }  // namespace
 
+std::string_view check_kind(const CheckCase& c) {
+  if (c.server_first) return "server-first";
+  return c.check_lines.front() == "option tcp-check" ? "tcp-check" : "httpchk";
+}
+
 std::string check_line(const CheckCase& c, std::string_view line) {
   std::string out(line);
   if (const auto at = out.find("{path}"); at != std::string::npos) out.replace(at, 6, "/" + c.name);
@@ -238,11 +261,18 @@ CheckCase generate_check_case(std::uint64_t seed, std::size_t index) {
   CheckCase c;
   c.name = fmt::format("c{}", index);
   const bool tcp = d.chance(20);
+  c.server_first = tcp && d.chance(40);
   std::string method = "GET";
-  if (tcp) tcp_check_lines(d, c.check_lines);
+  if (c.server_first) server_first_lines(d, c.check_lines);
+  else if (tcp) tcp_check_lines(d, c.check_lines);
   else method = http_check_lines(d, c.check_lines);
 
-  if (d.chance(8)) {
+  if (c.server_first) {
+    static constexpr std::array<std::string_view, 8> kBanners = {
+        "220 mail.example ESMTP ready\r\n", "+OK POP3 ready\r\n", "421 too busy\r\n", "-ERR\r\n",
+        "ready\n",                           "* OK IMAP4rev1\r\n", std::string_view("J\0\0\0\n8.0.36\0", 12), "220-wait\r\n220 ok\r\n"};
+    c.bytes = d.chance(10) ? random_bytes(d, d.below(40)) : d.chance(5) ? std::string() : std::string(d.pick(kBanners));
+  } else if (d.chance(8)) {
     static constexpr std::array<std::string_view, 5> kLines = {"+PONG\r\n", "-ERR unknown\r\n", "+OK\r\n", "ready\n", "\r\n"};
     c.bytes = d.chance(50) ? std::string(d.pick(kLines)) : random_bytes(d, d.below(100));
   } else {
@@ -266,12 +296,15 @@ CheckCase generate_check_case(std::uint64_t seed, std::size_t index) {
   for (std::size_t i = 0; i < c.cuts.size(); ++i) c.pauses_ms.push_back(d.between(5, 20));
   const int ending = static_cast<int>(d.below(8));
   c.then = ending == 0 ? mock::core::RawEnd::Hold : ending == 1 ? mock::core::RawEnd::Reset : mock::core::RawEnd::Close;
+  // A greeting also goes on to serve: the check's command is then read as a request.
+  if (c.server_first && ending >= 5) c.then = mock::core::RawEnd::Serve;
   // A reset right after the last write could overtake the bytes in the checker's reads.
   c.end_pause_ms = c.then == mock::core::RawEnd::Reset ? 30 : 0;
   return c;
 }
 
-std::string check_diff_config(const std::vector<CheckCase>& cases, int mock_port, const std::string& api_socket) {
+std::string check_diff_config(const std::vector<CheckCase>& cases, const std::vector<int>& ports,
+                              const std::string& api_socket) {
   std::string out = fmt::format(
       "global\n"
       "    stats socket {} level admin\n"
@@ -283,27 +316,38 @@ std::string check_diff_config(const std::vector<CheckCase>& cases, int mock_port
       "    timeout check {}ms\n"
       "    default-server inter 1s fall 1 rise 1\n",
       api_socket, kCheckTimeoutMs);
-  for (const auto& c : cases) {
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& c = cases[i];
     out += fmt::format("backend {}\n", c.name);
     for (const auto& l : c.check_lines) out += fmt::format("    {}\n", check_line(c, l));
-    out += fmt::format("    server s 127.0.0.1:{} check\n", mock_port);
+    out += fmt::format("    server s 127.0.0.1:{} check\n", i < ports.size() ? ports[i] : 0);
   }
   return out;
 }
 
+std::string check_diff_listener(const CheckCase& c) { return c.server_first ? c.name : "app"; }
+
 std::string check_diff_spec(const std::vector<CheckCase>& cases) {
-  mock::core::ListenerSpec l;
-  l.name = "app";
-  l.listen = mock::core::Endpoint{"127.0.0.1", 0};
+  mock::core::Spec spec;
+  mock::core::ListenerSpec app;
+  app.name = "app";
+  app.listen = mock::core::Endpoint{"127.0.0.1", 0};
   for (const auto& c : cases) {
+    if (c.server_first) {
+      mock::core::ListenerSpec own;
+      own.name = check_diff_listener(c);
+      own.listen = app.listen;
+      own.greeting = c.reply();
+      spec.listeners.push_back(std::move(own));
+      continue;
+    }
     mock::core::Rule r;
     r.id = c.name;
     r.match.path = {mock::core::PathMatch::Kind::Exact, "/" + c.name};
     r.raw = c.reply();
-    l.rules.push_back(std::move(r));
+    app.rules.push_back(std::move(r));
   }
-  mock::core::Spec spec;
-  spec.listeners.push_back(std::move(l));
+  spec.listeners.insert(spec.listeners.begin(), std::move(app));
   return json::serialize(mock::core::to_json(spec));
 }
 
@@ -394,13 +438,16 @@ std::vector<CheckCase> shrink_candidates(const CheckCase& c) {
 
 std::string describe(const CheckCase& c) {
   std::string out;
+  if (c.server_first) out += "    (the server speaks first: the writes go out on connect)\n";
   for (const auto& l : c.check_lines) out += fmt::format("    {}\n", check_line(c, l));
   const auto reply = c.reply();
   for (const auto& w : reply.writes) {
     if (w.pause.count() > 0) out += fmt::format("    (pause {} ms)\n", w.pause.count());
     if (!w.bytes.empty()) out += fmt::format("    \"{}\"\n", c_escape(w.bytes));
   }
-  out += c.then == mock::core::RawEnd::Hold ? "    (hold)\n" : c.then == mock::core::RawEnd::Reset ? "    (reset)\n" : "    (close)\n";
+  static constexpr std::array<std::string_view, 4> kEnd = {"    (close)\n", "    (hold)\n", "    (reset)\n",
+                                                          "    (serve: what the check sends next is read as a request)\n"};
+  out += kEnd[static_cast<std::size_t>(c.then)];
   return out;
 }
 

@@ -5,7 +5,9 @@
 // balancer's verdicts from its `show stat`.
 //
 // A case is a reply (bytes cut into writes with pauses between them, then close, hold or reset)
-// and a check (httpchk with its expects, or a tcp-check dialogue) for one backend. Everything is
+// and a check (httpchk with its expects, or a tcp-check dialogue) for one backend. The reply
+// answers the check's request, or, for a server-first dialogue, is the banner the server sends as
+// soon as the check connects. Everything is
 // drawn from (seed, index) alone, so a case is named by those two numbers and regenerated anywhere.
 #include <cstddef>
 #include <cstdint>
@@ -26,13 +28,19 @@ struct CheckCase {
   std::vector<std::size_t> cuts;         // where a new write starts: ascending offsets in (0, bytes.size())
   std::vector<int> pauses_ms;            // the pause before each write: cuts.size() + 1 of them
   int end_pause_ms = 0;                  // the pause before the ending
-  mock::core::RawEnd then = mock::core::RawEnd::Close;
+  mock::core::RawEnd then = mock::core::RawEnd::Close;  // Serve: a greeting goes on to read requests
+  // The reply is a greeting, served by a listener of the case's own on connect (the check
+  // expects before it sends); otherwise a rule on the shared listener answers the check's path.
+  bool server_first = false;
 
   mock::core::RawReply reply() const;
   // What minimising makes smaller: reply bytes, then writes and pauses.
   std::size_t size() const;
   bool operator==(const CheckCase&) const = default;
 };
+
+// "httpchk", "tcp-check" or "server-first": how the case's check talks to the server.
+std::string_view check_kind(const CheckCase& c);
 
 // A check line with its "{path}" filled in: the line as the config holds it.
 std::string check_line(const CheckCase& c, std::string_view line);
@@ -45,12 +53,16 @@ CheckCase generate_check_case(std::uint64_t seed, std::size_t index);
 inline constexpr int kCheckTimeoutMs = 400;
 
 // The balancer config for a batch of cases: one backend per case whose one server `s` is the
-// mockserver listener at `mock_port`, checked every second (fall 1, rise 1), and a stats socket
+// mockserver listener at `ports[i]`, checked every second (fall 1, rise 1), and a stats socket
 // at `api_socket` to read the verdicts from. The same text for lb and haproxy.
-std::string check_diff_config(const std::vector<CheckCase>& cases, int mock_port, const std::string& api_socket);
-// The mockserver spec for a batch: listener "app" on a free loopback port, one raw rule per case
-// on its path.
+std::string check_diff_config(const std::vector<CheckCase>& cases, const std::vector<int>& ports,
+                              const std::string& api_socket);
+// The mockserver spec for a batch, every listener on a free loopback port: "app" with one raw
+// rule per case on its path, and a listener named after each server-first case, greeting with
+// its reply.
 std::string check_diff_spec(const std::vector<CheckCase>& cases);
+// The listener of check_diff_spec() that serves case `c`.
+std::string check_diff_listener(const CheckCase& c);
 
 // What a balancer concluded from a case's reply, as `show stat` reports it.
 struct CheckVerdict {

@@ -35,10 +35,16 @@ BatchVerdicts play_batch(const std::vector<CheckCase>& cases, const CheckDiffOpt
     out.errors.push_back(fmt::format("mockserver did not start: {}", e.what()));
     return out;
   }
-  const int port = mock.port("app");
+  std::vector<int> ports;
+  try {
+    for (const auto& c : cases) ports.push_back(mock.port(check_diff_listener(c)));
+  } catch (const std::exception& e) {
+    out.errors.push_back(fmt::format("mockserver did not listen: {}", e.what()));
+    return out;
+  }
   const auto start = [&](const std::string& bin, const std::string& who, Child& child) {
     const auto socket = (dir.path() / (who + ".sock")).string();
-    const auto cfg = dir.write(who + ".cfg", check_diff_config(cases, port, socket));
+    const auto cfg = dir.write(who + ".cfg", check_diff_config(cases, ports, socket));
     try {
       child = Child::start(bin, {"-db", "-f", cfg.string()}, {.ready_line = ""});
     } catch (const std::exception& e) {
@@ -129,6 +135,7 @@ CheckDiffResult run_check_diff(const CheckDiffOptions& o) {
       } else if (*v.lb[i] == *v.haproxy[i]) {
         ++r.agreed;
         ++agreed;
+        ++r.agreed_by[fmt::format("{} {}", check_kind(cases[i]), v.lb[i]->check_status)];
       } else {
         ++disagreed;
         CheckDisagreement d{cases[i], cases[i], *v.lb[i], *v.haproxy[i], *v.lb[i], *v.haproxy[i]};

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,9 @@ struct CheckDisagreement {
 struct CheckDiffResult {
   std::size_t cases = 0;
   std::size_t agreed = 0;
+  // The verdicts both gave, counted by check kind and check status ("server-first L7TOUT"):
+  // what the agreement covers.
+  std::map<std::string, std::size_t> agreed_by;
   std::size_t unjudged = 0;  // a balancer gave no verdict in time (each is listed in errors)
   std::vector<CheckDisagreement> disagreements;
   std::vector<std::string> errors;  // processes that did not start, verdicts that never came

@@ -143,6 +143,7 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
     std::optional<Mode> mode;
     std::optional<std::optional<Fault>> fault;
     std::optional<Endpoint> listen;
+    std::optional<std::optional<RawReply>> greeting;
     for (const auto& kv : *o) {
       if (kv.key() == "mode") {
         const auto* s = kv.value().if_string();
@@ -156,13 +157,21 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
           if (!f) return spec_error(f.error());
           fault.emplace(*f);
         }
+      } else if (kv.key() == "greeting") {
+        if (kv.value().is_null()) {
+          greeting.emplace(std::nullopt);
+        } else {
+          auto g = decode_raw_reply(kv.value(), "greeting");
+          if (!g) return spec_error(g.error());
+          greeting.emplace(std::move(*g));
+        }
       } else if (kv.key() == "listen") {
         const auto* t = kv.value().if_string();
         if (t) listen = parse_endpoint(std::string_view(t->data(), t->size()));
         if (!listen)
           return error(400, "listen", "expected IP:PORT such as 127.0.0.2:8080 (an IP address, not a name)");
       } else {
-        return error(400, std::string(kv.key()), "unknown field (expected mode, fault, listen)");
+        return error(400, std::string(kv.key()), "unknown field (expected mode, fault, greeting, listen)");
       }
     }
     // An explicit "serve" cannot beat a listener fault or an active listener rule (they rank
@@ -185,6 +194,7 @@ AdminReply listener_routes(World& w, Listener& l, std::string_view method,
     // Validated in full above; only now does anything change.
     if (mode) l.set_mode(*mode);
     if (fault) l.set_fault(*fault);
+    if (greeting) l.set_greeting(std::move(*greeting));
     if (listen) l.set_bound(*listen);  // the edge moves the socket, or puts it back and says why
     return reply(200, listener_json(l, now));
   }

@@ -134,7 +134,7 @@ void Listener::set_fault(std::optional<Fault> fault) {
 }
 
 bool Listener::still_holds(bool by_listener, std::string_view rule, std::optional<FaultKind> kind) const {
-  if (!kind) return false;
+  if (!kind) return rule == "greeting" && spec_.greeting && spec_.greeting->then == RawEnd::Hold;
   if (by_listener) return spec_.fault && spec_.fault->kind == *kind;
   const auto it = std::find_if(rules_.begin(), rules_.end(),
                                [&](const Compiled& c) { return c.rule.id == rule; });
@@ -195,6 +195,7 @@ AcceptDecision Listener::on_accept(TimePoint now) {
     ++c.counters.fired;
     return {c.rule.id, c.rule.fault};
   }
+  if (spec_.greeting) return {"greeting", std::nullopt, plan_raw(*spec_.greeting)};
   return {};
 }
 

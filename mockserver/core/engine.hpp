@@ -39,6 +39,7 @@ struct Decision {
 struct AcceptDecision {
   std::string_view rule;
   std::optional<Fault> fault;  // a Phase::Connection fault, or nothing (read the request)
+  std::optional<WritePlan> greeting;  // no fault: what to send before reading (ListenerSpec::greeting)
 };
 
 struct RuleStats {
@@ -65,6 +66,7 @@ class Listener {
   void set_rules(std::vector<Rule> rules);
   void set_fault(std::optional<Fault> fault);
   void set_mode(Mode mode) { spec_.mode = mode; }
+  void set_greeting(std::optional<RawReply> greeting) { spec_.greeting = std::move(greeting); }
   void set_bound(Endpoint e) { spec_.listen = std::move(e); }
   // Counters and timeline restart; held connections of the old generation are released.
   void reset(TimePoint now);

@@ -243,7 +243,9 @@ struct RawWrite {
   std::string bytes;
   bool operator==(const RawWrite&) const = default;
 };
-enum class RawEnd { Close, Hold, Reset };
+// Serve: the connection goes on as any other, reading the next request (a raw reply that keeps
+// the connection alive; a greeting followed by requests).
+enum class RawEnd { Close, Hold, Reset, Serve };
 struct RawReply {
   std::vector<RawWrite> writes;
   RawEnd then = RawEnd::Close;
@@ -292,6 +294,9 @@ struct ListenerSpec {
   std::optional<Endpoint> upstream;
   Mode mode = Mode::Serve;
   std::optional<Fault> fault;  // applies to every connection or request, before the rules
+  // Bytes the server sends first, as soon as a connection is accepted, before reading anything:
+  // a banner (SMTP's "220", a database's handshake). Then its ending: serve reads requests.
+  std::optional<RawReply> greeting;
   std::vector<Rule> rules;
   bool operator==(const ListenerSpec&) const = default;
 };

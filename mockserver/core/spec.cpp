@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -431,7 +432,7 @@ class Decoder {
     return r;
   }
 
-  // {"writes": [{"pause_ms": MS, "text": "..." | "hex": "..."}, ...], "then": "close"|"hold"|"reset"}
+  // {"writes": [{"pause_ms": MS, "text": "..." | "hex": "..."}, ...], "then": "close"|"hold"|"reset"|"serve"}
   RawReply raw(const json::value& v, const std::string& path) {
     RawReply r;
     const auto* o = object(v, path);
@@ -442,7 +443,8 @@ class Decoder {
       if (then == "close") r.then = RawEnd::Close;
       else if (then == "hold") r.then = RawEnd::Hold;
       else if (then == "reset") r.then = RawEnd::Reset;
-      else if (then) fail(field(path, "then"), "expected \"close\", \"hold\" or \"reset\"");
+      else if (then == "serve") r.then = RawEnd::Serve;
+      else if (then) fail(field(path, "then"), "expected \"close\", \"hold\", \"reset\" or \"serve\"");
     }
     const auto* w = o->if_contains("writes");
     if (!w) {
@@ -610,7 +612,7 @@ class Decoder {
     ListenerSpec l;
     const auto* o = object(v, path);
     if (!o) return l;
-    known(*o, path, {"name", "listen", "upstream", "tls", "mode", "fault", "rules"});
+    known(*o, path, {"name", "listen", "upstream", "tls", "mode", "fault", "greeting", "rules"});
     if (const auto* n = o->if_contains("name")) {
       if (auto s = string(*n, field(path, "name"))) {
         if (!valid_listener_name(*s))
@@ -631,6 +633,9 @@ class Decoder {
     }
     if (const auto* f = o->if_contains("fault")) {
       if (!f->is_null()) l.fault = fault(*f, field(path, "fault"));
+    }
+    if (const auto* g = o->if_contains("greeting")) {
+      if (!g->is_null()) l.greeting = raw(*g, field(path, "greeting"));
     }
     if (const auto* r = o->if_contains("rules")) l.rules = rules(*r, field(path, "rules"));
     if (const auto* u = o->if_contains("upstream")) l.upstream = endpoint(*u, field(path, "upstream"));
@@ -910,6 +915,12 @@ SpecResult<Fault> decode_fault(const json::value& v, std::string_view path) {
   return finish(d, *f);
 }
 
+SpecResult<RawReply> decode_raw_reply(const json::value& v, std::string_view path) {
+  Decoder d;
+  auto r = d.raw(v, std::string(path));
+  return finish(d, std::move(r));
+}
+
 SpecResult<DnsSpec> decode_dns(const json::value& v, std::string_view path) {
   Decoder d;
   auto dns = d.dns(v, std::string(path));
@@ -942,6 +953,25 @@ json::value to_json(const Fault& f) {
   if (f.seed != d.seed) o["seed"] = f.seed;
   if (f.then != d.then) o["then"] = f.then == Ending::Hold ? "hold" : "close";
   return o;
+}
+
+json::value to_json(const RawReply& r) {
+  json::array writes;
+  for (const auto& w : r.writes) {
+    json::object j;
+    if (w.pause.count()) j["pause_ms"] = w.pause.count();
+    const bool ascii = std::all_of(w.bytes.begin(), w.bytes.end(), [](char c) { return (c & 0x80) == 0; });
+    if (ascii) {
+      j["text"] = w.bytes;
+    } else {
+      std::string hex;
+      for (const unsigned char c : w.bytes) hex += fmt::format("{:02x}", c);
+      j["hex"] = std::move(hex);
+    }
+    writes.push_back(std::move(j));
+  }
+  static constexpr std::array<const char*, 4> kThen = {"close", "hold", "reset", "serve"};
+  return json::object{{"writes", std::move(writes)}, {"then", kThen[static_cast<std::size_t>(r.then)]}};
 }
 
 json::value to_json(const Rule& r) {
@@ -1014,22 +1044,7 @@ json::value to_json(const Rule& r) {
     o["proxy"] = p.empty() ? json::value(true) : json::value(std::move(p));
   }
   if (r.raw) {
-    json::array writes;
-    for (const auto& w : r.raw->writes) {
-      json::object j;
-      if (w.pause.count()) j["pause_ms"] = w.pause.count();
-      const bool ascii = std::all_of(w.bytes.begin(), w.bytes.end(), [](char c) { return (c & 0x80) == 0; });
-      if (ascii) {
-        j["text"] = w.bytes;
-      } else {
-        std::string hex;
-        for (const unsigned char c : w.bytes) hex += fmt::format("{:02x}", c);
-        j["hex"] = std::move(hex);
-      }
-      writes.push_back(std::move(j));
-    }
-    const char* then = r.raw->then == RawEnd::Hold ? "hold" : r.raw->then == RawEnd::Reset ? "reset" : "close";
-    o["raw"] = json::object{{"writes", std::move(writes)}, {"then", then}};
+    o["raw"] = to_json(*r.raw);
     return o;
   }
   // A fault that bends the response keeps the response it bends.
@@ -1065,6 +1080,7 @@ json::value to_json(const ListenerSpec& l) {
                  {"fault", l.fault ? to_json(*l.fault) : json::value(nullptr)},
                  {"rules", std::move(rules)}};
   if (l.upstream) o["upstream"] = to_string(*l.upstream);
+  if (l.greeting) o["greeting"] = to_json(*l.greeting);
   if (l.tls)
     o["tls"] = l.tls->self_signed() ? json::value("self-signed")
                                     : json::value(json::object{{"cert", l.tls->cert_file}, {"key", l.tls->key_file}});

@@ -35,6 +35,7 @@ SpecResult<std::vector<Rule>> decode_rules(const boost::json::value& v, std::str
 SpecResult<Rule> decode_rule(const boost::json::value& v, std::string_view path,
                              std::size_t index = 0);
 SpecResult<Fault> decode_fault(const boost::json::value& v, std::string_view path);
+SpecResult<RawReply> decode_raw_reply(const boost::json::value& v, std::string_view path);
 SpecResult<ListenerSpec> decode_listener(const boost::json::value& v, std::string_view path);
 // The DNS responder (dns.hpp): {"listen": "127.0.0.1:0", "records": [{"name", "type", "value",
 // "ttl", "at_ms"}], "faults": [{"kind", "name", "at_ms"}]}, and its two lists alone.
@@ -43,6 +44,7 @@ SpecResult<std::vector<DnsRecord>> decode_dns_records(const boost::json::value& 
 SpecResult<std::vector<DnsFault>> decode_dns_faults(const boost::json::value& v, std::string_view path);
 
 boost::json::value to_json(const Fault& f);
+boost::json::value to_json(const RawReply& r);
 boost::json::value to_json(const Rule& r);
 boost::json::value to_json(const ListenerSpec& l);
 boost::json::value to_json(const Spec& s);

@@ -261,7 +261,12 @@ WritePlan plan_raw(const RawReply& r) {
     pause(p, w.pause);
     if (!w.bytes.empty()) send(p, w.bytes);
   }
-  end(p, r.then == RawEnd::Hold ? StepKind::Hold : r.then == RawEnd::Reset ? StepKind::Reset : StepKind::Close);
+  switch (r.then) {
+    case RawEnd::Close: end(p, StepKind::Close); break;
+    case RawEnd::Hold: end(p, StepKind::Hold); break;
+    case RawEnd::Reset: end(p, StepKind::Reset); break;
+    case RawEnd::Serve: p.keep_alive = true; break;
+  }
   return p;
 }
 

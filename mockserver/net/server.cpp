@@ -236,8 +236,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start() {
     peer_ = peer_string(sock_);
     accepted_ = srv_.now();
-    const auto d = l_->model.on_accept(accepted_);
-    if (!d.fault) return l_->tls ? start_tls(*l_->tls->normal) : begin_request();
+    auto d = l_->model.on_accept(accepted_);
+    if (!d.fault) {
+      greeting_ = std::move(d.greeting);
+      return l_->tls ? start_tls(*l_->tls->normal) : greet_then_read();
+    }
     record_accept_fault(d);
     held_by_listener_ = d.rule == "listener";
     held_rule_ = d.rule;
@@ -293,7 +296,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
           self->set_end("tls-handshake-done");
           self->mark_done();
         }
-        return self->begin_request();
+        return self->greet_then_read();
       }
       if (!self->journaled_) self->record_no_request();
       if (auto* e = self->entry()) e->outcome = "tls-error: " + ec.message();
@@ -347,14 +350,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // A connection that ends before a complete request still gets its entry, at the accept time.
-  void record_no_request() {
+  void record_no_request() { record_at_accept(in_.size() > 0 ? "incomplete" : "no-request"); }
+
+  // An entry for what the connection did before any request (a greeting, or nothing).
+  void record_at_accept(std::string_view outcome, std::string_view rule = {}) {
     journaled_ = true;
     if (auto* e = srv_.world.journal.next()) {
       seq_ = e->seq;
       e->listener = l_->model.name();
       e->peer = peer_;
       e->t = accepted_.time_since_epoch();
-      e->outcome = in_.size() > 0 ? "incomplete" : "no-request";
+      e->rule = rule;
+      e->outcome = outcome;
       e->end = "open";
     }
     srv_.on_journal();
@@ -385,6 +392,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void stop_timer() {
     ++timer_gen_;
     timer_.cancel();
+  }
+
+  // A listener with a greeting speaks first; its plan ends the connection or reads requests.
+  void greet_then_read() {
+    if (!greeting_) return begin_request();
+    record_at_accept("greeting", "greeting");
+    state_ = State::Writing;
+    held_by_listener_ = false;
+    held_rule_ = "greeting";
+    held_kind_.reset();
+    plan_ = std::move(*greeting_);
+    greeting_.reset();
+    step_ = 0;
+    piece_ = 0;
+    piece_paused_ = false;
+    run_plan();
   }
 
   // Waits for the next request, at most idle_timeout (slowloris and idle keep-alive alike).
@@ -806,6 +829,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   core::RequestParser parser_;
   core::Decision decision_;
   core::WritePlan plan_;
+  std::optional<core::WritePlan> greeting_;  // sent once the connection is accepted (and TLS done)
   std::size_t step_ = 0;
   std::size_t piece_ = 0;  // next write of the Pieces step at step_
   bool piece_paused_ = false;

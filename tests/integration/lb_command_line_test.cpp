@@ -279,7 +279,7 @@ class NotifySocket {
 TEST_F(LbCommandLine, SystemdHearsWhatHaproxyTellsIt) {
   std::map<std::string, std::vector<std::string>> heard;
   const auto good = read_file(cfg_);
-  for (const std::string bin : {std::string(LB_BIN), std::string(kHaproxy)}) {
+  for (const std::string& bin : {std::string(LB_BIN), std::string(kHaproxy)}) {
     dir_.write("site.cfg", good);
     NotifySocket systemd(dir_.path() / (std::filesystem::path(bin).filename().string() + ".notify"));
     const auto master_cli = (dir_.path() / "master.sock").string();

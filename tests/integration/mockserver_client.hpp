@@ -74,6 +74,13 @@ inline Fd listen_on_loopback(int& port) {
   return fd;
 }
 
+// The next connection `listener` accepts within `timeout`; an empty Fd when none came.
+inline Fd accept_within(int listener, milliseconds timeout) {
+  pollfd p{listener, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return Fd();
+  return Fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+}
+
 // Non-blocking connect bounded by `timeout`; a dropped SYN shows up as ETIMEDOUT.
 inline Connected connect_to(int port, milliseconds timeout = kPatience,
                             const char* host = "127.0.0.1") {

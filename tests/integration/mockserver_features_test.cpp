@@ -250,5 +250,53 @@ TEST(MockFeatures, ASpecFileCanDeclareTlsAndPassThrough) {
   EXPECT_EQ(c.wait_exit(kPatience), 0) << c.stderr_text();
 }
 
+// A server-first protocol (SMTP, POP3, MySQL): the banner goes out on connect, before the client
+// says anything, then the connection reads requests or ends as the greeting says.
+TEST(MockFeatures, AGreetingIsSentOnConnectBeforeAnyRequest) {
+  Mock m({"--listen", "s1=127.0.0.1:0"});
+  ASSERT_EQ(m.call("PATCH", "/v1/listeners/s1",
+                   R"({"greeting": {"writes": [{"text": "220 mail"}, {"pause_ms": 20, "text": " ready\r\n"}], "then": "serve"}})")
+                .status,
+            200);
+  auto c = connect_to(m.port());
+  ASSERT_TRUE(c.fd);
+  const auto banner = read_until(c.fd.get(), kPatience, [](std::string_view b) { return b.ends_with("\r\n"); });
+  EXPECT_EQ(banner.bytes, "220 mail ready\r\n");
+  ASSERT_TRUE(send_all(c.fd.get(), "GET /after HTTP/1.1\r\nHost: t\r\n\r\n"));
+  const auto answer = read_response(c.fd.get());
+  EXPECT_EQ(status_of(answer.bytes), 200) << answer.bytes;
+  ASSERT_TRUE(m.wait_journal("path=/after"));
+  const auto entries = m.journal();
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].at("outcome"), "greeting");
+  EXPECT_EQ(entries[0].at("end"), "keep-alive");
+  EXPECT_EQ(entries[1].at("path"), "/after");
+
+  // What the client sends before the banner is out waits for it, and is then served.
+  auto early = connect_to(m.port());
+  ASSERT_TRUE(send_all(early.fd.get(), "GET /early HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+  const auto both = read_to_end(early.fd.get(), kPatience);
+  EXPECT_TRUE(both.bytes.starts_with("220 mail ready\r\nHTTP/1.1 200 OK\r\n")) << both.bytes;
+
+  // A banner that then holds the connection: nothing more comes, and the connection stays open.
+  ASSERT_EQ(m.call("PATCH", "/v1/listeners/s1", R"({"greeting": {"writes": [{"hex": "4a000000"}], "then": "hold"}})").status, 200);
+  auto held = connect_to(m.port());
+  const auto quiet = read_exactly_then_silence(held.fd.get(), std::string("J\0\0\0", 4), milliseconds(150));
+  EXPECT_EQ(quiet.bytes, std::string("J\0\0\0", 4));
+  EXPECT_EQ(quiet.end, End::Timeout);
+
+  ASSERT_EQ(m.call("PATCH", "/v1/listeners/s1", R"({"greeting": {"writes": [{"text": "421 busy\r\n"}, {"pause_ms": 30}], "then": "reset"}})").status, 200);
+  auto reset = connect_to(m.port());
+  const auto gone = read_to_end(reset.fd.get(), kPatience);
+  EXPECT_EQ(gone.bytes, "421 busy\r\n");
+  EXPECT_EQ(gone.end, End::Reset);
+
+  ASSERT_EQ(m.call("PATCH", "/v1/listeners/s1", R"({"greeting": null})").status, 200);
+  EXPECT_EQ(status_of(http(m.port(), "GET", "/").bytes), 200);
+  const auto bad = m.call("PATCH", "/v1/listeners/s1", R"({"greeting": {"writes": [], "then": "later"}})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.json.at("field"), "greeting.then") << bad.raw;
+}
+
 }  // namespace
 }  // namespace lb::test

@@ -157,6 +157,9 @@ struct CheckRun::Impl {
   // option tcp-check
   std::size_t pos = 0;    // next rule to run
   bool closed = false;
+  // The connection failed (a reset): a send the last judgement reaches finds its write side
+  // shut, as raw_sock_from_buf() does (CO_FL_SOCK_WR_SH: EPIPE).
+  bool broken = false;
   std::string buffer;     // received since the last send, at most one check buffer
   struct {
     std::size_t rule = std::string_view::npos, length = 0;
@@ -430,6 +433,10 @@ struct CheckRun::Impl {
           return;
         case Kind::Send:
         case Kind::SendBinary:
+          if (broken) {
+            settle(CheckStatus::SocketError, 0, "Broken pipe" + tcp_where());
+            return;
+          }
           step.send += check->tcp_sends[pos];
           buffer.clear();  // HAProxy releases the input buffer on every send
           regex_memo.rule = std::string_view::npos;
@@ -539,6 +546,7 @@ CheckResult CheckRun::on_error(std::string_view os_error) {
   if (tcp && !m.buffer.empty() && m.pos < m.spec.tcp_rules.size()) {
     CheckStep ignored;
     m.closed = true;
+    m.broken = true;
     m.resume_tcp(ignored);
     if (m.result) return *m.result;
   }

@@ -2,6 +2,7 @@
 // haproxy accept and a spec mockserver serves, and shrinking only ever makes them smaller.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "harness/core/check_fuzz.hpp"
@@ -22,13 +23,21 @@ TEST(CheckFuzz, ACaseIsNamedByItsSeedAndIndex) {
 
 TEST(CheckFuzz, EveryBatchIsAConfigLbAcceptsAndASpecMockserverServes) {
   std::vector<CheckCase> cases;
-  std::size_t tcp = 0, split = 0, held = 0;
+  std::size_t tcp = 0, split = 0, held = 0, server_first = 0, serve = 0;
   for (std::size_t i = 0; i < 500; ++i) {
     cases.push_back(generate_check_case(1, i));
     const auto& c = cases.back();
     tcp += c.check_lines.front() == "option tcp-check";
     split += !c.cuts.empty();
     held += c.then != mock::core::RawEnd::Close;
+    server_first += c.server_first;
+    serve += c.then == mock::core::RawEnd::Serve;
+    // Only a greeting goes on serving: a rule's reply answers the one request a check sends.
+    if (!c.server_first) {
+      EXPECT_NE(c.then, mock::core::RawEnd::Serve) << c.name;
+    } else {  // a server-first dialogue expects before it sends anything
+      EXPECT_TRUE(c.check_lines.at(1).starts_with("tcp-check expect") || c.check_lines.at(1) == "tcp-check connect") << c.name;
+    }
     ASSERT_EQ(c.pauses_ms.size(), c.cuts.size() + 1);
     ASSERT_TRUE(std::is_sorted(c.cuts.begin(), c.cuts.end()));
     int total = c.end_pause_ms;
@@ -41,14 +50,30 @@ TEST(CheckFuzz, EveryBatchIsAConfigLbAcceptsAndASpecMockserverServes) {
   EXPECT_GT(tcp, 50u);
   EXPECT_GT(split, 150u);
   EXPECT_GT(held, 50u);
-  const auto parsed = lb::core::parse_config(check_diff_config(cases, 8080, "/tmp/x.sock"), "diff.cfg");
+  EXPECT_GT(server_first, 20u);
+  EXPECT_GT(serve, 5u);
+  const auto parsed = lb::core::parse_config(check_diff_config(cases, std::vector<int>(cases.size(), 8080), "/tmp/x.sock"), "diff.cfg");
   EXPECT_TRUE(parsed.ok());
   for (const auto& d : parsed.diagnostics) ADD_FAILURE() << lb::core::format_diagnostic(d);
   ASSERT_EQ(parsed.config.proxies.size(), cases.size());
   const auto spec = mock::core::decode_spec_text(check_diff_spec(cases));
   ASSERT_TRUE(spec) << spec.error().front().to_string();
-  ASSERT_EQ(spec->listeners.at(0).rules.size(), cases.size());
-  EXPECT_EQ(*spec->listeners[0].rules[17].raw, cases[17].reply());
+  ASSERT_EQ(spec->listeners.size(), 1 + server_first);
+  ASSERT_EQ(spec->listeners.at(0).rules.size(), cases.size() - server_first);
+  EXPECT_EQ(spec->listeners[0].name, "app");
+  for (const auto& c : cases) {
+    const auto l = std::find_if(spec->listeners.begin(), spec->listeners.end(),
+                                [&](const auto& x) { return x.name == check_diff_listener(c); });
+    ASSERT_NE(l, spec->listeners.end()) << c.name;
+    if (c.server_first) {
+      EXPECT_EQ(l->greeting, c.reply()) << c.name;
+      EXPECT_TRUE(l->rules.empty());
+    } else {
+      const auto r = std::find_if(l->rules.begin(), l->rules.end(), [&](const auto& x) { return x.id == c.name; });
+      ASSERT_NE(r, l->rules.end()) << c.name;
+      EXPECT_EQ(*r->raw, c.reply());
+    }
+  }
 }
 
 TEST(CheckFuzz, ShrinkingMakesCasesSmallerUntilNothingIsLeft) {

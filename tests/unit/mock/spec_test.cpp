@@ -149,7 +149,7 @@ TEST(SpecDecoding, RawRepliesAreWritesWithPausesAndAnEnding) {
 
   EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"raw": {"writes": [{"hex": "0g"}, {"text": "a", "hex": "00"}],
                                                                            "then": "later"}}]}]})"),
-            (std::vector<std::string>{"listeners[0].rules[0].raw.then: expected \"close\", \"hold\" or \"reset\"",
+            (std::vector<std::string>{"listeners[0].rules[0].raw.then: expected \"close\", \"hold\", \"reset\" or \"serve\"",
                                       "listeners[0].rules[0].raw.writes[0].hex: expected pairs of hexadecimal digits",
                                       "listeners[0].rules[0].raw.writes[1]: give one of text and hex"}));
   EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s1", "rules": [{"raw": {}}]}]})"),
@@ -161,8 +161,22 @@ TEST(SpecDecoding, RawRepliesAreWritesWithPausesAndAnEnding) {
   EXPECT_EQ(errors_of(many), std::vector<std::string>{"listeners[0].rules[0].raw.writes: expected at most 1024 writes"});
 }
 
+TEST(SpecDecoding, AGreetingIsARawReplyTheListenerSendsFirst) {
+  const auto r = decode_spec_text(R"({"listeners": [{"name": "smtp", "greeting": {"writes": [{"text": "220 ready\r\n"}],
+                                                                                  "then": "serve"}}]})");
+  ASSERT_TRUE(r) << r.error().front().to_string();
+  EXPECT_EQ(r->listeners.at(0).greeting, (RawReply{{{Ms{0}, "220 ready\r\n"}}, RawEnd::Serve}));
+  EXPECT_EQ(decode_spec_text(R"({"listeners": [{"name": "s", "greeting": null}]})")->listeners.at(0).greeting, std::nullopt);
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s", "greeting": {"writes": [{"pause_ms": -1}], "then": "maybe"}}]})"),
+            (std::vector<std::string>{"listeners[0].greeting.then: expected \"close\", \"hold\", \"reset\" or \"serve\"",
+                                      "listeners[0].greeting.writes[0].pause_ms: expected an integer 0..31536000000"}));
+  EXPECT_EQ(errors_of(R"({"listeners": [{"name": "s", "greeting": "220"}]})"),
+            std::vector<std::string>{"listeners[0].greeting: expected an object"});
+}
+
 TEST(SpecDecoding, EncodingRoundTrips) {
   const auto first = decode_spec_text(R"({"listeners": [{"name": "s1", "listen": "127.0.0.1:0", "fault": "garbage",
+    "greeting": {"writes": [{"text": "220 hi\r\n"}, {"pause_ms": 5, "hex": "ff"}], "then": "serve"},
     "rules": [{"id": "a", "match": {"method": "GET", "path_regex": "^/x", "headers": {"H": true},
                                     "query": {"debug": "1", "trace": true},
                                     "body": {"contains": "x", "regex": "^a", "json": {"/a/0": {"b": [1, "c"]}}}},
@@ -175,7 +189,8 @@ TEST(SpecDecoding, EncodingRoundTrips) {
               {"id": "d", "fault": {"kind": "limit-data", "bytes": 7}},
               {"id": "e", "fault": {"kind": "timeout", "ms": 300}},
               {"id": "f", "match": {"path": "/case7"}, "raw": {"writes": [{"text": "HTTP/1.1 2"}, {"pause_ms": 20, "hex": "3030ff0d0a"}],
-                                                              "then": "reset"}}]}]})");
+                                                              "then": "reset"}},
+              {"id": "g", "raw": {"writes": [{"text": "HTTP/1.1 204 No Content\r\n\r\n"}], "then": "serve"}}]}]})");
   ASSERT_TRUE(first);
   const auto second = decode_spec(to_json(*first));
   ASSERT_TRUE(second) << second.error().front().to_string();

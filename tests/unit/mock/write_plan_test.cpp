@@ -66,6 +66,10 @@ TEST(WritePlan, RawRepliesAreSentAsWrittenThenEnd) {
                                                     end(StepKind::Reset)}));
   EXPECT_EQ(plan_raw({{}, RawEnd::Hold}).steps, std::vector<Step>{end(StepKind::Hold)});
   EXPECT_FALSE(plan_raw({}).keep_alive);
+  // serve: no ending, the connection reads the next request.
+  const auto serve = plan_raw({{{Ms{0}, "220 ok\r\n"}}, RawEnd::Serve});
+  EXPECT_EQ(serve.steps, std::vector<Step>{send("220 ok\r\n")});
+  EXPECT_TRUE(serve.keep_alive);
 }
 
 TEST(WritePlan, DefaultResponseIsHelloFromTheListener) {

@@ -4,7 +4,9 @@
 The cases are the smallest replies `lbharness check-diff` found where lb and haproxy disagreed
 (each fixed in lb since), and the neighbours that pin down the rule. One mockserver serves every
 case as a raw reply (writes 20 ms apart, then the ending) to one haproxy, one backend per case;
-the verdict is the server's status, check_status, check_code and last_chk in `show stat`.
+the verdict is the server's status, check_status, check_code and last_chk in `show stat`. A
+server-first case (a tcp-check that expects before it sends) gets a listener of its own whose
+greeting is the reply, sent on connect.
 
 Usage: check_replies.py MOCKSERVER_BIN [HAPROXY_BIN]   (writes ../check_replies.tsv)
 """
@@ -12,6 +14,7 @@ import csv, io, json, os, socket, subprocess, sys, tempfile, time
 
 HTTP = ["option httpchk GET {path}"]
 TCP = ["option tcp-check", r'tcp-check send "GET {path} HTTP/1.0\r\n\r\n"']
+QUIT = r'tcp-check send "QUIT\r\n"'
 CASES = [
     # An empty header name is invalid (h1_headers_to_hdr_list: no name before the colon).
     ("empty_header_name", HTTP, ["HTTP/1.1 200 OK\r\n: x\r\nContent-Length: 0\r\n\r\n"], "close"),
@@ -109,7 +112,29 @@ CASES = [
     ("htx_head_three_headers_over", HTTP, ["HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nX-Long: " + "v" * 16253 + "\r\n\r\n"], "close"),
     ("htx_head_long_reason_over", HTTP, ["HTTP/1.1 200 OKOKOKOK\r\nX-Long: " + "v" * 16268 + "\r\n\r\n"], "close"),
     ("htx_head_long_reason_fits", HTTP, ["HTTP/1.1 200 OKOKOKOK\r\nX-Long: " + "v" * 16266 + "\r\n\r\n"], "close"),
+    # Server-first: a reset lets the waiting expects decide on the buffer once more, and a send
+    # they then reach finds the connection shut (EPIPE).
+    ("sf_reset_then_send", ["option tcp-check", "tcp-check expect ! binary 00", QUIT, "tcp-check expect string Bad"],
+     ["o", ""], "reset"),
+    ("sf_reset_then_send_after_connect", ["option tcp-check", "tcp-check connect", "tcp-check expect ! string 421", QUIT,
+                                          "tcp-check expect string 221"], ["0", ""], "reset"),
+    ("sf_match_send_then_reset", ["option tcp-check", "tcp-check expect string 220", QUIT, "tcp-check expect string 221"],
+     ["220 ok\r\n", ""], "reset"),
+    ("sf_close_then_send", ["option tcp-check", "tcp-check expect ! binary 00", QUIT, "tcp-check expect string 221"],
+     ["o"], "close"),
+    ("sf_banner_matches", ["option tcp-check", "tcp-check expect string 220"], ["220 mail ESMTP\r\n"], "close"),
+    ("sf_banner_negated_waits", ["option tcp-check", "tcp-check expect ! binary 00"], ["o"], "hold"),
+    ("sf_no_banner", ["option tcp-check", "tcp-check expect string 220"], [""], "close"),
+    ("sf_no_banner_reset", ["option tcp-check", "tcp-check expect string 220"], [""], "reset"),
 ]
+
+
+def server_first(checks):
+    """Whether the check expects before it sends: its reply is a greeting."""
+    for l in checks:
+        if l.startswith("tcp-check send"): return False
+        if l.startswith("tcp-check expect"): return True
+    return False
 
 
 def c_escape(b: bytes) -> str:
@@ -130,16 +155,20 @@ def main():
     haproxy_bin = sys.argv[2] if len(sys.argv) > 2 else "/usr/sbin/haproxy"
     d = tempfile.mkdtemp()
     rules = []
-    for name, _, writes, then in CASES:
-        rules.append({"id": name, "match": {"path": "/" + name},
-                      "raw": {"writes": [{"hex": w.encode("latin-1").hex(), "pause_ms": 20 if i else 0}
-                                         for i, w in enumerate(writes)], "then": then}})
+    listeners = []
+    for name, checks, writes, then in CASES:
+        raw = {"writes": [{"hex": w.encode("latin-1").hex(), "pause_ms": 20 if i else 0} for i, w in enumerate(writes)],
+               "then": then}
+        if server_first(checks):
+            listeners.append({"name": name, "listen": "127.0.0.1:0", "greeting": raw})
+        else:
+            rules.append({"id": name, "match": {"path": "/" + name}, "raw": raw})
     with open(d + "/spec.json", "w") as f:
-        json.dump({"listeners": [{"name": "app", "listen": "127.0.0.1:0", "rules": rules}]}, f)
+        json.dump({"listeners": [{"name": "app", "listen": "127.0.0.1:0", "rules": rules}] + listeners}, f)
     mock = subprocess.Popen([mock_bin, "-f", d + "/spec.json"], stdout=subprocess.PIPE, text=True)
-    port = None
+    ports = {}
     for line in mock.stdout:
-        if line.startswith("listening app"): port = int(line.rsplit(":", 1)[1])
+        if line.startswith("listening "): ports[line.split()[1]] = int(line.rsplit(":", 1)[1])
         if line.strip() == "ready": break
     sock = d + "/haproxy.sock"
     cfg = ("global\n    stats socket %s level admin\ndefaults\n    mode http\n    timeout connect 1s\n"
@@ -148,7 +177,7 @@ def main():
     for name, checks, _, _ in CASES:
         cfg += "backend %s\n" % name
         cfg += "".join("    %s\n" % l.replace("{path}", "/" + name) for l in checks)
-        cfg += "    server s 127.0.0.1:%d check\n" % port
+        cfg += "    server s 127.0.0.1:%d check\n" % ports[name if server_first(checks) else "app"]
     with open(d + "/haproxy.cfg", "w") as f:
         f.write(cfg)
     hap = subprocess.Popen([haproxy_bin, "-db", "-f", d + "/haproxy.cfg"], stderr=subprocess.DEVNULL)
