@@ -19,9 +19,7 @@ namespace asio = boost::asio;
 namespace {
 
 // One line, one write(2): lines from different sources never interleave mid-line.
-void write_line(int fd, std::string line) {
-  line.push_back('\n');
-  std::string_view rest = line;
+void write_all(int fd, std::string_view rest) {
   while (!rest.empty()) {
     const ssize_t n = ::write(fd, rest.data(), rest.size());
     if (n <= 0) return;  // a closed stdout must not stop the balancer
@@ -29,18 +27,23 @@ void write_line(int fd, std::string line) {
   }
 }
 
-// One destination of log datagrams or lines. Sends never block and never throw: a log target
-// that is gone loses lines, as syslog over UDP does.
+void write_line(int fd, std::string line) {
+  line.push_back('\n');
+  write_all(fd, line);
+}
+
+// One destination of log datagrams or lines, each framed with its newline. Sends never block
+// and never throw: a log target that is gone loses lines, as syslog over UDP does.
 class Destination {
  public:
   virtual ~Destination() = default;
-  virtual void send(std::string message) = 0;
+  virtual void send(const std::string& framed) = 0;
 };
 
 class FdDestination final : public Destination {
  public:
   explicit FdDestination(int fd) : fd_(fd) {}
-  void send(std::string message) override { write_line(fd_, std::move(message)); }
+  void send(const std::string& framed) override { write_all(fd_, framed); }
 
  private:
   int fd_;
@@ -55,9 +58,9 @@ class DatagramDestination final : public Destination {
     socket_.open(to_.protocol(), ec);
     socket_.non_blocking(true, ec);
   }
-  void send(std::string message) override {
+  void send(const std::string& framed) override {
     boost::system::error_code ec;
-    socket_.send_to(asio::buffer(message), to_, 0, ec);
+    socket_.send_to(asio::buffer(framed), to_, 0, ec);
   }
 
  private:
@@ -91,11 +94,18 @@ struct LogSink::Impl {
     core::LogTarget target;
     Destination* to;
   };
+  // A proxy's targets (its own, then the global ones for `log global`) and the tag its lines carry.
+  struct Routes {
+    std::vector<Route> to;
+    std::string tag;
+  };
   LogIdentity who;
+  std::optional<std::string> hostname;  // log-send-hostname's
+  std::size_t max_message = core::kDefaultLogLength - 1;
   bool foreground;
   std::map<std::string, std::unique_ptr<Destination>, std::less<>> destinations;
-  std::vector<std::vector<Route>> routes;  // [proxy]
-  std::vector<Route> global;
+  std::vector<Routes> routes;  // [proxy]
+  Routes global;
 
   Destination* destination(asio::io_context& io, const std::string& target) {
     auto it = destinations.find(target);
@@ -103,10 +113,11 @@ struct LogSink::Impl {
     return it->second.get();
   }
 
-  void send(const std::vector<Route>& to, core::Severity s, std::string_view text) {
-    const core::SyslogIdentity id{who.tag, who.pid, who.hostname};
+  void send(const Routes& routes, core::Severity s, std::string_view text) {
+    core::SyslogIdentity id{routes.tag, who.pid, std::nullopt, max_message};
+    if (hostname) id.hostname = *hostname;
     const auto now = std::chrono::system_clock::now();
-    for (const auto& r : to)
+    for (const auto& r : routes.to)
       if (r.to && core::target_accepts(r.target, s)) r.to->send(core::frame_log_message(r.target, s, text, now, id));
   }
 };
@@ -115,11 +126,15 @@ LogSink::LogSink(const core::Config& config, asio::io_context& io, LogIdentity w
     : impl_(std::make_unique<Impl>()) {
   impl_->who = std::move(who);
   impl_->foreground = foreground;
-  for (const auto& t : config.global.logs) impl_->global.push_back({t, impl_->destination(io, t.target)});
+  impl_->max_message = core::max_log_message(config);
+  if (const auto& h = config.global.log_send_hostname) impl_->hostname = h->empty() ? impl_->who.hostname : *h;
+  impl_->global.tag = config.global.log_tag.empty() ? impl_->who.tag : config.global.log_tag;
+  for (const auto& t : config.global.logs) impl_->global.to.push_back({t, impl_->destination(io, t.target)});
   for (const auto& p : config.proxies) {
     auto& routes = impl_->routes.emplace_back();
-    for (const auto& t : p.logs) routes.push_back({t, impl_->destination(io, t.target)});
-    if (p.log_global) routes.insert(routes.end(), impl_->global.begin(), impl_->global.end());
+    routes.tag = p.log_tag.empty() ? impl_->global.tag : p.log_tag;
+    for (const auto& t : p.logs) routes.to.push_back({t, impl_->destination(io, t.target)});
+    if (p.log_global) routes.to.insert(routes.to.end(), impl_->global.to.begin(), impl_->global.to.end());
   }
 }
 
@@ -132,6 +147,10 @@ void LogSink::server_state(std::size_t proxy, const core::LogLine& line) {
 
 void LogSink::traffic(std::size_t proxy, core::Severity severity, std::string_view text) {
   if (proxy < impl_->routes.size()) impl_->send(impl_->routes[proxy], severity, text);
+}
+
+bool LogSink::logs(std::size_t proxy) const {
+  return proxy < impl_->routes.size() && !impl_->routes[proxy].to.empty();
 }
 
 void LogSink::process(core::Severity severity, std::string_view text) {

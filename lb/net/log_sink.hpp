@@ -18,7 +18,7 @@ namespace lb::net {
 struct LogIdentity {
   std::string tag;       // program name (HAProxy's default log-tag)
   int pid = 0;
-  std::string hostname;  // for rfc5424
+  std::string hostname;  // the machine's name, for a `log-send-hostname` that names none
   int startup_pid = 0;   // names the start-up warnings (a master's pid); 0: `pid`
 };
 
@@ -35,6 +35,8 @@ class LogSink {
   // A line of proxy `proxy`'s own log: traffic (option httplog/tcplog), and the events HAProxy
   // sends there (a frontend reaching the FD limit).
   void traffic(std::size_t proxy, core::Severity severity, std::string_view text);
+  // Whether proxy `proxy` has a log target at all (its own `log` lines or `log global`).
+  bool logs(std::size_t proxy) const;
   // A process message: stderr with HAProxy's "[LEVEL]" prefix, and the global log targets.
   void process(core::Severity severity, std::string_view text);
   // A warning of the start-up, before HAProxy's log targets exist (the server-state loader):

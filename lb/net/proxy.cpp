@@ -203,6 +203,21 @@ struct Proxy::Impl {
     if (server) r.srvconn = backends.sessions({*backend, *server});
   }
 
+  // A frontend with log targets and no log format tells them of each stream it starts, as
+  // haproxy's frontend_accept does: in mode http each request, in mode tcp each connection.
+  void log_stream_start(std::size_t fe, const tcp::socket& s) {
+    const auto& f = config.proxies[fe];
+    if (f.httplog || f.tcplog || !log.logs(fe)) return;
+    boost::system::error_code ec;
+    const auto peer = s.remote_endpoint(ec);
+    if (ec) return;
+    const auto local = s.local_endpoint(ec);
+    if (ec) return;
+    log.traffic(fe, core::Severity::Info,
+                core::connect_line(peer.address().to_string(), peer.port(), local.address().to_string(), local.port(),
+                                   f.name, f.mode == core::Mode::Http));
+  }
+
   void accept(Listener& l);
   void accept_failed(Listener& l, const boost::system::error_code& ec);
   void serve(std::size_t frontend, tcp::socket socket);
@@ -547,6 +562,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     first_body_piece_.clear();
     take_body(first_body_piece_);
     if (chunks_.failed()) return answer_and_close(400, {'P', 'R'}, false);
+    px_.log_stream_start(fe_, client_->socket);  // haproxy's stream starts with a parsed head
     if (px_.local.wants && px_.local.wants(fe_, req_.head.method, req_.head.target)) {
       local_body_ = first_body_piece_;
       return serve_local();
@@ -1103,6 +1119,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
     px_.session_started(fe_);
     started_ = Clock::now();
     rec_ = px_.new_record(peer, fe_);
+    px_.log_stream_start(fe_, client_->socket);
   }
   ~TcpSession() {
     release_server();

@@ -5,12 +5,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <functional>
 #include <regex>
@@ -667,6 +669,133 @@ TEST_F(Differential, HealthChecksGiveTheSameStateLinesInTheSameOrderAndRequestsT
   EXPECT_THAT(up, HasSubstr("Server apps/s1 is UP, reason: Layer7 check passed, code: 200"));
   EXPECT_EQ(next_state_line(lb), up);
   EXPECT_EQ(send_all_requests(lb), send_all_requests(hx));
+}
+
+
+// A syslog server's end: a UDP socket on loopback.
+class UdpSink {
+ public:
+  UdpSink() : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      ADD_FAILURE() << "cannot bind a UDP socket";
+    port_ = ntohs(a.sin_port);
+  }
+  ~UdpSink() { ::close(fd_); }
+  UdpSink(const UdpSink&) = delete;
+  UdpSink& operator=(const UdpSink&) = delete;
+  int port() const { return port_; }
+  // The next datagram, or nullopt when none comes within `wait`.
+  std::optional<std::string> next(milliseconds wait = kPatience) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) != 1) return std::nullopt;
+    char buf[70000];
+    const auto n = ::recv(fd_, buf, sizeof buf, 0);
+    return n >= 0 ? std::optional(std::string(buf, static_cast<std::size_t>(n))) : std::nullopt;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// Three syslog servers, as a site sends to them: a short `len`, RFC 5424 kept to notice and
+// worse, RFC 3164; a global tag and a backend's own.
+constexpr std::string_view kSyslogConfig = R"(global
+    log 127.0.0.1:{{udp0}} len 100 local0
+    log 127.0.0.1:{{udp1}} format rfc5424 local1 notice
+    log 127.0.0.1:{{udp2}} format rfc3164 local2
+    log-tag edge
+{{hostname}}
+defaults
+    log global
+    mode http
+    timeout connect 1s
+    timeout client 2s
+    timeout server 2s
+frontend fe
+    bind 127.0.0.1:{{fe:fe}}
+    default_backend be
+backend be
+    log-tag be-tag
+    server s1 127.0.0.1:{{s1}} check inter 100ms fall 1
+)";
+
+// A datagram with what differs from run to run masked, its length kept: the timestamp, the
+// process's pid, the ports.
+std::string masked_datagram(std::string d, pid_t pid) {
+  static const std::regex kBsdStamp(R"(^(<[0-9]+>)[A-Z][a-z]{2} [ 1-3][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} )");
+  static const std::regex kIsoStamp(
+      R"(^(<[0-9]+>1 )[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}[+-][0-9]{2}:[0-9]{2} )");
+  d = std::regex_replace(d, kBsdStamp, "$1MMM DD hh:mm:ss ", std::regex_constants::format_first_only);
+  d = std::regex_replace(d, kIsoStamp, "$1YYYY-MM-DDThh:mm:ss.uuuuuu+zz:zz ", std::regex_constants::format_first_only);
+  static const std::regex kPort(R"(127\.0\.0\.1:[0-9]+)");
+  std::string out;
+  auto last = d.cbegin();
+  for (std::sregex_iterator it(d.begin(), d.end(), kPort), end; it != end; ++it) {
+    out.append(last, (*it)[0].first);
+    out += "127.0.0.1:" + std::string(static_cast<std::size_t>(it->length()) - 10, 'N');
+    last = (*it)[0].second;
+  }
+  out.append(last, d.cend());
+  const auto p = std::to_string(pid);
+  return std::regex_replace(out, std::regex("\\b" + p + "\\b"), std::string(p.size(), 'P'));
+}
+
+std::string next_or_none(UdpSink& sink) { return sink.next().value_or("(none)"); }
+
+TEST_F(Differential, SyslogDatagramsAreHaproxysByteForByte) {
+  Mock mock({"--listen", "s1=127.0.0.1:0", "--fault", "s1=refuse"});
+  for (const std::string hostname : {"", "    log-send-hostname edge1", "    log-send-hostname"}) {
+    SCOPED_TRACE(hostname.empty() ? "no log-send-hostname" : hostname);
+    std::map<std::string, std::array<std::vector<std::string>, 3>> heard;  // binary -> per sink
+    std::map<std::string, pid_t> pids;
+    for (const auto& bin : {haproxy_bin(), std::string(LB_BIN)}) {
+      std::array<UdpSink, 3> sinks;
+      std::string cfg(kSyslogConfig);
+      for (int i = 0; i < 3; ++i)
+        cfg = std::regex_replace(cfg, std::regex(fmt::format("\\{{\\{{udp{}\\}}\\}}", i)), std::to_string(sinks[i].port()));
+      cfg = std::regex_replace(cfg, std::regex(R"(\{\{hostname\}\})"), hostname);
+      auto b = start(bin, cfg, mock, {"s1"});
+      pids[bin] = b.child.pid();
+      auto& got = heard[bin];
+      // s1 goes DOWN, the backend has no server left: each sink hears both.
+      for (int i = 0; i < 3; ++i)
+        for (int n = 0; n < 2; ++n) got[i].push_back(next_or_none(sinks[i]));
+      // A frontend with no log format tells of each request it starts, at info: not to sink 1.
+      EXPECT_THAT(request_once(b.ports.at("fe"), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").bytes,
+                  ::testing::StartsWith("HTTP/1.1 503 "));
+      got[0].push_back(next_or_none(sinks[0]));
+      got[2].push_back(next_or_none(sinks[2]));
+      // Sink 2 heard its line after sink 1 would have: loopback datagrams arrive as sent.
+      EXPECT_EQ(sinks[1].next(milliseconds(0)), std::nullopt) << bin;
+      b.child.stop();
+    }
+    const auto& want = heard[haproxy_bin()];
+    const auto& got = heard[LB_BIN];
+    const bool same_pid_width = std::to_string(pids[haproxy_bin()]).size() == std::to_string(pids[LB_BIN]).size();
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_EQ(got[i].size(), want[i].size()) << "sink " << i;
+      for (std::size_t n = 0; n < want[i].size(); ++n) {
+        const auto w = masked_datagram(want[i][n], pids[haproxy_bin()]);
+        const auto g = masked_datagram(got[i][n], pids[LB_BIN]);
+        if (same_pid_width) {
+          EXPECT_EQ(g, w) << "sink " << i << " datagram " << n;
+        } else {  // a line cut at `len` loses as many more bytes as the pid is longer
+          const auto common = std::min(g.size(), w.size()) - 1;
+          EXPECT_EQ(g.substr(0, common), w.substr(0, common)) << "sink " << i << " datagram " << n;
+        }
+      }
+    }
+    EXPECT_EQ(want[0][0].size(), 101u) << "len 100 cuts the DOWN line, then its newline: " << want[0][0];
+    EXPECT_THAT(want[1][0], ::testing::HasSubstr(" be-tag "));
+    EXPECT_THAT(want[2][2], ::testing::HasSubstr(" edge["));
+    EXPECT_THAT(want[2][2], ::testing::HasSubstr("]: Connect from 127.0.0.1:"));
+  }
 }
 
 }  // namespace

@@ -23,9 +23,12 @@ enum class Balance { RoundRobin, LeastConn, First };
 // `log stdout|stderr [format raw|short|...] [facility [level]]`, or `log global`.
 struct LogTarget {
   std::string target;           // "stdout", "stderr", or an address kept verbatim
-  std::string format = "rfc3164";
+  // "" when not given: HAProxy then sends rfc3164 with the log-send-hostname, else `local`
+  // (rfc3164 without a host name).
+  std::string format;
   std::string facility = "local0";
   std::string level;            // max level, empty = all
+  std::size_t max_length = 1024;  // `len`: a line is cut to it (80..65535)
   bool operator==(const LogTarget&) const = default;
 };
 
@@ -192,6 +195,7 @@ struct ProxyConfig {
   HttpConnMode http_conn_mode = HttpConnMode::KeepAlive;
   std::vector<LogTarget> logs;
   bool log_global = false;
+  std::string log_tag;  // `log-tag`: the syslog tag of this proxy's lines; "": the global one
   std::vector<Bind> binds;
   std::string default_backend;
   std::vector<std::string> use_backends;
@@ -255,6 +259,9 @@ struct StatsSocket {
 
 struct GlobalConfig {
   std::vector<LogTarget> logs;
+  std::string log_tag;  // `log-tag`; "": the program's name, as HAProxy's default
+  // `log-send-hostname [NAME]`: the host name syslog headers carry; "" = the machine's name.
+  std::optional<std::string> log_send_hostname;
   std::vector<StatsSocket> stats_sockets;
   Ms stats_timeout{10000};        // `stats timeout`: an idle Runtime API connection is closed after it
   std::string server_state_file;  // `server-state-file`

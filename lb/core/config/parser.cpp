@@ -33,8 +33,7 @@ constexpr std::array kIgnoredGlobal{"user",     "group",
                                     "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites",
                                     "ssl-default-bind-options", "ssl-default-server-ciphers",
                                     "ssl-default-server-ciphersuites", "ssl-default-server-options",
-                                    "ssl-dh-param-file", "tune.ssl.default-dh-param", "log-send-hostname",
-                                    "log-tag"};
+                                    "ssl-dh-param-file", "tune.ssl.default-dh-param"};
 constexpr std::array kUnsupportedProxy{
     "acl",         "http-request",   "http-response", "http-after-response", "tcp-request",
     "tcp-response", "stick-table",   "stick",         "cookie",              "capture",
@@ -44,9 +43,9 @@ constexpr std::array kUnsupportedProxy{
     "external-check", "email-alert", "persist",       "force-persist",       "ignore-persist",
     "http-reuse",  "source",         "dispatch",      "rate-limit",          "id",
     "disabled",    "enabled",        "grace",         "declare",             "use-server",
-    "log-tag",     "http-send-name-header", "hash-balance-factor", "bind-process", "max-keep-alive-queue", "http-error", "errorfiles",
+    "http-send-name-header", "hash-balance-factor", "bind-process", "max-keep-alive-queue", "http-error", "errorfiles",
     "backlog",     "dynamic-cookie-key", "retry-on",   "email-alert"};
-constexpr std::array kIgnoredProxy{"fullconn", "description", "errorfile", "log-tag"};
+constexpr std::array kIgnoredProxy{"fullconn", "description", "errorfile"};
 constexpr std::array kUnsupportedOptions{
     "ssl-hello-chk", "smtpchk", "mysql-check", "pgsql-check", "redis-check", "ldap-check",
     "spop-check", "external-check", "http-use-proxy-header", "originalto", "persist",
@@ -103,12 +102,13 @@ std::string join(Words w, std::size_t from = 0) {
 
 // Every directive of the supported subset, by section; used for "did you mean" hints.
 constexpr std::array kGlobalKeywords{"log",      "spread-checks", "max-spread-checks", "maxconn", "global",
-                                     "defaults", "frontend",      "backend",           "listen"};
+                                     "defaults", "frontend",      "backend",           "listen",  "log-tag",
+                                     "log-send-hostname"};
 constexpr std::array kProxyKeywords{"global", "defaults", "frontend", "backend", "listen",
                                     "mode",    "bind",       "default_backend", "use_backend",
                                     "balance", "timeout",    "retries",         "option",  "maxconn",
                                     "no",      "http-check", "tcp-check",       "default-server",
-                                    "server",  "log"};
+                                    "server",  "log",        "log-tag"};
 constexpr std::array kServerKeywords{"check", "no-check", "inter",   "fastinter", "downinter",
                                      "rise",  "fall",     "port",    "addr",      "weight",
                                      "backup", "no-backup", "disabled", "enabled", "maxconn",
@@ -568,8 +568,7 @@ class Parser {
     const std::string_view kw = w[0];
     auto& g = out_.config.global;
     if (kw == "log") {
-      if (w.size() > 1 && w[1] == "global") return alert("'log global' is not allowed in the 'global' section.");
-      if (auto t = parse_log_target(w)) g.logs.push_back(*t);
+      if (auto t = parse_log_target(w, true)) g.logs.push_back(*t);
       return;
     }
     if (kw == "daemon") {
@@ -625,6 +624,17 @@ class Parser {
       return;
     }
     if (kw == "stats") return stats_keyword(w);
+    if (kw == "log-tag") {
+      if (w.size() < 2 || w[1].empty()) return alert("'log-tag' expects a tag for use in syslog.");
+      if (w.size() > 2) return alert(fmt::format("'log-tag' cannot handle unexpected argument '{}'.", w[2]));
+      g.log_tag = w[1];
+      return;
+    }
+    if (kw == "log-send-hostname") {
+      if (w.size() > 2) warn(fmt::format("'log-send-hostname' ignores its extra argument '{}', as HAProxy does", w[2]));
+      g.log_send_hostname = w.size() > 1 ? std::string(w[1]) : std::string();
+      return;
+    }
     if (kw == "server-state-file" || kw == "server-state-base") {
       if (w.size() < 2 || w[1].empty()) return alert(fmt::format("'{}' expects one argument: a file path.", kw));
       if (w.size() > 2) return alert(fmt::format("'{}' cannot handle unexpected argument '{}'.", kw, w[2]));
@@ -766,65 +776,59 @@ class Parser {
     out_.config.global.stats_sockets.push_back(std::move(sock));
   }
 
-  std::optional<LogTarget> parse_log_target(Words w) {
-    if (w.size() < 2) {
-      alert("'log' expects either <address[:port]> and <facility> or 'global' as arguments.");
+  // parse_logsrv(): the words after the address in order, then the address; every error is
+  // reported as "log : ...". `in_global`: a global line, where `log global` means nothing.
+  std::optional<LogTarget> parse_log_target(Words w, bool in_global) {
+    const auto fail = [&](std::string_view why) {
+      alert(fmt::format("log : {}", why));
       return std::nullopt;
-    }
+    };
+    const auto word = [&](std::size_t i) { return i < w.size() ? std::string_view(w[i]) : std::string_view(); };
+    if (in_global && w.size() == 2 && w[1] == "global") return fail("'global' is not supported for a global syslog server");
+    if (word(1).empty() || word(2).empty())
+      return fail(fmt::format("expects <address> and <facility> {} as arguments", in_global ? "" : "or global"));
     LogTarget t;
-    t.target = w[1];
-    if (t.target != "stdout" && t.target != "stderr" && !t.target.starts_with("ring@")) {
-      if (auto a = parse_socket_address(t.target, AddressUse::Log, variable_lookup()); !a) {
-        alert(fmt::format("log : {}", a.error().message));
-        return std::nullopt;
-      } else {
-        note_loose_port(*a, "log");
-      }
-      t.target = env_expand(t.target, variable_lookup());  // what the log sink sends to
-    }
     std::size_t i = 2;
-    if (i < w.size() && w[i] == "len") i += 2;
-    if (i < w.size() && w[i] == "format") {
-      if (i + 1 >= w.size()) {
-        alert("'log format' expects a format name");
-        return std::nullopt;
-      }
-      t.format = w[i + 1];
-      if (!one_of(t.format, {"raw", "short", "rfc3164", "rfc5424", "priority", "timed", "iso", "local"})) {
-        alert(fmt::format("unknown log format '{}'", t.format));
-        return std::nullopt;
-      }
+    if (word(i) == "len") {
+      const auto n = parse_loose_int(word(i + 1));
+      if (n.value < 80 || n.value > 65535)
+        return fail(fmt::format("invalid log length '{}', must be between 80 and 65535", word(i + 1)));
+      if (!n.strict) warn(fmt::format("'log ... len' reads '{}' as {}, as HAProxy does", word(i + 1), n.value));
+      t.max_length = static_cast<std::size_t>(n.value);
       i += 2;
     }
-    if (i < w.size() && w[i] == "sample") {
-      alert("'log ... sample' is a HAProxy feature that lb does not support");
-      return std::nullopt;
+    if (word(i) == "format") {
+      t.format = word(i + 1);
+      if (!one_of(t.format, {"raw", "short", "rfc3164", "rfc5424", "priority", "timed", "iso", "local"}))
+        return fail(fmt::format("unknown log format '{}'", t.format));
+      i += 2;
     }
-    if (i >= w.size()) {
-      alert("missing facility name in 'log' line.");
+    if (word(i) == "sample") {
+      alert("'log ... sample' is a HAProxy feature that lb does not support");
       return std::nullopt;
     }
     static constexpr std::array kFacilities{"kern",   "user",   "mail",   "daemon", "auth",   "syslog",
                                             "lpr",    "news",   "uucp",   "cron",   "auth2",  "ftp",
                                             "ntp",    "audit",  "alert",  "cron2",  "local0", "local1",
                                             "local2", "local3", "local4", "local5", "local6", "local7"};
-    if (!in(kFacilities, w[i])) {
-      alert(fmt::format("unknown log facility '{}'", w[i]));
-      return std::nullopt;
-    }
+    if (!in(kFacilities, word(i))) return fail(fmt::format("unknown log facility '{}'", word(i)));
     t.facility = w[i++];
     static constexpr std::array kLevels{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
-    if (i < w.size()) {
-      if (!in(kLevels, w[i])) {
-        alert(fmt::format("unknown optional log level '{}'", w[i]));
-        return std::nullopt;
-      }
+    if (!word(i).empty()) {
+      if (!in(kLevels, word(i))) return fail(fmt::format("unknown optional log level '{}'", word(i)));
       t.level = w[i++];
     }
-    if (i < w.size() && in(kLevels, w[i])) ++i;  // minimum level: accepted, not used
-    if (i < w.size()) {
-      alert(fmt::format("cannot handle unexpected argument '{}' in 'log' line", w[i]));
-      return std::nullopt;
+    if (!word(i).empty()) {  // the minimum level: read, not used
+      if (!in(kLevels, word(i))) return fail(fmt::format("unknown optional minimum log level '{}'", word(i)));
+      ++i;
+    }
+    if (!word(i).empty()) return fail(fmt::format("cannot handle unexpected argument '{}'", word(i)));
+    t.target = w[1];
+    if (t.target != "stdout" && t.target != "stderr" && !t.target.starts_with("ring@")) {
+      auto a = parse_socket_address(t.target, AddressUse::Log, variable_lookup());
+      if (!a) return fail(a.error().message);
+      note_loose_port(*a, "log");
+      t.target = env_expand(t.target, variable_lookup());  // what the log sink sends to
     }
     return t;
   }
@@ -952,12 +956,17 @@ class Parser {
     }
     if (kw == "http-request" && w.size() > 1 && w[1] == "use-service") return use_service(w, p);
     if (kw == "log") {
-      if (w.size() >= 2 && w[1] == "global") {
-        if (w.size() > 2) return alert("'log global' does not expect any argument.");
+      if (w.size() == 2 && w[1] == "global") {
         p.log_global = true;
         return;
       }
-      if (auto t = parse_log_target(w)) p.logs.push_back(*t);
+      if (auto t = parse_log_target(w, false)) p.logs.push_back(*t);
+      return;
+    }
+    if (kw == "log-tag") {
+      if (w.size() < 2 || w[1].empty()) return alert("'log-tag' expects a tag for use in syslog.");
+      if (w.size() > 2) warn(fmt::format("'log-tag' ignores its extra argument '{}', as HAProxy does", w[2]));
+      p.log_tag = w[1];
       return;
     }
     if (in(kIgnoredProxy, kw)) return warn(fmt::format("'{}' has no effect in lb and is ignored", kw));

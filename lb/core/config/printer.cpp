@@ -19,7 +19,10 @@ std::string_view kind_name(ProxyKind k) {
 }
 
 std::string log_line(const LogTarget& t) {
-  std::string out = fmt::format("log {} format {} {}", quote_word(t.target), t.format, t.facility);
+  std::string out = fmt::format("log {}", quote_word(t.target));
+  if (t.max_length != LogTarget{}.max_length) out += fmt::format(" len {}", t.max_length);
+  if (!t.format.empty()) out += fmt::format(" format {}", t.format);
+  out += " " + t.facility;
   if (!t.level.empty()) out += " " + t.level;
   return out;
 }
@@ -93,6 +96,7 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
   for (const auto& b : p.binds)
     line("bind " + (b.fd >= 0 ? fmt::format("fd@{}", b.fd) : quote_word(format_host_port(b.host.empty() ? "*" : b.host, b.port))));
   if (p.log_global) line("log global");
+  if (!p.log_tag.empty()) line("log-tag " + quote_word(p.log_tag));
   for (const auto& l : p.logs) line(log_line(l));
   if (p.has_frontend_role() && !p.default_backend.empty()) line("default_backend " + quote_word(p.default_backend));
   if (p.has_frontend_role() && p.maxconn) line(fmt::format("maxconn {}", p.maxconn));
@@ -189,6 +193,10 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
 std::string print_config(const Config& c) {
   std::string out = "global\n";
   for (const auto& l : c.global.logs) out += "    " + log_line(l) + "\n";
+  if (!c.global.log_tag.empty()) out += "    log-tag " + quote_word(c.global.log_tag) + "\n";
+  if (c.global.log_send_hostname)
+    out += c.global.log_send_hostname->empty() ? std::string("    log-send-hostname\n")
+                                               : "    log-send-hostname " + quote_word(*c.global.log_send_hostname) + "\n";
   if (c.global.spread_checks) out += fmt::format("    spread-checks {}\n", c.global.spread_checks);
   if (c.global.maxconn) out += fmt::format("    maxconn {}\n", c.global.maxconn);
   if (c.global.max_spread_checks)

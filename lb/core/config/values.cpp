@@ -173,13 +173,6 @@ bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
-std::optional<std::uint16_t> port_number(std::string_view s) {
-  if (!all_digits(s) || s.size() > 5) return std::nullopt;
-  const unsigned long v = std::stoul(std::string(s));
-  if (v > 65535) return std::nullopt;
-  return static_cast<std::uint16_t>(v);
-}
-
 // atoi() of a port: the number its first digits make (leading zeros too), saturated past any port.
 long atoi_port(std::string_view s) {
   long v = 0;

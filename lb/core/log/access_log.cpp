@@ -57,4 +57,10 @@ std::string tcplog_line(const AccessRecord& r) {
                      r.server, r.Tw, r.Tc, r.Ta, r.bytes, r.term.cause, r.term.phase, counters(r));
 }
 
+std::string connect_line(std::string_view client, std::uint16_t client_port, std::string_view local,
+                         std::uint16_t local_port, std::string_view frontend, bool http) {
+  return fmt::format("Connect from {}:{} to {}:{} ({}/{})", client, client_port, local, local_port, frontend,
+                     http ? "HTTP" : "TCP");
+}
+
 }  // namespace lb::core

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace lb::core {
 
@@ -39,6 +40,11 @@ std::string httplog_line(const AccessRecord& r);
 // a normal or a local one, retries, or in mode http a status of 500 or more.
 bool abnormal_exchange(const AccessRecord& r, bool http);
 std::string tcplog_line(const AccessRecord& r);
+// What a frontend with log targets but no log format (neither `option httplog` nor `option
+// tcplog`) logs as each stream starts (haproxy's frontend_accept): "Connect from 127.0.0.1:5000
+// to 127.0.0.1:80 (fe/HTTP)". Addresses as written without brackets, IPv6 too.
+std::string connect_line(std::string_view client, std::uint16_t client_port, std::string_view local,
+                         std::uint16_t local_port, std::string_view frontend, bool http);
 // "01/Dec/2026:09:30:00.123" (local time, milliseconds).
 std::string log_date(std::chrono::system_clock::time_point t);
 

@@ -3,6 +3,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <ctime>
 
@@ -59,23 +60,42 @@ bool target_accepts(const LogTarget& target, Severity s) {
   return !max || static_cast<int>(s) <= static_cast<int>(*max);
 }
 
+std::size_t max_log_message(const Config& config) {
+  std::size_t longest = kDefaultLogLength;
+  for (const auto& t : config.global.logs) longest = std::max(longest, t.max_length);
+  for (const auto& p : config.proxies)
+    for (const auto& t : p.logs) longest = std::max(longest, t.max_length);
+  return longest - 1;
+}
+
+bool log_target_is_stream(const LogTarget& target) {
+  return target.target == "stdout" || target.target == "stderr" || target.target.starts_with("fd@");
+}
+
 std::string frame_log_message(const LogTarget& target, Severity s, std::string_view message,
                               std::chrono::system_clock::time_point when, const SyslogIdentity& who) {
+  message = message.substr(0, who.max_message);
   const int sev = static_cast<int>(s);
   const int pri = facility_code(target.facility).value_or(16) * 8 + sev;
-  const std::string_view f = target.format;
-  if (f == "raw") return std::string(message);
-  if (f == "short") return fmt::format("<{}>{}", sev, message);
-  if (f == "priority") return fmt::format("<{}>{}", pri, message);
-  if (f == "timed") return fmt::format("<{}>{} {}", sev, rfc3164_time(when), message);
-  if (f == "iso") return fmt::format("<{}>{} {}", sev, iso_time(when), message);
-  if (f == "rfc5424")
-    return fmt::format("<{}>1 {} {} {} {} - - {}", pri, iso_time(when), who.hostname.empty() ? "-" : who.hostname,
-                       who.tag, who.pid, message);
-  // rfc3164 (the default) and local.
-  if (!who.hostname.empty() && f == "rfc3164")
-    return fmt::format("<{}>{} {} {}[{}]: {}", pri, rfc3164_time(when), who.hostname, who.tag, who.pid, message);
-  return fmt::format("<{}>{} {}[{}]: {}", pri, rfc3164_time(when), who.tag, who.pid, message);
+  // No format given: rfc3164 when there is a host name to send, else local (build_log_header).
+  std::string_view f = target.format;
+  if (f.empty()) f = who.hostname ? "rfc3164" : "local";
+  std::string header;
+  if (f == "short") header = fmt::format("<{}>", sev);
+  else if (f == "priority") header = fmt::format("<{}>", pri);
+  else if (f == "timed") header = fmt::format("<{}>{} ", sev, rfc3164_time(when));
+  else if (f == "iso") header = fmt::format("<{}>{} ", sev, iso_time(when));
+  else if (f == "rfc5424")
+    header = fmt::format("<{}>1 {} {} {} {} - - ", pri, iso_time(when), who.hostname ? *who.hostname : "-", who.tag, who.pid);
+  else if (f == "rfc3164")
+    header = fmt::format("<{}>{} {} {}[{}]: ", pri, rfc3164_time(when), who.hostname ? *who.hostname : "localhost", who.tag,
+                         who.pid);
+  else if (f == "local") header = fmt::format("<{}>{} {}[{}]: ", pri, rfc3164_time(when), who.tag, who.pid);
+  std::string out = std::move(header);
+  out += message;
+  out.resize(std::min(out.size(), log_target_is_stream(target) ? target.max_length - 1 : target.max_length));
+  out += '\n';
+  return out;
 }
 
 std::string foreground_line(const LogLine& line, int pid) {

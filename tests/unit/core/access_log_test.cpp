@@ -140,5 +140,14 @@ TEST_F(AccessLog, ATcpSession) {
   EXPECT_EQ(tcplog_line(r), lines_.at("tcp_forward").at(0));
 }
 
+// Lines haproxy 2.6 sent for frontends with `log global` and no log format.
+TEST_F(AccessLog, AFrontendWithoutALogFormatTellsOfEachStreamItStarts) {
+  EXPECT_EQ(connect_line("127.0.0.1", 53042, "127.0.0.1", 58171, "fh", true),
+            "Connect from 127.0.0.1:53042 to 127.0.0.1:58171 (fh/HTTP)");
+  EXPECT_EQ(connect_line("::1", 33296, "::1", 58171, "fh", true), "Connect from ::1:33296 to ::1:58171 (fh/HTTP)");
+  EXPECT_EQ(connect_line("127.0.0.1", 46962, "127.0.0.1", 45061, "ft", false),
+            "Connect from 127.0.0.1:46962 to 127.0.0.1:45061 (ft/TCP)");
+}
+
 }  // namespace
 }  // namespace lb::core

@@ -263,8 +263,9 @@ TEST_P(EngineVsHaproxy, LogsTheSameLinesAsHaproxy) {
     logged.push_back(e.line->text);
     logged_at.push_back(e.at.time_since_epoch().count());
     foreground.push_back(foreground_line(*e.line, 4242));
-    framed_short.push_back(
-        frame_log_message(LogTarget{"stdout", "short"}, e.line->severity, e.line->text, {}, SyslogIdentity{}));
+    const auto framed = frame_log_message(LogTarget{"stdout", "short"}, e.line->severity, e.line->text, {}, SyslogIdentity{});
+    EXPECT_TRUE(framed.ends_with('\n'));
+    framed_short.push_back(framed.substr(0, framed.size() - 1));
   });
   engine.start();
   sched.run_until(TimePoint{Ms{sc.duration_ms}});
