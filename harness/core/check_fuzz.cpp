@@ -320,7 +320,7 @@ std::string check_diff_config(const std::vector<CheckCase>& cases, const std::ve
     const auto& c = cases[i];
     out += fmt::format("backend {}\n", c.name);
     for (const auto& l : c.check_lines) out += fmt::format("    {}\n", check_line(c, l));
-    out += fmt::format("    server s 127.0.0.1:{} check\n", i < ports.size() ? ports[i] : 0);
+    out += fmt::format("    server s 127.0.0.1:{} check\n", ports.at(i));
   }
   return out;
 }
@@ -445,9 +445,8 @@ std::string describe(const CheckCase& c) {
     if (w.pause.count() > 0) out += fmt::format("    (pause {} ms)\n", w.pause.count());
     if (!w.bytes.empty()) out += fmt::format("    \"{}\"\n", c_escape(w.bytes));
   }
-  static constexpr std::array<std::string_view, 4> kEnd = {"    (close)\n", "    (hold)\n", "    (reset)\n",
-                                                          "    (serve: what the check sends next is read as a request)\n"};
-  out += kEnd[static_cast<std::size_t>(c.then)];
+  out += c.then == mock::core::RawEnd::Serve ? std::string("    (serve: what the check sends next is read as a request)\n")
+                                             : fmt::format("    ({})\n", mock::core::name(c.then));
   return out;
 }
 

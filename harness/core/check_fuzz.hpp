@@ -53,8 +53,9 @@ CheckCase generate_check_case(std::uint64_t seed, std::size_t index);
 inline constexpr int kCheckTimeoutMs = 400;
 
 // The balancer config for a batch of cases: one backend per case whose one server `s` is the
-// mockserver listener at `ports[i]`, checked every second (fall 1, rise 1), and a stats socket
-// at `api_socket` to read the verdicts from. The same text for lb and haproxy.
+// mockserver listener at `ports[i]` (one port per case; fewer throw), checked every second
+// (fall 1, rise 1), and a stats socket at `api_socket` to read the verdicts from. The same text
+// for lb and haproxy.
 std::string check_diff_config(const std::vector<CheckCase>& cases, const std::vector<int>& ports,
                               const std::string& api_socket);
 // The mockserver spec for a batch, every listener on a free loopback port: "app" with one raw

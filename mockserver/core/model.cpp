@@ -93,6 +93,22 @@ std::string_view name(Mode m) {
   return "serve";
 }
 
+std::string_view name(RawEnd e) {
+  switch (e) {
+    case RawEnd::Close: return "close";
+    case RawEnd::Hold: return "hold";
+    case RawEnd::Reset: return "reset";
+    case RawEnd::Serve: return "serve";
+  }
+  return "close";
+}
+
+std::optional<RawEnd> raw_end_from_name(std::string_view n) {
+  for (RawEnd e : {RawEnd::Close, RawEnd::Hold, RawEnd::Reset, RawEnd::Serve})
+    if (name(e) == n) return e;
+  return std::nullopt;
+}
+
 std::optional<Mode> mode_from_name(std::string_view n) {
   for (Mode m : {Mode::Serve, Mode::Refuse, Mode::Blackhole, Mode::SlowAccept})
     if (name(m) == n) return m;

@@ -251,6 +251,8 @@ struct RawReply {
   RawEnd then = RawEnd::Close;
   bool operator==(const RawReply&) const = default;
 };
+std::string_view name(RawEnd e);  // "close", "hold", "reset", "serve"
+std::optional<RawEnd> raw_end_from_name(std::string_view n);
 // Most writes one raw reply holds; each write's bytes count towards kMaxBody.
 constexpr std::size_t kMaxRawWrites = 1024;
 

@@ -440,10 +440,7 @@ class Decoder {
     known(*o, path, {"writes", "then"});
     if (const auto* t = o->if_contains("then")) {
       const auto then = string(*t, field(path, "then"));
-      if (then == "close") r.then = RawEnd::Close;
-      else if (then == "hold") r.then = RawEnd::Hold;
-      else if (then == "reset") r.then = RawEnd::Reset;
-      else if (then == "serve") r.then = RawEnd::Serve;
+      if (const auto e = then ? raw_end_from_name(*then) : std::nullopt) r.then = *e;
       else if (then) fail(field(path, "then"), "expected \"close\", \"hold\", \"reset\" or \"serve\"");
     }
     const auto* w = o->if_contains("writes");
@@ -970,8 +967,7 @@ json::value to_json(const RawReply& r) {
     }
     writes.push_back(std::move(j));
   }
-  static constexpr std::array<const char*, 4> kThen = {"close", "hold", "reset", "serve"};
-  return json::object{{"writes", std::move(writes)}, {"then", kThen[static_cast<std::size_t>(r.then)]}};
+  return json::object{{"writes", std::move(writes)}, {"then", name(r.then)}};
 }
 
 json::value to_json(const Rule& r) {

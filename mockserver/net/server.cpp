@@ -399,11 +399,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!greeting_) return begin_request();
     record_at_accept("greeting", "greeting");
     state_ = State::Writing;
-    held_by_listener_ = false;
-    held_rule_ = "greeting";
-    held_kind_.reset();
-    plan_ = std::move(*greeting_);
+    auto greeting = std::move(*greeting_);
     greeting_.reset();
+    start_plan(std::move(greeting), "greeting", std::nullopt);
+  }
+
+  // Writes `plan` step by step; `rule` and `kind` say what a hold or a close owes to.
+  void start_plan(core::WritePlan plan, std::string_view rule, std::optional<core::FaultKind> kind) {
+    held_by_listener_ = rule == "listener";
+    held_rule_.assign(rule);
+    held_kind_ = kind;
+    plan_ = std::move(plan);
     step_ = 0;
     piece_ = 0;
     piece_paused_ = false;
@@ -503,15 +509,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       closes_after_ = decision_.prepared_closes;
       return write(out_, [](Connection& c) { c.after_response(); });
     }
-    held_by_listener_ = decision_.rule == "listener";  // not the hot path: plans only
-    held_rule_.assign(decision_.rule);
-    held_kind_ = decision_.fault;
-    plan_ = std::move(decision_.plan);
+    auto plan = std::move(decision_.plan);  // not the hot path: plans only
     decision_.plan.steps.clear();
-    step_ = 0;
-    piece_ = 0;
-    piece_paused_ = false;
-    run_plan();
+    start_plan(std::move(plan), decision_.rule, decision_.fault);
   }
 
   void record_request(const core::Request& req, TimePoint t) {
