@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include <fmt/format.h>
+
 namespace lb::core::cli {
 namespace {
 
@@ -225,10 +227,27 @@ const std::vector<Keyword>& keywords() {
   return table;
 }
 
-std::string usage_message(const std::vector<std::string>& words, bool help) {
+const std::vector<Keyword>& master_keywords() {
+  // The keywords of the master's level in registration order: src/cli.c's, then src/mworker.c's.
+  // The prefixes are single words that no argument follows.
+  static const std::vector<Keyword> table{
+      {{"show", "cli", "sockets"}, "show cli sockets                        : dump list of cli sockets"},
+      {{"show", "cli", "level"}, "show cli level                          : display the level of the current CLI session"},
+      {{"show", "version"}, "show version                            : show version of the current process"},
+      {{"operator"}, "operator                                : lower the level of the current CLI session to operator"},
+      {{"user"}, "user                                    : lower the level of the current CLI session to user"},
+      {{"@<relative pid>"}, "@<relative pid>                         : send a command to the <relative pid> process"},
+      {{"@!<pid>"}, "@!<pid>                                 : send a command to the <pid> process"},
+      {{"@master"}, "@master                                 : send a command to the master process"},
+      {{"show", "proc"}, "show proc                               : show processes status"},
+      {{"reload"}, "reload                                  : reload haproxy"},
+  };
+  return table;
+}
+
+std::string usage_message(const std::vector<std::string>& words, bool help, const std::vector<Keyword>& table) {
   constexpr std::size_t kPrefixWords = 5;  // CLI_PREFIX_KW_NB
   constexpr std::size_t kMaxMatches = 5;   // CLI_MAX_MATCHES
-  const auto& table = keywords();
   // help/prompt/quit are keywords too, without a help line of their own.
   static const std::array<Keyword, 3> kSimple{Keyword{{"help"}, {}}, Keyword{{"prompt"}, {}}, Keyword{{"quit"}, {}}};
 
@@ -290,12 +309,24 @@ std::string usage_message(const std::vector<std::string>& words, bool help) {
   return out;
 }
 
-Connection::Connection(Level level, Handler handler) : level_(level), handler_(std::move(handler)) {}
+Connection::Connection(Level level, Handler handler, const std::vector<Keyword>& table)
+    : level_(level), handler_(std::move(handler)), table_(&table) {}
+
+// cli_parse_expert_experimental_mode(): "NAME on|off [-]" sets, "NAME" alone reports; admin only.
+std::string Connection::mode(const std::vector<std::string>& words) {
+  static constexpr std::array<std::string_view, 3> kNames{"expert-mode", "experimental-mode", "mcli-debug-mode"};
+  const auto i = static_cast<std::size_t>(std::find(kNames.begin(), kNames.end(), words[0]) - kNames.begin());
+  if (words.size() > 2 && words[2] == "-") no_lf_ = true;
+  if (level_ < Level::Admin) return std::string(kPermissionDenied);
+  if (words.size() < 2) return fmt::format("{} is {}\n", kNames[i], modes_[i] ? "ON" : "OFF");
+  modes_[i] = words[1] == "on";
+  return {};
+}
 
 std::string Connection::run(const std::vector<std::string>& words) {
   if (!words.empty()) {
     const std::string& w = words.front();
-    if (w == "help") return usage_message({words.begin() + 1, words.end()}, true);
+    if (w == "help") return usage_message({words.begin() + 1, words.end()}, true, *table_);
     if (w == "prompt") {
       interactive_ = !interactive_;
       return {};
@@ -310,11 +341,14 @@ std::string Connection::run(const std::vector<std::string>& words) {
       const Level wanted = w == "operator" ? Level::Operator : Level::User;
       if (level_ < wanted) return std::string(kPermissionDenied);
       level_ = wanted;
+      modes_ = {};
       return {};
     }
+    if (w == "expert-mode" || w == "experimental-mode" || (w == "mcli-debug-mode" && table_ == &master_keywords()))
+      return mode(words);
   }
   if (auto answer = handler_(words, *this)) return std::move(answer->text);
-  return usage_message(words, false);
+  return usage_message(words, false, *table_);
 }
 
 std::string Connection::feed(std::string_view bytes) {
@@ -357,6 +391,7 @@ std::string Connection::feed(std::string_view bytes) {
     }
     if (interactive_) out += "\n> ";
     else if (!no_lf_) out += '\n';
+    no_lf_ = false;  // for this command only, as HAProxy re-arms APPCTX_CLI_ST1_NOLF
   }
   // Without a prompt, the connection ends once nothing more is waiting to be read.
   if (answered && !interactive_ && pending_.empty()) done_ = true;

@@ -5,6 +5,7 @@
 // What each command does is in runtime_api; this file knows no server and no socket.
 #include <cstddef>
 #include <functional>
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,10 +33,14 @@ struct Keyword {
   std::string_view usage;
 };
 const std::vector<Keyword>& keywords();
+// The master CLI's own table (`lb -W -S`): the commands HAProxy's master answers itself.
+const std::vector<Keyword>& master_keywords();
 
 // The text HAProxy prints for `help [words...]` (`words` after "help") or, when `help` is false,
-// for a command that matches no keyword: the matching or nearest entries, then help/prompt/quit.
-std::string usage_message(const std::vector<std::string>& words, bool help);
+// for a command that matches no keyword: the matching or nearest entries of `table`, then
+// help/prompt/quit.
+std::string usage_message(const std::vector<std::string>& words, bool help,
+                          const std::vector<Keyword>& table = keywords());
 
 // One CLI connection, bytes in and bytes out. A command ends at an LF or an unescaped ';' (a
 // trailing CR is dropped); without `prompt` the connection ends once the commands received so
@@ -45,11 +50,12 @@ class Connection {
   struct Answer {
     std::string text;  // what the command prints, its own line ends included
   };
-  // Runs one command other than help/prompt/quit/operator/user, which the connection answers
-  // itself; nullopt: no such command (the connection answers with the usage message).
+  // Runs one command other than help/prompt/quit/operator/user and the expert modes, which the
+  // connection answers itself; nullopt: no such command (the connection answers with the usage
+  // message of `table`).
   using Handler = std::function<std::optional<Answer>(const std::vector<std::string>& words, Connection& connection)>;
 
-  Connection(Level level, Handler handler);
+  Connection(Level level, Handler handler, const std::vector<Keyword>& table = keywords());
 
   // Received bytes; returns the bytes to send back.
   std::string feed(std::string_view bytes);
@@ -61,13 +67,18 @@ class Connection {
 
  private:
   std::string run(const std::vector<std::string>& words);
+  std::string mode(const std::vector<std::string>& words);
   Level level_;
   Handler handler_;
+  const std::vector<Keyword>* table_;
   std::string pending_;
   bool interactive_ = false;
   bool quit_ = false;
-  bool no_lf_ = false;
+  bool no_lf_ = false;  // the command just run asked for no empty line after its answer
   bool done_ = false;
+  // expert-mode, experimental-mode, mcli-debug-mode: lb has no command they unlock, but the
+  // master CLI sets them on every command it passes on, and `expert-mode` reports its state.
+  std::array<bool, 3> modes_{};
 };
 
 }  // namespace lb::core::cli

@@ -117,6 +117,7 @@ std::optional<cli::Connection::Answer> RuntimeApi::run(const std::vector<std::st
     return answer(out);
   }
   if (starts(words, {"show", "cli", "level"})) return answer(fmt::format("{}\n", cli::level_name(level)));
+  if (starts(words, {"show", "version"})) return answer(fmt::format("{}\n", stats::kVersion));
   if (starts(words, {"get", "weight"})) {
     const auto f = find_server(arg(words, 2));
     if (!f.error.empty()) return answer(f.error);

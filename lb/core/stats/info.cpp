@@ -138,7 +138,6 @@ TagNames tag_names(std::string_view letters) {
 }
 
 std::string info_value(const ProcessInfo& p, std::string_view field) {
-  constexpr std::string_view kVersion = "2.6.12 (lb)";
   const std::map<std::string_view, std::string> values{
       {"Name", "lb"},
       {"Version", std::string(kVersion)},

@@ -7,6 +7,9 @@
 
 namespace lb::core::stats {
 
+// What `show info` calls the version and `show version`/`show proc` print.
+inline constexpr std::string_view kVersion = "2.6.12 (lb)";
+
 struct ProcessInfo {
   int pid = 0;
   long uptime_s = 0;

@@ -1,0 +1,208 @@
+#include "lb/core/api/master_cli.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+#include "lb/core/stats/info.hpp"
+
+namespace lb::core::mcli {
+namespace {
+
+std::string uptime(std::int64_t s) {
+  s = std::max<std::int64_t>(s, 0);
+  return fmt::format("{}d{:02}h{:02}m{:02}s", s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
+}
+
+// "N" as strtol() reads it, the whole text; nullopt when anything else is in it.
+std::optional<long> whole_number(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const std::string s(text);
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(s.c_str(), &end, 10);
+  if (*end != '\0') return std::nullopt;
+  return v;
+}
+
+bool alive(int pid, const Processes& p) {
+  return std::any_of(p.workers.begin(), p.workers.end(), [&](const Worker& w) { return w.pid == pid; });
+}
+
+// The command's words as pcli cuts them: on spaces and tabs, a backslash keeping the character
+// after it (the words are passed on as written, so nothing is unescaped). Each word's offset.
+struct Word {
+  std::string_view text;
+  std::size_t at;
+};
+std::vector<Word> words_of(std::string_view command) {
+  std::vector<Word> out;
+  std::size_t i = 0;
+  while (out.size() < cli::kMaxArgs) {
+    while (i < command.size() && (command[i] == ' ' || command[i] == '\t')) ++i;
+    if (i >= command.size()) break;
+    const std::size_t start = i;
+    while (i < command.size() && command[i] != ' ' && command[i] != '\t') i += command[i] == '\\' ? 2 : 1;
+    i = std::min(i, command.size());
+    out.push_back({command.substr(start, i - start), start});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string show_proc(const Processes& p, std::int64_t now) {
+  const auto version = std::string(stats::kVersion);
+  std::string out = fmt::format("#{:<14} {:<15} {:<15} {:<15} {:<15}\n", "<PID>", "<type>", "<reloads>", "<uptime>", "<version>");
+  out += fmt::format("{:<15} {:<15} {:<15} {:<15} {:<15}\n", p.master_pid, "master",
+                     fmt::format("{} [failed: {}]", p.reloads, p.failed_reloads), uptime(now - p.started), version);
+  const auto rows = [&](bool leaving) {
+    std::string text;
+    for (const auto& w : p.workers)
+      if (w.leaving == leaving)
+        text += fmt::format("{:<15} {:<15} {:<15} {:<15} {:<15}\n", w.pid, "worker", w.reloads, uptime(now - w.started), version);
+    return text;
+  };
+  out += "# workers\n" + rows(false);
+  if (const auto old = rows(true); !old.empty()) out += "# old workers\n" + old;
+  out += "# programs\n";
+  return out;
+}
+
+int prefix_to_pid(std::string_view prefix, const Processes& p) {
+  if (!prefix.starts_with('@')) return -1;
+  prefix.remove_prefix(1);
+  if (prefix.empty() || prefix == "master") return 0;
+  if (prefix.starts_with('!')) {
+    const auto pid = whole_number(prefix.substr(1));
+    return pid && alive(static_cast<int>(*pid), p) ? static_cast<int>(*pid) : -1;
+  }
+  const auto n = whole_number(prefix);
+  if (!n) return -1;
+  if (*n == 0) return 0;
+  if (*n != 1) return -1;  // 2.6.12 has one process: @1 is the only relative pid
+  const Worker* chosen = nullptr;
+  for (const auto& w : p.workers) {
+    if (w.reloads == 0) return w.pid;
+    if (!chosen || w.reloads < chosen->reloads) chosen = &w;
+  }
+  return chosen ? chosen->pid : -1;
+}
+
+MasterAnswer master_command(std::string_view request, const Processes& p, std::int64_t now) {
+  MasterAnswer out;
+  const auto answer = [](std::string text) { return std::optional(cli::Connection::Answer{std::move(text)}); };
+  cli::Connection connection(
+      cli::Level::Admin,
+      [&](const std::vector<std::string>& words, cli::Connection& c) -> std::optional<cli::Connection::Answer> {
+        const auto is = [&](std::initializer_list<std::string_view> w) {
+          return words.size() >= w.size() && std::equal(w.begin(), w.end(), words.begin());
+        };
+        if (is({"show", "proc"})) return answer(show_proc(p, now));
+        if (is({"show", "version"})) return answer(fmt::format("{}\n", stats::kVersion));
+        if (is({"show", "cli", "level"})) return answer(fmt::format("{}\n", cli::level_name(c.level())));
+        if (is({"show", "cli", "sockets"})) return answer({});  // the master lists none
+        if (is({"reload"})) {
+          out.reload = true;
+          return answer({});
+        }
+        return std::nullopt;
+      },
+      cli::master_keywords());
+  out.text = connection.feed(request);
+  if (out.reload) out.text.clear();
+  return out;
+}
+
+std::string Session::prompt(const Processes& processes) const {
+  if (!interactive_) return {};
+  std::string out = default_target_ == 0
+                        ? fmt::format("master{}", processes.failed_reloads > 0 ? "[ReloadFailed]" : "")
+                        : std::to_string(default_target_);
+  if (experimental_ || expert_ || debug_)
+    out += fmt::format("({}{}{})", experimental_ ? "x" : "", expert_ ? "e" : "", debug_ ? "d" : "");
+  return out + "> ";
+}
+
+Session::Step Session::next(const Processes& processes) {
+  Step step;
+  const auto close_with = [&](std::string_view text) {
+    step.kind = Step::Kind::ReplyAndClose;
+    step.text += text;
+    return step;
+  };
+  for (;;) {
+    std::size_t end = std::string::npos;
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+      if (pending_[i] == '\\') {
+        ++i;
+        continue;
+      }
+      if (pending_[i] == '\n' || pending_[i] == ';') {
+        end = i;
+        break;
+      }
+    }
+    if (end == std::string::npos) {
+      // A command that does not fit the buffer is answered with the help, as HAProxy does.
+      if (pending_.size() <= cli::kMaxRequest) return step;
+      pending_ = "help\n";
+      continue;
+    }
+    const std::string command = pending_.substr(0, end);
+    pending_.erase(0, end + 1);
+    const auto words = words_of(command);
+
+    int next_pid = -1;
+    std::size_t trimmed = 0;  // leading words the master acts on itself
+    if (!words.empty()) {
+      const auto w0 = words[0].text;
+      const auto permitted = [&](cli::Level needed) { return level_ >= needed; };
+      if (w0.starts_with('@')) {
+        const int pid = prefix_to_pid(w0, processes);
+        if (pid < 0) return close_with(fmt::format("Can't find the target PID matching the prefix '{}'\n", w0));
+        if (words.size() == 1) default_target_ = pid;
+        else next_pid = pid;
+        trimmed = 1;
+      } else if (w0 == "prompt") {
+        interactive_ = !interactive_;
+        trimmed = words.size();
+      } else if (w0 == "quit") {
+        return close_with("");
+      } else if (w0 == "operator" || w0 == "user") {
+        const auto wanted = w0 == "operator" ? cli::Level::Operator : cli::Level::User;
+        if (!permitted(wanted)) return close_with("Permission denied!\n");
+        level_ = wanted;
+        trimmed = words.size();
+      } else if (w0 == "expert-mode" || w0 == "experimental-mode" || w0 == "mcli-debug-mode") {
+        if (!permitted(cli::Level::Admin)) return close_with("Permission denied!\n");
+        bool& flag = w0 == "expert-mode" ? expert_ : w0 == "experimental-mode" ? experimental_ : debug_;
+        flag = words.size() > 1 && words[1].text == "on";
+        trimmed = words.size();
+      }
+    }
+    const std::string forwarded =
+        trimmed == 0 ? command + "\n" : trimmed < words.size() ? command.substr(words[trimmed].at) + "\n" : std::string();
+    if (forwarded.empty()) {
+      step.text += prompt(processes);
+      continue;
+    }
+    if (forwarded.size() > 1) {
+      // What the session's level and modes are, on lines of their own before the command.
+      if (level_ == cli::Level::Operator) step.request += "operator -\n";
+      if (level_ == cli::Level::User) step.request += "user -\n";
+      if (expert_) step.request += "expert-mode on -\n";
+      if (experimental_) step.request += "experimental-mode on -\n";
+      if (debug_ && next_pid <= 0) step.request += "mcli-debug-mode on -\n";
+    }
+    step.request += forwarded;
+    step.target = next_pid > -1 ? next_pid : default_target_;
+    if (step.target != 0 && !alive(step.target, processes)) return close_with("Can't connect to the target CLI!\n");
+    step.kind = Step::Kind::Forward;
+    return step;
+  }
+}
+
+}  // namespace lb::core::mcli

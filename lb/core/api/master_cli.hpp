@@ -1,0 +1,83 @@
+#pragma once
+// HAProxy 2.6's master CLI (`-W -S ADDR`, src/cli.c pcli_* and src/mworker.c) as pure code. A
+// connection's bytes are cut into commands as the CLI cuts them; the master acts on its own
+// words (`@N`/`@!PID`/`@master` prefixes, prompt, quit, operator, user, the expert modes) and
+// passes every other command on, one at a time, to the master's own CLI or to a worker's, with
+// the session's level written in front ("operator -"). The answer comes back whole, then the
+// prompt ("master> ", "1234> ") in interactive mode. The sockets are lb/net/master's.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lb/core/api/cli.hpp"
+
+namespace lb::core::mcli {
+
+// The processes the master knows, in the order it forked them (HAProxy's proc_list).
+struct Worker {
+  int pid = 0;
+  int reloads = 0;       // reloads since it was forked: 0 for the current worker
+  std::int64_t started = 0;  // seconds, on the clock `now` is read on
+  bool leaving = false;  // told to finish by a reload
+};
+struct Processes {
+  int master_pid = 0;
+  int reloads = 0;
+  int failed_reloads = 0;
+  std::int64_t started = 0;
+  std::vector<Worker> workers;
+};
+
+// `show proc`: the master, then the current and the old workers (HAProxy's columns).
+std::string show_proc(const Processes& p, std::int64_t now);
+
+// pcli_prefix_to_pid(): the pid a prefix names, 0 for the master, -1 for none. "@N" is the
+// worker with the N-th fewest reloads in 2.6's sense: the current one (0 reloads), else the one
+// with the fewest.
+int prefix_to_pid(std::string_view prefix, const Processes& p);
+
+// The master's own CLI answering one passed-on request (src/mworker.c, src/cli.c at the master
+// level): show proc, show version, show cli level, show cli sockets, reload, help. `reload`:
+// the master reloads and the connection ends without an answer, as HAProxy's master re-executes.
+struct MasterAnswer {
+  std::string text;
+  bool reload = false;
+};
+MasterAnswer master_command(std::string_view request, const Processes& p, std::int64_t now);
+
+class Session {
+ public:
+  // What to do next with the connection.
+  struct Step {
+    enum class Kind {
+      NeedMore,       // no whole command is waiting: read more (at the client's end: close)
+      Forward,        // send `request` to `target` (0: the master's own CLI), return its answer whole
+      ReplyAndClose,  // write `text`, then close
+    };
+    Kind kind = Kind::NeedMore;
+    int target = 0;
+    std::string request;
+    std::string text;  // ReplyAndClose; for the others, what to write before acting (prompts)
+  };
+
+  explicit Session(cli::Level level) : level_(level) {}
+
+  void feed(std::string_view bytes) { pending_ += bytes; }
+  // The next step, given the processes as they are now. A quit is a ReplyAndClose with no text.
+  Step next(const Processes& processes);
+  // What follows a forwarded command's answer: the prompt, when interactive.
+  std::string after_answer(const Processes& processes) const { return prompt(processes); }
+  bool interactive() const { return interactive_; }
+
+ private:
+  std::string prompt(const Processes& processes) const;
+  cli::Level level_;
+  std::string pending_;
+  bool interactive_ = false;
+  int default_target_ = 0;  // set by a prefix alone on its line
+  bool expert_ = false, experimental_ = false, debug_ = false;
+};
+
+}  // namespace lb::core::mcli
