@@ -198,6 +198,17 @@ std::optional<Level> parse_level(std::string_view word) {
   return std::nullopt;
 }
 
+std::size_t command_end(std::string_view bytes) {
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (bytes[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (bytes[i] == '\n' || bytes[i] == ';') return i;
+  }
+  return std::string_view::npos;
+}
+
 std::vector<std::string> split_words(std::string_view command) {
   std::vector<std::string> words;
   std::size_t i = 0;
@@ -357,18 +368,7 @@ std::string Connection::feed(std::string_view bytes) {
   pending_ += bytes;
   bool answered = false;
   while (!done_) {
-    // The first LF or ';' not escaped by a backslash ends the command.
-    std::size_t end = std::string::npos;
-    for (std::size_t i = 0; i < pending_.size(); ++i) {
-      if (pending_[i] == '\\') {
-        ++i;
-        continue;
-      }
-      if (pending_[i] == '\n' || pending_[i] == ';') {
-        end = i;
-        break;
-      }
-    }
+    const std::size_t end = command_end(pending_);
     if (end == std::string::npos) {
       // A command longer than the CLI's buffer ends the connection, as in HAProxy.
       if (pending_.size() > kMaxRequest) done_ = true;

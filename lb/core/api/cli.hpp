@@ -23,6 +23,9 @@ inline constexpr std::size_t kMaxArgs = 64;         // MAX_CLI_ARGS
 inline constexpr std::size_t kMaxRequest = 16383;   // one command must fit the CLI's buffer
 inline constexpr std::string_view kPermissionDenied = "Permission denied\n";
 
+// Where the first command in `bytes` ends: its LF or ';' not escaped by a backslash; npos when
+// no command is whole yet.
+std::size_t command_end(std::string_view bytes);
 // The words of one command: split on spaces and tabs, a backslash keeps the next character
 // (and "\\" is one backslash); at most kMaxArgs words, the rest is dropped as HAProxy drops it.
 std::vector<std::string> split_words(std::string_view command);

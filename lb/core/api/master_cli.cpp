@@ -134,17 +134,7 @@ Session::Step Session::next(const Processes& processes) {
     return step;
   };
   for (;;) {
-    std::size_t end = std::string::npos;
-    for (std::size_t i = 0; i < pending_.size(); ++i) {
-      if (pending_[i] == '\\') {
-        ++i;
-        continue;
-      }
-      if (pending_[i] == '\n' || pending_[i] == ';') {
-        end = i;
-        break;
-      }
-    }
+    const std::size_t end = cli::command_end(pending_);
     if (end == std::string::npos) {
       // A command that does not fit the buffer is answered with the help, as HAProxy does.
       if (pending_.size() <= cli::kMaxRequest) return step;
