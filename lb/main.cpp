@@ -116,10 +116,13 @@ Loaded load(const lb::core::CommandLine& cl) {
   if (auto resolv = lb::core::read_input_file("/etc/resolv.conf")) env.resolv_conf = std::move(resolv.text);
   out.parsed = lb::core::parse_config_files(*files, env);
   // haproxy -c also loads the server-state files, and prints what that says.
-  const auto state_lines = check_only && out.parsed.ok()
-                               ? lb::core::state_loading_lines(out.parsed.config, lb::core::read_state_file)
-                               : std::vector<std::string>{};
-  const auto report = lb::core::check_report(out.parsed, paths.front(), state_lines);
+  std::vector<std::string> startup_warnings;
+  if (!cl.master_cli.empty() && !cl.master_worker && !out.parsed.config.global.master_worker)
+    startup_warnings.push_back("a master CLI socket was defined, but master-worker mode (-W) is not enabled.");
+  if (check_only && out.parsed.ok())
+    for (auto& line : lb::core::state_loading_lines(out.parsed.config, lb::core::read_state_file))
+      startup_warnings.push_back(std::move(line));
+  const auto report = lb::core::check_report(out.parsed, paths.front(), startup_warnings);
   for (const auto& line : report.stderr_lines)
     if (!quiet || line.level == "ALERT") fmt::print(stderr, "{}\n", lb::core::stderr_line(line.level, pid, line.text));
   // -dW: a warning haproxy would print is fatal (lb's own notes about loose values are not).
@@ -179,6 +182,9 @@ Usage: lb [-f <cfgfile|cfgdir>]* [options] [-- <cfgfile>*]
                   files are read again, a new worker takes over the listening sockets, the old one
                   finishes its sessions); same as `master-worker` in global
   -Ws             as -W, telling systemd when lb is ready and when it reloads (Type=notify)
+  -S ADDR[,level,L][,mode,M]
+                  with -W: the master CLI on a UNIX path or ADDR:PORT (`show proc`, `reload`,
+                  `@1 CMD` for the worker's Runtime API, `@!PID CMD` for a given worker)
   -sf PID...      once listening, tell these processes to finish their sessions and exit (SIGUSR1)
   -st PID...      as -sf, but they stop at once (SIGTERM)
   -C DIR          change to DIR before reading the files
@@ -192,7 +198,7 @@ Usage: lb [-f <cfgfile|cfgdir>]* [options] [-- <cfgfile>*]
   --announce      once every listener is bound, print 'listening FRONTEND ADDR:PORT' per listener,
                   then 'ready', on stdout (lb's own, for scripts that wait until lb accepts)
   -h, --help      this help (lb's own; any other unknown flag prints haproxy's usage, exit 1)
-Flags of haproxy's own machinery (-de, -dp, -dS, -dG, -dR, -dV, -dL, -dD, -dM, -m N, -S ADDR)
+Flags of haproxy's own machinery (-de, -dp, -dS, -dG, -dR, -dV, -dL, -dD, -dM, -m N)
 are accepted and named in a warning: they change nothing lb does. -dr, -dK and -cc are refused.
 
 Examples:
@@ -204,6 +210,10 @@ Examples:
 Reloads, as Debian's haproxy.service does them (SIGUSR2 to the master):
   lb -W -f haproxy.cfg -p /run/lb.pid &         # master and worker
   kill -USR2 $(cat /run/lb.pid)                  # "Reloading HAProxy" ... "Loading success."
+  lb -W -S /run/lb-master.sock -f haproxy.cfg &  # the same, with a master CLI:
+  echo "show proc" | socat stdio UNIX-CONNECT:/run/lb-master.sock
+  echo "@1 show stat" | socat stdio UNIX-CONNECT:/run/lb-master.sock
+  echo "reload" | socat stdio UNIX-CONNECT:/run/lb-master.sock
   lb -db -f haproxy.cfg -sf $(cat /run/lb.pid)   # legacy: a new process replaces the old one
 Keep servers' states across a reload with `server-state-file` (docs/runtime.md):
   echo "show servers state" | socat stdio UNIX-CONNECT:/run/lb.sock > /var/lib/lb/state
@@ -244,7 +254,6 @@ int main(int argc, char** argv) try {
     for (const auto& w : cl.warnings) warning(w);
     for (const auto& f : cl.without_effect) warning(fmt::format("{} has no effect in lb and is ignored", f));
     if (cl.memory_mb) warning(fmt::format("-m {}: lb does not limit its memory; the limit is ignored", *cl.memory_mb));
-    for (const auto& s : cl.master_cli) warning(fmt::format("-S {}: lb has no master CLI; the socket is not opened", s));
   }
   if (!cl.change_dir.empty() && ::chdir(cl.change_dir.c_str()) != 0) {
     alert(fmt::format("Could not change to directory {} : {}", cl.change_dir, std::strerror(errno)));
@@ -281,8 +290,15 @@ int main(int argc, char** argv) try {
   options.systemd = cl.systemd;
   options.detach = daemon;
   if (daemon) options.on_ready = [&detached] { detached->ready(); };
-  if (!cl.master_worker && !loaded.parsed.config.global.master_worker)
-    return lb::net::run(loaded.parsed.config, options);
+  if (!cl.master_worker && !loaded.parsed.config.global.master_worker) return lb::net::run(loaded.parsed.config, options);
+  for (const auto& text : cl.master_cli) {
+    auto parsed = lb::core::mcli::parse_master_socket(text);
+    for (const auto& a : parsed.alerts) alert(a);
+    if (!parsed.socket) return kExitRuntime;
+    if (!cl.quiet)
+      for (const auto& w : parsed.warnings) warning(w);
+    options.master_sockets.push_back(std::move(*parsed.socket));
+  }
   return lb::net::run_master(
       loaded.parsed.config,
       [&]() -> std::optional<lb::core::Config> {

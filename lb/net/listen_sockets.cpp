@@ -72,9 +72,7 @@ std::pair<int, int> handover_channel() {
   return {fds[0], fds[1]};
 }
 
-namespace {
-
-bool send_one(int channel, std::string_view name, int fd) {
+bool send_descriptor(int channel, std::string_view name, int fd) {
   iovec iov{const_cast<char*>(name.data()), name.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -95,36 +93,40 @@ bool send_one(int channel, std::string_view name, int fd) {
   return n == static_cast<ssize_t>(name.size());
 }
 
-}  // namespace
+std::optional<Descriptor> receive_descriptor(int channel, int flags) {
+  std::array<char, kMaxName> name{};
+  iovec iov{name.data(), name.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  ssize_t n;
+  do n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC | flags);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0) return std::nullopt;
+  Descriptor d;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&d.fd, CMSG_DATA(c), sizeof(int));
+  d.name.assign(name.data(), static_cast<std::size_t>(n));
+  return d;
+}
 
 bool send_sockets(int channel, const std::vector<std::pair<std::string, int>>& sockets) {
   for (const auto& [name, fd] : sockets)
-    if (name.size() > kMaxName || name == kReady || !send_one(channel, name, fd)) return false;
-  return send_one(channel, kReady, -1);
+    if (name.size() > kMaxName || name == kReady || !send_descriptor(channel, name, fd)) return false;
+  return send_descriptor(channel, kReady, -1);
 }
 
 std::optional<ListenSockets> receive_sockets(int channel) {
   ListenSockets out;
   for (;;) {
-    std::array<char, kMaxName> name{};
-    iovec iov{name.data(), name.size()};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
-    ssize_t n;
-    do n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0) return std::nullopt;
-    int fd = -1;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-    const std::string_view got(name.data(), static_cast<std::size_t>(n));
-    if (got == kReady && fd < 0) return out;
-    if (fd < 0) return std::nullopt;
-    out.add(std::string(got), fd);
+    auto d = receive_descriptor(channel);
+    if (!d) return std::nullopt;
+    if (d->name == kReady && d->fd < 0) return out;
+    if (d->fd < 0) return std::nullopt;
+    out.add(std::move(d->name), d->fd);
   }
 }
 

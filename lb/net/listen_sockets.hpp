@@ -40,6 +40,17 @@ class ListenSockets {
   std::vector<std::pair<std::string, int>> sockets_;
 };
 
+// One message over a channel: a name and, if `fd` >= 0, a descriptor (SCM_RIGHTS; the sender
+// keeps its copy). False when the peer is gone.
+bool send_descriptor(int channel, std::string_view name, int fd);
+struct Descriptor {
+  std::string name;
+  int fd = -1;  // the receiver owns it (close-on-exec)
+};
+// The next message of send_descriptor(); nullopt when the channel closed or, with MSG_DONTWAIT
+// in `flags`, nothing is waiting.
+std::optional<Descriptor> receive_descriptor(int channel, int flags = 0);
+
 // A SOCK_SEQPACKET socketpair, both ends close-on-exec; {-1, -1} on failure.
 std::pair<int, int> handover_channel();
 // One message per socket (its name, its descriptor), then "ready". False when the peer is gone.

@@ -1,11 +1,14 @@
 #include "lb/net/master.hpp"
 
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -16,16 +19,11 @@
 
 #include "lb/core/log/log_lines.hpp"
 #include "lb/net/listen_sockets.hpp"
+#include "lb/net/master_cli.hpp"
 #include "lb/net/startup.hpp"
 
 namespace lb::net {
 namespace {
-
-void say(std::string_view level, std::string_view text) {
-  const auto line = core::stderr_line(level, static_cast<int>(::getpid()), text) + "\n";
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
-}
 
 // The exit status as HAProxy's master reports it: the code, or 128 + the signal.
 int exit_code(int status) {
@@ -35,22 +33,67 @@ int exit_code(int status) {
 }
 std::string how(int code) { return code >= 128 ? std::string(::strsignal(code - 128)) : std::string("Exit"); }
 
+std::int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 class Master {
  public:
-  Master(const ConfigLoader& reload, const RuntimeOptions& options) : reload_(reload), options_(options) {
+  Master(const ConfigLoader& reload, const RuntimeOptions& options)
+      : reload_(reload),
+        options_(options),
+        cli_({[this] { return processes(); },
+              [this](int pid) {
+                const auto it = std::find_if(workers_.begin(), workers_.end(), [&](const Worker& w) { return w.pid == pid; });
+                return it == workers_.end() ? -1 : it->cli_channel;
+              }}) {
     sigemptyset(&signals_);
     for (const int s : {SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT, SIGCHLD}) sigaddset(&signals_, s);
     ::sigprocmask(SIG_BLOCK, &signals_, nullptr);
   }
+  ~Master() {
+    for (auto& w : workers_) close_channel(w);
+    if (signal_fd_ >= 0) ::close(signal_fd_);
+  }
 
   int run(const core::Config& first) {
+    signal_fd_ = ::signalfd(-1, &signals_, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (signal_fd_ < 0) {
+      say("ALERT", fmt::format("[lb.main()] Cannot watch signals: {}", std::strerror(errno)));
+      return 1;
+    }
+    if (!cli_.bind(options_.master_sockets)) return 1;
+    started_ = now_s();
     const auto started = spawn(first);
     if (!started) return exitcode_ > 0 ? exitcode_ : 1;  // HAProxy's master leaves with its first worker
     ready_again();
     for (;;) {
-      siginfo_t info{};
-      if (::sigwaitinfo(&signals_, &info) < 0) continue;
-      switch (info.si_signo) {
+      std::vector<pollfd> fds{{signal_fd_, POLLIN, 0}};
+      cli_.poll_fds(fds);
+      if (::poll(fds.data(), fds.size(), -1) < 0) continue;  // EINTR
+      if (fds[0].revents & POLLIN)
+        if (const auto code = on_signals()) {
+          cli_.stop();
+          return *code;
+        }
+      if (cli_.handle(fds.data() + 1, fds.size() - 1)) reload();
+    }
+  }
+
+ private:
+  struct Worker {
+    pid_t pid;
+    bool leaving = false;  // told to stop by a reload
+    int reloads = 0;       // reloads since it was forked (`show proc`)
+    std::int64_t started = 0;
+    int cli_channel = -1;  // where the master CLI passes it connections
+  };
+
+  // Every signal waiting; the exit code once the last worker is gone.
+  std::optional<int> on_signals() {
+    signalfd_siginfo info{};
+    while (::read(signal_fd_, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
+      switch (info.ssi_signo) {
         case SIGUSR2: reload(); break;
         case SIGUSR1:  // passed on: every worker stops softly, as HAProxy's master does
           for (const auto& w : workers_) ::kill(w.pid, SIGUSR1);
@@ -59,27 +102,40 @@ class Master {
         case SIGINT:
           if (options_.systemd) notify_systemd("STOPPING=1");
           say("WARNING", "Exiting Master process...");
-          for (const auto& w : workers_) ::kill(w.pid, info.si_signo);
+          for (const auto& w : workers_) ::kill(w.pid, static_cast<int>(info.ssi_signo));
           break;
         case SIGCHLD:
-          if (const auto code = reap()) return *code;
+          if (const auto code = reap()) return code;
           break;
         default: break;  // SIGHUP: HAProxy's master logs its processes; lb has nothing to say
       }
     }
+    return std::nullopt;
   }
 
- private:
-  struct Worker {
-    pid_t pid;
-    bool leaving = false;  // told to stop by a reload
-  };
+  core::mcli::Processes processes() const {
+    core::mcli::Processes p;
+    p.master_pid = static_cast<int>(::getpid());
+    p.reloads = reloads_;
+    p.failed_reloads = failed_reloads_;
+    p.started = started_;
+    for (const auto& w : workers_) p.workers.push_back({static_cast<int>(w.pid), w.reloads, w.started, w.leaving});
+    return p;
+  }
+
+  static void close_channel(Worker& w) {
+    if (w.cli_channel >= 0) ::close(w.cli_channel);
+    w.cli_channel = -1;
+  }
 
   // A worker for `config`, once it has reported ready; nullopt when it exited before.
   std::optional<pid_t> spawn(const core::Config& config) {
     const auto [mine, theirs] = handover_channel();
-    if (mine < 0) {
+    const auto [cli_mine, cli_theirs] = handover_channel();
+    if (mine < 0 || cli_mine < 0) {
       say("ALERT", fmt::format("[lb.main()] Cannot create the worker's channel: {}", std::strerror(errno)));
+      for (const int fd : {mine, theirs, cli_mine, cli_theirs})
+        if (fd >= 0) ::close(fd);
       return std::nullopt;
     }
     std::fflush(stdout);
@@ -87,9 +143,15 @@ class Master {
     const pid_t pid = ::fork();
     if (pid == 0) {
       ::close(mine);
+      ::close(cli_mine);
+      ::close(signal_fd_);
+      cli_.close_in_child();
+      for (auto& w : workers_) close_channel(w);
       RuntimeOptions o = options_;
       o.handover = &sockets_;
       o.master_channel = theirs;
+      o.master_cli_channel = cli_theirs;
+      o.master_sockets.clear();
       o.master_pid = static_cast<int>(::getppid());
       const int code = lb::net::run(config, o);  // unblocks the signals once it handles them
       std::fflush(stdout);
@@ -97,14 +159,17 @@ class Master {
       std::_Exit(code);
     }
     ::close(theirs);
+    ::close(cli_theirs);
     if (pid < 0) {
       ::close(mine);
+      ::close(cli_mine);
       say("ALERT", fmt::format("[lb.main()] Cannot fork: {}", std::strerror(errno)));
       return std::nullopt;
     }
     auto ready = receive_sockets(mine);
     ::close(mine);
     if (!ready) {
+      ::close(cli_mine);
       int status = 0;
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
@@ -125,15 +190,19 @@ class Master {
         w.leaving = true;
         ::kill(w.pid, SIGUSR1);
       }
-    workers_.push_back({pid});
+    workers_.push_back({pid, false, 0, now_s(), cli_mine});
     return pid;
   }
 
   void reload() {
     if (options_.systemd) notify_systemd("RELOADING=1");
     say("NOTICE", "Reloading HAProxy");
-    if (const auto config = reload_()) spawn(*config);
-    else say("WARNING", "Loading failure!");
+    ++reloads_;
+    for (auto& w : workers_) ++w.reloads;
+    const auto config = reload_();
+    if (!config) say("WARNING", "Loading failure!");
+    if (config && spawn(*config)) failed_reloads_ = 0;
+    else ++failed_reloads_;
     ready_again();
   }
 
@@ -165,7 +234,8 @@ class Master {
         say("WARNING", fmt::format("Process {} exited with code {} ({})", pid, code, how(code)));
         continue;
       }
-      const Worker w = *it;
+      Worker w = *it;
+      close_channel(w);
       workers_.erase(it);
       if (w.leaving) {
         say("WARNING", fmt::format("Former worker ({}) exited with code {} ({})", pid, code, how(code)));
@@ -185,7 +255,11 @@ class Master {
 
   const ConfigLoader& reload_;
   RuntimeOptions options_;
+  MasterCli cli_;
   sigset_t signals_{};
+  int signal_fd_ = -1;
+  int reloads_ = 0, failed_reloads_ = 0;
+  std::int64_t started_ = 0;
   ListenSockets sockets_;
   std::vector<Worker> workers_;
   int exitcode_ = -1;

@@ -225,6 +225,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   const int replacing = options.handover ? 0 : static_cast<int>(options.finish_pids.size());
   if (!stats.bind_all(options.handover) || !proxy.bind_all(options.handover, replacing)) return 1;
+  if (options.master_cli_channel >= 0) stats.serve_master(options.master_cli_channel);
   if (options.announce) {
     for (const auto& [frontend, address] : proxy.listening()) fmt::print("listening {} {}\n", frontend, address);
     fmt::print("ready\n");

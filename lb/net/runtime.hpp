@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lb/core/api/master_cli.hpp"
 #include "lb/core/config/model.hpp"
 
 namespace lb::net {
@@ -38,6 +39,10 @@ struct RuntimeOptions {
   ListenSockets* handover = nullptr;
   int master_channel = -1;
   int master_pid = 0;
+  // -S: the master CLI's sockets (the master's); a worker serves the master's commands on
+  // `master_cli_channel` (StatsSockets::serve_master).
+  std::vector<core::mcli::MasterSocket> master_sockets;
+  int master_cli_channel = -1;
 };
 
 // Runs a configuration that parsed without alerts. Returns the process exit code: 0 after a

@@ -95,4 +95,10 @@ void notify_systemd(std::string_view state) {
   ::close(fd);
 }
 
+void say(std::string_view level, std::string_view text) {
+  const auto line = core::stderr_line(level, static_cast<int>(::getpid()), text) + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
 }  // namespace lb::net

@@ -27,6 +27,9 @@ class Daemon {
   int ready_fd_ = -1;
 };
 
+// One of HAProxy's stderr lines for this process ("[ALERT]    (pid) : text"), flushed.
+void say(std::string_view level, std::string_view text);
+
 // stdin, stdout and stderr to /dev/null: a daemon's processes leave the terminal once they run.
 void detach_stdio();
 

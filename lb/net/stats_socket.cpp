@@ -5,11 +5,13 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <list>
 
@@ -104,10 +106,39 @@ struct StatsSockets::Impl {
     });
   }
 
+  // The master's channel: each message brings one connected socket, a master CLI command's.
+  void serve_passed() {
+    master->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+      if (ec) return;
+      for (;;) {
+        auto d = receive_descriptor(master->native_handle(), MSG_DONTWAIT);
+        if (!d) {
+          if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+          boost::system::error_code ignored;
+          master->close(ignored);  // the master is gone
+          return;
+        }
+        if (d->fd < 0) continue;
+        unix_socket::socket s(io);
+        boost::system::error_code aec;
+        s.assign(unix_socket(), d->fd, aec);
+        if (aec) {
+          ::close(d->fd);
+          continue;
+        }
+        std::make_shared<CliSession<unix_socket::socket>>(std::move(s), core::cli::Level::Admin, api,
+                                                          config.global.stats_timeout)
+            ->start();
+      }
+      serve_passed();
+    });
+  }
+
   const core::Config& config;
   asio::io_context& io;
   core::RuntimeApi& api;
   LogSink& log;
+  std::unique_ptr<asio::posix::stream_descriptor> master;
   std::list<Listener> listeners;
   bool accepting = true;
   long accepted = 0;
@@ -181,6 +212,11 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
     else impl_->accept<tcp::acceptor, tcp::socket>(*l.inet, *l.config);
   }
   return true;
+}
+
+void StatsSockets::serve_master(int channel) {
+  impl_->master = std::make_unique<asio::posix::stream_descriptor>(impl_->io, channel);
+  impl_->serve_passed();
 }
 
 long StatsSockets::accepted() const { return impl_->accepted; }

@@ -30,6 +30,10 @@ class StatsSockets {
   // On failure prints HAProxy's alert ("Binding [f:l] for frontend GLOBAL: cannot bind UNIX
   // socket (No such file or directory) [/run/x.sock]") and returns false.
   bool bind_all(ListenSockets* handover = nullptr);
+  // `lb -W -S`: serves the master CLI's commands for this worker. Each message on `channel`
+  // (owned from now on) passes one connected socket, answered at the admin level as one CLI
+  // connection; the master writes the level's lines in front of the command.
+  void serve_master(int channel);
   // The listening sockets, named as a ListenSockets handover names them (still owned here).
   std::vector<std::pair<std::string, int>> listen_sockets() const;
   // "PATH" or "ADDR:PORT" of each bound socket, in configuration order (ports as bound).

@@ -38,22 +38,7 @@ std::string without_notices(const std::string& err) {
   return std::regex_replace(without_pids(err), std::regex(R"(^\[NOTICE\] [^\n]*\n)", std::regex::multiline), "");
 }
 
-std::string valid_config(int port) {
-  return fmt::format(R"(global
-    log stdout format raw local0
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 1s
-    timeout server 1s
-frontend fe
-    bind 127.0.0.1:{}
-    default_backend apps
-backend apps
-    server s1 127.0.0.1:9
-)",
-                     port);
-}
+std::string valid_config(int port) { return one_frontend_config(port, "    log stdout format raw local0\n"); }
 
 class LbCommandLine : public ::testing::Test {
  protected:
@@ -154,10 +139,15 @@ TEST_F(LbCommandLine, EveryFlagOfAHaproxyUnitIsAccepted) {
     EXPECT_EQ(ha.out, lb.out);
   }
   // What lb cannot do is said, unless -q.
-  const auto lb = run_to_exit(LB_BIN, {"-c", "-de", "-m", "16", "-S", "/run/m.sock", "-f", f});
+  const auto lb = run_to_exit(LB_BIN, {"-c", "-de", "-m", "16", "-f", f});
   EXPECT_THAT(lb.err, HasSubstr("-de has no effect in lb and is ignored"));
   EXPECT_THAT(lb.err, HasSubstr("-m 16: lb does not limit its memory"));
-  EXPECT_THAT(lb.err, HasSubstr("-S /run/m.sock: lb has no master CLI"));
+  // A master CLI without master-worker mode is a configuration warning, as in haproxy -c.
+  for (const auto& bin : {std::string(LB_BIN), std::string(kHaproxy)}) {
+    const auto r = run_to_exit(bin, {"-c", "-S", "/run/m.sock", "-f", f});
+    EXPECT_EQ(r.out, "Warnings were found.\nConfiguration file is valid\n") << bin;
+    EXPECT_EQ(without_notices(r.err), "[WARNING] config : a master CLI socket was defined, but master-worker mode (-W) is not enabled.\n") << bin;
+  }
 }
 
 TEST_F(LbCommandLine, ZeroWarningModeFailsOnHaproxysWarningsOnly) {
@@ -294,10 +284,10 @@ TEST_F(LbCommandLine, SystemdHearsWhatHaproxyTellsIt) {
       got.push_back(n);
     };
     // haproxy's master says READY before it handles signals again; its master CLI answers once
-    // it does (lb, which has none, handles them before it says READY).
+    // it does (lb's master queues the signals it has not read yet).
     const auto up_again = [&] {
       for (int i = 0; i < 2; ++i) note();  // RELOADING, READY
-      if (bin == kHaproxy) lbh::cli_call(master_cli, "show proc;quit\n", kPatience);
+      EXPECT_THAT(lbh::cli_call(master_cli, "show proc;quit\n", kPatience).answer, HasSubstr("# workers\n")) << bin;
     };
     up_again();
     for (const bool bad : {false, true}) {

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <regex>
 #include <string>
@@ -99,6 +101,24 @@ inline Fd connect_unix(const std::string& path) {
 // the commands, then everything lb says until it closes.
 inline std::string cli_ask(const std::string& path, std::string_view commands) {
   return lbh::cli_call(path, commands, kPatience).answer;
+}
+
+// A frontend on 127.0.0.1:`port` and a backend whose one server nothing listens for, with 1 s
+// timeouts: the smallest configuration that runs, for tests of the process rather than of
+// traffic. `global`: the lines of a global section, if any.
+inline std::string one_frontend_config(int port, std::string_view global = "") {
+  return fmt::format(R"({}defaults
+    mode http
+    timeout connect 1s
+    timeout client 1s
+    timeout server 1s
+frontend fe
+    bind 127.0.0.1:{}
+    default_backend apps
+backend apps
+    server s1 127.0.0.1:9
+)",
+                     global.empty() ? std::string() : fmt::format("global\n{}", global), port);
 }
 
 // The exact 503 page haproxy 2.6 sent for a request with Connection: close.

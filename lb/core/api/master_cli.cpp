@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "lb/core/config/values.hpp"
 #include "lb/core/stats/info.hpp"
 
 namespace lb::core::mcli {
@@ -52,6 +53,59 @@ std::vector<Word> words_of(std::string_view command) {
 }
 
 }  // namespace
+
+MasterSocketParse parse_master_socket(std::string_view arg) {
+  MasterSocketParse out;
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    const auto comma = arg.find(',', start);
+    parts.push_back(arg.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  const auto failed = [&](std::string why) {
+    out.alerts.push_back(std::move(why));
+    out.alerts.push_back("config : Can't create the master's CLI.");
+    out.socket.reset();
+    return out;
+  };
+  MasterSocket sock;
+  const auto address = parts[0];
+  if (address.starts_with('/') || address.starts_with("unix@")) {
+    sock.path = std::string(address.starts_with("unix@") ? address.substr(5) : address);
+  } else {
+    const auto a = parse_socket_address(address, AddressUse::Bind);
+    if (!a || a->kind != SocketAddress::Kind::Ip || !a->port) {
+      out.alerts.push_back("config : Cannot create the listener of the master CLI");
+      return failed(fmt::format("config : {}\n", a ? fmt::format("address '{}' is not supported by lb (a UNIX path or ADDR:PORT)", address)
+                                                   : a.error().message));
+    }
+    sock.host = a->host.empty() ? "0.0.0.0" : a->host;
+    sock.port = *a->port;
+  }
+  for (std::size_t i = 1; i < parts.size(); i += 2) {
+    const auto option = parts[i];
+    const auto value = i + 1 < parts.size() ? parts[i + 1] : std::string_view();
+    const auto joined = fmt::format("{} {}", address, option);  // how haproxy names what failed
+    if (option == "mode") {
+      const bool octal = !value.empty() && value.find_first_not_of("01234567") == std::string_view::npos;
+      if (!octal)
+        return failed(fmt::format("config : '{}' : ''mode' : missing or invalid mode '{}' (octal integer expected)'", joined, value));
+      sock.mode = static_cast<unsigned>(std::stoul(std::string(value), nullptr, 8));
+    } else if (option == "level") {
+      const auto level = cli::parse_level(value);
+      if (!level)
+        return failed(fmt::format("config : '{}' : ''level' only supports 'user', 'operator', and 'admin' (got '{}')'", joined, value));
+      sock.level = *level;
+    } else if (option == "user" || option == "group" || option == "uid" || option == "gid") {
+      out.warnings.push_back(fmt::format("-S {}: '{}' has no effect in lb and is ignored", arg, option));
+    } else {
+      return failed(fmt::format("config : '{}' : unknown keyword '{}'.", joined, option));
+    }
+  }
+  out.socket = std::move(sock);
+  return out;
+}
 
 std::string show_proc(const Processes& p, std::int64_t now) {
   const auto version = std::string(stats::kVersion);
@@ -160,7 +214,7 @@ Session::Step Session::next(const Processes& processes) {
         interactive_ = !interactive_;
         trimmed = words.size();
       } else if (w0 == "quit") {
-        return close_with("");
+        return close_with(prompt(processes));  // the prompt is written before the connection ends
       } else if (w0 == "operator" || w0 == "user") {
         const auto wanted = w0 == "operator" ? cli::Level::Operator : cli::Level::User;
         if (!permitted(wanted)) return close_with("Permission denied!\n");

@@ -30,6 +30,23 @@ struct Processes {
   std::vector<Worker> workers;
 };
 
+// `-S ADDR[,OPTION,VALUE...]`: where the master CLI listens (a UNIX path, `unix@PATH`, or
+// ADDR:PORT) and the bind options HAProxy takes there: `mode` (octal, for a path) and `level`;
+// `user`, `group`, `uid`, `gid` are read and ignored with a warning.
+struct MasterSocket {
+  std::string path;  // a UNIX socket, or else host:port
+  std::string host;
+  std::uint16_t port = 0;
+  std::optional<unsigned> mode;
+  cli::Level level = cli::Level::Admin;
+};
+struct MasterSocketParse {
+  std::optional<MasterSocket> socket;
+  std::vector<std::string> alerts;  // haproxy's lines, each to print as an alert; the last says it failed
+  std::vector<std::string> warnings;
+};
+MasterSocketParse parse_master_socket(std::string_view arg);
+
 // `show proc`: the master, then the current and the old workers (HAProxy's columns).
 std::string show_proc(const Processes& p, std::int64_t now);
 

@@ -128,6 +128,9 @@ TEST(MasterCliSession, UnknownPrefixesDeadTargetsAndQuitEndTheConnection) {
   step = q.next(p);
   EXPECT_EQ(step.kind, Kind::ReplyAndClose);
   EXPECT_EQ(step.text, "");
+  Session r(cli::Level::Admin);
+  r.feed("prompt\nquit\n");
+  EXPECT_EQ(r.next(p).text, "master> master> ");  // quit's prompt too, then the end
 }
 
 TEST(MasterCliSession, EscapesAreKeptAndALineTooLongForTheBufferGetsTheHelp) {
