@@ -106,16 +106,17 @@ struct StatsSockets::Impl {
     });
   }
 
-  // The master's channel: each message brings one connected socket, a master CLI command's.
-  void serve_passed() {
-    master->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+  // A channel each message of which brings one connected socket (SCM_RIGHTS): the master CLI's
+  // commands for this worker, or a `stats socket sockpair@N`'s connections.
+  void serve_passed(asio::posix::stream_descriptor& channel, core::cli::Level level) {
+    channel.async_wait(asio::posix::stream_descriptor::wait_read, [this, &channel, level](const boost::system::error_code& ec) {
       if (ec) return;
       for (;;) {
-        auto d = receive_descriptor(master->native_handle(), MSG_DONTWAIT);
+        auto d = receive_descriptor(channel.native_handle(), MSG_DONTWAIT);
         if (!d) {
           if (errno == EAGAIN || errno == EWOULDBLOCK) break;
           boost::system::error_code ignored;
-          master->close(ignored);  // the master is gone
+          channel.close(ignored);  // the sender is gone
           return;
         }
         if (d->fd < 0) continue;
@@ -126,19 +127,22 @@ struct StatsSockets::Impl {
           ::close(d->fd);
           continue;
         }
-        std::make_shared<CliSession<unix_socket::socket>>(std::move(s), core::cli::Level::Admin, api,
-                                                          config.global.stats_timeout)
-            ->start();
+        ++accepted;
+        std::make_shared<CliSession<unix_socket::socket>>(std::move(s), level, api, config.global.stats_timeout)->start();
       }
-      serve_passed();
+      serve_passed(channel, level);
     });
+  }
+  void serve_passed(int fd, core::cli::Level level) {
+    passed.push_back(std::make_unique<asio::posix::stream_descriptor>(io, fd));
+    serve_passed(*passed.back(), level);
   }
 
   const core::Config& config;
   asio::io_context& io;
   core::RuntimeApi& api;
   LogSink& log;
-  std::unique_ptr<asio::posix::stream_descriptor> master;
+  std::vector<std::unique_ptr<asio::posix::stream_descriptor>> passed;
   std::list<Listener> listeners;
   bool accepting = true;
   long accepted = 0;
@@ -156,7 +160,31 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
     l.config = &sock;
     boost::system::error_code ec;
     std::string where;
-    if (!sock.path.empty()) {
+    if (sock.fd >= 0 && sock.socket_pair) {
+      // `sockpair@N`: whoever holds the other end passes connections over it.
+      impl_->serve_passed(::dup(sock.fd), sock.level);
+      continue;
+    }
+    if (sock.fd >= 0) {
+      // `fd@N`: a listening socket lb was started with; its family is what getsockname() says.
+      l.key = fmt::format("fd {}", sock.fd);
+      sockaddr_storage addr{};
+      socklen_t len = sizeof(addr);
+      const int fd = handover ? handover->take(l.key) : -1;
+      const int use = fd >= 0 ? fd : sock.fd;
+      if (::getsockname(use, reinterpret_cast<sockaddr*>(&addr), &len) != 0) ec.assign(errno, boost::system::system_category());
+      if (!ec && addr.ss_family == AF_UNIX) {
+        l.local = std::make_unique<unix_socket::acceptor>(impl_->io);
+        l.local->assign(unix_socket(), use, ec);
+        if (!ec) l.local->listen(asio::socket_base::max_listen_connections, ec);
+      } else if (!ec) {
+        l.inet = std::make_unique<tcp::acceptor>(impl_->io);
+        l.inet->assign(addr.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), use, ec);
+        if (!ec) l.inet->listen(asio::socket_base::max_listen_connections, ec);
+      }
+      where = fmt::format("cannot listen on file descriptor {} ({})", sock.fd, std::strerror(ec.value()));
+      l.bound = fmt::format("fd@{}", sock.fd);
+    } else if (!sock.path.empty()) {
       l.key = "unix " + sock.path;
       l.local = std::make_unique<unix_socket::acceptor>(impl_->io);
       const unix_socket::endpoint ep(sock.path);
@@ -214,10 +242,7 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
   return true;
 }
 
-void StatsSockets::serve_master(int channel) {
-  impl_->master = std::make_unique<asio::posix::stream_descriptor>(impl_->io, channel);
-  impl_->serve_passed();
-}
+void StatsSockets::serve_master(int channel) { impl_->serve_passed(channel, core::cli::Level::Admin); }
 
 long StatsSockets::accepted() const { return impl_->accepted; }
 

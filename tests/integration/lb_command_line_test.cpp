@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -355,6 +357,92 @@ backend apps
   EXPECT_EQ(lb.code, 2);
   EXPECT_THAT(lb.err, HasSubstr(fmt::format("'bind' : socket on file descriptor '{}' is of the wrong type.", udp)));
   EXPECT_THAT(ha.err, HasSubstr(fmt::format("'bind' : socket on file descriptor '{}' is of the wrong type.", udp)));
+}
+
+}  // namespace
+}  // namespace lb::test
+
+namespace lb::test {
+namespace {
+
+// Passes `fd` over the stream socket `channel` (SCM_RIGHTS with one byte), as whatever holds the
+// other end of a `sockpair@N` does.
+bool pass_descriptor(int channel, int fd) {
+  char byte = 0;
+  iovec iov{&byte, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  return ::sendmsg(channel, &msg, MSG_NOSIGNAL) == 1;
+}
+
+std::string read_to_end(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(kPatience.count())) <= 0) return out + "(no close)";
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return out;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// `stats socket fd@N` serves the Runtime API on a listening socket lb was started with, and
+// `stats socket sockpair@N` the connections passed to it over a socket pair, each at its level,
+// as haproxy does.
+TEST(LbInheritedSocket, StatsSocketsOnAnInheritedListenerAndOnASocketPairAnswerAsHaproxys) {
+  std::map<std::string, std::vector<std::string>> heard;
+  for (const std::string& bin : {std::string(kHaproxy), std::string(LB_BIN)}) {
+    TempDir dir;
+    const auto path = (dir.path() / "inherited.sock").string();
+    // Not close-on-exec: the balancer inherits them.
+    const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(listener, 16), 0);
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+    ::fcntl(pair[0], F_SETFD, FD_CLOEXEC);  // ours
+    const auto cfg = dir.write("site.cfg", one_frontend_config(free_tcp_port(), fmt::format("    stats socket fd@{} level admin\n"
+                                                                                            "    stats socket sockpair@{} level operator\n",
+                                                                                            listener, pair[1])));
+    Child c = Child::start(bin, {"-db", "-f", cfg.string()}, {.ready_line = ""});
+    ::close(listener);
+    ::close(pair[1]);
+    auto& got = heard[bin];
+    std::string answer;
+    for (int i = 0; i < 100 && answer.empty(); ++i) {
+      answer = cli_ask(path, "show cli level\n");
+      if (answer.empty()) ::poll(nullptr, 0, 20);
+    }
+    got.push_back(answer);
+    got.push_back(cli_ask(path, "operator\nshow cli level\n"));
+    for (const char* command : {"show cli level\n", "set weight apps/s1 50\n", "get weight apps/s1\n"}) {
+      int conn[2];
+      ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn), 0);
+      EXPECT_TRUE(pass_descriptor(pair[0], conn[1])) << bin;
+      ::close(conn[1]);
+      ::send(conn[0], command, std::strlen(command), MSG_NOSIGNAL);
+      got.push_back(read_to_end(conn[0]));
+      ::close(conn[0]);
+    }
+    ::close(pair[0]);
+    c.stop();
+  }
+  EXPECT_THAT(heard[kHaproxy], ::testing::ElementsAre("admin\n\n", "\noperator\n\n", "operator\n\n", "Permission denied\n\n",
+                                                      "1 (initial 1)\n\n"));
+  EXPECT_EQ(heard[LB_BIN], heard[kHaproxy]);
 }
 
 }  // namespace

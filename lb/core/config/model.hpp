@@ -246,13 +246,15 @@ struct ResolversConfig {
 // What a Runtime API socket allows (HAProxy's ACCESS_LVL_*).
 enum class CliLevel { User = 1, Operator = 2, Admin = 3 };
 
-// `stats socket PATH|[ipv4@]ADDR:PORT [level L] [mode M]`: a Runtime API listener.
+// `stats socket PATH|[ipv4@]ADDR:PORT|fd@N|sockpair@N [level L] [mode M]`: a Runtime API listener.
 struct StatsSocket {
   std::string path;  // a UNIX socket; empty for TCP
   std::string host;  // TCP: an address literal
   std::uint16_t port = 0;
   CliLevel level = CliLevel::Operator;  // HAProxy's default
   std::optional<unsigned> mode;         // the UNIX socket's permissions
+  int fd = -1;               // `fd@N` (a listening socket lb was started with) or `sockpair@N`
+  bool socket_pair = false;  // sockpair@N: connections are passed over the socket (SCM_RIGHTS)
   SourcePos pos;
   bool operator==(const StatsSocket&) const = default;
 };

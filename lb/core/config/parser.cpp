@@ -747,12 +747,16 @@ class Parser {
     }
     if (!a) return alert(fmt::format("{}{}", where, a.error().message));
     if (!sock.path.empty()) {
+    } else if (a->kind == SocketAddress::Kind::Fd) {
+      if (const auto why = unusable_descriptor(*a, inherited_socket(*a))) return alert(where + *why);
+      sock.fd = std::stoi(a->host);  // inherited_socket() has refused numbers too long to read
+      sock.socket_pair = a->socket_pair;
     } else if (a->kind == SocketAddress::Kind::Ip && a->port) {
       if (*a->port == 0) return alert(fmt::format("{}invalid port '0'", where));
       sock.host = a->host.empty() ? "0.0.0.0" : a->host;
       sock.port = *a->port;
     } else {
-      return alert(fmt::format("'stats socket' : address '{}' is not supported by lb (a UNIX path or ADDR:PORT)", w[2]));
+      return alert(fmt::format("'stats socket' : address '{}' is not supported by lb (a UNIX path, ADDR:PORT, fd@N or sockpair@N)", w[2]));
     }
     for (std::size_t i = 3; i < w.size(); i += 2) {
       const std::string_view opt = w[i];

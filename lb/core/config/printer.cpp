@@ -205,8 +205,9 @@ std::string print_config(const Config& c) {
   if (c.global.master_worker) out += c.global.exit_on_failure ? "    master-worker\n" : "    master-worker no-exit-on-failure\n";
   if (c.global.hard_stop_after) out += fmt::format("    hard-stop-after {}\n", format_duration(*c.global.hard_stop_after));
   for (const auto& s : c.global.stats_sockets) {
-    const std::string where = !s.path.empty() ? (s.path.starts_with('/') ? s.path : "unix@" + s.path)
-                                              : format_host_port(s.host, s.port);
+    const std::string where = s.fd >= 0          ? fmt::format("{}@{}", s.socket_pair ? "sockpair" : "fd", s.fd)
+                              : !s.path.empty() ? (s.path.starts_with('/') ? s.path : "unix@" + s.path)
+                                                : format_host_port(s.host, s.port);
     out += "    stats socket " + quote_word(where);
     out += s.level == CliLevel::User ? " level user" : s.level == CliLevel::Admin ? " level admin" : " level operator";
     if (s.mode) out += fmt::format(" mode {:o}", *s.mode);
