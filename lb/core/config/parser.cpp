@@ -648,10 +648,9 @@ class Parser {
 
   // `fd@N`/`sockpair@N`: what the descriptor is, as haproxy asks getsockname() while parsing.
   InheritedSocket inherited_socket(const SocketAddress& a) const {
-    const int fd = a.host.size() > 9 ? 0x7fffffff : std::stoi(a.host);
-    if (env_.inherited_socket) return env_.inherited_socket(fd);
+    if (env_.inherited_socket) return env_.inherited_socket(a.fd);
     InheritedSocket none;
-    none.error = fd <= 3 ? "Socket operation on non-socket" : "Bad file descriptor";
+    none.error = a.fd <= 3 ? "Socket operation on non-socket" : "Bad file descriptor";
     return none;
   }
   // haproxy's complaint about an inherited descriptor that cannot be used, if any.
@@ -749,7 +748,7 @@ class Parser {
     if (!sock.path.empty()) {
     } else if (a->kind == SocketAddress::Kind::Fd) {
       if (const auto why = unusable_descriptor(*a, inherited_socket(*a))) return alert(where + *why);
-      sock.fd = std::stoi(a->host);  // inherited_socket() has refused numbers too long to read
+      sock.fd = a->fd;
       sock.socket_pair = a->socket_pair;
     } else if (a->kind == SocketAddress::Kind::Ip && a->port) {
       if (*a->port == 0) return alert(fmt::format("{}invalid port '0'", where));
@@ -832,7 +831,7 @@ class Parser {
       auto a = parse_socket_address(t.target, AddressUse::Log, variable_lookup());
       if (!a) return fail(a.error().message);
       note_loose_port(*a, "log");
-      t.target = env_expand(t.target, variable_lookup());  // what the log sink sends to
+      t.target = a->expanded;  // what the log sink sends to
     }
     return t;
   }
@@ -1003,7 +1002,7 @@ class Parser {
         if (const auto why = unusable_descriptor(*a, inherited)) return alert("'bind' : " + *why);
         if (a->socket_pair) return alert(fmt::format("'bind' : socket pairs ('{}') are not supported by lb", one));
         if (!inherited.ip) return alert(fmt::format("'bind' : UNIX sockets ('{}') are not supported by lb", one));
-        p.binds.push_back({inherited.host, inherited.port, std::stoi(a->host)});
+        p.binds.push_back({inherited.host, inherited.port, a->fd});
         continue;
       }
       if (*a->port == 0) return alert("'bind' : invalid port '0'");
@@ -1425,23 +1424,32 @@ class Parser {
   }
 
   // ---------------------------------------------------------------- servers
+  // A server's address, or nullopt after the alert (`who` names the server as haproxy does).
+  std::optional<SocketAddress> server_address(std::string_view text, const std::string& who) {
+    auto a = parse_socket_address(text, AddressUse::Server, variable_lookup());
+    if (a && a->kind == SocketAddress::Kind::Fd) {
+      if (const auto why = unusable_descriptor(*a, inherited_socket(*a))) alert(who + *why, Form::Bracketed);
+      else alert(fmt::format("{}socket pairs ('{}') are not supported by lb.", who, text), Form::Bracketed);
+      return std::nullopt;
+    }
+    if (!a) {
+      // HAProxy ends its own server-address messages with a period only for these two.
+      const auto& m = a.error().message;
+      const bool period = m.starts_with("invalid address: ") || m.starts_with("invalid port ");
+      alert(who + m + (period ? "." : ""), Form::Bracketed);
+      return std::nullopt;
+    }
+    return std::move(*a);
+  }
+
   void server(Words w, ProxyConfig& p) {
     if (w.size() < 3) return alert("'server' expects <name> and <addr>[:<port>] as arguments.", Form::Bracketed);
     ServerConfig s;
     s.name = w[1];
     s.pos = pos();
     const std::string who = fmt::format("'server {}/{}' : ", p.name, s.name);
-    auto a = parse_socket_address(w[2], AddressUse::Server, variable_lookup());
-    if (a && a->kind == SocketAddress::Kind::Fd) {
-      if (const auto why = unusable_descriptor(*a, inherited_socket(*a))) return alert(who + *why, Form::Bracketed);
-      return alert(fmt::format("{}socket pairs ('{}') are not supported by lb.", who, w[2]), Form::Bracketed);
-    }
-    if (!a) {
-      // HAProxy ends its own server-address messages with a period only for these two.
-      const auto& m = a.error().message;
-      const bool period = m.starts_with("invalid address: ") || m.starts_with("invalid port ");
-      return alert(who + m + (period ? "." : ""), Form::Bracketed);
-    }
+    const auto a = server_address(w[2], who);
+    if (!a) return;
     if (w[2].empty()) return alert(fmt::format("{}invalid address: '{}'.", who, w[2]), Form::Bracketed);
     s.host = a->host.empty() ? (a->family == AddressFamily::V6 ? "::" : "0.0.0.0") : a->host;
     // No host (":6378") stands for the address any; so it prints, and so it reads back.
@@ -1475,16 +1483,8 @@ class Parser {
            Form::Bracketed);
     // HAProxy names none of the servers yet while it reads the line.
     const std::string who = fmt::format("'server {}/(null)' : ", p.name);
-    auto a = parse_socket_address(w[3], AddressUse::Server, variable_lookup());
-    if (a && a->kind == SocketAddress::Kind::Fd) {
-      if (const auto why = unusable_descriptor(*a, inherited_socket(*a))) return alert(who + *why, Form::Bracketed);
-      return alert(fmt::format("{}socket pairs ('{}') are not supported by lb.", who, w[3]), Form::Bracketed);
-    }
-    if (!a) {
-      const auto& m = a.error().message;
-      const bool period = m.starts_with("invalid address: ") || m.starts_with("invalid port ");
-      return alert(who + m + (period ? "." : ""), Form::Bracketed);
-    }
+    const auto a = server_address(w[3], who);
+    if (!a) return;
     ServerSettings settings = p.default_server;
     if (!server_params(w.subspan(4), settings, who, "(null)")) return;
     // An SRV name ("_http._tcp.app") is read whatever the server's resolvers.

@@ -226,6 +226,7 @@ ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUs
   else if (rest.starts_with("dgram+")) rest.remove_prefix(6), dgram = true;
 
   SocketAddress out;
+  out.expanded = expanded;
   std::string_view prefix;
   for (const auto& p : kPrefixes)
     if (rest.starts_with(p.text)) {
@@ -251,6 +252,8 @@ ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUs
       return fail(fmt::format("inherited file descriptors ('{}') are not supported by lb", whole));
     // A bind's or a server's descriptor is looked at by the parser, as haproxy does (getsockname).
     out.host = std::string(rest);
+    // As atoi() reads it; a number too long for a descriptor is one no process has.
+    out.fd = rest.size() > 9 ? 0x7fffffff : std::stoi(out.host);
     out.socket_pair = prefix == "sockpair@";
     return out;
   }

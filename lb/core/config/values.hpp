@@ -63,9 +63,11 @@ struct SocketAddress {
   AddressFamily family = AddressFamily::Any;  // a prefix's constraint on the host
   std::string host;                           // Ip: no brackets, empty = any; UnixPath: the path; Fd: the number
   std::string host_as_written;                // as HAProxy quotes it in messages ("[::1]")
+  std::string expanded;                       // the whole text once "$NAME"s are read
   std::optional<std::uint16_t> port;
   std::uint16_t port_last = 0;                // bind port ranges "80-81": the last port (0 = no range)
   std::string loose_port;                     // the port as written when haproxy reads it loosely ("80x")
+  int fd = -1;                                // Fd: the descriptor's number
   bool socket_pair = false;                   // Fd: `sockpair@N` rather than `fd@N`
 };
 // `variables`: what "$NAME"/"${NAME}" in the address read (env_expand); messages quote the text
