@@ -6,7 +6,7 @@
 #   ci/fuzz.sh request,response 600      two targets, one after the other
 #   ci/fuzz.sh all 3600 2                every target for an hour, two at a time
 # Targets: the fuzz/*_fuzz.cpp names without the suffix (config, check_response, mock_spec,
-# request, response, dns_message, dns_resolution, runtime_api, server_state, scenario).
+# request, response, dns_message, dns_resolution, runtime_api, master_cli, server_state, scenario).
 # JOBS (default 1) targets run at once, each on one core, at the lowest CPU priority so that a
 # build or a test run beside them keeps its speed.
 # New inputs go to build/fuzz/corpus-TARGET (the seed corpus is never modified); crashes to
