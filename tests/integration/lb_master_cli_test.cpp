@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <poll.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <filesystem>
@@ -50,9 +51,10 @@ std::string current_worker(const std::string& proc) {
 }
 
 // Pids, uptimes and the version differ between the two; `show proc` pads them into columns.
-std::string masked(std::string text, const std::string& master, const std::string& worker) {
+std::string masked(std::string text, const std::string& master, const std::string& worker, const std::string& old = "") {
   text = std::regex_replace(text, std::regex("\\b" + master + "\\b"), "MASTER");
   if (!worker.empty()) text = std::regex_replace(text, std::regex("\\b" + worker + "\\b"), "WORKER");
+  if (!old.empty()) text = std::regex_replace(text, std::regex("\\b" + old + "\\b"), "OLD");
   text = std::regex_replace(text, std::regex("[0-9]+d[0-9]{2}h[0-9]{2}m[0-9]{2}s"), "UPTIME");
   // `show proc` pads the version to 15 characters: lb's is shorter than Debian's haproxy's.
   text = std::regex_replace(text, std::regex(R"((2\.6\.12-1\+deb12u[0-9]+|2\.6\.12 \(lb\)) *)"), "VERSION");
@@ -158,6 +160,60 @@ TEST(LbMasterCli, AnswersAsHaproxysMasterThroughReloadsGoodAndBad) {
   EXPECT_THAT(heard[kHaproxy], ::testing::Contains(::testing::HasSubstr("Permission denied!")));
   EXPECT_THAT(heard[kHaproxy], ::testing::Contains(::testing::HasSubstr("master> WORKER> admin\n\nWORKER> ")));
   EXPECT_THAT(heard[kHaproxy], ::testing::Contains(::testing::HasSubstr("| user\\n@1 show cli level\\n\nuser\n")));
+}
+
+// A reload's old worker, kept by a request in flight, is listed apart and answers by its pid.
+TEST(LbMasterCli, AnOldWorkerFinishingARequestAnswersByItsPid) {
+  if (!std::filesystem::exists(kHaproxy)) GTEST_FAIL() << "haproxy is not installed: ci/install-deps.sh installs it";
+  std::map<std::string, std::vector<std::string>> heard;
+  for (const std::string& bin : {std::string(kHaproxy), std::string(LB_BIN)}) {
+    TempDir dir;
+    // A server that takes connections and never answers: the request waits for `timeout server`.
+    const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(silent, 16), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len);
+    const int port = free_tcp_port();
+    const auto cfg = dir.write("site.cfg", fmt::format(R"(defaults
+    mode http
+    timeout connect 1s
+    timeout client 20s
+    timeout server 20s
+frontend fe
+    bind 127.0.0.1:{}
+    default_backend apps
+backend apps
+    server s1 127.0.0.1:{}
+)",
+                                                        port, ntohs(a.sin_port)));
+    auto m = start_master(bin, dir, cfg);
+    const auto first = current_worker(proc_when(m, [](const std::string& p) { return p.find("# workers\n") != std::string::npos; }));
+    auto client = connect_to(port);
+    ASSERT_TRUE(client.fd) << bin;
+    const std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    ::send(client.fd.get(), request.data(), request.size(), MSG_NOSIGNAL);
+    for (int i = 0; i < 200 && ask(m.socket, "@1 show info\n").find("\nCurrConns: 1\n") == std::string::npos; ++i) ::poll(nullptr, 0, 20);
+    EXPECT_EQ(ask(m.socket, "reload\n"), "") << bin;
+    const auto proc = proc_when(m, [&](const std::string& p) { return p.find("# old workers\n" + first + " ") != std::string::npos; });
+    const auto now = current_worker(proc);
+    auto& got = heard[bin];
+    for (const std::string e : {"show proc\n", "@!{old} show cli level\n", "@1 show cli level\n", "prompt\n@!{old}\nshow cli level\n@1\n"}) {
+      const auto commands = std::regex_replace(e, std::regex(R"(\{old\})"), first);
+      got.push_back(masked(ask(m.socket, commands), m.pid, now, first));
+    }
+    m.child.stop();  // the old worker still waits for the server: the master's SIGTERM ends it
+    ::close(silent);
+  }
+  EXPECT_THAT(heard[kHaproxy], ::testing::ElementsAre(
+                                   "#<PID> <type> <reloads> <uptime> <version> \nMASTER master 1 [failed: 0] UPTIME VERSION\n"
+                                   "# workers\nWORKER worker 0 UPTIME VERSION\n# old workers\nOLD worker 1 UPTIME VERSION\n"
+                                   "# programs\n\n",
+                                   "admin\n\n", "admin\n\n", "master> OLD> admin\n\nOLD> WORKER> "));
+  EXPECT_EQ(heard[LB_BIN], heard[kHaproxy]);
 }
 
 TEST(LbMasterCli, ABadMasterSocketIsRefusedInHaproxysWords) {
