@@ -1,5 +1,6 @@
 #include "lb/net/master.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -160,6 +161,9 @@ class Master {
     }
     ::close(theirs);
     ::close(cli_theirs);
+    // The master never waits for a worker: a worker that stops reading its channel makes the
+    // master CLI say "Can't connect to the target CLI!" rather than hang the master.
+    ::fcntl(cli_mine, F_SETFL, O_NONBLOCK);
     if (pid < 0) {
       ::close(mine);
       ::close(cli_mine);
@@ -197,6 +201,7 @@ class Master {
   void reload() {
     if (options_.systemd) notify_systemd("RELOADING=1");
     say("NOTICE", "Reloading HAProxy");
+    cli_.drop_clients();
     ++reloads_;
     for (auto& w : workers_) ++w.reloads;
     const auto config = reload_();

@@ -20,6 +20,8 @@
 namespace lb::net {
 namespace {
 
+constexpr std::size_t kMaxPendingOutput = 64 * 1024;
+
 std::int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -119,7 +121,8 @@ bool MasterCli::bind(const std::vector<core::mcli::MasterSocket>& sockets) {
 void MasterCli::poll_fds(std::vector<pollfd>& fds) const {
   for (const auto& l : listeners_) fds.push_back({l.fd, POLLIN, 0});
   for (const auto& c : clients_) {
-    const bool reading = c->worker < 0 && !c->closing && !c->eof;
+    // Answers not yet taken by the client hold its next commands back, as HAProxy's buffers do.
+    const bool reading = c->worker < 0 && !c->closing && !c->eof && c->out.size() < kMaxPendingOutput;
     fds.push_back({c->fd, static_cast<short>((reading ? POLLIN : 0) | (c->out.empty() ? 0 : POLLOUT)), 0});
     fds.push_back({c->worker, POLLIN, 0});  // -1: ignored by poll()
   }
@@ -146,6 +149,10 @@ bool MasterCli::handle(const pollfd* fds, std::size_t count) {
         c->out += c->session.after_answer(hooks_.processes());
         progress(*c);
       }
+    }
+    if (c->eof && (client_events & (POLLHUP | POLLERR))) {
+      c->dead = true;  // gone both ways: nothing it asked for can reach it
+      continue;
     }
     if (client_events & (POLLIN | POLLHUP | POLLERR)) {
       std::array<char, 4096> buf;
@@ -204,8 +211,7 @@ void MasterCli::progress(Client& c) {
     if (step.target == 0) {
       const auto answer = core::mcli::master_command(step.request, processes, now_s());
       if (answer.reload) {
-        // HAProxy's master re-executes itself: every master CLI connection ends, unanswered.
-        reload_ = true;
+        reload_ = true;  // the master reloads: drop_clients() ends this connection with the others
         c.closing = true;
         return;
       }
@@ -237,6 +243,11 @@ void MasterCli::progress(Client& c) {
 void MasterCli::close_client(Client& c) {
   close_fd(c.worker);
   close_fd(c.fd);
+}
+
+void MasterCli::drop_clients() {
+  for (auto& c : clients_) close_client(*c);
+  clients_.clear();
 }
 
 void MasterCli::close_in_child() {

@@ -34,6 +34,9 @@ class MasterCli {
   // returned. handle() returns true when a client asked for a reload.
   void poll_fds(std::vector<pollfd>& fds) const;
   bool handle(const pollfd* fds, std::size_t count);
+  // A reload: HAProxy's master re-executes itself, so every master CLI connection ends there,
+  // unanswered.
+  void drop_clients();
   // In a forked worker: closes every descriptor of the master CLI without touching the files.
   void close_in_child();
   // On the master's exit: closes the listeners and removes their socket files.

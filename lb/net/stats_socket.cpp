@@ -112,6 +112,7 @@ struct StatsSockets::Impl {
     channel.async_wait(asio::posix::stream_descriptor::wait_read, [this, &channel, level](const boost::system::error_code& ec) {
       if (ec) return;
       for (;;) {
+        errno = 0;  // an end of the channel leaves it untouched
         auto d = receive_descriptor(channel.native_handle(), MSG_DONTWAIT);
         if (!d) {
           if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -133,15 +134,18 @@ struct StatsSockets::Impl {
       serve_passed(channel, level);
     });
   }
-  void serve_passed(int fd, core::cli::Level level) {
-    passed.push_back(std::make_unique<asio::posix::stream_descriptor>(io, fd));
-    serve_passed(*passed.back(), level);
+  void serve_passed(std::unique_ptr<asio::posix::stream_descriptor>& slot, int fd, core::cli::Level level) {
+    slot = std::make_unique<asio::posix::stream_descriptor>(io, fd);
+    serve_passed(*slot, level);
   }
 
   const core::Config& config;
   asio::io_context& io;
   core::RuntimeApi& api;
   LogSink& log;
+  // The master's channel stays open until the process leaves: an old worker still answers
+  // `@!PID`. The sockpair@ channels stop with the listeners.
+  std::unique_ptr<asio::posix::stream_descriptor> master;
   std::vector<std::unique_ptr<asio::posix::stream_descriptor>> passed;
   std::list<Listener> listeners;
   bool accepting = true;
@@ -162,7 +166,14 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
     std::string where;
     if (sock.fd >= 0 && sock.socket_pair) {
       // `sockpair@N`: whoever holds the other end passes connections over it.
-      impl_->serve_passed(::dup(sock.fd), sock.level);
+      const int fd = ::dup(sock.fd);
+      if (fd < 0) {
+        impl_->log.process(core::Severity::Alert, fmt::format("Binding [{}:{}] for frontend GLOBAL: cannot use socket pair {} ({})",
+                                                              sock.pos.file, sock.pos.line, sock.fd, std::strerror(errno)));
+        ok = false;
+        continue;
+      }
+      impl_->serve_passed(impl_->passed.emplace_back(), fd, sock.level);
       continue;
     }
     if (sock.fd >= 0) {
@@ -242,7 +253,7 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
   return true;
 }
 
-void StatsSockets::serve_master(int channel) { impl_->serve_passed(channel, core::cli::Level::Admin); }
+void StatsSockets::serve_master(int channel) { impl_->serve_passed(impl_->master, channel, core::cli::Level::Admin); }
 
 long StatsSockets::accepted() const { return impl_->accepted; }
 
@@ -263,6 +274,11 @@ std::vector<std::pair<std::string, int>> StatsSockets::listen_sockets() const {
 
 void StatsSockets::stop(bool remove_files) {
   impl_->accepting = false;
+  for (auto& channel : impl_->passed) {
+    boost::system::error_code ec;
+    channel->close(ec);
+  }
+  impl_->passed.clear();
   for (auto& l : impl_->listeners) {
     boost::system::error_code ec;
     if (l.local) {

@@ -116,6 +116,7 @@ const std::vector<std::string> kExchanges = {
     "@!\n",
     "prompt\nshow cli level\n@1\nshow cli level\n@master\nquit\nshow proc\n",
     "prompt\nexpert-mode on\nexperimental-mode on\nmcli-debug-mode on\nexpert-mode off\n",
+    "user\nreload\nshow cli level\n",
     "user\nexpert-mode on\n",
     "quit\nshow proc\n",
     "show cli level;quit;show proc\n",

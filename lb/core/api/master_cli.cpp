@@ -159,6 +159,7 @@ MasterAnswer master_command(std::string_view request, const Processes& p, std::i
         if (is({"show", "cli", "level"})) return answer(fmt::format("{}\n", cli::level_name(c.level())));
         if (is({"show", "cli", "sockets"})) return answer({});  // the master lists none
         if (is({"reload"})) {
+          if (c.level() < cli::Level::Operator) return answer(std::string(cli::kPermissionDenied));
           out.reload = true;
           return answer({});
         }

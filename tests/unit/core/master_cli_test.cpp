@@ -154,6 +154,9 @@ TEST(MasterCliCommands, TheMastersOwnCommandsAnswerAsHaproxysMaster) {
   const auto reload = master_command("reload\n", p, 0);
   EXPECT_TRUE(reload.reload);
   EXPECT_EQ(reload.text, "");
+  const auto refused = master_command("user -\nreload\n", p, 0);  // operator at least, as cli_parse_reload
+  EXPECT_FALSE(refused.reload);
+  EXPECT_EQ(refused.text, "Permission denied\n\n");
   EXPECT_EQ(master_command("help show\n", p, 0).text,
             "The following commands are valid at this level:\n"
             "  show cli level                          : display the level of the current CLI session\n"
