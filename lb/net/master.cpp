@@ -34,9 +34,6 @@ int exit_code(int status) {
 }
 std::string how(int code) { return code >= 128 ? std::string(::strsignal(code - 128)) : std::string("Exit"); }
 
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 class Master {
  public:
@@ -64,7 +61,7 @@ class Master {
       return 1;
     }
     if (!cli_.bind(options_.master_sockets)) return 1;
-    started_ = now_s();
+    started_ = MasterCli::now_s();
     const auto started = spawn(first);
     if (!started) return exitcode_ > 0 ? exitcode_ : 1;  // HAProxy's master leaves with its first worker
     ready_again();
@@ -194,7 +191,7 @@ class Master {
         w.leaving = true;
         ::kill(w.pid, SIGUSR1);
       }
-    workers_.push_back({pid, false, 0, now_s(), cli_mine});
+    workers_.push_back({pid, false, 0, MasterCli::now_s(), cli_mine});
     return pid;
   }
 

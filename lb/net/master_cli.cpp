@@ -22,9 +22,6 @@ namespace {
 
 constexpr std::size_t kMaxPendingOutput = 64 * 1024;
 
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 void close_fd(int& fd) {
   if (fd >= 0) ::close(fd);
@@ -92,6 +89,10 @@ struct MasterCli::Client {
   bool closing = false;  // close once `out` is written
   bool dead = false;
 };
+
+std::int64_t MasterCli::now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 MasterCli::MasterCli(Hooks hooks) : hooks_(std::move(hooks)) {}
 MasterCli::~MasterCli() {

@@ -6,6 +6,7 @@
 // (StatsSockets::serve_master), and its answer is copied back whole.
 #include <poll.h>
 
+#include <cstdint>
 #include <functional>
 #include <list>
 #include <memory>
@@ -22,6 +23,8 @@ class MasterCli {
     std::function<core::mcli::Processes()> processes;
     std::function<int(int pid)> channel_of;  // the worker's CLI channel, -1 when it has none
   };
+  // The clock `show proc`'s uptimes are read on (seconds): the master stamps its workers with it.
+  static std::int64_t now_s();
   explicit MasterCli(Hooks hooks);
   ~MasterCli();
   MasterCli(const MasterCli&) = delete;

@@ -320,15 +320,9 @@ namespace {
 TEST(LbInheritedSocket, ServesOnTheListeningSocketItWasStartedWith) {
   LbWorld w({"app1"}, {});
   // Not close-on-exec: the balancer inherits it.
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(listener, 16), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
-  const int port = ntohs(a.sin_port);
+  const auto inherited = listen_on_loopback(true);
+  ASSERT_GE(inherited.fd, 0);
+  const int listener = inherited.fd, port = inherited.port;
   w.start_lb(fmt::format(R"(defaults
     mode http
     timeout connect 1s

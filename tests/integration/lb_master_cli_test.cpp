@@ -170,14 +170,8 @@ TEST(LbMasterCli, AnOldWorkerFinishingARequestAnswersByItsPid) {
   for (const std::string& bin : {std::string(kHaproxy), std::string(LB_BIN)}) {
     TempDir dir;
     // A server that takes connections and never answers: the request waits for `timeout server`.
-    const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(::listen(silent, 16), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len);
+    const auto silent = listen_on_loopback(false);
+    ASSERT_GE(silent.fd, 0);
     const int port = free_tcp_port();
     const auto cfg = dir.write("site.cfg", fmt::format(R"(defaults
     mode http
@@ -190,7 +184,7 @@ frontend fe
 backend apps
     server s1 127.0.0.1:{}
 )",
-                                                        port, ntohs(a.sin_port)));
+                                                        port, silent.port));
     auto m = start_master(bin, dir, cfg);
     const auto first = current_worker(proc_when(m, [](const std::string& p) { return p.find("# workers\n") != std::string::npos; }));
     auto client = connect_to(port);
@@ -207,7 +201,7 @@ backend apps
       got.push_back(masked(ask(m.socket, commands), m.pid, now, first));
     }
     m.child.stop();  // the old worker still waits for the server: the master's SIGTERM ends it
-    ::close(silent);
+    ::close(silent.fd);
   }
   EXPECT_THAT(heard[kHaproxy], ::testing::ElementsAre(
                                    "#<PID> <type> <reloads> <uptime> <version> \nMASTER master 1 [failed: 0] UPTIME VERSION\n"

@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -101,6 +104,28 @@ inline Fd connect_unix(const std::string& path) {
 // the commands, then everything lb says until it closes.
 inline std::string cli_ask(const std::string& path, std::string_view commands) {
   return lbh::cli_call(path, commands, kPatience).answer;
+}
+
+// A TCP socket listening on 127.0.0.1 at a port the kernel picks, and that port. `inherited`:
+// not close-on-exec, so that a balancer started next inherits it (`bind fd@N`).
+struct LoopbackListener {
+  int fd = -1;
+  int port = 0;
+};
+inline LoopbackListener listen_on_loopback(bool inherited) {
+  LoopbackListener l;
+  l.fd = ::socket(AF_INET, SOCK_STREAM | (inherited ? 0 : SOCK_CLOEXEC), 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (l.fd < 0 || ::bind(l.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(l.fd, 16) != 0) {
+    ADD_FAILURE() << "cannot listen on 127.0.0.1: " << std::strerror(errno);
+    return l;
+  }
+  socklen_t len = sizeof a;
+  ::getsockname(l.fd, reinterpret_cast<sockaddr*>(&a), &len);
+  l.port = ntohs(a.sin_port);
+  return l;
 }
 
 // A frontend on 127.0.0.1:`port` and a backend whose one server nothing listens for, with 1 s
