@@ -14,6 +14,7 @@
 #include <linux/filter.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -106,6 +107,10 @@ struct Conn {
   tcp::socket socket;
   asio::steady_timer timer;
   bool expired = false;
+  // A server connection's address as it was dialled: once the server has moved (`set server
+  // addr`, DNS), an idle connection to the old address is not reused.
+  std::string dialled_host;
+  std::uint16_t dialled_port = 0;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
  private:
@@ -157,14 +162,26 @@ struct Proxy::Impl {
   };
   ConnPtr take_idle(core::ServerKey k) {
     auto it = idle.find({k.proxy, k.server});
-    if (it == idle.end() || it->second.empty()) return nullptr;
-    ConnPtr c = std::move(it->second.back().conn);
-    it->second.pop_back();
-    return c;
+    if (it == idle.end()) return nullptr;
+    while (!it->second.empty()) {
+      ConnPtr c = std::move(it->second.back().conn);
+      it->second.pop_back();
+      if (c->dialled_port == backends.port(k) && c->dialled_host == backends.address(k) && still_open(*c)) return c;
+    }
+    return nullptr;
+  }
+  // Whether the server has kept an idle connection open: nothing to read, no end, no error.
+  // HAProxy watches its idle connections and drops one the server closes, so no request is
+  // ever sent on it; lb looks once, when it would reuse one (a request a server fails after
+  // that is the client's to retry, as in HAProxy).
+  static bool still_open(Conn& c) {
+    char byte;
+    const ssize_t n = ::recv(c.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
   // An idle connection stays pooled until it is reused or has idled for HAProxy's default
-  // pool-purge-delay of 5 s. One the server closed meanwhile is found out on reuse, and the
-  // request goes on a new connection (no syscall per request is spent watching the pool).
+  // pool-purge-delay of 5 s. One the server closed meanwhile is found out on reuse (still_open),
+  // and the request goes on another (the pool is not watched between requests).
   void give_idle(core::ServerKey k, ConnPtr c) {
     c->disarm();
     idle[{k.proxy, k.server}].push_back({std::move(c), Clock::now()});
@@ -276,16 +293,18 @@ namespace {
 
 // Connects a request to a server of `backend` as HAProxy's connect/retry loop does: after a
 // failed connect, up to `retries` more attempts; an attempt that `option redispatch` moves to
-// another server goes at once, one that stays waits min(timeout connect, 1 s) first.
+// another server goes at once, one that stays after a refusal waits min(timeout connect, 1 s)
+// first. A request sent is never sent again: a server that fails it after that fails the
+// request (a reused connection included, as in HAProxy).
 class Connector : public std::enable_shared_from_this<Connector> {
  public:
   struct Outcome {
     std::size_t server = 0;  // the server of the last attempt
     ConnPtr stream;  // null: every attempt failed
-    bool reused = false;
     int retries = 0;
     bool redispatched = false;
     long connect_ms = -1;
+    bool timed_out = false;  // the last attempt met `timeout connect` (haproxy's sC--)
   };
   using Done = std::function<void(Outcome)>;
 
@@ -312,7 +331,6 @@ class Connector : public std::enable_shared_from_this<Connector> {
     auto idle = px.take_idle({backend, out.server});
     if (!idle) return false;
     out.stream = std::move(idle);
-    out.reused = true;
     out.connect_ms = 0;
     return true;
   }
@@ -324,12 +342,14 @@ class Connector : public std::enable_shared_from_this<Connector> {
     const auto address = asio::ip::make_address(px_.backends.address({backend_, out_.server}), ec);
     stream_ = std::make_unique<Conn>(px_.io);
     started_ = Clock::now();
+    stream_->dialled_host = px_.backends.address({backend_, out_.server});
+    stream_->dialled_port = px_.backends.port({backend_, out_.server});
     if (ec) return on_connect(asio::error::host_unreachable);
     boost::system::error_code no_socket;
     stream_->socket.open(address.is_v6() ? tcp::v6() : tcp::v4(), no_socket);
     if (no_socket) return on_no_socket(no_socket);
     stream_->deadline(proxy_.timeouts.connect);
-    stream_->socket.async_connect(tcp::endpoint(address, px_.backends.port({backend_, out_.server})),
+    stream_->socket.async_connect(tcp::endpoint(address, stream_->dialled_port),
                                   [self = shared_from_this()](const boost::system::error_code& e) { self->on_connect(e); });
   }
 
@@ -343,8 +363,11 @@ class Connector : public std::enable_shared_from_this<Connector> {
       out_.stream = std::move(stream_);
       return finish();
     }
+    // A refused connect waits the turn-around before the next attempt; a timed-out one has
+    // waited enough (backend.c, back_handle_st_cer: only an error of the connection waits).
+    out_.timed_out = stream_->timed_out(ec);
     stream_.reset();
-    retry(true);
+    retry(!out_.timed_out);
   }
 
   // No socket to connect with (descriptors or memory ran out): haproxy's tcp_connect_server
@@ -352,6 +375,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
   // a resource error waiting for no turn-around.
   void on_no_socket(const boost::system::error_code& ec) {
     stream_.reset();
+    out_.timed_out = false;
     px_.log.foreground_text("Cannot get a server socket.");
     const auto why = resource_shortage(proxy_.name, ec.value(), px_.limits.maxsock);
     if (!why.empty()) px_.log.traffic(backend_, core::Severity::Emerg, why);
@@ -477,7 +501,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // --- request ---------------------------------------------------------------------------
   void read_request() {
     ++exchange_;
-    settled_ = response_started_ = response_done_ = false;
+    settled_ = response_started_ = response_done_ = server_reset_ = false;
     server_writing_ = server_write_failed_ = body_sent_after_head_ = server_keepalive_ = false;
     req_ = core::RequestParse{};
     chunks_ = core::ChunkedDecoder{};
@@ -691,11 +715,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     rec_.server = be_cfg_->servers[*server_].name;
     rec_.retries = o.retries;
     rec_.redispatched = o.redispatched;
-    if (!o.stream) return answer(503, {'S', 'C'});  // every connect failed: HAProxy's 503 page
+    if (!o.stream) return connect_failed(o.timed_out);
     rec_.Tc = o.connect_ms;
-    reused_ = o.reused;
     upstream_ = std::move(o.stream);
     forward_request();
+  }
+
+  // Every connect failed: HAProxy's 503 page, except that a connect timeout on a kept-alive
+  // connection's later request is logged with no page sent and the connection closed
+  // (http_ana.c, http_return_srv_error: the client is expected to retry).
+  void connect_failed(bool timed_out) {
+    if (!timed_out) return answer(503, {'S', 'C'});
+    if (served_ == 0) return answer(503, {'s', 'C'});
+    settled_ = true;
+    client_keepalive_ = false;
+    rec_.status = 503;
+    rec_.bytes = 0;
+    rec_.term = {'s', 'C'};
+    finish_exchange();
   }
 
   bool server_keepalive_mode() const {
@@ -811,14 +848,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const bool got_nothing = !response_ || !response_->got_some();
     const bool head_seen = response_ && response_->is_header_done();
     const bool timed_out = upstream_->timed_out(ec);
+    server_reset_ = ec == asio::error::connection_reset;
     abandon_upstream();
-    if (reused_ && got_nothing && !timed_out && !body_sent_after_head_) {
-      // A kept-alive server connection the server had closed meanwhile: HAProxy tries again on a
-      // new connection without counting a retry (the request is still whole in to_server_).
-      reused_ = false;
-      response_.reset();
-      return connect(false);
-    }
     if (head_seen || response_started_) {
       // The answer had begun: nothing better to send than a close.
       rec_.status = static_cast<int>(response_->get().result_int());
@@ -829,7 +860,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (timed_out) return answer(504, {'s', 'H'});
     const bool closed = ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
                         ec == asio::error::eof || ec == http::error::partial_message;
+    if (closed && got_nothing && served_ > 0) return close_unanswered();
     answer(502, closed && got_nothing ? core::Termination{'S', 'H'} : core::Termination{'P', 'H'});
+  }
+
+  // A later request of a kept-alive connection that its server closed or reset before a byte of
+  // answer: HAProxy closes the client's connection without an answer or a log line, so that the
+  // client sends the request again (http_ana.c, abort_keep_alive).
+  void close_unanswered() {
+    settled_ = true;
+    release_server();
+    rec_.bytes = 0;
+    count_exchange(true);
+    close_client();
   }
 
   // The response head is in. An interim 1xx (100 Continue) is passed on and the final response
@@ -1023,7 +1066,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   // What the exchange did, for the stats: the request and response sizes as HAProxy counts them.
-  void count_exchange() {
+  void count_exchange(bool unanswered = false) {
     core::stats::Exchange e;
     e.frontend = fe_;
     e.backend = backend_of_record_;
@@ -1035,6 +1078,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     e.status = rec_.status;
     e.server_answered = server_answered_;
     e.term = rec_.term;
+    e.unanswered = unanswered;
+    e.server_reset = server_reset_;
     px_.traffic.exchange(e, px_.clock.now());
     server_answered_ = false;
   }
@@ -1083,7 +1128,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<std::size_t> backend_of_record_, server_of_record_;
   QueueWait queue_{px_};
   ConnPtr upstream_;
-  bool reused_ = false;
   beast::flat_buffer ubuf_;
   std::optional<http::response_parser<http::buffer_body>> response_;
   core::HttpResponseHead response_head_;
@@ -1097,6 +1141,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool response_started_ = false, response_done_ = false;
   bool server_writing_ = false, server_write_failed_ = false, body_sent_after_head_ = false;
   bool server_answered_ = false;  // a response head came from the server
+  bool server_reset_ = false;     // the server reset the connection
   bool server_keepalive_ = false;
   bool client_wants_keepalive_ = false;  // as the request asked, before lb rewrote it
   bool client_keepalive_ = false;

@@ -306,6 +306,73 @@ TEST_F(Differential, HttpTrafficGivesTheSameAnswersLogLinesAndForwardedBytesAsHa
   expect_played_alike(play(LB_BIN), std::move(want));
 }
 
+constexpr std::string_view kKeptAliveConfig = R"(global
+    log stdout format raw local0
+    stats socket {{sock}} level admin
+defaults
+    log global
+    mode http
+    option httplog
+    timeout connect 200ms
+    timeout client 2s
+    timeout server 1s
+frontend fe
+    bind 127.0.0.1:{{fe:fe}}
+    default_backend apps
+frontend dark
+    bind 127.0.0.1:{{fe:dark}}
+    default_backend dark
+backend apps
+    retries 1
+    server s1 127.0.0.1:{{s1}}
+backend dark
+    retries 1
+    server d1 127.0.0.1:{{dark}}
+)";
+
+// A server that fails a kept-alive connection's later request: haproxy closes the client's
+// connection without a word (no page, and no log line when the server closed or reset it) so
+// that the client sends the request again; the first request of a connection gets the page. A
+// connect timeout is sC--, retried without the turn-around, and a server moved by `set server
+// addr` is not reached through an idle connection to its old address.
+TEST_F(Differential, AKeptAliveRequestItsServerFailsIsClosedSilentlyAsHaproxyClosesIt) {
+  const std::vector<std::string> names{"s1", "dark"};
+  Mock mock({"--listen", "s1=127.0.0.1:0", "--listen", "dark=127.0.0.1:0", "--fault", "dark=blackhole", "--rule",
+             "s1: path=/reset -> reset", "--rule", "s1: path=/close -> close", "--rule", "s1: -> status 200 body=ok"});
+  auto play = [&](const std::string& bin) {
+    Played p;
+    auto b = start(bin, std::string(kKeptAliveConfig), mock, names);
+    auto get = [](std::string_view path) { return fmt::format("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", path); };
+    auto second_after_first = [&](std::string_view path, const std::function<void()>& between = {}) {
+      auto c = connect_to(b.ports.at("fe"));
+      send_all(c.fd.get(), get("/ok"));
+      const auto first = read_response(c.fd.get());
+      if (between) between();
+      send_all(c.fd.get(), get(path));
+      p.replies.push_back(first.bytes + "|" + read_to_end(c.fd.get(), kPatience).bytes);
+    };
+    second_after_first("/reset");
+    second_after_first("/close");
+    p.replies.push_back(request_once(b.ports.at("fe"), get("/reset")).bytes);
+    p.replies.push_back(request_once(b.ports.at("dark"), get("/")).bytes);
+    second_after_first("/ok", [&] {
+      lbh::cli_call(b.socket, fmt::format("set server apps/s1 addr 127.0.0.1 port {}\n", mock.port("dark")), kPatience);
+    });
+    p.logs = httplog_lines(b, 6);
+    p.counters = traffic_counters(lbh::cli_call(b.socket, "show stat\n", kPatience).answer);
+    EXPECT_EQ(b.child.stop(), bin == LB_BIN ? 0 : 128 + SIGTERM) << b.child.stderr_text();
+    // A request the server reset is not sent to it again.
+    for (const auto& e : mock.journal("listener=s1")) p.seen_by_server.emplace_back(e.at("path").as_string());
+    mock.call("DELETE", "/v1/journal");
+    return p;
+  };
+  Played want = play(haproxy_bin());
+  EXPECT_THAT(want.replies[0], ::testing::EndsWith("ok|"));
+  EXPECT_THAT(want.replies[3], ::testing::StartsWith("HTTP/1.1 503 "));
+  EXPECT_THAT(want.replies[4], ::testing::EndsWith("ok|"));
+  expect_played_alike(play(LB_BIN), std::move(want));
+}
+
 // Clients and servers that give up halfway, and a client that dribbles its head: each frontend
 // goes to one mockserver listener; both binaries run here, so the comparison is live. The slow
 // bodies come 10 bytes every 400 ms: haproxy sends a body it knows more of with MSG_MORE, which

@@ -94,7 +94,7 @@ void Traffic::exchange(const Exchange& e, TimePoint now) {
   }
   fe.bytes_in += e.request_size;
   fe.bytes_out += e.response_size;
-  if (e.http) count_response(fe, e.status);
+  if (e.http && !e.unanswered) count_response(fe, e.status);
   if (!e.backend) return;
   auto& be = proxies_.at(*e.backend);
   ++be.sessions;
@@ -102,6 +102,17 @@ void Traffic::exchange(const Exchange& e, TimePoint now) {
   be.last_session = now;
   be.bytes_in += e.request_size;
   be.bytes_out += e.response_size;
+  if (e.unanswered) {
+    auto* s = e.server ? &servers_.at(*e.backend).at(*e.server) : nullptr;
+    if (s) s->bytes_in += e.request_size;
+    if (!e.server_reset) return;
+    for (auto* c : {&be, s})
+      if (c) {
+        ++c->response_errors;
+        ++c->server_aborts;
+      }
+    return;
+  }
   if (e.http) {
     ++be.requests;
     count_response(be, e.status);
@@ -112,7 +123,10 @@ void Traffic::exchange(const Exchange& e, TimePoint now) {
   const bool bad_response = (server_side || e.term.cause == 'P') && e.term.phase == 'H';
   const bool server_abort = server_side && e.term.phase == 'D';
   if (e.term.cause == 'C') ++be.client_aborts;
-  if (bad_response || server_abort) ++be.response_errors;
+  // A reset before the response head haproxy counts twice: as the failed response
+  // (http_wait_for_response) and as the server side's error (process_stream).
+  const int response_errors = (bad_response || server_abort) + (bad_response && e.server_reset);
+  be.response_errors += response_errors;
   if (server_abort) ++be.server_aborts;
   if (!e.server) {
     if (no_connection) ++be.connect_errors;  // no server to take it
@@ -125,7 +139,7 @@ void Traffic::exchange(const Exchange& e, TimePoint now) {
     ++s.connect_errors;
     ++be.connect_errors;
   }
-  if (bad_response || server_abort) ++s.response_errors;
+  s.response_errors += response_errors;
   if (server_abort) ++s.server_aborts;
   if (e.term.cause == 'C') ++s.client_aborts;
   if (e.http && e.server_answered) {

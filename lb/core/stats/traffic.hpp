@@ -57,6 +57,11 @@ struct Exchange {
   bool server_answered = false;    // that status came from the server
   bool http = true;
   Termination term;
+  // A kept-alive request the server closed or reset before answering: haproxy closes the
+  // client's connection without an answer or a log line (http_ana.c, abort_keep_alive) and
+  // counts the request but no response; a reset still counts as the server's abort.
+  bool unanswered = false;
+  bool server_reset = false;  // the server reset the connection (before the head: two `eresp`)
 };
 
 class Traffic {

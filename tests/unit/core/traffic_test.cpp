@@ -120,6 +120,43 @@ TEST(Traffic, BadAndAbortedResponses) {
   EXPECT_EQ(t.proxy(1).server_aborts, 1);
 }
 
+// A kept-alive request the server closed (s1) or reset (s2) before answering, which haproxy
+// 2.6.12 ends with a silent close: the request and its bytes count, no response does; the
+// backend's requests count only answered ones; a reset is a response error and a server abort.
+TEST(Traffic, AKeptAliveRequestTheServerLeftUnansweredCountsNoResponse) {
+  const auto config = two_servers();
+  Traffic t(config);
+  t.exchange({.frontend = 0, .backend = 1, .server = 0, .request_size = 32, .unanswered = true}, at(0));
+  t.exchange({.frontend = 0, .backend = 1, .server = 1, .request_size = 32, .unanswered = true, .server_reset = true},
+             at(0));
+  EXPECT_EQ(t.proxy(0).requests, 2);
+  EXPECT_EQ(t.proxy(0).bytes_in, 64u);
+  EXPECT_EQ(t.proxy(1).sessions, 2);
+  EXPECT_EQ(t.proxy(1).requests, 0);
+  for (const Counters* c : {&t.proxy(0), &t.proxy(1), &t.server({1, 0}), &t.server({1, 1})})
+    for (const auto n : c->responses) EXPECT_EQ(n, 0);
+  EXPECT_EQ(t.server({1, 0}).bytes_in, 32u);
+  EXPECT_EQ(t.server({1, 0}).response_errors, 0);
+  EXPECT_EQ(t.server({1, 0}).server_aborts, 0);
+  EXPECT_EQ(t.server({1, 1}).response_errors, 1);
+  EXPECT_EQ(t.server({1, 1}).server_aborts, 1);
+  EXPECT_EQ(t.proxy(1).response_errors, 1);
+  EXPECT_EQ(t.proxy(1).server_aborts, 1);
+  EXPECT_EQ(t.server({1, 1}).requests, 0);
+}
+
+// A first request its server reset before the head: haproxy's 502, and two response errors
+// (one as the failed response, one as the server side's error), no server abort.
+TEST(Traffic, AResetBeforeTheHeadIsTwoResponseErrors) {
+  const auto config = two_servers();
+  Traffic t(config);
+  t.exchange({.frontend = 0, .backend = 1, .server = 0, .status = 502, .term = {'S', 'H'}, .server_reset = true}, at(0));
+  EXPECT_EQ(t.server({1, 0}).response_errors, 2);
+  EXPECT_EQ(t.proxy(1).response_errors, 2);
+  EXPECT_EQ(t.server({1, 0}).server_aborts, 0);
+  EXPECT_EQ(t.proxy(1).responses[4], 1);
+}
+
 // HAProxy's per-second rate: this second's events plus last second's, weighted by what is left.
 TEST(Traffic, RatesDecayOverTheNextSecondAndKeepTheirMaximum) {
   RateCounter r;
