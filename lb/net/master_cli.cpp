@@ -21,6 +21,10 @@ namespace lb::net {
 namespace {
 
 constexpr std::size_t kMaxPendingOutput = 64 * 1024;
+// HAProxy's MASTER proxy serves 10 connections at a time, and its listeners' backlog is that
+// maxconn: the next ones wait in the kernel, then are refused (cli.c, mworker_cli_proxy_create).
+constexpr std::size_t kMaxClients = 10;
+constexpr int kBacklog = static_cast<int>(kMaxClients);
 
 
 void close_fd(int& fd) {
@@ -41,7 +45,7 @@ int listen_on(const core::mcli::MasterSocket& s) {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -1;
     ::unlink(s.path.c_str());  // as HAProxy replaces the file an earlier master left
-    if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0 || ::listen(fd, 128) != 0 ||
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) != 0 || ::listen(fd, kBacklog) != 0 ||
         (s.mode && ::chmod(s.path.c_str(), static_cast<mode_t>(*s.mode)) != 0)) {
       const int e = errno;
       ::close(fd);
@@ -68,7 +72,7 @@ int listen_on(const core::mcli::MasterSocket& s) {
   if (fd < 0) return -1;
   const int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), len) != 0 || ::listen(fd, 128) != 0) {
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), len) != 0 || ::listen(fd, kBacklog) != 0) {
     const int e = errno;
     ::close(fd);
     errno = e;
@@ -120,7 +124,8 @@ bool MasterCli::bind(const std::vector<core::mcli::MasterSocket>& sockets) {
 }
 
 void MasterCli::poll_fds(std::vector<pollfd>& fds) const {
-  for (const auto& l : listeners_) fds.push_back({l.fd, POLLIN, 0});
+  const bool accepting = clients_.size() < kMaxClients;
+  for (const auto& l : listeners_) fds.push_back({l.fd, static_cast<short>(accepting ? POLLIN : 0), 0});
   for (const auto& c : clients_) {
     // Answers not yet taken by the client hold its next commands back, as HAProxy's buffers do.
     const bool reading = c->worker < 0 && !c->closing && !c->eof && c->out.size() < kMaxPendingOutput;
@@ -187,7 +192,7 @@ bool MasterCli::handle(const pollfd* fds, std::size_t count) {
 }
 
 void MasterCli::accept_from(const Listener& l) {
-  for (;;) {
+  while (clients_.size() < kMaxClients) {
     const int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;
     clients_.push_back(std::make_unique<Client>(fd, l.config.level));

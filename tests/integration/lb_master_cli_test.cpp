@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -242,6 +243,35 @@ TEST(LbMasterCli, WithoutMasterWorkerModeTheSocketIsNamedAndNotOpened) {
         << bin << c.stderr_text();
     EXPECT_FALSE(std::filesystem::exists(sock)) << bin;
     c.stop();
+  }
+}
+
+// HAProxy's master serves 10 CLI connections at a time: the 11th is answered once one of the
+// ten has gone.
+TEST(LbMasterCli, TenConnectionsAreServedAtATimeAsHaproxysMasterServesThem) {
+  if (!std::filesystem::exists(kHaproxy)) GTEST_FAIL() << "haproxy is not installed: ci/install-deps.sh installs it";
+  for (const std::string& bin : {std::string(kHaproxy), std::string(LB_BIN)}) {
+    TempDir dir;
+    auto m = start_master(bin, dir, dir.write("site.cfg", one_frontend_config(free_tcp_port())));
+    proc_when(m, [](const std::string& p) { return p.find("# workers\n") != std::string::npos; });
+    const auto prompted = [](std::string_view bytes) { return bytes.ends_with("> "); };
+    std::vector<Fd> held;
+    for (int i = 0; i < 10; ++i) {  // each one interactive, so that it stays
+      held.push_back(connect_unix(m.socket));
+      ASSERT_TRUE(held.back()) << bin << " connection " << i << ": " << std::strerror(errno);
+      ASSERT_TRUE(send_all(held.back().get(), "prompt\n")) << bin << " connection " << i << ": " << std::strerror(errno);
+      ASSERT_EQ(read_until(held.back().get(), kPatience, prompted).end, End::Done) << bin << " connection " << i;
+    }
+    Fd eleventh = connect_unix(m.socket);
+    ASSERT_TRUE(eleventh) << bin;
+    ASSERT_TRUE(send_all(eleventh.get(), "show version\n")) << bin;
+    const auto done = [](std::string_view bytes) { return bytes.ends_with("\n\n"); };
+    EXPECT_EQ(read_until(eleventh.get(), milliseconds(300), done).end, End::Timeout) << bin;
+    held.front().reset();
+    const auto answer = read_until(eleventh.get(), kPatience, done);
+    EXPECT_EQ(answer.end, End::Done) << bin << ": " << answer.bytes;
+    EXPECT_THAT(answer.bytes, ::testing::StartsWith("2.6.12")) << bin;
+    m.child.stop();
   }
 }
 
