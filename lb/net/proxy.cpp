@@ -14,6 +14,7 @@
 #include <linux/filter.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -27,6 +28,7 @@
 #include "lb/core/http/request_parser.hpp"
 #include "lb/core/log/access_log.hpp"
 #include "lb/core/log/syslog.hpp"
+#include "lb/core/route/idle_need.hpp"
 #include "lb/core/route/retry.hpp"
 #include "lb/net/listen_sockets.hpp"
 #include "lb/net/log_sink.hpp"
@@ -73,9 +75,10 @@ std::string resource_shortage(std::string_view proxy, int error, int maxsock) {
 // it: the Asio wait already pending, when it completes, waits again for the rest. Only a deadline
 // earlier than the pending wait restarts it (a restart cancels the wait, and every cancelled
 // wait costs the loop a completion to run).
+struct ServerPool;
 struct Conn {
   explicit Conn(asio::io_context& io) : socket(io), timer(io) {}
-  ~Conn() { *alive = false; }
+  ~Conn();
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
@@ -111,6 +114,7 @@ struct Conn {
   // addr`, DNS), an idle connection to the old address is not reused.
   std::string dialled_host;
   std::uint16_t dialled_port = 0;
+  ServerPool* in_use_of = nullptr;  // a server connection in use: counted there
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
  private:
@@ -137,6 +141,29 @@ struct Conn {
 };
 using ConnPtr = std::unique_ptr<Conn>;
 
+// A server's idle keep-alive connections, newest last, and the count that sizes them.
+struct ServerPool {
+  std::deque<ConnPtr> idle;
+  core::IdleNeed need;
+
+  void count_in(Conn& c) {
+    c.in_use_of = this;
+    need.taken();
+  }
+  void count_out(Conn& c) {
+    c.in_use_of = nullptr;
+    need.given_back();
+  }
+  void purge() {
+    for (int kill = need.purge(static_cast<int>(idle.size())); kill > 0 && !idle.empty(); --kill) idle.pop_front();
+  }
+};
+
+Conn::~Conn() {
+  *alive = false;
+  if (in_use_of) in_use_of->need.given_back();
+}
+
 // ----------------------------------------------------------------------------- shared state
 
 struct Proxy::Impl {
@@ -155,18 +182,21 @@ struct Proxy::Impl {
     std::string key;      // its name in a ListenSockets handover
   };
 
-  // Idle keep-alive connections to servers, per (backend, server).
-  struct IdleKey {
+  // Each server's pool, per (backend, server).
+  struct PoolKey {
     std::size_t proxy, server;
-    auto operator<=>(const IdleKey&) const = default;
+    auto operator<=>(const PoolKey&) const = default;
   };
+  ServerPool& pool(core::ServerKey k) { return pools[{k.proxy, k.server}]; }
   ConnPtr take_idle(core::ServerKey k) {
-    auto it = idle.find({k.proxy, k.server});
-    if (it == idle.end()) return nullptr;
-    while (!it->second.empty()) {
-      ConnPtr c = std::move(it->second.back().conn);
-      it->second.pop_back();
-      if (c->dialled_port == backends.port(k) && c->dialled_host == backends.address(k) && still_open(*c)) return c;
+    auto& p = pool(k);
+    while (!p.idle.empty()) {
+      ConnPtr c = std::move(p.idle.back());
+      p.idle.pop_back();
+      if (c->dialled_port == backends.port(k) && c->dialled_host == backends.address(k) && still_open(*c)) {
+        p.count_in(*c);
+        return c;
+      }
     }
     return nullptr;
   }
@@ -179,24 +209,28 @@ struct Proxy::Impl {
     const ssize_t n = ::recv(c.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
-  // An idle connection stays pooled until it is reused or has idled for HAProxy's default
-  // pool-purge-delay of 5 s. One the server closed meanwhile is found out on reuse (still_open),
-  // and the request goes on another (the pool is not watched between requests).
+  // An idle connection stays pooled until it is reused or a purge (every HAProxy's default
+  // pool-purge-delay of 5 s) finds it in excess. One the server closed meanwhile is found out on
+  // reuse (still_open), and the request goes on another (the pool is not watched between
+  // requests).
   void give_idle(core::ServerKey k, ConnPtr c) {
     c->disarm();
-    idle[{k.proxy, k.server}].push_back({std::move(c), Clock::now()});
+    auto& p = pool(k);
+    const bool keep = p.need.keeps(static_cast<int>(p.idle.size()));
+    p.count_out(*c);
+    if (!keep) return;
+    p.idle.push_back(std::move(c));
     if (!purge_timer) {
       purge_timer.emplace(io);
-      purge();
+      purge_later();
     }
   }
-  void purge() {
-    const auto limit = Clock::now() - kPoolPurgeDelay;
-    for (auto& [key, list] : idle)
-      while (!list.empty() && list.front().since < limit) list.pop_front();
-    purge_timer->expires_after(std::chrono::seconds(1));
+  void purge_later() {
+    purge_timer->expires_after(kPoolPurgeDelay);
     purge_timer->async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) purge();
+      if (ec) return;
+      for (auto& [key, p] : pools) p.purge();
+      purge_later();
     });
   }
 
@@ -268,11 +302,7 @@ struct Proxy::Impl {
   const core::Clock& clock;
   LocalServices local;
   std::vector<std::unique_ptr<Listener>> listeners;
-  struct Idle {
-    ConnPtr conn;
-    Clock::time_point since;
-  };
-  std::map<IdleKey, std::deque<Idle>> idle;  // newest last
+  std::map<PoolKey, ServerPool> pools;
   std::optional<asio::steady_timer> purge_timer;
   int actconn = 0;
   std::vector<int> feconn;  // [proxy]
@@ -360,6 +390,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
       stream_->socket.set_option(tcp::no_delay(true), ignored);
       stream_->socket.non_blocking(true, ignored);  // for write_then()
       stream_->disarm();
+      px_.pool({backend_, out_.server}).count_in(*stream_);
       out_.stream = std::move(stream_);
       return finish();
     }
@@ -1452,7 +1483,7 @@ void Proxy::stop_accepting() {
     }
     l->acceptor.close(ec);
   }
-  impl_->idle.clear();
+  for (auto& [key, pool] : impl_->pools) pool.idle.clear();
   if (impl_->purge_timer) impl_->purge_timer->cancel();
   auto hooks = impl_->stop_hooks;  // a hook may end its session, which erases its entry
   for (auto& [id, hook] : hooks)
