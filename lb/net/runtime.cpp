@@ -156,7 +156,8 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
     p.ulimit_n = p.maxsock = limits.maxsock;
     p.maxconn = limits.maxconn;
     p.current_connections = proxy.connections();
-    p.listeners = static_cast<int>(proxy.listening().size() + stats.listening().size());
+    p.cli_sockets = stats.listening();
+    p.listeners = static_cast<int>(proxy.listening().size() + p.cli_sockets.size());
     p.stopping = !proxy_accepting;
     p.node = local_host_name();
     return p;

@@ -1,6 +1,9 @@
 #include "lb/net/stats_socket.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -85,7 +88,6 @@ struct StatsSockets::Impl {
     const core::StatsSocket* config = nullptr;
     std::unique_ptr<tcp::acceptor> inet;
     std::unique_ptr<unix_socket::acceptor> local;
-    std::string bound;  // what listening() prints
     std::string key;    // its name in a ListenSockets handover
     ino_t inode = 0;    // of the socket file bound, so that stop() removes only its own
   };
@@ -148,9 +150,40 @@ struct StatsSockets::Impl {
   std::unique_ptr<asio::posix::stream_descriptor> master;
   std::vector<std::unique_ptr<asio::posix::stream_descriptor>> passed;
   std::list<Listener> listeners;
+  std::vector<std::string> names;  // every socket served, sockpairs included, as listening() names them
   bool accepting = true;
   long accepted = 0;
 };
+
+namespace {
+
+// A bound socket as `show cli sockets` names it (cli.c, cli_io_handler_show_cli_sock):
+// "unix@PATH", "abns@NAME", "ipv4@ADDR:PORT", "ipv6@[ADDR]:PORT".
+std::string cli_socket_name(int fd) {
+  sockaddr_storage a{};
+  socklen_t len = sizeof(a);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return "unknown";
+  char text[INET6_ADDRSTRLEN] = {};
+  if (a.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(a);
+    ::inet_ntop(AF_INET, &v4.sin_addr, text, sizeof(text));
+    return fmt::format("ipv4@{}:{}", text, ntohs(v4.sin_port));
+  }
+  if (a.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(a);
+    ::inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof(text));
+    return fmt::format("ipv6@[{}]:{}", text, ntohs(v6.sin6_port));
+  }
+  if (a.ss_family == AF_UNIX) {
+    const auto& un = reinterpret_cast<const sockaddr_un&>(a);
+    const std::size_t n = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+    if (n > 0 && un.sun_path[0] == '\0') return "abns@" + std::string(un.sun_path + 1, ::strnlen(un.sun_path + 1, n - 1));
+    return "unix@" + std::string(un.sun_path, ::strnlen(un.sun_path, n));
+  }
+  return "unknown";
+}
+
+}  // namespace
 
 StatsSockets::StatsSockets(const core::Config& config, asio::io_context& io, core::RuntimeApi& api, LogSink& log)
     : impl_(std::make_unique<Impl>(config, io, api, log)) {}
@@ -174,6 +207,7 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
         continue;
       }
       impl_->serve_passed(impl_->passed.emplace_back(), fd, sock.level);
+      impl_->names.push_back(fmt::format("sockpair@{}", sock.fd));
       continue;
     }
     if (sock.fd >= 0) {
@@ -194,7 +228,6 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
         if (!ec) l.inet->listen(asio::socket_base::max_listen_connections, ec);
       }
       where = fmt::format("cannot listen on file descriptor {} ({})", sock.fd, std::strerror(ec.value()));
-      l.bound = fmt::format("fd@{}", sock.fd);
     } else if (!sock.path.empty()) {
       l.key = "unix " + sock.path;
       l.local = std::make_unique<unix_socket::acceptor>(impl_->io);
@@ -213,7 +246,6 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
       struct stat st {};
       if (!ec && ::stat(sock.path.c_str(), &st) == 0) l.inode = st.st_ino;
       where = fmt::format("cannot bind UNIX socket ({}) [{}]", std::strerror(ec.value()), sock.path);
-      l.bound = sock.path;
     } else {
       l.inet = std::make_unique<tcp::acceptor>(impl_->io);
       const tcp::endpoint ep(asio::ip::make_address(sock.host, ec), sock.port);
@@ -228,10 +260,6 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
         if (!ec) l.inet->listen(asio::socket_base::max_listen_connections, ec);
       }
       where = fmt::format("cannot bind socket ({}) for [{}:{}]", std::strerror(ec.value()), sock.host, sock.port);
-      if (!ec) {
-        const auto bound = l.inet->local_endpoint(ec);
-        l.bound = fmt::format("{}:{}", bound.address().to_string(), bound.port());
-      }
     }
     if (ec) {
       impl_->log.process(core::Severity::Alert, fmt::format("Binding [{}:{}] for frontend GLOBAL: {}", sock.pos.file,
@@ -239,6 +267,9 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
       ok = false;
       continue;
     }
+    // A path is named as configured: haproxy's address is the path it was asked for.
+    impl_->names.push_back(!sock.path.empty() ? "unix@" + sock.path
+                                              : cli_socket_name(l.local ? l.local->native_handle() : l.inet->native_handle()));
     impl_->listeners.push_back(std::move(l));
   }
   if (!ok) {
@@ -257,11 +288,7 @@ void StatsSockets::serve_master(int channel) { impl_->serve_passed(impl_->master
 
 long StatsSockets::accepted() const { return impl_->accepted; }
 
-std::vector<std::string> StatsSockets::listening() const {
-  std::vector<std::string> out;
-  for (const auto& l : impl_->listeners) out.push_back(l.bound);
-  return out;
-}
+std::vector<std::string> StatsSockets::listening() const { return impl_->names; }
 
 std::vector<std::pair<std::string, int>> StatsSockets::listen_sockets() const {
   std::vector<std::pair<std::string, int>> out;
@@ -291,6 +318,7 @@ void StatsSockets::stop(bool remove_files) {
     if (l.inet) l.inet->close(ec);
   }
   impl_->listeners.clear();
+  impl_->names.clear();
 }
 
 }  // namespace lb::net

@@ -422,6 +422,13 @@ TEST(LbInheritedSocket, StatsSocketsOnAnInheritedListenerAndOnASocketPairAnswerA
     }
     got.push_back(answer);
     got.push_back(cli_ask(path, "operator\nshow cli level\n"));
+    // Both sockets listed, the socket pair by its number, and counted among the listeners.
+    auto sockets = cli_ask(path, "show cli sockets\n");
+    sockets = std::regex_replace(sockets, std::regex(path), "PATH");
+    got.push_back(std::regex_replace(sockets, std::regex(fmt::format("sockpair@{}\\b", pair[1])), "sockpair@N"));
+    std::smatch listeners;
+    const auto info = cli_ask(path, "show info\n");
+    got.push_back(std::regex_search(info, listeners, std::regex("\nListeners: [0-9]+\n")) ? listeners.str() : info);
     for (const char* command : {"show cli level\n", "set weight apps/s1 50\n", "get weight apps/s1\n"}) {
       int conn[2];
       ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn), 0);
@@ -434,8 +441,10 @@ TEST(LbInheritedSocket, StatsSocketsOnAnInheritedListenerAndOnASocketPairAnswerA
     ::close(pair[0]);
     c.stop();
   }
-  EXPECT_THAT(heard[kHaproxy], ::testing::ElementsAre("admin\n\n", "\noperator\n\n", "operator\n\n", "Permission denied\n\n",
-                                                      "1 (initial 1)\n\n"));
+  EXPECT_THAT(heard[kHaproxy],
+              ::testing::ElementsAre("admin\n\n", "\noperator\n\n",
+                                     "# socket lvl processes\nunix@PATH admin all\nsockpair@N operator all\n\n",
+                                     "\nListeners: 3\n", "operator\n\n", "Permission denied\n\n", "1 (initial 1)\n\n"));
   EXPECT_EQ(heard[LB_BIN], heard[kHaproxy]);
 }
 

@@ -117,6 +117,15 @@ std::optional<cli::Connection::Answer> RuntimeApi::run(const std::vector<std::st
     return answer(out);
   }
   if (starts(words, {"show", "cli", "level"})) return answer(fmt::format("{}\n", cli::level_name(level)));
+  if (starts(words, {"show", "cli", "sockets"})) {
+    // Every stats socket of the configuration, with its level; all processes (one thread).
+    std::string out = "# socket lvl processes\n";
+    const auto names = process_ ? process_().cli_sockets : std::vector<std::string>{};
+    const auto& sockets = config_.global.stats_sockets;
+    for (std::size_t i = 0; i < names.size() && i < sockets.size(); ++i)
+      out += fmt::format("{} {} all\n", names[i], cli::level_name(sockets[i].level));
+    return answer(out);
+  }
   if (starts(words, {"show", "version"})) return answer(fmt::format("{}\n", stats::kVersion));
   if (starts(words, {"get", "weight"})) {
     const auto f = find_server(arg(words, 2));

@@ -4,6 +4,7 @@
 // (what lb does not have, such as SSL or compression, is 0).
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lb::core::stats {
 
@@ -17,6 +18,9 @@ struct ProcessInfo {
   int ulimit_n = 0, maxsock = 0, maxconn = 0;
   int current_connections = 0;
   int listeners = 0;
+  // The stats sockets served, in configuration order, as `show cli sockets` names them
+  // ("unix@/run/lb.sock", "ipv4@127.0.0.1:9999", "sockpair@4").
+  std::vector<std::string> cli_sockets;
   bool stopping = false;
   std::string node;  // the host name
 };
