@@ -10,16 +10,19 @@
 # first 100k+ requests) and after the last, each taken once the round's connections have ended.
 # Goals: lb fails no more requests than haproxy in the same timeline, never crashes, and its RSS
 # and fds are flat from the first round to the last.
-# Usage: bench/soak.sh           ROUNDS=6 ROUND_SECONDS=10 CONNS=50 bench/soak.sh
+# PAIRS runs of lb then haproxy, alternating, are summed: where a check meets each fault window
+# moves from run to run, so more pairs give a fairer comparison (RSS and fds: the first pair's).
+# Usage: bench/soak.sh           ROUNDS=6 ROUND_SECONDS=10 CONNS=50 PAIRS=1 bench/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-6}
 ROUND_SECONDS=${ROUND_SECONDS:-10}
 CONNS=${CONNS:-50}
+PAIRS=${PAIRS:-1}
 LB=${LB:-build/release/lb/lb}
 MOCKSERVER=${MOCKSERVER:-build/release/mockserver/mockserver}
-for v in ROUNDS ROUND_SECONDS CONNS; do
+for v in ROUNDS ROUND_SECONDS CONNS PAIRS; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench/soak.sh: $v must be a positive whole number, not '${!v}'" >&2; exit 2; }
 done
 if ! command -v wrk >/dev/null || ! command -v haproxy >/dev/null; then LBH_WITH_BENCH=1 ci/install-deps.sh; fi
@@ -92,40 +95,43 @@ wrk_non2xx() { awk '/Non-2xx or 3xx responses:/ { print $5 }' "$1" | grep . || e
 wrk_socket_errors() { awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$1" | grep . || echo 0; }
 
 declare -A total fail non2xx sockerr downs alive rss_first rss_last fds_first fds_last
-soak() {  # NAME COMMAND...
-  local name=$1; shift
+for name in lb haproxy; do total[$name]=0 non2xx[$name]=0 sockerr[$name]=0 downs[$name]=0 alive[$name]=yes; done
+soak() {  # NAME PAIR COMMAND...
+  local name=$1 pair=$2; shift 2
   start_mockserver
   local port
   port=$(free_port)
   config "$port" >"$tmp/$name.cfg"
-  "$@" -db -f "$tmp/$name.cfg" >"$tmp/$name.out" 2>&1 &
+  local out="$tmp/$name.$pair.out"
+  "$@" -db -f "$tmp/$name.cfg" >"$out" 2>&1 &
   local pid=$!
   pids+=($pid)
-  wait_http "$port" || { cat "$tmp/$name.out"; echo "bench/soak.sh: $name did not start" >&2; exit 1; }
-  total[$name]=0 non2xx[$name]=0 sockerr[$name]=0
+  wait_http "$port" || { cat "$out"; echo "bench/soak.sh: $name did not start" >&2; exit 1; }
   for round in $(seq "$ROUNDS"); do
     wrk -t1 -c"$CONNS" -d"${ROUND_SECONDS}s" "http://127.0.0.1:$port/" >"$tmp/$name.$round.wrk" 2>&1 || true
     local r n e
     r=$(wrk_requests "$tmp/$name.$round.wrk") n=$(wrk_non2xx "$tmp/$name.$round.wrk") e=$(wrk_socket_errors "$tmp/$name.$round.wrk")
     total[$name]=$((total[$name] + ${r:-0})) non2xx[$name]=$((non2xx[$name] + n)) sockerr[$name]=$((sockerr[$name] + e))
     sleep 1.5  # `timeout server` 1s: every request of the round has ended, held ones too
-    printf '  %-8s round %d: %8s requests %6s non-2xx %6s socket errors   RSS %8s kB  fds %4s\n' \
-      "$name" "$round" "${r:-0}" "$n" "$e" "$(rss_kb "$pid")" "$(fds "$pid")"
-    if ((round == 1)); then rss_first[$name]=$(rss_kb "$pid") fds_first[$name]=$(fds "$pid"); fi
+    printf '  %-8s pair %d round %d: %8s requests %6s non-2xx %6s socket errors   RSS %8s kB  fds %4s\n' \
+      "$name" "$pair" "$round" "${r:-0}" "$n" "$e" "$(rss_kb "$pid")" "$(fds "$pid")"
+    if ((pair == 1 && round == 1)); then rss_first[$name]=$(rss_kb "$pid") fds_first[$name]=$(fds "$pid"); fi
   done
-  rss_last[$name]=$(rss_kb "$pid") fds_last[$name]=$(fds "$pid")
-  if kill -0 "$pid" 2>/dev/null; then alive[$name]=yes; else alive[$name]=no; fi
+  if ((pair == 1)); then rss_last[$name]=$(rss_kb "$pid") fds_last[$name]=$(fds "$pid"); fi
+  kill -0 "$pid" 2>/dev/null || alive[$name]=no
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   kill "$mock_pid" 2>/dev/null || true
   wait "$mock_pid" 2>/dev/null || true
-  downs[$name]=$(grep -c '^Server .* is DOWN' "$tmp/$name.out" || true)  # the log's lines, not stderr's copies
+  downs[$name]=$((downs[$name] + $(grep -c '^Server .* is DOWN' "$out" || true)))  # the log's lines, not stderr's copies
   fail[$name]=$((non2xx[$name] + sockerr[$name]))
 }
 
-echo "flapping soak: $ROUNDS x ${ROUND_SECONDS}s of wrk -t1 -c$CONNS through each proxy, backends flapping"
-soak lb "$LB"
-soak haproxy "$HAPROXY"
+echo "flapping soak: $PAIRS x (lb, haproxy), each $ROUNDS x ${ROUND_SECONDS}s of wrk -t1 -c$CONNS, backends flapping"
+for pair in $(seq "$PAIRS"); do
+  soak lb "$pair" "$LB"
+  soak haproxy "$pair" "$HAPROXY"
+done
 for name in lb haproxy; do
   printf '%-8s %9s requests %7s failed (%s non-2xx, %s socket errors) %4s DOWN transitions  running at the end: %s\n' \
     "$name" "${total[$name]}" "${fail[$name]}" "${non2xx[$name]}" "${sockerr[$name]}" "${downs[$name]}" "${alive[$name]}"
@@ -134,7 +140,7 @@ for name in lb haproxy; do
 done
 for name in lb haproxy; do
   echo "$name: failed exchanges in its log, by status and termination state"
-  awk '$3 == "fe" { n[$6 " " $10]++ } END { for (k in n) printf "    %7d  %s\n", n[k], k }' "$tmp/$name.out" | sort -rn | head -12
+  awk '$3 == "fe" { n[$6 " " $10]++ } END { for (k in n) printf "    %7d  %s\n", n[k], k }' "$tmp/$name".*.out | sort -rn | head -12
 done
 awk -v lf="${fail[lb]}" -v lt="${total[lb]}" -v hf="${fail[haproxy]}" -v ht="${total[haproxy]}" 'BEGIN {
   lr = lt > 0 ? lf / lt : 1; hr = ht > 0 ? hf / ht : 1
