@@ -124,8 +124,9 @@ bool MasterCli::bind(const std::vector<core::mcli::MasterSocket>& sockets) {
 }
 
 void MasterCli::poll_fds(std::vector<pollfd>& fds) const {
+  // A full master leaves its listeners out (-1: poll() ignores them, errors included).
   const bool accepting = clients_.size() < kMaxClients;
-  for (const auto& l : listeners_) fds.push_back({l.fd, static_cast<short>(accepting ? POLLIN : 0), 0});
+  for (const auto& l : listeners_) fds.push_back({accepting ? l.fd : -1, POLLIN, 0});
   for (const auto& c : clients_) {
     // Answers not yet taken by the client hold its next commands back, as HAProxy's buffers do.
     const bool reading = c->worker < 0 && !c->closing && !c->eof && c->out.size() < kMaxPendingOutput;

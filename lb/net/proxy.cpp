@@ -115,6 +115,7 @@ struct Conn {
   std::string dialled_host;
   std::uint16_t dialled_port = 0;
   ServerPool* in_use_of = nullptr;  // a server connection in use: counted there
+  Clock::time_point idle_since;     // an idle one: since when
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
  private:
@@ -190,10 +191,11 @@ struct Proxy::Impl {
   ServerPool& pool(core::ServerKey k) { return pools[{k.proxy, k.server}]; }
   ConnPtr take_idle(core::ServerKey k) {
     auto& p = pool(k);
+    const auto now = Clock::now();
     while (!p.idle.empty()) {
       ConnPtr c = std::move(p.idle.back());
       p.idle.pop_back();
-      if (c->dialled_port == backends.port(k) && c->dialled_host == backends.address(k) && still_open(*c)) {
+      if (c->dialled_port == backends.port(k) && c->dialled_host == backends.address(k) && still_open(*c, now)) {
         p.count_in(*c);
         return c;
       }
@@ -202,9 +204,13 @@ struct Proxy::Impl {
   }
   // Whether the server has kept an idle connection open: nothing to read, no end, no error.
   // HAProxy watches its idle connections and drops one the server closes, so no request is
-  // ever sent on it; lb looks once, when it would reuse one (a request a server fails after
-  // that is the client's to retry, as in HAProxy).
-  static bool still_open(Conn& c) {
+  // ever sent on it; lb looks once, when it would reuse one that has idled for a while (a
+  // request a server fails after that is the client's to retry, as in HAProxy). One back from
+  // its last response a moment ago is taken without a look: servers close idle connections
+  // after a keep-alive timeout, and a busy pool is then spared a syscall per request.
+  static bool still_open(Conn& c, Clock::time_point now) {
+    constexpr auto kTrustedIdle = std::chrono::milliseconds(10);
+    if (now - c.idle_since < kTrustedIdle) return true;
     char byte;
     const ssize_t n = ::recv(c.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -216,9 +222,11 @@ struct Proxy::Impl {
   void give_idle(core::ServerKey k, ConnPtr c) {
     c->disarm();
     auto& p = pool(k);
-    const bool keep = p.need.keeps(static_cast<int>(p.idle.size()));
+    // Once stopping, nothing is pooled: the pool is emptied and no purge comes.
+    const bool keep = accepting && p.need.keeps(static_cast<int>(p.idle.size()));
     p.count_out(*c);
     if (!keep) return;
+    c->idle_since = Clock::now();
     p.idle.push_back(std::move(c));
     if (!purge_timer) {
       purge_timer.emplace(io);
@@ -533,7 +541,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void read_request() {
     ++exchange_;
     settled_ = response_started_ = response_done_ = server_reset_ = false;
-    server_writing_ = server_write_failed_ = body_sent_after_head_ = server_keepalive_ = false;
+    server_writing_ = server_write_failed_ = server_keepalive_ = false;
     req_ = core::RequestParse{};
     chunks_ = core::ChunkedDecoder{};
     response_.reset();
@@ -817,7 +825,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (self->chunks_.failed()) return self->request_body_invalid();
       if (self->request_body_done_ && self->response_done_) return self->finish_exchange();
       if (self->body_out_.empty() || !self->upstream_ || self->server_write_failed_) return self->pump_request_body();
-      self->body_sent_after_head_ = true;
       self->server_writing_ = true;
       self->upstream_->deadline(self->be_cfg_->timeouts.server);
       write_then(*self->upstream_, self->body_out_, [self, x](boost::system::error_code e) {
@@ -999,8 +1006,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     finish_exchange();
   }
 
+  // A connection the server sent more on than the response is not reused (haproxy closes it).
   void release_upstream() {
-    if (server_keepalive_ && request_body_done_ && !server_write_failed_)
+    if (server_keepalive_ && request_body_done_ && !server_write_failed_ && ubuf_.size() == 0)
       px_.give_idle({backend_, *server_}, std::move(upstream_));
     abandon_upstream();
   }
@@ -1165,12 +1173,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::array<char, 16384> bbuf_{};  // one piece of the response body
   std::uint64_t response_body_bytes_ = 0;
   bool bodyless_ = false;
-  std::string to_server_;  // the request head and first body piece (kept whole for a retry)
+  std::string to_server_;  // the request head and first body piece
   std::string to_client_;  // the bytes being written to the client
   std::uint64_t exchange_ = 0;  // which request of the connection is being served
   bool settled_ = false;        // the exchange's outcome is decided; late handlers do nothing
   bool response_started_ = false, response_done_ = false;
-  bool server_writing_ = false, server_write_failed_ = false, body_sent_after_head_ = false;
+  bool server_writing_ = false, server_write_failed_ = false;
   bool server_answered_ = false;  // a response head came from the server
   bool server_reset_ = false;     // the server reset the connection
   bool server_keepalive_ = false;

@@ -150,7 +150,10 @@ struct StatsSockets::Impl {
   std::unique_ptr<asio::posix::stream_descriptor> master;
   std::vector<std::unique_ptr<asio::posix::stream_descriptor>> passed;
   std::list<Listener> listeners;
-  std::vector<std::string> names;  // every socket served, sockpairs included, as listening() names them
+  // Every socket served, socket pairs included, as listening() names them; the master's channel
+  // (a worker of `-W`) comes last, as in haproxy's list.
+  std::vector<std::string> names;
+  std::string master_name;
   bool accepting = true;
   long accepted = 0;
 };
@@ -207,7 +210,7 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
         continue;
       }
       impl_->serve_passed(impl_->passed.emplace_back(), fd, sock.level);
-      impl_->names.push_back(fmt::format("sockpair@{}", sock.fd));
+      impl_->names.push_back(fmt::format("sockpair@{} {}", sock.fd, core::cli::level_name(sock.level)));
       continue;
     }
     if (sock.fd >= 0) {
@@ -268,8 +271,10 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
       continue;
     }
     // A path is named as configured: haproxy's address is the path it was asked for.
-    impl_->names.push_back(!sock.path.empty() ? "unix@" + sock.path
-                                              : cli_socket_name(l.local ? l.local->native_handle() : l.inet->native_handle()));
+    impl_->names.push_back(fmt::format("{} {}",
+                                       !sock.path.empty() ? "unix@" + sock.path
+                                                          : cli_socket_name(l.local ? l.local->native_handle() : l.inet->native_handle()),
+                                       core::cli::level_name(sock.level)));
     impl_->listeners.push_back(std::move(l));
   }
   if (!ok) {
@@ -284,11 +289,18 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
   return true;
 }
 
-void StatsSockets::serve_master(int channel) { impl_->serve_passed(impl_->master, channel, core::cli::Level::Admin); }
+void StatsSockets::serve_master(int channel) {
+  impl_->serve_passed(impl_->master, channel, core::cli::Level::Admin);
+  impl_->master_name = fmt::format("sockpair@{} admin", channel);
+}
 
 long StatsSockets::accepted() const { return impl_->accepted; }
 
-std::vector<std::string> StatsSockets::listening() const { return impl_->names; }
+std::vector<std::string> StatsSockets::listening() const {
+  auto out = impl_->names;
+  if (!impl_->master_name.empty()) out.push_back(impl_->master_name);
+  return out;
+}
 
 std::vector<std::pair<std::string, int>> StatsSockets::listen_sockets() const {
   std::vector<std::pair<std::string, int>> out;

@@ -36,8 +36,9 @@ class StatsSockets {
   void serve_master(int channel);
   // The listening sockets, named as a ListenSockets handover names them (still owned here).
   std::vector<std::pair<std::string, int>> listen_sockets() const;
-  // Each socket served, socket pairs included, in configuration order, as `show cli sockets`
-  // names it ("unix@/run/lb.sock", "ipv4@127.0.0.1:9999", "sockpair@4").
+  // Each socket served with its level, as `show cli sockets` lists them: the configuration's in
+  // its order, socket pairs included, then the master's channel ("unix@/run/lb.sock admin",
+  // "ipv4@127.0.0.1:9999 operator", "sockpair@4 admin").
   std::vector<std::string> listening() const;
   long accepted() const;  // connections so far (HAProxy's GLOBAL proxy counts them)
   // Stops accepting; with `remove_files` (SIGTERM, not a reload) the UNIX socket files are

@@ -246,6 +246,32 @@ TEST(LbMasterCli, WithoutMasterWorkerModeTheSocketIsNamedAndNotOpened) {
   }
 }
 
+// A worker of `-W` lists its master's channel after its own stats sockets, and counts it among
+// its listeners, as haproxy's does.
+TEST(LbMasterCli, AWorkerListsItsMastersChannelAmongItsCliSockets) {
+  if (!std::filesystem::exists(kHaproxy)) GTEST_FAIL() << "haproxy is not installed: ci/install-deps.sh installs it";
+  std::map<std::string, std::vector<std::string>> heard;
+  for (const std::string& bin : {std::string(kHaproxy), std::string(LB_BIN)}) {
+    TempDir dir;
+    const auto api = (dir.path() / "api.sock").string();
+    auto m = start_master(bin, dir, dir.write("site.cfg", one_frontend_config(free_tcp_port(), fmt::format("    stats socket {} level user\n", api))));
+    proc_when(m, [](const std::string& p) { return p.find("# workers\n") != std::string::npos; });
+    const auto mask = [&](std::string text) {
+      text = std::regex_replace(text, std::regex(api), "API");
+      return std::regex_replace(text, std::regex("sockpair@[0-9]+"), "sockpair@N");
+    };
+    heard[bin].push_back(mask(ask(m.socket, "@1 show cli sockets\n")));
+    heard[bin].push_back(mask(cli_ask(api, "show cli sockets\n")));
+    std::smatch listeners;
+    const auto info = ask(m.socket, "@1 show info\n");
+    heard[bin].push_back(std::regex_search(info, listeners, std::regex("\nListeners: [0-9]+\n")) ? listeners.str() : info);
+    m.child.stop();
+  }
+  const std::string listed = "# socket lvl processes\nunix@API user all\nsockpair@N admin all\n\n";
+  EXPECT_THAT(heard[kHaproxy], ::testing::ElementsAre(listed, listed, "\nListeners: 3\n"));
+  EXPECT_EQ(heard[LB_BIN], heard[kHaproxy]);
+}
+
 // HAProxy's master serves 10 CLI connections at a time: the 11th is answered once one of the
 // ten has gone.
 TEST(LbMasterCli, TenConnectionsAreServedAtATimeAsHaproxysMasterServesThem) {

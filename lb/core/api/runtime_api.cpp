@@ -118,12 +118,9 @@ std::optional<cli::Connection::Answer> RuntimeApi::run(const std::vector<std::st
   }
   if (starts(words, {"show", "cli", "level"})) return answer(fmt::format("{}\n", cli::level_name(level)));
   if (starts(words, {"show", "cli", "sockets"})) {
-    // Every stats socket of the configuration, with its level; all processes (one thread).
+    // Every stats socket with its level, served by all processes (lb runs one thread).
     std::string out = "# socket lvl processes\n";
-    const auto names = process_ ? process_().cli_sockets : std::vector<std::string>{};
-    const auto& sockets = config_.global.stats_sockets;
-    for (std::size_t i = 0; i < names.size() && i < sockets.size(); ++i)
-      out += fmt::format("{} {} all\n", names[i], cli::level_name(sockets[i].level));
+    for (const auto& s : process_ ? process_().cli_sockets : std::vector<std::string>{}) out += s + " all\n";
     return answer(out);
   }
   if (starts(words, {"show", "version"})) return answer(fmt::format("{}\n", stats::kVersion));

@@ -13,9 +13,10 @@ struct IdleNeed {
   void given_back() { --used; }
   // Whether a connection coming back (still counted in `used`) joins the `idle` ones: the first
   // idle one always does, the next ones while the server's connections, in use and idle, stay
-  // within what it was seen to need. HAProxy applies that target when it purges; lb also applies
-  // it here, or every client that reconnects (its first request takes a connection of its own,
-  // `http-reuse safe`) would leave one more idle connection behind until the purge.
+  // within what it was seen to need. HAProxy's srv_add_to_idle_list caps them at
+  // max(used, est_need); lb caps them at the purge's target, max(max_used, est_need), which
+  // keeps more in the first period, before any estimate: HAProxy's sessions hold their own
+  // connection between requests, lb's give it back to the pool and take one again.
   bool keeps(int idle) const { return idle == 0 || used + idle <= std::max(max_used, est_need); }
   // Every pool-purge-delay: how many of the `idle` ones to close (half of what exceeds the
   // need, rounded up); the estimate follows the last period's peak. A pool with none idle is

@@ -18,8 +18,8 @@ struct ProcessInfo {
   int ulimit_n = 0, maxsock = 0, maxconn = 0;
   int current_connections = 0;
   int listeners = 0;
-  // The stats sockets served, in configuration order, as `show cli sockets` names them
-  // ("unix@/run/lb.sock", "ipv4@127.0.0.1:9999", "sockpair@4").
+  // The stats sockets served with their levels, as `show cli sockets` lists them
+  // ("unix@/run/lb.sock admin", "ipv4@127.0.0.1:9999 operator", "sockpair@4 admin").
   std::vector<std::string> cli_sockets;
   bool stopping = false;
   std::string node;  // the host name
