@@ -64,10 +64,11 @@ TEST(LbServerState, ASavedStateSurvivesTheRestartMaintenanceAndDrainIncluded) {
   EXPECT_EQ(w.lb().stop(), 0);
 
   w.start_lb(config(socket, state));
-  EXPECT_THAT(w.lb().stderr_text(),
-              HasSubstr("config : Server be/s1 is DOWN, changed from server-state after a reload. 2 active and 0 backup "
-                        "servers left. 0 sessions active, 0 requeued, 0 remaining in queue."));
-  EXPECT_THAT(w.lb().stderr_text(), HasSubstr("config : Server be/s2 remains in forced drain mode."));
+  EXPECT_TRUE(w.lb().await_stderr("config : Server be/s1 is DOWN, changed from server-state after a reload. 2 active and 0 "
+                                  "backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+                                  kPatience))
+      << w.lb().stderr_text();
+  EXPECT_TRUE(w.lb().await_stderr("config : Server be/s2 remains in forced drain mode.", kPatience)) << w.lb().stderr_text();
   const auto now = cli_ask(socket, "show servers state be\n");
   EXPECT_THAT(now, HasSubstr("\n3 be 1 s1 127.0.0.1 0 1 1 1 "));
   EXPECT_THAT(now, HasSubstr("\n3 be 2 s2 127.0.0.1 2 8 1 1 "));
