@@ -85,6 +85,21 @@ TEST_F(LbRuntimeApi, DrainAndWeightZeroTakeAServerOutOfNewTraffic) {
   EXPECT_EQ(status_of(http(w_.fe_port(), "GET", "/").bytes), 503);
 }
 
+// `set server addr` moves the server's traffic at once: the next request of a kept-alive client
+// goes to the new address, not through the idle connection to the old one.
+TEST_F(LbRuntimeApi, AServerMovedBySetServerAddrIsReachedThereByAKeptAliveClientsNextRequest) {
+  EXPECT_EQ(cli_ask(socket_, "set server be/s2 state maint\n"), "\n");
+  auto c = connect_to(w_.fe_port());
+  ASSERT_EQ(c.error, 0);
+  const std::string get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(send_all(c.fd.get(), get));
+  EXPECT_THAT(read_response(c.fd.get()).bytes, ::testing::EndsWith("hello from s1"));
+  EXPECT_THAT(cli_ask(socket_, fmt::format("set server be/s1 addr 127.0.0.1 port {}\n", w_.mock().port("s2"))),
+              ::testing::HasSubstr("port changed from"));
+  ASSERT_TRUE(send_all(c.fd.get(), get));
+  EXPECT_THAT(read_response(c.fd.get()).bytes, ::testing::EndsWith("hello from s2"));
+}
+
 TEST_F(LbRuntimeApi, TheTcpSocketAtUserLevelAnswersAndRefusesAsHaproxy) {
   auto c = connect_to(tcp_port_);
   ASSERT_EQ(c.error, 0);
