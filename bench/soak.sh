@@ -86,13 +86,8 @@ backend be
 CFG
 }
 
-wait_http() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; return 1; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo gone; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
-# wrk's figures: requests, non-2xx/3xx answers, socket errors (connect + read + write + timeout)
-wrk_requests() { awk '/requests in/ { print $1 }' "$1"; }
-wrk_non2xx() { awk '/Non-2xx or 3xx responses:/ { print $5 }' "$1" | grep . || echo 0; }
-wrk_socket_errors() { awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$1" | grep . || echo 0; }
 
 declare -A total fail non2xx sockerr downs alive rss_first rss_last fds_first fds_last
 for name in lb haproxy; do total[$name]=0 non2xx[$name]=0 sockerr[$name]=0 downs[$name]=0 alive[$name]=yes; done

@@ -33,8 +33,6 @@ for _ in $(seq 400); do grep -qs '^ready$' "$tmp/mock.out" && break; sleep 0.05;
 mock_port=$(awk '$1 == "listening" && $2 == "s1" { n = split($3, a, ":"); print a[n] }' "$tmp/mock.out")
 [[ -n "$mock_port" ]] || { cat "$tmp/mock.out"; echo "bench/takeover.sh: mockserver did not start" >&2; exit 1; }
 
-wait_http() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; return 1; }
-
 declare -A requests non2xx sockerr exited
 takeover() {  # NAME BINARY
   local name=$1 bin=$2 port pid next
@@ -73,9 +71,9 @@ CFG
   wait "$wrk_pid" || true
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  requests[$name]=$(awk '/requests in/ { print $1 }' "$tmp/$name.wrk")
-  non2xx[$name]=$(awk '/Non-2xx or 3xx responses:/ { print $5 }' "$tmp/$name.wrk" | grep . || echo 0)
-  sockerr[$name]=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$tmp/$name.wrk" | grep . || echo 0)
+  requests[$name]=$(wrk_requests "$tmp/$name.wrk")
+  non2xx[$name]=$(wrk_non2xx "$tmp/$name.wrk")
+  sockerr[$name]=$(wrk_socket_errors "$tmp/$name.wrk")
 }
 
 echo "-sf takeover under load: $TAKEOVERS takeovers, one every ${INTERVAL}s, under wrk -t1 -c$CONNS -d${DURATION}s (Connection: close)"
