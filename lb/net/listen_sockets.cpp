@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "lb/core/config/parser.hpp"
+#include "lb/net/stream_endpoint.hpp"
 
 namespace lb::net {
 
@@ -25,17 +26,10 @@ core::InheritedSocket inspect_inherited_socket(int fd) {
   int type = 0;
   socklen_t type_len = sizeof type;
   out.stream = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 && type == SOCK_STREAM;
-  char host[INET6_ADDRSTRLEN] = {};
-  if (ss.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    out.ip = ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host) != nullptr;
-    out.port = ntohs(a->sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-    out.ip = ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host) != nullptr;
-    out.port = ntohs(a->sin6_port);
-  }
-  out.host = host;
+  const auto bound = endpoint_parts(reinterpret_cast<const sockaddr*>(&ss), len);
+  out.ip = !bound.unix_socket && !bound.host.empty();
+  out.host = bound.host;
+  out.port = bound.port;
   return out;
 }
 

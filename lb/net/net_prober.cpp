@@ -13,6 +13,9 @@
 #include <cstring>
 #include <utility>
 
+#include "lb/core/config/values.hpp"
+#include "lb/net/stream_endpoint.hpp"
+
 namespace lb::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -38,19 +41,26 @@ class Session : public std::enable_shared_from_this<Session> {
   // as the connect, as HAProxy sends it, instead of one wake-up later.
   void start(const core::ProbeTarget& target) {
     boost::system::error_code ec;
-    const auto address = asio::ip::make_address(target.host, ec);
-    if (ec) return deliver(boost::system::error_code(EINVAL, boost::system::system_category()));
-    endpoint_ = tcp::endpoint(address, target.port);
+    const auto endpoint = stream_endpoint(target.host, target.port);
+    if (!endpoint) return deliver(boost::system::error_code(EINVAL, boost::system::system_category()));
+    endpoint_ = *endpoint;
+    tcp_ = !core::unix_address(target.host);
     socket_.open(endpoint_.protocol(), ec);
     if (!ec) socket_.non_blocking(true, ec);
-    if (!ec) socket_.set_option(tcp::no_delay(true), ec);  // as HAProxy sets it on every server connection
+    if (!ec && tcp_) socket_.set_option(tcp::no_delay(true), ec);  // as HAProxy sets it on every server connection
     if (ec) return deliver(ec);
-    if (target.delayed_ack) {
+    if (tcp_ && target.delayed_ack) {
       const int off = 0;
       ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off);
     }
     if (::connect(socket_.native_handle(), endpoint_.data(), endpoint_.size()) == 0) return deliver({});
-    if (errno != EINPROGRESS) return deliver(boost::system::error_code(errno, boost::system::system_category()));
+    if (errno != EINPROGRESS) {
+      const std::string why = std::strerror(errno);
+      asio::post(socket_.get_executor(), [self = shared_from_this(), why] {
+        if (auto* events = std::exchange(self->events_, nullptr)) events->on_connect_failed(why, self->tcp_);
+      });
+      return;
+    }
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->look_at_connect(); });
   }
 
@@ -101,7 +111,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return on_connect({});
     if (errno != EALREADY && errno != EINPROGRESS)
       return on_connect(boost::system::error_code(errno, boost::system::system_category()));
-    socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](const boost::system::error_code& ec) {
+    socket_.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](const boost::system::error_code& ec) {
       if (!self->events_) return;
       if (ec) return self->on_connect(ec);
       int err = 0;
@@ -182,8 +192,9 @@ class Session : public std::enable_shared_from_this<Session> {
     events->on_error(os_text(ec));
   }
 
-  tcp::socket socket_;
-  tcp::endpoint endpoint_;
+  StreamSocket socket_;
+  StreamEndpoint endpoint_;
+  bool tcp_ = true;
   core::ProbeEvents* events_;
   bool connected_ = false;
   bool write_in_flight_ = false;

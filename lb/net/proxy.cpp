@@ -33,6 +33,7 @@
 #include "lb/net/listen_sockets.hpp"
 #include "lb/net/log_sink.hpp"
 #include "lb/net/server_response.hpp"
+#include "lb/net/stream_endpoint.hpp"
 
 namespace lb::net {
 namespace asio = boost::asio;
@@ -49,8 +50,6 @@ constexpr Ms kPoolPurgeDelay{5000};
 long ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
-
-std::string endpoint_text(const tcp::endpoint& e) { return core::format_host_port(e.address().to_string(), e.port()); }
 
 // HAProxy's emerg line for a socket the system would not give (sock.c on accept, proto_tcp.c on
 // connect), or "" for a failure that has none.
@@ -107,7 +106,7 @@ struct Conn {
     socket.close(ignored);
   }
 
-  tcp::socket socket;
+  StreamSocket socket;
   asio::steady_timer timer;
   bool expired = false;
   // A server connection's address as it was dialled: once the server has moved (`set server
@@ -167,6 +166,12 @@ Conn::~Conn() {
 
 // ----------------------------------------------------------------------------- shared state
 
+// Who a session serves: the peer's address, and the listener that accepted it.
+struct Client {
+  EndpointParts address;
+  int listener = 0;
+};
+
 struct Proxy::Impl {
   Impl(const core::Config& c, const core::ConnectionLimits& lim, asio::io_context& i, core::Backends& b, LogSink& l,
        core::stats::Traffic& t, const core::Clock& k)
@@ -177,8 +182,9 @@ struct Proxy::Impl {
 
   struct Listener {
     std::size_t frontend;
-    tcp::acceptor acceptor;
-    tcp::endpoint endpoint;
+    int id;  // its frontend's listener number (haproxy's luid, from 1): a UNIX client's name
+    StreamAcceptor acceptor;
+    StreamEndpoint endpoint;
     bool paused = false;  // at a connection limit: no accept pending
     std::string key;      // its name in a ListenSockets handover
   };
@@ -242,11 +248,12 @@ struct Proxy::Impl {
     });
   }
 
-  // The access-log record of a new exchange from `peer` on frontend `fe`, before any routing.
-  core::AccessRecord new_record(const tcp::endpoint& peer, std::size_t fe) const {
+  // The access-log record of a new exchange from `peer` on frontend `fe`, before any routing. A
+  // UNIX socket's client is "unix" and the listener's number, as haproxy logs it.
+  core::AccessRecord new_record(const Client& peer, std::size_t fe) const {
     core::AccessRecord r;
-    r.client = peer.address().to_string();
-    r.client_port = peer.port();
+    r.client = peer.address.unix_socket ? "unix" : peer.address.host;
+    r.client_port = peer.address.unix_socket ? static_cast<std::uint16_t>(peer.listener) : peer.address.port;
     r.frontend = r.backend = config.proxies[fe].name;
     r.server = "<NOSRV>";
     r.date = std::chrono::system_clock::now();
@@ -264,22 +271,21 @@ struct Proxy::Impl {
 
   // A frontend with log targets and no log format tells them of each stream it starts, as
   // haproxy's frontend_accept does: in mode http each request, in mode tcp each connection.
-  void log_stream_start(std::size_t fe, const tcp::socket& s) {
+  void log_stream_start(std::size_t fe, const Client& peer, const StreamSocket& s) {
     const auto& f = config.proxies[fe];
     if (f.httplog || f.tcplog || !log.logs(fe)) return;
-    boost::system::error_code ec;
-    const auto peer = s.remote_endpoint(ec);
-    if (ec) return;
-    const auto local = s.local_endpoint(ec);
-    if (ec) return;
+    const bool http = f.mode == core::Mode::Http;
+    if (peer.address.unix_socket) return log.traffic(fe, core::Severity::Info, core::unix_connect_line(peer.listener, f.name, http));
+    if (peer.address.host.empty()) return;
+    const auto local = local_parts(const_cast<StreamSocket&>(s).native_handle());
+    if (local.host.empty()) return;
     log.traffic(fe, core::Severity::Info,
-                core::connect_line(peer.address().to_string(), peer.port(), local.address().to_string(), local.port(),
-                                   f.name, f.mode == core::Mode::Http));
+                core::connect_line(peer.address.host, peer.address.port, local.host, local.port, f.name, http));
   }
 
   void accept(Listener& l);
   void accept_failed(Listener& l, const boost::system::error_code& ec);
-  void serve(std::size_t frontend, tcp::socket socket);
+  void serve(const Listener& l, StreamSocket socket);
   bool below_limits(std::size_t fe) const { return actconn < limits.maxconn && feconn[fe] < fe_maxconn[fe]; }
   void session_started(std::size_t fe) {
     ++actconn;
@@ -376,27 +382,40 @@ class Connector : public std::enable_shared_from_this<Connector> {
   void attempt() {
     if (allow_reuse_ && reuse_idle(px_, backend_, out_)) return finish();
     px_.traffic.server_attempt({backend_, out_.server}, px_.clock.now());
-    boost::system::error_code ec;
-    const auto address = asio::ip::make_address(px_.backends.address({backend_, out_.server}), ec);
     stream_ = std::make_unique<Conn>(px_.io);
     started_ = Clock::now();
     stream_->dialled_host = px_.backends.address({backend_, out_.server});
     stream_->dialled_port = px_.backends.port({backend_, out_.server});
-    if (ec) return on_connect(asio::error::host_unreachable);
+    const auto endpoint = stream_endpoint(stream_->dialled_host, stream_->dialled_port);
+    if (!endpoint) return on_connect(asio::error::host_unreachable);
     boost::system::error_code no_socket;
-    stream_->socket.open(address.is_v6() ? tcp::v6() : tcp::v4(), no_socket);
+    stream_->socket.open(endpoint->protocol(), no_socket);
+    if (!no_socket) stream_->socket.non_blocking(true, no_socket);
     if (no_socket) return on_no_socket(no_socket);
+    // connect() is called here rather than through Asio, which reports a failure of connect()
+    // itself like any other: haproxy retries that one at once (no turn-around), as nothing was
+    // ever under way (a missing UNIX path, a local route that says unreachable).
+    if (::connect(stream_->socket.native_handle(), endpoint->data(), endpoint->size()) == 0) return on_connect({});
+    if (errno != EINPROGRESS) {
+      stream_.reset();
+      out_.timed_out = false;
+      return retry(false);
+    }
     stream_->deadline(proxy_.timeouts.connect);
-    stream_->socket.async_connect(tcp::endpoint(address, stream_->dialled_port),
-                                  [self = shared_from_this()](const boost::system::error_code& e) { self->on_connect(e); });
+    stream_->socket.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](const boost::system::error_code& e) {
+      if (e) return self->on_connect(e);
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(self->stream_->socket.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
+      self->on_connect(err == 0 ? boost::system::error_code() : boost::system::error_code(err, boost::system::system_category()));
+    });
   }
 
   void on_connect(const boost::system::error_code& ec) {
     if (!ec) {
       out_.connect_ms = ms_since(started_);
       boost::system::error_code ignored;
-      stream_->socket.set_option(tcp::no_delay(true), ignored);
-      stream_->socket.non_blocking(true, ignored);  // for write_then()
+      stream_->socket.set_option(tcp::no_delay(true), ignored);  // a UNIX socket has none: ignored
       stream_->disarm();
       px_.pool({backend_, out_.server}).count_in(*stream_);
       out_.stream = std::move(stream_);
@@ -517,12 +536,12 @@ void write_then(Conn& conn, std::string_view bytes, Then then) {
 // answered in order, so pipelined requests simply wait in the read buffer.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(Proxy::Impl& px, std::size_t fe, tcp::socket socket)
-      : px_(px), fe_(fe), fe_cfg_(px.config.proxies[fe]), client_(std::make_unique<Conn>(px.io)), accepted_(Clock::now()) {
+  HttpSession(Proxy::Impl& px, std::size_t fe, Client peer, StreamSocket socket)
+      : px_(px), fe_(fe), fe_cfg_(px.config.proxies[fe]), client_(std::make_unique<Conn>(px.io)), accepted_(Clock::now()),
+        peer_(std::move(peer)) {
     client_->socket = std::move(socket);
     boost::system::error_code ec;
     client_->socket.non_blocking(true, ec);  // for write_then()
-    peer_ = client_->socket.remote_endpoint(ec);
     px_.session_started(fe_);
     px_.stop_hooks[id_] = [this] {
       if (idle_between_requests_) client_->close();
@@ -625,7 +644,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     first_body_piece_.clear();
     take_body(first_body_piece_);
     if (chunks_.failed()) return answer_and_close(400, {'P', 'R'}, false);
-    px_.log_stream_start(fe_, client_->socket);  // haproxy's stream starts with a parsed head
+    px_.log_stream_start(fe_, peer_, client_->socket);  // haproxy's stream starts with a parsed head
     if (px_.local.wants && px_.local.wants(fe_, req_.head.method, req_.head.target)) {
       local_body_ = first_body_piece_;
       return serve_local();
@@ -654,7 +673,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     r.body = req_.head.chunked ? std::string() : local_body_;
     r.http10 = req_.head.version < 11;
     r.keep_alive = client_wants_keepalive_ && px_.accepting && fe_cfg_.http_conn_mode != core::HttpConnMode::Close;
-    r.from_localhost = peer_.address().is_loopback();
+    // haproxy's LOCALHOST is `src 127.0.0.1/8 ::1`, which a UNIX socket's client has no address to match.
+    boost::system::error_code not_ip;
+    r.from_localhost = !peer_.address.unix_socket && asio::ip::make_address(peer_.address.host, not_ip).is_loopback();
     auto a = px_.local.answer(r);
     settled_ = true;
     client_keepalive_ = !a.close;
@@ -787,7 +808,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // on while the rest of the body follows, as HAProxy reads a server that answers early.
   void forward_request() {
     core::ForwardOptions opts;
-    if (be_cfg_->forwardfor || fe_cfg_.forwardfor) opts.forwarded_for = peer_.address().to_string();
+    // A UNIX socket's client has no address to forward: haproxy adds none.
+    if ((be_cfg_->forwardfor || fe_cfg_.forwardfor) && !peer_.address.unix_socket) opts.forwarded_for = peer_.address.host;
     opts.server_close = !server_keepalive_mode();
     opts.closing = req_.close_after;
     to_server_ = core::forwarded_request_head(req_.head, opts);
@@ -1138,7 +1160,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void close_client() {
     boost::system::error_code ec;
-    client_->socket.shutdown(tcp::socket::shutdown_send, ec);
+    client_->socket.shutdown(asio::socket_base::shutdown_send, ec);
     client_->close();
   }
 
@@ -1149,7 +1171,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool logging_ = fe_cfg_.httplog;
   ConnPtr client_;
   Clock::time_point accepted_;
-  tcp::endpoint peer_;
+  Client peer_;
   bool idle_between_requests_ = false;
   std::string cbuf_;                  // client bytes not yet parsed (pipelined requests wait here)
   std::array<char, 16384> rbuf_{};
@@ -1195,15 +1217,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 // half-closes the other; the session ends when both directions are done or one times out.
 class TcpSession : public std::enable_shared_from_this<TcpSession> {
  public:
-  TcpSession(Proxy::Impl& px, std::size_t fe, tcp::socket socket)
+  TcpSession(Proxy::Impl& px, std::size_t fe, const Client& peer, StreamSocket socket)
       : px_(px), fe_(fe), fe_cfg_(px.config.proxies[fe]), client_(std::make_unique<Conn>(px.io)) {
     client_->socket = std::move(socket);
-    boost::system::error_code ec;
-    const auto peer = client_->socket.remote_endpoint(ec);
     px_.session_started(fe_);
     started_ = Clock::now();
     rec_ = px_.new_record(peer, fe_);
-    px_.log_stream_start(fe_, client_->socket);
+    px_.log_stream_start(fe_, peer, client_->socket);
   }
   ~TcpSession() {
     release_server();
@@ -1292,7 +1312,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
     if (d.done || finished_) return;
     d.done = true;
     boost::system::error_code ignored;
-    d.to->socket.shutdown(tcp::socket::shutdown_send, ignored);
+    d.to->socket.shutdown(asio::socket_base::shutdown_send, ignored);
     if (timeout_cause != '-') {
       rec_.term = {timeout_cause, 'D'};
       return finish();
@@ -1361,21 +1381,22 @@ void Proxy::Impl::accept(Listener& l) {
     l.paused = true;  // session_ended() resumes it
     return;
   }
-  l.acceptor.async_accept([this, &l](const boost::system::error_code& ec, tcp::socket socket) {
+  l.acceptor.async_accept([this, &l](const boost::system::error_code& ec, StreamSocket socket) {
     // A connection accepted before the listener closed is served all the same.
     if (ec) return accepting ? accept_failed(l, ec) : void();
-    serve(l.frontend, std::move(socket));
+    serve(l, std::move(socket));
     if (accepting) accept(l);
   });
 }
 
-void Proxy::Impl::serve(std::size_t frontend, tcp::socket socket) {
+void Proxy::Impl::serve(const Listener& l, StreamSocket socket) {
   boost::system::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-  if (config.proxies[frontend].mode == core::Mode::Http)
-    std::make_shared<HttpSession>(*this, frontend, std::move(socket))->start();
+  socket.set_option(tcp::no_delay(true), ignored);  // a UNIX socket has none: ignored
+  Client peer{peer_parts(socket.native_handle()), l.id};
+  if (config.proxies[l.frontend].mode == core::Mode::Http)
+    std::make_shared<HttpSession>(*this, l.frontend, std::move(peer), std::move(socket))->start();
   else
-    std::make_shared<TcpSession>(*this, frontend, std::move(socket))->start();
+    std::make_shared<TcpSession>(*this, l.frontend, peer, std::move(socket))->start();
 }
 
 // Out of descriptors or memory: HAProxy (sock.c, sock_accept_conn) tells the frontend's log at
@@ -1407,22 +1428,32 @@ bool Proxy::bind_all(ListenSockets* handover, int replacing) {
   for (std::size_t pi = 0; pi < impl_->config.proxies.size(); ++pi) {
     const auto& px = impl_->config.proxies[pi];
     if (!px.has_frontend_role()) continue;
+    int id = 0;
     for (const auto& b : px.binds) {
+      ++id;
       boost::system::error_code ec;
-      asio::ip::address address = asio::ip::address_v4::any();
-      if (!b.host.empty()) address = asio::ip::make_address(b.host, ec);
-      const tcp::endpoint ep(address, b.port);
-      auto l = std::make_unique<Impl::Listener>(Impl::Listener{pi, tcp::acceptor(impl_->io), ep});
-      l->key = b.fd >= 0 ? fmt::format("fd {}", b.fd) : "tcp " + endpoint_text(ep);
-      if (const int fd = handover && !ec ? handover->take(l->key) : -1; fd >= 0) {
+      const auto unix_address = core::unix_address(b.host);
+      // The parser gives address literals only.
+      const auto ep = stream_endpoint(b.host.empty() ? "0.0.0.0" : b.host, b.port).value_or(StreamEndpoint());
+      auto l = std::make_unique<Impl::Listener>(Impl::Listener{pi, id, StreamAcceptor(impl_->io), ep});
+      l->key = b.fd >= 0      ? fmt::format("fd {}", b.fd)
+               : unix_address ? fmt::format("{} {}", unix_address->abstract ? "abns" : "unix", unix_address->path)
+                              : "tcp " + endpoint_text(ep);
+      std::string failure;  // haproxy's words for what failed, where they are not the OS's alone
+      if (const int fd = handover ? handover->take(l->key) : -1; fd >= 0) {
         l->acceptor.assign(ep.protocol(), fd, ec);
       } else if (b.fd >= 0) {
         // `bind fd@N`: the socket lb was started with (systemd's socket activation, a wrapper);
         // listen() again only sets the backlog of one that already listens.
-        if (!ec) l->acceptor.assign(ep.protocol(), b.fd, ec);
+        l->acceptor.assign(ep.protocol(), b.fd, ec);
+        if (!ec) l->acceptor.listen(impl_->fe_maxconn[pi], ec);
+      } else if (unix_address) {
+        l->acceptor.open(ep.protocol(), ec);
+        if (!ec) failure = bind_unix(l->acceptor.native_handle(), *unix_address);
+        if (!failure.empty()) ec.assign(EADDRNOTAVAIL, boost::system::system_category());
         if (!ec) l->acceptor.listen(impl_->fe_maxconn[pi], ec);
       } else {
-        if (!ec) l->acceptor.open(ep.protocol(), ec);
+        l->acceptor.open(ep.protocol(), ec);
         if (!ec) l->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
         // As HAProxy on Linux: another process may listen on the same address, which is how
         // `-sf` takes over from the process it replaces.
@@ -1440,10 +1471,16 @@ bool Proxy::bind_all(ListenSockets* handover, int replacing) {
         }
       }
       if (ec) {
+        // protocol_bind_all(): "Binding [FILE:LINE] for proxy NAME: WHY [WHERE]".
+        // An abstract name starts with a NUL, where haproxy's "[%s]" stops.
+        const std::string path = unix_address && !unix_address->abstract ? unix_address->path : "";
+        const std::string why =
+            !failure.empty() ? fmt::format("{} [{}]", failure, path)
+            : unix_address   ? fmt::format("cannot bind UNIX socket ({}) [{}]", std::strerror(ec.value()), path)
+                             : fmt::format("cannot bind socket ({}) for [{}]", std::strerror(ec.value()), endpoint_text(ep));
         impl_->log.process(core::Severity::Alert,
-                           fmt::format("Starting {} {}: cannot bind socket ({}) [{}]",
-                                       px.kind == core::ProxyKind::Listen ? "proxy" : "frontend", px.name,
-                                       std::strerror(ec.value()), endpoint_text(ep)));
+                           fmt::format("Binding [{}:{}] for {} {}: {}", b.pos.file, b.pos.line,
+                                       px.kind == core::ProxyKind::Listen ? "proxy" : "frontend", px.name, why));
         ok = false;
         continue;
       }
@@ -1485,9 +1522,9 @@ void Proxy::stop_accepting() {
     boost::system::error_code ec;
     l->acceptor.non_blocking(true, ec);
     while (!ec) {
-      tcp::socket queued(impl_->io);
+      StreamSocket queued(impl_->io);
       l->acceptor.accept(queued, ec);
-      if (!ec) impl_->serve(l->frontend, std::move(queued));
+      if (!ec) impl_->serve(*l, std::move(queued));
     }
     l->acceptor.close(ec);
   }

@@ -18,8 +18,10 @@
 #include <cstring>
 #include <list>
 
+#include "lb/core/config/values.hpp"
 #include "lb/net/listen_sockets.hpp"
 #include "lb/net/log_sink.hpp"
+#include "lb/net/stream_endpoint.hpp"
 
 namespace lb::net {
 namespace asio = boost::asio;
@@ -163,27 +165,10 @@ namespace {
 // A bound socket as `show cli sockets` names it (cli.c, cli_io_handler_show_cli_sock):
 // "unix@PATH", "abns@NAME", "ipv4@ADDR:PORT", "ipv6@[ADDR]:PORT".
 std::string cli_socket_name(int fd) {
-  sockaddr_storage a{};
-  socklen_t len = sizeof(a);
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return "unknown";
-  char text[INET6_ADDRSTRLEN] = {};
-  if (a.ss_family == AF_INET) {
-    const auto& v4 = reinterpret_cast<const sockaddr_in&>(a);
-    ::inet_ntop(AF_INET, &v4.sin_addr, text, sizeof(text));
-    return fmt::format("ipv4@{}:{}", text, ntohs(v4.sin_port));
-  }
-  if (a.ss_family == AF_INET6) {
-    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(a);
-    ::inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof(text));
-    return fmt::format("ipv6@[{}]:{}", text, ntohs(v6.sin6_port));
-  }
-  if (a.ss_family == AF_UNIX) {
-    const auto& un = reinterpret_cast<const sockaddr_un&>(a);
-    const std::size_t n = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
-    if (n > 0 && un.sun_path[0] == '\0') return "abns@" + std::string(un.sun_path + 1, ::strnlen(un.sun_path + 1, n - 1));
-    return "unix@" + std::string(un.sun_path, ::strnlen(un.sun_path, n));
-  }
-  return "unknown";
+  const auto bound = local_parts(fd);
+  if (bound.host.empty()) return "unknown";
+  if (bound.unix_socket) return bound.host;
+  return (bound.host.find(':') != std::string::npos ? "ipv6@" : "ipv4@") + core::format_host_port(bound.host, bound.port);
 }
 
 }  // namespace
@@ -238,17 +223,17 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
       if (const int fd = handover ? handover->take(l.key) : -1; fd >= 0) {
         l.local->assign(ep.protocol(), fd, ec);
       } else {
-        // HAProxy replaces a socket file left by an earlier process.
-        ::unlink(sock.path.c_str());
         l.local->open(ep.protocol(), ec);
-        if (!ec) l.local->bind(ep, ec);
+        if (!ec) {
+          where = bind_unix(l.local->native_handle(), core::UnixAddress{sock.path, false}, sock.mode);
+          if (!where.empty()) ec.assign(EADDRNOTAVAIL, boost::system::system_category());
+        }
         if (!ec) l.local->listen(asio::socket_base::max_listen_connections, ec);
       }
-      if (!ec && sock.mode && ::chmod(sock.path.c_str(), static_cast<mode_t>(*sock.mode)) != 0)
-        ec.assign(errno, boost::system::system_category());
       struct stat st {};
       if (!ec && ::stat(sock.path.c_str(), &st) == 0) l.inode = st.st_ino;
-      where = fmt::format("cannot bind UNIX socket ({}) [{}]", std::strerror(ec.value()), sock.path);
+      where = fmt::format("{} [{}]", where.empty() ? fmt::format("cannot bind UNIX socket ({})", std::strerror(ec.value())) : where,
+                          sock.path);
     } else {
       l.inet = std::make_unique<tcp::acceptor>(impl_->io);
       const tcp::endpoint ep(asio::ip::make_address(sock.host, ec), sock.port);

@@ -203,7 +203,13 @@ TEST_F(LbCommandLine, ADaemonThatCannotBindFailsWhereItWasStarted) {
   const auto ha = run_to_exit(kHaproxy, {"-D", "-f", cfg.string()});
   EXPECT_EQ(ha.code, 1) << ha.err;
   EXPECT_EQ(lb.code, 1) << lb.err;
-  EXPECT_THAT(lb.err, HasSubstr("Starting frontend fe: cannot bind socket"));
+  // haproxy's alert, word for word: "Binding [FILE:LINE] for frontend fe: cannot bind socket (...) for [ADDR]".
+  const auto binding = [](const std::string& err) {
+    const auto at = err.find("Binding [");
+    return at == std::string::npos ? std::string() : err.substr(at, err.find('\n', at) - at);
+  };
+  EXPECT_THAT(binding(lb.err), HasSubstr("for frontend fe: cannot bind socket (Address already in use) for [127.0.0.1:"));
+  EXPECT_EQ(binding(lb.err), binding(ha.err));
   EXPECT_FALSE(std::filesystem::exists(pidfile));
   ::close(taken);
 }

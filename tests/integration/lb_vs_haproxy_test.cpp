@@ -71,6 +71,8 @@ class Differential : public ::testing::Test {
     Child child;
     std::map<std::string, int> ports;  // frontend -> port
     std::string socket;                // {{sock}}: its Runtime API socket
+    std::filesystem::path dir;         // {{dir}}
+    std::string abstract_name;         // {{abns}}
   };
 
   // Starts `bin` on `cfg` with {{fe:NAME}} replaced by fresh ports and {{NAME}} by mock ports.
@@ -87,6 +89,12 @@ class Differential : public ::testing::Test {
       cfg = std::regex_replace(cfg, std::regex("\\{\\{" + n + "\\}\\}"), std::to_string(mock.port(n)));
     b.socket = (dir_.path() / fmt::format("api{}.sock", configs_ + 1)).string();
     cfg = std::regex_replace(cfg, std::regex(R"(\{\{sock\}\})"), b.socket);
+    // {{dir}}: a directory of the balancer's own; {{abns}}: an abstract socket name of its own.
+    b.dir = dir_.path() / fmt::format("b{}", configs_ + 1);
+    std::filesystem::create_directories(b.dir);
+    b.abstract_name = fmt::format("lbh-{}-{}", ::getpid(), configs_ + 1);
+    cfg = std::regex_replace(cfg, std::regex(R"(\{\{dir\}\})"), b.dir.string());
+    cfg = std::regex_replace(cfg, std::regex(R"(\{\{abns\}\})"), b.abstract_name);
     const auto path = dir_.write(fmt::format("cfg{}.cfg", ++configs_), cfg);
     b.child = Child::start(bin, {"-db", "-f", path.string()}, {.ready_line = ""});
     for (const auto& [fe, port] : b.ports) EXPECT_TRUE(wait_listening(port)) << bin << " " << fe << ": " << b.child.stderr_text();
@@ -743,6 +751,134 @@ TEST_F(Differential, HealthChecksGiveTheSameStateLinesInTheSameOrderAndRequestsT
   EXPECT_EQ(send_all_requests(lb), send_all_requests(hx));
 }
 
+
+constexpr std::string_view kUnixConfig = R"(global
+    log stdout format raw local0
+    stats socket {{sock}} level admin
+defaults
+    log global
+    mode http
+    option httplog
+    option dontlognull
+    timeout connect 1s
+    timeout client 2s
+    timeout server 2s
+frontend viapath
+    bind 127.0.0.1:{{fe:viapath}}
+    default_backend path
+frontend viaabns
+    bind 127.0.0.1:{{fe:viaabns}}
+    default_backend abstract
+frontend nowhere
+    bind 127.0.0.1:{{fe:nowhere}}
+    default_backend missing
+listen inner
+    bind unix@{{dir}}/inner.sock
+    bind abns@{{abns}}
+    server app 127.0.0.1:{{app}}
+backend path
+    server p1 unix@{{dir}}/inner.sock check inter 200ms
+backend abstract
+    server a1 abns@{{abns}} check inter 200ms
+backend missing
+    server m1 unix@{{dir}}/missing.sock
+backend checked
+    server c1 unix@{{dir}}/missing.sock check inter 200ms
+    server c2 abns@{{abns}}-gone check inter 200ms
+)";
+
+// An httplog line with what varies between runs masked: the client's port (a UNIX client's
+// listener number stays), the date, the connection counters, and timers down to whether they
+// were set (-1) or not.
+std::string masked_httplog(const std::string& line) {
+  static const std::regex kLine(
+      R"(^(unix:[0-9]+|[0-9.]+):?([0-9]*) \[[^\]]+\] (\S+ \S+) ([-0-9/]+) (\S+ \S+ \S+ \S+ \S+) [0-9]+/[0-9]+/[0-9]+/[0-9]+/([0-9]+) (.*)$)");
+  std::smatch m;
+  if (!std::regex_match(line, m, kLine)) return "unparsed: " + line;
+  const auto timers = std::regex_replace(m[4].str(), std::regex("[0-9]+"), "N");
+  return fmt::format("{} [date] {} {} {} ac/fc/bc/sc/{} {}", m[1].str(), m[3].str(), timers, m[5].str(), m[6].str(), m[7].str());
+}
+
+// A request over a UNIX stream socket, to the end of the answer (the server closes).
+std::string request_over_unix(const std::string& path, std::string_view request) {
+  Fd fd = connect_unix(path);
+  if (!fd) return "(no connection)";
+  send_all(fd.get(), request);
+  return read_to_end(fd.get(), kPatience).bytes;
+}
+
+// UNIX stream sockets, by path and in the abstract namespace, as listeners and as servers: the
+// answers, the httplog lines (a UNIX client is "unix:N", N the listener's number), the checks'
+// DOWN lines for a missing path and an unbound name (socket errors, as connect() fails at once),
+// the 503 for a server whose path is missing (retried without turn-around), and what the
+// Runtime API shows and refuses for such servers, all as haproxy gives them.
+TEST_F(Differential, UnixAndAbstractSocketsListenAndServeAsHaproxys) {
+  Mock mock({"--listen", "app=127.0.0.1:0"});
+  auto hx = start(haproxy_bin(), std::string(kUnixConfig), mock, {"app"});
+  auto lb = start(LB_BIN, std::string(kUnixConfig), mock, {"app"});
+  struct Seen {
+    std::vector<std::string> states, logs, answers, cli;
+  };
+  auto play = [&](Balancer& b) {
+    Seen seen;
+    auto next_line = [&] { return b.child.await_line("", kPatience).value_or("(none)"); };
+    for (int i = 0; i < 3; ++i) seen.states.push_back(without_duration(next_line()));
+    std::sort(seen.states.begin(), seen.states.end());
+    const std::string get = "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    seen.answers.push_back(served_by(request_once(b.ports.at("viapath"), get)));
+    seen.answers.push_back(served_by(request_once(b.ports.at("viaabns"), get)));
+    const auto failed = request_once(b.ports.at("nowhere"), get);
+    seen.answers.push_back(fmt::format("{} {}", status_of(failed.bytes), body_of(failed.bytes).size()));
+    seen.answers.push_back(served_by(Received{request_over_unix((b.dir / "inner.sock").string(), get)}));
+    // Two lines per proxied request (inner's, then the frontend's), one each for the others.
+    for (int i = 0; i < 6; ++i) {
+      const auto line = next_line();
+      seen.logs.push_back(masked_httplog(line));
+      // A connect() that fails at once is retried without the 1 s turn-around: 3 retries in no time.
+      static const std::regex kTotal(R"( nowhere missing/m1 [-0-9]+/[-0-9]+/[-0-9]+/[-0-9]+/([0-9]+) )");
+      if (std::smatch m; std::regex_search(line, m, kTotal)) seen.answers.push_back(std::stol(m[1]) < 1000 ? "Tt < 1s" : line);
+    }
+    std::sort(seen.logs.begin(), seen.logs.end());
+    const auto stat = cli_ask(b.socket, "show stat\n");
+    std::istringstream rows(stat);
+    for (std::string row; std::getline(rows, row);) {
+      std::vector<std::string> f;
+      std::stringstream fields(row);
+      for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+      if (f.size() > 73 && (f[1] == "p1" || f[1] == "a1" || f[1] == "m1" || f[1] == "c1" || f[1] == "c2"))
+        seen.cli.push_back(fmt::format("{}/{} {} addr={}", f[0], f[1], f[17], f[73]));
+    }
+    std::istringstream state(cli_ask(b.socket, "show servers state\n"));
+    for (std::string row; std::getline(state, row);) {
+      if (row.empty() || row[0] == '#' || row.find(' ') == std::string::npos) continue;
+      // The seconds since the last change (field 10) tell the two runs' timing apart.
+      seen.cli.push_back(std::regex_replace(row, std::regex("^((\\S+ ){9})\\S+"), "$1T"));
+    }
+    std::istringstream conns(cli_ask(b.socket, "show servers conn path\n"));
+    for (std::string row; std::getline(conns, row);)
+      if (row.starts_with("path/")) seen.cli.push_back(row.substr(0, row.find(" - ")));
+    seen.cli.push_back(cli_ask(b.socket, "set server path/p1 addr 127.0.0.1\n"));
+    seen.cli.push_back(cli_ask(b.socket, "set server missing/m1 addr 127.0.0.1 port 80\n"));
+    return seen;
+  };
+  const auto want = play(hx);
+  const auto got = play(lb);
+  using ::testing::Contains;
+  using ::testing::HasSubstr;
+  EXPECT_THAT(want.states, Contains(HasSubstr("Server checked/c1 is DOWN, reason: Socket error, info: \"General socket "
+                                              "error (No such file or directory)\", check duration: Nms.")));
+  EXPECT_THAT(want.states, Contains(HasSubstr("Server checked/c2 is DOWN, reason: Socket error, info: \"General socket "
+                                              "error (Connection refused)\"")));
+  EXPECT_EQ(got.states, want.states);
+  EXPECT_EQ(want.answers, (std::vector<std::string>{"app", "app", "503 107", "app", "Tt < 1s"}));
+  EXPECT_EQ(got.answers, want.answers);
+  EXPECT_THAT(want.logs, Contains(HasSubstr("unix:1 [date] inner inner/app")));
+  EXPECT_THAT(want.logs, Contains(HasSubstr("unix:2 [date] inner inner/app")));
+  EXPECT_THAT(want.logs, Contains(HasSubstr("nowhere missing/m1 N/N/-N/-N/N 503 217 - - SC-- ac/fc/bc/sc/3")));
+  EXPECT_EQ(got.logs, want.logs);
+  EXPECT_THAT(want.cli, Contains("path/p1 UP addr=unix"));
+  EXPECT_EQ(got.cli, want.cli);
+}
 
 // A syslog server's end: a UDP socket on loopback.
 class UdpSink {

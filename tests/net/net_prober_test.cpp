@@ -2,10 +2,14 @@
 // is gone, OS error texts) against a real acceptor in the same io_context.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -29,6 +33,9 @@ struct Recorder final : core::ProbeEvents {
   void on_data(std::string_view b) override { events.push_back("data:" + std::string(b)); }
   void on_peer_closed() override { events.push_back("closed"); }
   void on_error(std::string_view e) override { events.push_back("error:" + std::string(e)); }
+  void on_connect_failed(std::string_view e, bool tcp) override {
+    events.push_back(fmt::format("{} connect failed:{}", tcp ? "tcp" : "unix", e));
+  }
 };
 
 class NetProberOnLoopback : public ::testing::Test {
@@ -124,6 +131,46 @@ TEST_F(NetProberOnLoopback, NoEventAfterTheHandleIsDestroyedWhileConnecting) {
   io_.restart();
   io_.run_for(std::chrono::milliseconds(20));
   EXPECT_TRUE(rec_.events.empty());
+}
+
+// UNIX sockets, by path and in the abstract namespace: connect() answers at once, so a missing
+// path or an abstract name nobody binds is a failure of connect() itself, which HAProxy calls a
+// socket error rather than a layer-4 one.
+TEST_F(NetProberOnLoopback, AUnixPathIsConnectedAndAMissingOneFailsInConnectItself) {
+  const std::string path = fmt::format("/tmp/lbh-prober-{}.sock", ::getpid());
+  ::unlink(path.c_str());
+  asio::local::stream_protocol::acceptor unix_acceptor(io_, asio::local::stream_protocol::endpoint(path));
+  auto conn = prober_.connect({"unix@" + path, 0}, rec_);
+  run_until([&] { return !rec_.events.empty(); });
+  EXPECT_EQ(rec_.events, (std::vector<std::string>{"connected"}));
+  conn.reset();
+  unix_acceptor.close();
+  ::unlink(path.c_str());
+  rec_.events.clear();
+  conn = prober_.connect({"unix@" + path, 0}, rec_);
+  EXPECT_TRUE(rec_.events.empty());  // never from inside connect()
+  run_until([&] { return !rec_.events.empty(); });
+  EXPECT_EQ(rec_.events, (std::vector<std::string>{"unix connect failed:No such file or directory"}));
+}
+
+TEST_F(NetProberOnLoopback, AnAbstractNameIsReachedZeroPaddedAsHaproxyBindsIt) {
+  const std::string name = fmt::format("lbh-prober-{}", ::getpid());
+  auto conn = prober_.connect({"abns@" + name, 0}, rec_);
+  run_until([&] { return !rec_.events.empty(); });
+  EXPECT_EQ(rec_.events, (std::vector<std::string>{"unix connect failed:Connection refused"}));
+  conn.reset();
+  rec_.events.clear();
+  // Bound as HAProxy binds abns@NAME: the name, then NULs to the end of sun_path.
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  std::copy(name.begin(), name.end(), un.sun_path + 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&un), sizeof un), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  conn = prober_.connect({"abns@" + name, 0}, rec_);
+  run_until([&] { return !rec_.events.empty(); });
+  EXPECT_EQ(rec_.events, (std::vector<std::string>{"connected"}));
+  ::close(fd);
 }
 
 }  // namespace

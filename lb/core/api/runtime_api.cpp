@@ -54,8 +54,10 @@ bool starts(const std::vector<std::string>& words, std::initializer_list<std::st
   return true;
 }
 
-// What `show servers state` prints for an address: the literal, or the unset address.
+// What `show servers state` prints for an address: the literal, the unset address, or "-" for
+// a UNIX socket (haproxy's addr_to_str knows IP families only).
 std::string shown_address(const std::string& address, AddressFamily family) {
+  if (unix_address(address)) return "-";
   if (!address.empty()) return address;
   return family == AddressFamily::V6 ? "::" : "0.0.0.0";
 }
@@ -213,7 +215,7 @@ std::string RuntimeApi::servers_state(const std::vector<std::string>& words, boo
         continue;
       }
       const bool srv_record = !sv.host.empty() && sv.host.front() == '_';
-      const bool named = !is_ip_literal(sv.host) && !sv.host.empty() && !srv_record;
+      const bool named = !is_address_literal(sv.host) && !sv.host.empty() && !srv_record;
       const long since = static_cast<long>(
           std::chrono::duration_cast<std::chrono::seconds>(now - st.last_change).count());
       // CHK_ST_CONFIGURED 0x02, ENABLED 0x04, PAUSED 0x08 (enabled, in maintenance), INPROGRESS 0x01
@@ -359,6 +361,10 @@ std::string RuntimeApi::set_address(ServerKey key, std::string_view addr, std::o
   const std::string wanted = addr == "*" ? std::string("0.0.0.0") : std::string(addr);
   if (!is_ip_literal(wanted)) {
     msg = fmt::format("Invalid addr '{}'", addr);
+    return finish();
+  }
+  if (unix_address(address)) {
+    msg = "Update for the current server address family is only supported through configuration file";
     return finish();
   }
   const std::string current = shown_address(address, sv.family);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "lb/core/check/check_run.hpp"
+#include "lb/core/config/values.hpp"
 
 namespace lb::core {
 
@@ -16,7 +17,7 @@ std::optional<ProbeTarget> check_target(const ServerConfig& server, const CheckS
   if (spec.kind == CheckKind::TcpCheck && !spec.tcp_rules.empty() &&
       spec.tcp_rules.front().kind == TcpCheckRule::Kind::Connect && spec.tcp_rules.front().port)
     t.port = *spec.tcp_rules.front().port;
-  if (t.port == 0) return std::nullopt;
+  if (t.port == 0 && !unix_address(t.host)) return std::nullopt;  // a UNIX socket needs no port
   return t;
 }
 
@@ -62,6 +63,9 @@ struct CheckEngine::Impl {
     }
     void on_error(std::string_view os_error) override {
       if (!run.done()) engine.finish(server, run.on_error(os_error));
+    }
+    void on_connect_failed(std::string_view os_error, bool tcp) override {
+      if (!run.done()) engine.finish(server, run.on_connect_failed(os_error, tcp));
     }
     void on_data_then_error(std::string_view bytes, std::string_view os_error) override {
       if (!run.done()) engine.finish(server, run.on_data_then_error(bytes, os_error));

@@ -9,7 +9,8 @@
 namespace lb::core {
 
 // Where a check connects: an IPv4/IPv6 address literal (names are resolved before the engine
-// starts, as HAProxy resolves them once at start-up) and a port.
+// starts, as HAProxy resolves them once at start-up) and a port, or a UNIX socket in
+// UnixAddress's form ("unix@PATH", "abns@NAME"; the port unused).
 struct ProbeTarget {
   std::string host;
   std::uint16_t port = 0;
@@ -31,6 +32,10 @@ class ProbeEvents {
   virtual void on_peer_closed() = 0;
   // The OS error text, as strerror() gives it: "Connection refused", "No route to host", ...
   virtual void on_error(std::string_view os_error) = 0;
+  // connect() itself failed, at once (a local route says unreachable, a UNIX path is missing):
+  // no handshake was ever under way. `tcp`: a TCP socket, which HAProxy counts as connecting
+  // even then (a UNIX one it does not).
+  virtual void on_connect_failed(std::string_view os_error, bool tcp) = 0;
   // One read that brought bytes and then hit the error: a reset right behind the data.
   virtual void on_data_then_error(std::string_view bytes, std::string_view os_error) {
     on_data(bytes);

@@ -33,10 +33,11 @@ struct LogTarget {
 };
 
 struct Bind {
-  std::string host;  // empty = all addresses
+  std::string host;  // empty = all addresses; a UNIX socket as UnixAddress writes it ("unix@PATH", "abns@NAME")
   std::uint16_t port = 0;
   int fd = -1;       // `bind fd@N`: the listening socket lb was started with (host and port are its own)
-  bool operator==(const Bind&) const = default;
+  SourcePos pos;     // where it was declared, for the alert of a bind that fails; not part of its value
+  bool operator==(const Bind& o) const { return host == o.host && port == o.port && fd == o.fd; }
 };
 
 // How the HTTP side treats connections (option http-keep-alive, the default, http-server-close,
@@ -140,7 +141,7 @@ enum class AddressFamily { Any, V4, V6 };  // an `ipv4@`/`ipv6@`-style prefix's 
 
 struct ServerConfig {
   std::string name;
-  std::string host;  // an IPv4/IPv6 literal or a name resolved at start-up
+  std::string host;  // an IPv4/IPv6 literal, a name resolved at start-up, or a UNIX socket ("unix@PATH", "abns@NAME")
   std::uint16_t port = 0;
   ServerSettings settings;
   SourcePos pos;

@@ -1001,8 +1001,11 @@ class Parser {
         const auto inherited = inherited_socket(*a);
         if (const auto why = unusable_descriptor(*a, inherited)) return alert("'bind' : " + *why);
         if (a->socket_pair) return alert(fmt::format("'bind' : socket pairs ('{}') are not supported by lb", one));
-        if (!inherited.ip) return alert(fmt::format("'bind' : UNIX sockets ('{}') are not supported by lb", one));
-        p.binds.push_back({inherited.host, inherited.port, a->fd});
+        p.binds.push_back({inherited.host, inherited.port, a->fd, pos()});
+        continue;
+      }
+      if (a->kind == SocketAddress::Kind::UnixPath) {
+        p.binds.push_back({unix_host({a->host, a->abstract}), 0, -1, pos()});
         continue;
       }
       if (*a->port == 0) return alert("'bind' : invalid port '0'");
@@ -1015,7 +1018,7 @@ class Parser {
       }
       note_loose_port(*a, "bind");
       const int last = a->port_last ? a->port_last : *a->port;
-      for (int port = *a->port; port <= last; ++port) p.binds.push_back({host, static_cast<std::uint16_t>(port)});
+      for (int port = *a->port; port <= last; ++port) p.binds.push_back({host, static_cast<std::uint16_t>(port), -1, pos()});
     }
   }
 
@@ -1451,7 +1454,8 @@ class Parser {
     const auto a = server_address(w[2], who);
     if (!a) return;
     if (w[2].empty()) return alert(fmt::format("{}invalid address: '{}'.", who, w[2]), Form::Bracketed);
-    s.host = a->host.empty() ? (a->family == AddressFamily::V6 ? "::" : "0.0.0.0") : a->host;
+    if (a->kind == SocketAddress::Kind::UnixPath) s.host = unix_host({a->host, a->abstract});
+    else s.host = a->host.empty() ? (a->family == AddressFamily::V6 ? "::" : "0.0.0.0") : a->host;
     // No host (":6378") stands for the address any; so it prints, and so it reads back.
     s.host_as_written = !a->host.empty() ? a->host_as_written : s.host == "::" ? "[::]" : s.host;
     s.family = a->family;
@@ -1459,7 +1463,7 @@ class Parser {
     note_loose_port(*a, "server");
     s.settings = p.default_server;
     if (!server_params(w.subspan(3), s.settings, who, s.name)) return;
-    if (s.settings.resolvers_set && !is_ip_literal(s.host) && !valid_dns_name(s.host))
+    if (s.settings.resolvers_set && !is_address_literal(s.host) && !valid_dns_name(s.host))
       return alert(fmt::format("{}Can't create DNS resolution for server '{}'", who, s.name), Form::Bracketed);
     p.servers.push_back(std::move(s));
   }
@@ -1838,6 +1842,10 @@ class Parser {
         const bool v6 = s.host.find(':') != std::string::npos;
         if (is_ip_literal(s.host) && (s.family == AddressFamily::Any || (s.family == AddressFamily::V6) == v6)) {
           s.start_address = canonical_ip(s.host);
+          continue;
+        }
+        if (unix_address(s.host)) {
+          s.start_address = s.host;
           continue;
         }
         const std::string who = fmt::format("'server {}/{}' : ", p.name, s.name);

@@ -56,7 +56,7 @@ struct InheritedSocket {
   std::string error;  // strerror() of a failed getsockname(): not a socket, or not open
   bool stream = false;
   bool ip = false;    // AF_INET/AF_INET6 (else a UNIX socket)
-  std::string host;   // its local address, for an IP socket
+  std::string host;   // its local address: an IP literal, or a UNIX socket as UnixAddress writes it
   std::uint16_t port = 0;
 };
 

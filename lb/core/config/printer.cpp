@@ -94,7 +94,9 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
   out += fmt::format("\n{} {}\n", kind_name(p.kind), quote_word(p.name));
   line(p.mode == Mode::Http ? "mode http" : "mode tcp");
   for (const auto& b : p.binds)
-    line("bind " + (b.fd >= 0 ? fmt::format("fd@{}", b.fd) : quote_word(format_host_port(b.host.empty() ? "*" : b.host, b.port))));
+    line("bind " + (b.fd >= 0           ? fmt::format("fd@{}", b.fd)
+                    : unix_address(b.host) ? quote_word(b.host)
+                                           : quote_word(format_host_port(b.host.empty() ? "*" : b.host, b.port))));
   if (p.log_global) line("log global");
   if (!p.log_tag.empty()) line("log-tag " + quote_word(p.log_tag));
   for (const auto& l : p.logs) line(log_line(l));
@@ -182,8 +184,10 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
     }
     for (const auto& s : p.servers)
       line(fmt::format("server {} {}{}", quote_word(s.name),
-                       quote_word(std::string(family_prefix(s.family)) +
-                                  format_host_port(s.host, s.port ? std::optional<std::uint16_t>(s.port) : std::nullopt)),
+                       quote_word(unix_address(s.host) ? s.host
+                                                       : std::string(family_prefix(s.family)) +
+                                                             format_host_port(s.host, s.port ? std::optional<std::uint16_t>(s.port)
+                                                                                              : std::nullopt)),
                        server_settings(s.settings)));
   }
 }

@@ -207,6 +207,16 @@ constexpr std::array kPrefixes{
 
 }  // namespace
 
+std::string unix_host(const UnixAddress& a) { return (a.abstract ? "abns@" : "unix@") + a.path; }
+
+std::optional<UnixAddress> unix_address(std::string_view host) {
+  if (host.starts_with("unix@")) return UnixAddress{std::string(host.substr(5)), false};
+  if (host.starts_with("abns@")) return UnixAddress{std::string(host.substr(5)), true};
+  return std::nullopt;
+}
+
+bool is_address_literal(std::string_view host) { return is_ip_literal(host) || unix_address(host); }
+
 std::string_view family_prefix(AddressFamily f) {
   switch (f) {
     case AddressFamily::V4: return "ipv4@";
@@ -260,8 +270,13 @@ ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUs
   const bool datagram_use = use == AddressUse::Log || use == AddressUse::Nameserver;
   if (dgram && !datagram_use) return fail(fmt::format("dgram-type address not acceptable in '{}'", whole));
   if (out.kind == SocketAddress::Kind::UnixPath) {
-    if (use != AddressUse::Log || prefix == "abns@")
+    out.abstract = prefix == "abns@";
+    if (use == AddressUse::Nameserver || (use == AddressUse::Log && out.abstract))
       return fail(fmt::format("UNIX and abstract sockets ('{}') are not supported by lb", whole));
+    // str2sa_range(): a path leaves room for the ".PID.tmp" a bind renames from (sun_path less
+    // its NUL, less 10); an abstract name has the whole of sun_path but its leading NUL.
+    const std::size_t max_length = out.abstract ? 107 : 97;
+    if (rest.size() > max_length) return fail(fmt::format("socket path '{}' too long (max {})", whole, max_length));
     out.host = std::string(rest);
     return out;
   }

@@ -54,8 +54,8 @@ std::string format_host_port(std::string_view host, std::optional<std::uint16_t>
 // A `bind`, `server` or `log` address as HAProxy's str2sa_range() reads it: an optional
 // `stream+`/`dgram+` and family prefix (`ipv4@`, `ipv6@`, `tcp@`, `udp4@`, `unix@`, `fd@`, ...), a
 // host (empty = any) and a port whose rules depend on the use. Errors carry HAProxy's words
-// ("invalid address: '::1' in 'ipv4@::1:80'"); forms lb cannot serve (unix sockets, inherited
-// file descriptors, port offsets) are refused by name.
+// ("invalid address: '::1' in 'ipv4@::1:80'"); forms lb cannot serve (port offsets, unix
+// datagram sockets outside `log`) are refused by name.
 enum class AddressUse { Bind, Server, Log, Nameserver };
 struct SocketAddress {
   enum class Kind { Ip, UnixPath, Fd };
@@ -69,6 +69,7 @@ struct SocketAddress {
   std::string loose_port;                     // the port as written when haproxy reads it loosely ("80x")
   int fd = -1;                                // Fd: the descriptor's number
   bool socket_pair = false;                   // Fd: `sockpair@N` rather than `fd@N`
+  bool abstract = false;                      // UnixPath: `abns@NAME`, a name in Linux's abstract namespace
 };
 // `variables`: what "$NAME"/"${NAME}" in the address read (env_expand); messages quote the text
 // as written.
@@ -76,6 +77,20 @@ ValueResult<SocketAddress> parse_socket_address(std::string_view text, AddressUs
                                                 const VariableLookup& variables = {});
 // Whether `host` is an IPv4 or IPv6 address literal (no brackets), not a name.
 bool is_ip_literal(std::string_view host);
+
+// A UNIX stream socket, as a bind's or a server's host carries it: "unix@PATH" (a file) or
+// "abns@NAME" (Linux's abstract namespace), so that one string names any address a stream
+// socket can have, the IP literal being the other form.
+struct UnixAddress {
+  std::string path;  // the file, or the abstract name
+  bool abstract = false;
+  bool operator==(const UnixAddress&) const = default;
+};
+std::string unix_host(const UnixAddress& a);
+// nullopt when `host` is no "unix@"/"abns@" form (an IP literal or a name).
+std::optional<UnixAddress> unix_address(std::string_view host);
+// An address literal of either kind: nothing to resolve.
+bool is_address_literal(std::string_view host);
 // A `resolve-net` network: "10.0.0.0/8", "10.0.0.0/255.0.0.0" or "fd00::/8"; a bare address
 // is itself. nullopt for anything else (a dotted mask only for IPv4, a prefix of 0..32 / 0..128).
 struct Network {

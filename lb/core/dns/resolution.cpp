@@ -162,7 +162,7 @@ struct ServerResolution::Impl {
       if (!px.has_backend_role()) continue;
       for (std::size_t si = 0; si < px.servers.size(); ++si) {
         const auto& sv = px.servers[si];
-        if (!sv.settings.resolvers_set || sv.host.empty() || is_ip_literal(sv.host)) continue;
+        if (!sv.settings.resolvers_set || sv.host.empty() || is_address_literal(sv.host)) continue;
         const auto section = section_index(sv.settings.resolvers);
         if (!section) continue;
         auto req = std::make_unique<Requester>();

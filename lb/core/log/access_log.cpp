@@ -63,4 +63,8 @@ std::string connect_line(std::string_view client, std::uint16_t client_port, std
                      http ? "HTTP" : "TCP");
 }
 
+std::string unix_connect_line(int listener_id, std::string_view frontend, bool http) {
+  return fmt::format("Connect to unix:{} ({}/{})", listener_id, frontend, http ? "HTTP" : "TCP");
+}
+
 }  // namespace lb::core

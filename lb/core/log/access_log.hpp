@@ -45,6 +45,8 @@ std::string tcplog_line(const AccessRecord& r);
 // to 127.0.0.1:80 (fe/HTTP)". Addresses as written without brackets, IPv6 too.
 std::string connect_line(std::string_view client, std::uint16_t client_port, std::string_view local,
                          std::uint16_t local_port, std::string_view frontend, bool http);
+// A UNIX socket's client has no address: frontend.c names the listener by its id instead.
+std::string unix_connect_line(int listener_id, std::string_view frontend, bool http);
 // "01/Dec/2026:09:30:00.123" (local time, milliseconds).
 std::string log_date(std::chrono::system_clock::time_point t);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "lb/core/check/status.hpp"
+#include "lb/core/config/values.hpp"
 
 namespace lb::core::stats {
 
@@ -99,6 +100,7 @@ void traffic_counters(Row& r, const Source& s, const Counters* c) {
 }
 
 std::string address_text(const std::string& host, std::uint16_t port) {
+  if (unix_address(host)) return "unix";  // stats.c prints the family of a UNIX socket
   return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
 }
 

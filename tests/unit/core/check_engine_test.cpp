@@ -274,6 +274,9 @@ TEST(CheckTiming, CheckTargetPrefersRulePortThenPortThenAddrPort) {
   EXPECT_EQ(check_target(s, spec), (ProbeTarget{"10.9.9.9", 9000}));
   ServerConfig no_port{"s2", "10.0.0.2", 0, {}, {}};
   EXPECT_EQ(check_target(no_port, CheckSpec{}), std::nullopt);
+  // A UNIX socket is reached without a port.
+  ServerConfig unix_socket{"s3", "unix@/run/app.sock", 0, {}, {}};
+  EXPECT_EQ(check_target(unix_socket, CheckSpec{}), (ProbeTarget{"unix@/run/app.sock", 0}));
 }
 
 TEST(InitialSchedule, SpreadsAllChecksOfAllBackendsByPosition) {

@@ -468,6 +468,21 @@ TEST(CheckRun, PlainConnectRefusalIsLayer4ConnectionProblemWithoutSuffix) {
   EXPECT_FALSE(run.connected());
 }
 
+// connect() failing at once (haproxy's SF_ERR_SRVCL): "General socket error", at layer 4 for a
+// TCP socket, a socket error for a UNIX one (as haproxy logged both, docs/config.md).
+TEST(CheckRun, AConnectThatFailsAtOnceIsAGeneralSocketErrorOfItsFamily) {
+  CheckRun tcp(CheckSpec{}, true);
+  EXPECT_EQ(tcp.on_connect_failed("No route to host", true),
+            result(S::L4ConnectionProblem, 0, "General socket error (No route to host)"));
+  CheckRun unix_socket(httpchk(), true);
+  EXPECT_EQ(unix_socket.on_connect_failed("No such file or directory", false),
+            result(S::SocketError, 0, "General socket error (No such file or directory)"));
+  CheckRun tcp_check(tcpcheck({expect_rule(ExpectKind::String, "OK")}), true);
+  EXPECT_EQ(tcp_check.on_connect_failed("Connection refused", false),
+            result(S::SocketError, 0, "General socket error (Connection refused) at initial connection step of tcp-check"));
+  EXPECT_TRUE(tcp_check.done());
+}
+
 TEST(CheckRun, ConnectTimeoutIsLayer4TimeoutWithoutInfo) {
   CheckRun run(httpchk(), true);
   EXPECT_EQ(run.on_timeout(), result(S::L4Timeout));

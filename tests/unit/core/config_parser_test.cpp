@@ -363,6 +363,41 @@ TEST(ConfigPrinter, PrintedConfigParsesToTheSameModel) {
   EXPECT_EQ(first.config, second.config) << printed;
 }
 
+// UNIX stream sockets on bind and server lines, in each form haproxy reads, and printed back.
+TEST(ConfigParser, UnixAndAbstractSocketsOnBindAndServerLinesReadAndPrintBack) {
+  const auto first = parse_config(R"(defaults
+    timeout client 1s
+    timeout connect 1s
+    timeout server 1s
+frontend fe
+    mode http
+    bind unix@/run/a.sock
+    bind /run/b.sock,abns@front
+    bind uxst@rel.sock
+    default_backend apps
+backend apps
+    mode http
+    server s1 unix@/run/app.sock check
+    server s2 abns@app check
+    server s3 /run/other.sock
+)", "site.cfg");
+  ASSERT_TRUE(first.ok()) << ::testing::PrintToString(alerts(first));
+  EXPECT_TRUE(warnings(first).empty()) << ::testing::PrintToString(warnings(first));
+  EXPECT_THAT(first.config.proxies[0].binds, ElementsAre(Bind{"unix@/run/a.sock", 0}, Bind{"unix@/run/b.sock", 0},
+                                                         Bind{"abns@front", 0}, Bind{"unix@rel.sock", 0}));
+  EXPECT_EQ(first.config.proxies[0].binds[2].pos, (SourcePos{"site.cfg", 8}));
+  std::vector<std::pair<std::string, std::optional<std::string>>> servers;
+  for (const auto& sv : first.config.proxies[1].servers) servers.emplace_back(sv.host, sv.start_address);
+  EXPECT_THAT(servers, ElementsAre(std::pair{std::string("unix@/run/app.sock"), std::optional<std::string>("unix@/run/app.sock")},
+                                   std::pair{std::string("abns@app"), std::optional<std::string>("abns@app")},
+                                   std::pair{std::string("unix@/run/other.sock"), std::optional<std::string>("unix@/run/other.sock")}));
+  const std::string printed = print_config(first.config);
+  auto second = parse_config(printed, "b.cfg");
+  ASSERT_TRUE(second.ok()) << printed;
+  EXPECT_EQ(second.config.proxies[0].binds, first.config.proxies[0].binds) << printed;
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(second.config.proxies[1].servers[i].host, servers[i].first) << printed;
+}
+
 // Found by the config fuzz target: the printer left the stats page out.
 TEST(ConfigPrinter, AStatsPagePrintsWithEverySetting) {
   for (const char* admin : {"if TRUE", "if LOCALHOST", "unless LOCALHOST", "if FALSE"}) {

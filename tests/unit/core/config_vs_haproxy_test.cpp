@@ -71,12 +71,6 @@ const std::map<std::string, std::string>& deliberate_differences() {
   };
   static const std::map<std::string, std::string> kAll = [] {
     auto all = kDiffs;
-    const std::string unix_sockets = "lb cannot listen on or connect to UNIX/abstract sockets yet; it refuses them by name";
-    for (const auto* n : {"addr_bind_unix", "addr_bind_unix_no_prefix", "addr_bind_abns", "addr_bind_uxst", "addr_bind_abns_empty",
-                          "addr_bind_unix_empty", "addr_server_unix", "addr_server_unix_no_prefix", "addr_server_abns",
-                          "addr_server_uxst", "addr_server_abns_empty", "addr_server_unix_empty", "addr_server_unix_check",
-                          "addr_server_abns_check"})
-      all.emplace(n, unix_sockets);
     // Like server_bad_address: haproxy resolves server addresses after parsing; lb -c does it in
     // its edge resolver (lb_check_test holds the binary to haproxy's line for the first three),
     // and refuses the last two, which are not even names, while parsing.

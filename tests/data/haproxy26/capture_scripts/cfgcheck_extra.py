@@ -101,6 +101,11 @@ ADDRS = [
     ("dgram_plus_ipv4", "dgram+ipv4@127.0.0.1:80"),
     ("abns_empty", "abns@"),
     ("unix_empty", "unix@"),
+    # sun_path's room: a path may take 97 characters (".PID.tmp" must fit), an abstract name 107
+    ("unix_97", "unix@/" + "p" * 96),
+    ("unix_98", "unix@/" + "p" * 97),
+    ("abns_107", "abns@" + "n" * 107),
+    ("abns_108", "abns@" + "n" * 108),
 ]
 for tag, addr in ADDRS:
     cases.append(("addr_bind_" + tag, bind(addr)))

@@ -1,0 +1,52 @@
+#pragma once
+// Addresses of the stream sockets lb listens and connects on, whatever their family: an IP
+// address and a port, or a UNIX socket in core::UnixAddress's form ("unix@PATH", "abns@NAME").
+// Asio's generic endpoint carries them all, so that one socket type serves every family.
+#include <sys/socket.h>
+
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lb::core {
+struct UnixAddress;
+}
+
+namespace lb::net {
+
+using StreamEndpoint = boost::asio::generic::stream_protocol::endpoint;
+using StreamSocket = boost::asio::generic::stream_protocol::socket;
+using StreamAcceptor = boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol>;
+
+// `host` an IP literal (with `port`) or a UNIX address; nullopt for anything else (a name). An
+// abstract name fills the whole of sun_path, zero-padded, as HAProxy binds and connects it.
+std::optional<StreamEndpoint> stream_endpoint(std::string_view host, std::uint16_t port);
+
+// A socket address in the form stream_endpoint() reads: the host ("127.0.0.1", "::1",
+// "unix@/run/x.sock", "abns@name") and the port (0 for a UNIX socket).
+struct EndpointParts {
+  std::string host;
+  std::uint16_t port = 0;
+  bool unix_socket = false;
+};
+EndpointParts endpoint_parts(const sockaddr* address, std::size_t size);
+EndpointParts endpoint_parts(const StreamEndpoint& e);
+// A socket's own address (getsockname) or its peer's (getpeername); an empty host on failure.
+EndpointParts local_parts(int fd);
+EndpointParts peer_parts(int fd);
+
+// "127.0.0.1:80", "[::1]:80", "unix@/run/x.sock", "abns@name".
+std::string endpoint_text(const EndpointParts& e);
+std::string endpoint_text(const StreamEndpoint& e);
+
+// Binds `fd` to a UNIX address as HAProxy binds one (sock_unix_bind_receiver): a path under
+// PATH.PID.tmp first, given `mode`, then renamed over PATH, so that a file an earlier process
+// left, or still listens on, is replaced whole; an abstract name as it is. "" on success, else
+// HAProxy's words for what failed ("cannot bind UNIX socket (No such file or directory)").
+std::string bind_unix(int fd, const core::UnixAddress& address, std::optional<unsigned> mode = std::nullopt);
+
+}  // namespace lb::net
