@@ -25,7 +25,6 @@ if [[ ! -x "$LB" ]]; then
 fi
 
 source bench/common.sh
-wait_http() { for _ in $(seq 200); do curl -sf "http://127.0.0.1:$1/" >/dev/null && return 0; sleep 0.05; done; return 1; }
 
 # --- nginx: one worker, no logs, `return 200`
 nginx_port=$(free_port)

@@ -107,6 +107,16 @@ std::optional<Descriptor> receive_descriptor(int channel, int flags) {
   return d;
 }
 
+bool take_passed_descriptors(int channel, const std::function<void(int fd)>& take, const std::function<bool()>& more) {
+  while (!more || more()) {
+    errno = 0;  // an end of the channel leaves it untouched
+    auto d = receive_descriptor(channel, MSG_DONTWAIT);
+    if (!d) return errno == EAGAIN || errno == EWOULDBLOCK;
+    if (d->fd >= 0) take(d->fd);
+  }
+  return true;
+}
+
 bool send_sockets(int channel, const std::vector<std::pair<std::string, int>>& sockets) {
   for (const auto& [name, fd] : sockets)
     if (name.size() > kMaxName || name == kReady || !send_descriptor(channel, name, fd)) return false;

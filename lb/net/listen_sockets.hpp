@@ -5,6 +5,7 @@
 // listens on to its master over a socketpair (SCM_RIGHTS); the master keeps them and the next
 // worker it forks inherits them. Sockets are named by what the configuration says:
 // "tcp 127.0.0.1:8080" (port 0 included), "unix /run/lb.sock".
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,12 @@ struct Descriptor {
 // The next message of send_descriptor(); nullopt when the channel closed or, with MSG_DONTWAIT
 // in `flags`, nothing is waiting.
 std::optional<Descriptor> receive_descriptor(int channel, int flags = 0);
+
+// A `sockpair@N` channel: whoever holds its other end passes connections over it (SCM_RIGHTS).
+// Takes the descriptors waiting there, without blocking, each handed to `take` (which owns it),
+// until none is left or `more()` says to stop. False once the sender has gone.
+bool take_passed_descriptors(int channel, const std::function<void(int fd)>& take,
+                             const std::function<bool()>& more = {});
 
 // A SOCK_SEQPACKET socketpair, both ends close-on-exec; {-1, -1} on failure.
 std::pair<int, int> handover_channel();

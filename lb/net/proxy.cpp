@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <linux/filter.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -185,6 +187,9 @@ struct Proxy::Impl {
     int id;  // its frontend's listener number (haproxy's luid, from 1): a UNIX client's name
     StreamAcceptor acceptor;
     StreamEndpoint endpoint;
+    // `bind sockpair@N`: connections come passed over this channel, not from the acceptor.
+    std::unique_ptr<asio::posix::stream_descriptor> channel;
+    int channel_fd = -1;  // N, as the configuration names it
     bool paused = false;  // at a connection limit: no accept pending
     std::string key;      // its name in a ListenSockets handover
   };
@@ -284,6 +289,7 @@ struct Proxy::Impl {
   }
 
   void accept(Listener& l);
+  void receive(Listener& l);
   void accept_failed(Listener& l, const boost::system::error_code& ec);
   void serve(const Listener& l, StreamSocket socket);
   bool below_limits(std::size_t fe) const { return actconn < limits.maxconn && feconn[fe] < fe_maxconn[fe]; }
@@ -1381,6 +1387,7 @@ void Proxy::Impl::accept(Listener& l) {
     l.paused = true;  // session_ended() resumes it
     return;
   }
+  if (l.channel) return receive(l);
   l.acceptor.async_accept([this, &l](const boost::system::error_code& ec, StreamSocket socket) {
     // A connection accepted before the listener closed is served all the same.
     if (ec) return accepting ? accept_failed(l, ec) : void();
@@ -1389,10 +1396,39 @@ void Proxy::Impl::accept(Listener& l) {
   });
 }
 
+// The connections passed over a `sockpair@N` channel, taken while the limits allow.
+void Proxy::Impl::receive(Listener& l) {
+  l.channel->async_wait(asio::posix::stream_descriptor::wait_read, [this, &l](const boost::system::error_code& ec) {
+    if (ec || !accepting) return;
+    const bool open = take_passed_descriptors(
+        l.channel->native_handle(),
+        [&](int fd) {
+          StreamSocket socket(io);
+          sockaddr_storage bound{};
+          socklen_t len = sizeof bound;
+          boost::system::error_code bad;
+          if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) bad.assign(errno, boost::system::system_category());
+          const int protocol = bound.ss_family == AF_UNIX ? 0 : IPPROTO_TCP;
+          if (!bad) socket.assign(asio::generic::stream_protocol(bound.ss_family, protocol), fd, bad);
+          if (bad) return static_cast<void>(::close(fd));
+          serve(l, std::move(socket));
+        },
+        [&] { return below_limits(l.frontend); });
+    if (!open) {
+      boost::system::error_code ignored;
+      l.channel->close(ignored);  // the sender is gone
+      return;
+    }
+    accept(l);
+  });
+}
+
 void Proxy::Impl::serve(const Listener& l, StreamSocket socket) {
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);  // a UNIX socket has none: ignored
   Client peer{peer_parts(socket.native_handle()), l.id};
+  // haproxy names a passed connection's client after its listener, whatever the socket's family.
+  if (l.channel) peer.address.unix_socket = true;
   if (config.proxies[l.frontend].mode == core::Mode::Http)
     std::make_shared<HttpSession>(*this, l.frontend, std::move(peer), std::move(socket))->start();
   else
@@ -1440,6 +1476,21 @@ bool Proxy::bind_all(ListenSockets* handover, int replacing) {
                : unix_address ? fmt::format("{} {}", unix_address->abstract ? "abns" : "unix", unix_address->path)
                               : "tcp " + endpoint_text(ep);
       std::string failure;  // haproxy's words for what failed, where they are not the OS's alone
+      if (b.socket_pair) {
+        const int fd = ::fcntl(b.fd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) {
+          impl_->log.process(core::Severity::Alert,
+                             fmt::format("Binding [{}:{}] for {} {}: cannot use socket pair {} ({})", b.pos.file, b.pos.line,
+                                         px.kind == core::ProxyKind::Listen ? "proxy" : "frontend", px.name, b.fd,
+                                         std::strerror(errno)));
+          ok = false;
+          continue;
+        }
+        l->channel = std::make_unique<asio::posix::stream_descriptor>(impl_->io, fd);
+        l->channel_fd = b.fd;
+        impl_->listeners.push_back(std::move(l));
+        continue;
+      }
       if (const int fd = handover ? handover->take(l->key) : -1; fd >= 0) {
         l->acceptor.assign(ep.protocol(), fd, ec);
       } else if (b.fd >= 0) {
@@ -1511,7 +1562,8 @@ std::pair<long, long> Proxy::cumulated(std::size_t proxy) const {
 std::vector<std::pair<std::string, std::string>> Proxy::listening() const {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& l : impl_->listeners)
-    out.emplace_back(impl_->config.proxies[l->frontend].name, endpoint_text(l->endpoint));
+    out.emplace_back(impl_->config.proxies[l->frontend].name,
+                     l->channel ? fmt::format("sockpair@{}", l->channel_fd) : endpoint_text(l->endpoint));
   return out;
 }
 
@@ -1527,6 +1579,7 @@ void Proxy::stop_accepting() {
       if (!ec) impl_->serve(*l, std::move(queued));
     }
     l->acceptor.close(ec);
+    if (l->channel) l->channel->close(ec);
   }
   for (auto& [key, pool] : impl_->pools) pool.idle.clear();
   if (impl_->purge_timer) impl_->purge_timer->cancel();

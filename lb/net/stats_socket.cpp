@@ -115,25 +115,18 @@ struct StatsSockets::Impl {
   void serve_passed(asio::posix::stream_descriptor& channel, core::cli::Level level) {
     channel.async_wait(asio::posix::stream_descriptor::wait_read, [this, &channel, level](const boost::system::error_code& ec) {
       if (ec) return;
-      for (;;) {
-        errno = 0;  // an end of the channel leaves it untouched
-        auto d = receive_descriptor(channel.native_handle(), MSG_DONTWAIT);
-        if (!d) {
-          if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-          boost::system::error_code ignored;
-          channel.close(ignored);  // the sender is gone
-          return;
-        }
-        if (d->fd < 0) continue;
+      const bool open = take_passed_descriptors(channel.native_handle(), [&](int fd) {
         unix_socket::socket s(io);
         boost::system::error_code aec;
-        s.assign(unix_socket(), d->fd, aec);
-        if (aec) {
-          ::close(d->fd);
-          continue;
-        }
+        s.assign(unix_socket(), fd, aec);
+        if (aec) return static_cast<void>(::close(fd));
         ++accepted;
         std::make_shared<CliSession<unix_socket::socket>>(std::move(s), level, api, config.global.stats_timeout)->start();
+      });
+      if (!open) {
+        boost::system::error_code ignored;
+        channel.close(ignored);  // the sender is gone
+        return;
       }
       serve_passed(channel, level);
     });

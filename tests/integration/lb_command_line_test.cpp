@@ -320,16 +320,9 @@ TEST_F(LbCommandLine, SystemdHearsWhatHaproxyTellsIt) {
 namespace lb::test {
 namespace {
 
-// `bind fd@N`: lb serves on a listening socket it was started with, as haproxy does (systemd's
-// socket activation, a wrapper that binds first); a descriptor that is no stream socket gets
-// haproxy's words.
-TEST(LbInheritedSocket, ServesOnTheListeningSocketItWasStartedWith) {
-  LbWorld w({"app1"}, {});
-  // Not close-on-exec: the balancer inherits it.
-  const auto inherited = listen_on_loopback(true);
-  ASSERT_GE(inherited.fd, 0);
-  const int listener = inherited.fd, port = inherited.port;
-  w.start_lb(fmt::format(R"(defaults
+// A frontend on the inherited listening socket `fd`, to LbWorld's app1.
+std::string fd_frontend_config(int fd) {
+  return fmt::format(R"(defaults
     mode http
     timeout connect 1s
     timeout client 2s
@@ -340,7 +333,19 @@ frontend fe
 backend apps
     server app1 127.0.0.1:{{{{app1}}}}
 )",
-                         listener));
+                     fd);
+}
+
+// `bind fd@N`: lb serves on a listening socket it was started with, as haproxy does (systemd's
+// socket activation, a wrapper that binds first); a descriptor that is no stream socket gets
+// haproxy's words.
+TEST(LbInheritedSocket, ServesOnTheListeningSocketItWasStartedWith) {
+  LbWorld w({"app1"}, {});
+  // Not close-on-exec: the balancer inherits it.
+  const auto inherited = listen_on_loopback(true);
+  ASSERT_GE(inherited.fd, 0);
+  const int listener = inherited.fd, port = inherited.port;
+  w.start_lb(fd_frontend_config(listener));
   EXPECT_TRUE(w.lb().await_line(fmt::format("listening fe 127.0.0.1:{}", port), kPatience).has_value());
   ::close(listener);  // lb holds its own copy
   for (int i = 0; i < 3; ++i) EXPECT_EQ(served_by(http(port, "GET", "/")), "app1");
@@ -357,6 +362,28 @@ backend apps
   EXPECT_EQ(lb.code, 2);
   EXPECT_THAT(lb.err, HasSubstr(fmt::format("'bind' : socket on file descriptor '{}' is of the wrong type.", udp)));
   EXPECT_THAT(ha.err, HasSubstr(fmt::format("'bind' : socket on file descriptor '{}' is of the wrong type.", udp)));
+}
+
+// An inherited UNIX listening socket is served the same way (its path named as haproxy names it).
+TEST(LbInheritedSocket, ServesOnAnInheritedUnixListener) {
+  LbWorld w({"app1"}, {});
+  TempDir dir;
+  const std::string path = (dir.path() / "inherited.sock").string();
+  const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);  // not close-on-exec: lb inherits it
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  std::snprintf(un.sun_path, sizeof un.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&un), sizeof un), 0) << std::strerror(errno);
+  ASSERT_EQ(::listen(listener, 16), 0);
+  w.start_lb(fd_frontend_config(listener));
+  EXPECT_TRUE(w.lb().await_line("listening fe unix@" + path, kPatience).has_value());
+  ::close(listener);  // lb holds its own copy
+  for (int i = 0; i < 3; ++i) {
+    Fd c = connect_unix(path);
+    ASSERT_TRUE(c);
+    send_all(c.get(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(served_by(read_to_end(c.get(), kPatience)), "app1");
+  }
 }
 
 }  // namespace
@@ -451,6 +478,76 @@ TEST(LbInheritedSocket, StatsSocketsOnAnInheritedListenerAndOnASocketPairAnswerA
               ::testing::ElementsAre("admin\n\n", "\noperator\n\n",
                                      "# socket lvl processes\nunix@PATH admin all\nsockpair@N operator all\n\n",
                                      "\nListeners: 3\n", "operator\n\n", "Permission denied\n\n", "1 (initial 1)\n\n"));
+  EXPECT_EQ(heard[LB_BIN], heard[kHaproxy]);
+}
+
+// `bind sockpair@N`: a frontend serves the connections passed to it over a socket pair, a TCP
+// one and a UNIX one alike, and logs each client as its listener ("unix:1"), as haproxy does.
+TEST(LbInheritedSocket, AFrontendOnASocketPairServesThePassedConnectionsAsHaproxy) {
+  Mock mock({"--listen", "app=127.0.0.1:0"});
+  std::map<std::string, std::vector<std::string>> heard;
+  for (const std::string& bin : {std::string(kHaproxy), std::string(LB_BIN)}) {
+    TempDir dir;
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+    ::fcntl(pair[0], F_SETFD, FD_CLOEXEC);  // ours; pair[1] the balancer inherits
+    const auto cfg = dir.write("site.cfg", fmt::format(R"(global
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    option httplog
+    option forwardfor
+    timeout connect 1s
+    timeout client 2s
+    timeout server 2s
+frontend fe
+    bind sockpair@{}
+    default_backend apps
+backend apps
+    server app 127.0.0.1:{}
+)",
+                                                       pair[1], mock.port("app")));
+    Child c = Child::start(bin, {"-db", "-f", cfg.string()}, {.ready_line = ""});
+    ::close(pair[1]);
+    auto& got = heard[bin];
+    const auto [tcp_listener, port] = loopback_listener();
+    ASSERT_GE(tcp_listener, 0);
+    for (const bool tcp : {true, false}) {
+      Fd ours;
+      int theirs = -1;
+      if (tcp) {
+        auto client = connect_to(port);
+        ASSERT_EQ(client.error, 0);
+        ours = std::move(client.fd);
+        theirs = ::accept4(tcp_listener, nullptr, nullptr, SOCK_CLOEXEC);
+      } else {
+        int conn[2];
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn), 0);
+        ours = Fd(conn[0]);
+        theirs = conn[1];
+      }
+      EXPECT_TRUE(pass_descriptor(pair[0], theirs)) << bin;
+      ::close(theirs);
+      send_all(ours.get(), fmt::format("GET /{} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", tcp ? "tcp" : "unix"));
+      got.push_back(served_by(Received{read_to_end(ours.get())}));
+      const auto line = c.await_line("unix:", kPatience).value_or("(no log line)");
+      // The date, the timers and the connection counts vary from run to run.
+      const auto undated = std::regex_replace(line, std::regex(R"(\[[^\]]+\])"), "[date]");
+      got.push_back(std::regex_replace(undated, std::regex(R"( [0-9]+/[0-9]+/[0-9]+/[0-9]+/[0-9]+ )"), " T "));
+    }
+    ::close(tcp_listener);
+    // No X-Forwarded-For for a client without an address.
+    const auto journal = mock.call("GET", "/v1/journal").raw;
+    got.push_back(journal.find("x-forwarded-for") == std::string::npos ? "no x-forwarded-for" : journal);
+    mock.call("DELETE", "/v1/journal");
+    ::close(pair[0]);
+    c.stop();
+  }
+  EXPECT_THAT(heard[kHaproxy],
+              ::testing::ElementsAre("app", "unix:1 [date] fe apps/app T 200 64 - - ---- T 0/0 \"GET /tcp HTTP/1.1\"",
+                                     "app", "unix:1 [date] fe apps/app T 200 64 - - ---- T 0/0 \"GET /unix HTTP/1.1\"",
+                                     "no x-forwarded-for"));
   EXPECT_EQ(heard[LB_BIN], heard[kHaproxy]);
 }
 

@@ -37,7 +37,11 @@ struct Bind {
   std::uint16_t port = 0;
   int fd = -1;       // `bind fd@N`: the listening socket lb was started with (host and port are its own)
   SourcePos pos;     // where it was declared, for the alert of a bind that fails; not part of its value
-  bool operator==(const Bind& o) const { return host == o.host && port == o.port && fd == o.fd; }
+  // `bind sockpair@N` (with `fd`): one end of a socket pair over which connections are passed.
+  bool socket_pair = false;
+  bool operator==(const Bind& o) const {
+    return host == o.host && port == o.port && fd == o.fd && socket_pair == o.socket_pair;
+  }
 };
 
 // How the HTTP side treats connections (option http-keep-alive, the default, http-server-close,

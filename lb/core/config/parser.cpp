@@ -1000,8 +1000,8 @@ class Parser {
       if (a->kind == SocketAddress::Kind::Fd) {
         const auto inherited = inherited_socket(*a);
         if (const auto why = unusable_descriptor(*a, inherited)) return alert("'bind' : " + *why);
-        if (a->socket_pair) return alert(fmt::format("'bind' : socket pairs ('{}') are not supported by lb", one));
-        p.binds.push_back({inherited.host, inherited.port, a->fd, pos()});
+        if (a->socket_pair) p.binds.push_back({"", 0, a->fd, pos(), true});
+        else p.binds.push_back({inherited.host, inherited.port, a->fd, pos()});
         continue;
       }
       if (a->kind == SocketAddress::Kind::UnixPath) {

@@ -94,7 +94,7 @@ void print_proxy(std::string& out, const ProxyConfig& p) {
   out += fmt::format("\n{} {}\n", kind_name(p.kind), quote_word(p.name));
   line(p.mode == Mode::Http ? "mode http" : "mode tcp");
   for (const auto& b : p.binds)
-    line("bind " + (b.fd >= 0           ? fmt::format("fd@{}", b.fd)
+    line("bind " + (b.fd >= 0           ? fmt::format("{}@{}", b.socket_pair ? "sockpair" : "fd", b.fd)
                     : unix_address(b.host) ? quote_word(b.host)
                                            : quote_word(format_host_port(b.host.empty() ? "*" : b.host, b.port))));
   if (p.log_global) line("log global");
