@@ -911,7 +911,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void server_failed(beast::error_code ec) {
-    const bool got_nothing = !response_ || !response_->got_some();
     const bool head_seen = response_ && response_->is_header_done();
     const bool timed_out = upstream_->timed_out(ec);
     server_reset_ = ec == asio::error::connection_reset;
@@ -926,13 +925,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (timed_out) return answer(504, {'s', 'H'});
     const bool closed = ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
                         ec == asio::error::eof || ec == http::error::partial_message;
-    if (closed && got_nothing && served_ > 0) return close_unanswered();
-    answer(502, closed && got_nothing ? core::Termination{'S', 'H'} : core::Termination{'P', 'H'});
+    // What came before the close is no matter (http_wait_for_response: a close or a read error
+    // before the whole head); only bytes that cannot be a head are the server's protocol error.
+    if (closed && served_ > 0) return close_unanswered();
+    answer(502, closed ? core::Termination{'S', 'H'} : core::Termination{'P', 'H'});
   }
 
-  // A later request of a kept-alive connection that its server closed or reset before a byte of
-  // answer: HAProxy closes the client's connection without an answer or a log line, so that the
-  // client sends the request again (http_ana.c, abort_keep_alive).
+  // A later request of a kept-alive connection that its server closed or reset before the whole
+  // head of an answer: HAProxy closes the client's connection without an answer or a log line,
+  // so that the client sends the request again (http_ana.c, abort_keep_alive).
   void close_unanswered() {
     settled_ = true;
     release_server();
