@@ -151,8 +151,14 @@ Child Child::start(const std::string& bin, const std::vector<std::string>& args,
         if (line.starts_with("listening ")) {
           const std::string rest = line.substr(10);
           const auto sp = rest.find(' ');
-          if (sp == std::string::npos) c.endpoints_[""] = rest;
-          else c.endpoints_[rest.substr(0, sp)] = rest.substr(sp + 1);
+          const std::string name = sp == std::string::npos ? std::string() : rest.substr(0, sp);
+          const std::string where = sp == std::string::npos ? rest : rest.substr(sp + 1);
+          // A frontend's first TCP listener names it; a UNIX or socket-pair one ("unix@PATH",
+          // "abns@NAME", "sockpair@N") only when it has no TCP one.
+          const bool tcp = where.find('@') == std::string::npos;
+          const auto known = c.endpoints_.find(name);
+          if (known == c.endpoints_.end() || (tcp && known->second.find('@') != std::string::npos))
+            c.endpoints_[name] = where;
         }
       }
       if (ready) break;
@@ -174,6 +180,7 @@ Child Child::start(const std::string& bin, const std::vector<std::string>& args,
 std::string Child::address(std::string_view name) const {
   const auto it = endpoints_.find(name);
   if (it == endpoints_.end()) throw std::runtime_error("no 'listening' line for '" + std::string(name) + "'");
+  if (it->second.find('@') != std::string::npos) return it->second;  // a UNIX socket or a socket pair
   const auto colon = it->second.rfind(':');
   std::string host = it->second.substr(0, colon);
   if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
@@ -183,6 +190,8 @@ std::string Child::address(std::string_view name) const {
 int Child::port(std::string_view name) const {
   const auto it = endpoints_.find(name);
   if (it == endpoints_.end()) throw std::runtime_error("no 'listening' line for '" + std::string(name) + "'");
+  if (it->second.find('@') != std::string::npos)
+    throw std::runtime_error("'" + std::string(name) + "' listens on " + it->second + ", not on a TCP port");
   return std::stoi(it->second.substr(it->second.rfind(':') + 1));
 }
 

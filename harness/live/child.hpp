@@ -39,8 +39,9 @@ class Child {
                      ChildOptions opts = {});
 
   // Endpoints announced before readiness as "listening NAME ADDR:PORT" or "listening ADDR:PORT"
-  // (name ""). Throws when `name` was not announced.
-  std::string address(std::string_view name = "") const;  // "127.0.0.1"
+  // (name ""); a name with several listeners keeps its first TCP one. Throws when `name` was not
+  // announced, and port() when it listens only on a UNIX socket or a socket pair.
+  std::string address(std::string_view name = "") const;  // "127.0.0.1", or "unix@PATH"
   int port(std::string_view name = "") const;
   const std::map<std::string, std::string, std::less<>>& endpoints() const { return endpoints_; }
 

@@ -1536,7 +1536,8 @@ bool Proxy::bind_all(ListenSockets* handover, int replacing) {
         ok = false;
         continue;
       }
-      l->endpoint = l->acceptor.local_endpoint(ec);
+      // A UNIX path is named as configured: the kernel keeps the name it was bound under (PATH.PID.tmp).
+      l->endpoint = unix_address ? ep : l->acceptor.local_endpoint(ec);
       impl_->listeners.push_back(std::move(l));
     }
   }

@@ -112,7 +112,7 @@ std::string bind_unix(int fd, const core::UnixAddress& address, std::optional<un
   const auto temp_endpoint = stream_endpoint(core::unix_host({temp, false}), 0);
   if (::bind(fd, temp_endpoint->data(), temp_endpoint->size()) < 0)
     return errno == EADDRINUSE ? "cannot bind UNIX socket (already in use)" : "cannot bind UNIX socket (" + os() + ")";
-  if (mode && ::chmod(temp.c_str(), static_cast<mode_t>(*mode)) < 0) {
+  if (mode && *mode != 0 && ::chmod(temp.c_str(), static_cast<mode_t>(*mode)) < 0) {  // as haproxy, 0 leaves it
     const std::string why = "cannot change UNIX socket ownership (" + os() + ")";
     ::unlink(temp.c_str());
     return why;

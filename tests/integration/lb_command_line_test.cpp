@@ -364,7 +364,7 @@ TEST(LbInheritedSocket, ServesOnTheListeningSocketItWasStartedWith) {
   EXPECT_THAT(ha.err, HasSubstr(fmt::format("'bind' : socket on file descriptor '{}' is of the wrong type.", udp)));
 }
 
-// An inherited UNIX listening socket is served the same way (its path named as haproxy names it).
+// An inherited UNIX listening socket is served the same way, announced by its path.
 TEST(LbInheritedSocket, ServesOnAnInheritedUnixListener) {
   LbWorld w({"app1"}, {});
   TempDir dir;

@@ -1501,7 +1501,7 @@ class Parser {
       ServerConfig s;
       s.name = fmt::format("{}{}", w[1], n);
       s.pos = pos();
-      s.host = a->host;
+      s.host = a->kind == SocketAddress::Kind::UnixPath ? unix_host({a->host, a->abstract}) : a->host;
       s.host_as_written = a->host_as_written;
       s.family = a->family;
       s.port = a->port.value_or(0);

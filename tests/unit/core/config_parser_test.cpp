@@ -380,6 +380,7 @@ backend apps
     server s1 unix@/run/app.sock check
     server s2 abns@app check
     server s3 /run/other.sock
+    server-template t 1-2 unix@/run/t.sock
 )", "site.cfg");
   ASSERT_TRUE(first.ok()) << ::testing::PrintToString(alerts(first));
   EXPECT_TRUE(warnings(first).empty()) << ::testing::PrintToString(warnings(first));
@@ -390,7 +391,9 @@ backend apps
   for (const auto& sv : first.config.proxies[1].servers) servers.emplace_back(sv.host, sv.start_address);
   EXPECT_THAT(servers, ElementsAre(std::pair{std::string("unix@/run/app.sock"), std::optional<std::string>("unix@/run/app.sock")},
                                    std::pair{std::string("abns@app"), std::optional<std::string>("abns@app")},
-                                   std::pair{std::string("unix@/run/other.sock"), std::optional<std::string>("unix@/run/other.sock")}));
+                                   std::pair{std::string("unix@/run/other.sock"), std::optional<std::string>("unix@/run/other.sock")},
+                                   std::pair{std::string("unix@/run/t.sock"), std::optional<std::string>("unix@/run/t.sock")},
+                                   std::pair{std::string("unix@/run/t.sock"), std::optional<std::string>("unix@/run/t.sock")}));
   const std::string printed = print_config(first.config);
   auto second = parse_config(printed, "b.cfg");
   ASSERT_TRUE(second.ok()) << printed;
