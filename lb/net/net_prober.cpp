@@ -113,12 +113,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return on_connect(boost::system::error_code(errno, boost::system::system_category()));
     socket_.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](const boost::system::error_code& ec) {
       if (!self->events_) return;
-      if (ec) return self->on_connect(ec);
-      int err = 0;
-      socklen_t len = sizeof err;
-      ::getsockopt(self->socket_.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
-      self->on_connect(err == 0 ? boost::system::error_code()
-                                : boost::system::error_code(err, boost::system::system_category()));
+      self->on_connect(ec ? ec : pending_connect_error(self->socket_.native_handle()));
     });
   }
 

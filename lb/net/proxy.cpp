@@ -276,13 +276,13 @@ struct Proxy::Impl {
 
   // A frontend with log targets and no log format tells them of each stream it starts, as
   // haproxy's frontend_accept does: in mode http each request, in mode tcp each connection.
-  void log_stream_start(std::size_t fe, const Client& peer, const StreamSocket& s) {
+  void log_stream_start(std::size_t fe, const Client& peer, StreamSocket& s) {
     const auto& f = config.proxies[fe];
     if (f.httplog || f.tcplog || !log.logs(fe)) return;
     const bool http = f.mode == core::Mode::Http;
     if (peer.address.unix_socket) return log.traffic(fe, core::Severity::Info, core::unix_connect_line(peer.listener, f.name, http));
     if (peer.address.host.empty()) return;
-    const auto local = local_parts(const_cast<StreamSocket&>(s).native_handle());
+    const auto local = local_parts(s.native_handle());
     if (local.host.empty()) return;
     log.traffic(fe, core::Severity::Info,
                 core::connect_line(peer.address.host, peer.address.port, local.host, local.port, f.name, http));
@@ -409,11 +409,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
     }
     stream_->deadline(proxy_.timeouts.connect);
     stream_->socket.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](const boost::system::error_code& e) {
-      if (e) return self->on_connect(e);
-      int err = 0;
-      socklen_t len = sizeof err;
-      ::getsockopt(self->stream_->socket.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
-      self->on_connect(err == 0 ? boost::system::error_code() : boost::system::error_code(err, boost::system::system_category()));
+      self->on_connect(e ? e : pending_connect_error(self->stream_->socket.native_handle()));
     });
   }
 
@@ -1476,15 +1472,20 @@ bool Proxy::bind_all(ListenSockets* handover, int replacing) {
       l->key = b.fd >= 0      ? fmt::format("fd {}", b.fd)
                : unix_address ? fmt::format("{} {}", unix_address->abstract ? "abns" : "unix", unix_address->path)
                               : "tcp " + endpoint_text(ep);
+      // protocol_bind_all(): "Binding [FILE:LINE] for proxy NAME: WHY".
+      const auto bind_failed = [&](std::string_view why) {
+        impl_->log.process(core::Severity::Alert,
+                           fmt::format("Binding [{}:{}] for {} {}: {}", b.pos.file, b.pos.line,
+                                       px.kind == core::ProxyKind::Listen ? "proxy" : "frontend", px.name, why));
+        ok = false;
+      };
+      // An abstract name starts with a NUL, where haproxy's "[%s]" stops.
+      const std::string path = unix_address && !unix_address->abstract ? unix_address->path : "";
       std::string failure;  // haproxy's words for what failed, where they are not the OS's alone
       if (b.socket_pair) {
         const int fd = ::fcntl(b.fd, F_DUPFD_CLOEXEC, 0);
         if (fd < 0) {
-          impl_->log.process(core::Severity::Alert,
-                             fmt::format("Binding [{}:{}] for {} {}: cannot use socket pair {} ({})", b.pos.file, b.pos.line,
-                                         px.kind == core::ProxyKind::Listen ? "proxy" : "frontend", px.name, b.fd,
-                                         std::strerror(errno)));
-          ok = false;
+          bind_failed(fmt::format("cannot use socket pair {} ({})", b.fd, std::strerror(errno)));
           continue;
         }
         l->channel = std::make_unique<asio::posix::stream_descriptor>(impl_->io, fd);
@@ -1502,8 +1503,7 @@ bool Proxy::bind_all(ListenSockets* handover, int replacing) {
       } else if (unix_address) {
         l->acceptor.open(ep.protocol(), ec);
         if (!ec) failure = bind_unix(l->acceptor.native_handle(), *unix_address);
-        if (!failure.empty()) ec.assign(EADDRNOTAVAIL, boost::system::system_category());
-        if (!ec) l->acceptor.listen(impl_->fe_maxconn[pi], ec);
+        if (!ec && failure.empty()) l->acceptor.listen(impl_->fe_maxconn[pi], ec);
       } else {
         l->acceptor.open(ep.protocol(), ec);
         if (!ec) l->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -1522,18 +1522,13 @@ bool Proxy::bind_all(ListenSockets* handover, int replacing) {
           ::setsockopt(l->acceptor.native_handle(), SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &program, sizeof program);
         }
       }
+      if (!failure.empty()) {
+        bind_failed(fmt::format("{} [{}]", failure, path));
+        continue;
+      }
       if (ec) {
-        // protocol_bind_all(): "Binding [FILE:LINE] for proxy NAME: WHY [WHERE]".
-        // An abstract name starts with a NUL, where haproxy's "[%s]" stops.
-        const std::string path = unix_address && !unix_address->abstract ? unix_address->path : "";
-        const std::string why =
-            !failure.empty() ? fmt::format("{} [{}]", failure, path)
-            : unix_address   ? fmt::format("cannot bind UNIX socket ({}) [{}]", std::strerror(ec.value()), path)
-                             : fmt::format("cannot bind socket ({}) for [{}]", std::strerror(ec.value()), endpoint_text(ep));
-        impl_->log.process(core::Severity::Alert,
-                           fmt::format("Binding [{}:{}] for {} {}: {}", b.pos.file, b.pos.line,
-                                       px.kind == core::ProxyKind::Listen ? "proxy" : "frontend", px.name, why));
-        ok = false;
+        bind_failed(unix_address ? fmt::format("cannot bind UNIX socket ({}) [{}]", std::strerror(ec.value()), path)
+                                 : fmt::format("cannot bind socket ({}) for [{}]", std::strerror(ec.value()), endpoint_text(ep)));
         continue;
       }
       // A UNIX path is named as configured: the kernel keeps the name it was bound under (PATH.PID.tmp).

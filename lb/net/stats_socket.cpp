@@ -178,6 +178,7 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
     l.config = &sock;
     boost::system::error_code ec;
     std::string where;
+    bool failed = false;  // a failure haproxy words itself, with no OS error behind it
     if (sock.fd >= 0 && sock.socket_pair) {
       // `sockpair@N`: whoever holds the other end passes connections over it.
       const int fd = ::dup(sock.fd);
@@ -213,20 +214,19 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
       l.key = "unix " + sock.path;
       l.local = std::make_unique<unix_socket::acceptor>(impl_->io);
       const unix_socket::endpoint ep(sock.path);
+      std::string failure;  // haproxy's words for a bind that failed
       if (const int fd = handover ? handover->take(l.key) : -1; fd >= 0) {
         l.local->assign(ep.protocol(), fd, ec);
       } else {
         l.local->open(ep.protocol(), ec);
-        if (!ec) {
-          where = bind_unix(l.local->native_handle(), core::UnixAddress{sock.path, false}, sock.mode);
-          if (!where.empty()) ec.assign(EADDRNOTAVAIL, boost::system::system_category());
-        }
-        if (!ec) l.local->listen(asio::socket_base::max_listen_connections, ec);
+        if (!ec) failure = bind_unix(l.local->native_handle(), core::UnixAddress{sock.path, false}, sock.mode);
+        if (!ec && failure.empty()) l.local->listen(asio::socket_base::max_listen_connections, ec);
       }
       struct stat st {};
-      if (!ec && ::stat(sock.path.c_str(), &st) == 0) l.inode = st.st_ino;
-      where = fmt::format("{} [{}]", where.empty() ? fmt::format("cannot bind UNIX socket ({})", std::strerror(ec.value())) : where,
+      if (!ec && failure.empty() && ::stat(sock.path.c_str(), &st) == 0) l.inode = st.st_ino;
+      where = fmt::format("{} [{}]", !failure.empty() ? failure : fmt::format("cannot bind UNIX socket ({})", std::strerror(ec.value())),
                           sock.path);
+      failed = !failure.empty();
     } else {
       l.inet = std::make_unique<tcp::acceptor>(impl_->io);
       const tcp::endpoint ep(asio::ip::make_address(sock.host, ec), sock.port);
@@ -242,7 +242,7 @@ bool StatsSockets::bind_all(ListenSockets* handover) {
       }
       where = fmt::format("cannot bind socket ({}) for [{}:{}]", std::strerror(ec.value()), sock.host, sock.port);
     }
-    if (ec) {
+    if (ec || failed) {
       impl_->log.process(core::Severity::Alert, fmt::format("Binding [{}:{}] for frontend GLOBAL: {}", sock.pos.file,
                                                             sock.pos.line, where));
       ok = false;

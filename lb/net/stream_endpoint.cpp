@@ -92,14 +92,21 @@ std::string endpoint_text(const EndpointParts& e) {
 
 std::string endpoint_text(const StreamEndpoint& e) { return endpoint_text(endpoint_parts(e)); }
 
+boost::system::error_code pending_connect_error(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  return err == 0 ? boost::system::error_code() : boost::system::error_code(err, boost::system::system_category());
+}
+
 std::string bind_unix(int fd, const core::UnixAddress& address, std::optional<unsigned> mode) {
   const auto endpoint = stream_endpoint(core::unix_host(address), 0);
   if (!endpoint) return "name too long for UNIX socket (limit usually 97)";
   const auto os = [] { return std::string(std::strerror(errno)); };
-  if (address.abstract) {
-    if (::bind(fd, endpoint->data(), endpoint->size()) == 0) return {};
-    return errno == EADDRINUSE ? "cannot bind UNIX socket (already in use)" : "cannot bind UNIX socket (" + os() + ")";
-  }
+  const auto bind_failed = [&] {
+    return errno == EADDRINUSE ? std::string("cannot bind UNIX socket (already in use)") : "cannot bind UNIX socket (" + os() + ")";
+  };
+  if (address.abstract) return ::bind(fd, endpoint->data(), endpoint->size()) == 0 ? std::string() : bind_failed();
   const std::string& path = address.path;
   const std::string temp = fmt::format("{}.{}.tmp", path, ::getpid());
   const std::string back = fmt::format("{}.{}.bak", path, ::getpid());
@@ -110,8 +117,7 @@ std::string bind_unix(int fd, const core::UnixAddress& address, std::optional<un
   if (::link(path.c_str(), back.c_str()) < 0 && errno != ENOENT)
     return "error when trying to preserve previous UNIX socket (" + os() + ")";
   const auto temp_endpoint = stream_endpoint(core::unix_host({temp, false}), 0);
-  if (::bind(fd, temp_endpoint->data(), temp_endpoint->size()) < 0)
-    return errno == EADDRINUSE ? "cannot bind UNIX socket (already in use)" : "cannot bind UNIX socket (" + os() + ")";
+  if (::bind(fd, temp_endpoint->data(), temp_endpoint->size()) < 0) return bind_failed();
   if (mode && *mode != 0 && ::chmod(temp.c_str(), static_cast<mode_t>(*mode)) < 0) {  // as haproxy, 0 leaves it
     const std::string why = "cannot change UNIX socket ownership (" + os() + ")";
     ::unlink(temp.c_str());

@@ -43,6 +43,9 @@ EndpointParts peer_parts(int fd);
 std::string endpoint_text(const EndpointParts& e);
 std::string endpoint_text(const StreamEndpoint& e);
 
+// The outcome of a non-blocking connect() once its socket is writable (SO_ERROR): none on success.
+boost::system::error_code pending_connect_error(int fd);
+
 // Binds `fd` to a UNIX address as HAProxy binds one (sock_unix_bind_receiver): a path under
 // PATH.PID.tmp first, given `mode`, then renamed over PATH, so that a file an earlier process
 // left, or still listens on, is replaced whole; an abstract name as it is. "" on success, else

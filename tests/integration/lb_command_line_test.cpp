@@ -369,12 +369,8 @@ TEST(LbInheritedSocket, ServesOnAnInheritedUnixListener) {
   LbWorld w({"app1"}, {});
   TempDir dir;
   const std::string path = (dir.path() / "inherited.sock").string();
-  const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);  // not close-on-exec: lb inherits it
-  sockaddr_un un{};
-  un.sun_family = AF_UNIX;
-  std::snprintf(un.sun_path, sizeof un.sun_path, "%s", path.c_str());
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&un), sizeof un), 0) << std::strerror(errno);
-  ASSERT_EQ(::listen(listener, 16), 0);
+  const int listener = listen_on_unix_path(path);
+  ASSERT_GE(listener, 0);
   w.start_lb(fd_frontend_config(listener));
   EXPECT_TRUE(w.lb().await_line("listening fe unix@" + path, kPatience).has_value());
   ::close(listener);  // lb holds its own copy
@@ -432,12 +428,8 @@ TEST(LbInheritedSocket, StatsSocketsOnAnInheritedListenerAndOnASocketPairAnswerA
     TempDir dir;
     const auto path = (dir.path() / "inherited.sock").string();
     // Not close-on-exec: the balancer inherits them.
-    const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
-    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(::listen(listener, 16), 0);
+    const int listener = listen_on_unix_path(path);
+    ASSERT_GE(listener, 0);
     int pair[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
     ::fcntl(pair[0], F_SETFD, FD_CLOEXEC);  // ours

@@ -128,6 +128,21 @@ inline LoopbackListener listen_on_loopback(bool inherited) {
   return l;
 }
 
+// A UNIX stream socket listening at `path`, not close-on-exec, so that a balancer started next
+// inherits it (`bind fd@N`, `stats socket fd@N`); -1 (and a test failure) when it cannot listen.
+inline int listen_on_unix_path(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 16) != 0) {
+    ADD_FAILURE() << "cannot listen on " << path << ": " << std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // A frontend on 127.0.0.1:`port` and a backend whose one server nothing listens for, with 1 s
 // timeouts: the smallest configuration that runs, for tests of the process rather than of
 // traffic. `global`: the lines of a global section, if any.
