@@ -243,6 +243,9 @@ void MasterCli::progress(Client& c) {
       c.closing = true;
       return;
     }
+    // Nothing more goes to that worker, as HAProxy's master shuts its side after a command: a
+    // worker still waiting for the rest of a command or its payload then ends unanswered.
+    ::shutdown(pair[0], SHUT_WR);
     c.worker = pair[0];
   }
 }

@@ -122,6 +122,20 @@ const std::vector<std::string> kExchanges = {
     "quit\nshow proc\n",
     "show cli level;quit;show proc\n",
     "show cli le",
+    // Payloads: the lines after a command that ends with "<<", up to an empty one.
+    "@1 show cli level <<\nfoo\nbar\n\n",
+    "show cli level <<\nfoo\n\n",
+    "@1 show cli level <<\nfoo;bar\n\n@1 show cli level\n",
+    "prompt\n@1 show cli level <<\nfoo\nbar\n\n@1 show cli level\n",
+    "operator\n@1 show cli level <<\nx\n\n",
+    "@1 show cli level <<\r\nfoo\r\n\r\n",
+    "@1 show cli level <<\nfoo\r\n\r\n\n",
+    "prompt\n@1 show cli level <<\nfoo\r\n\r\n@1 show cli level\n\n",
+    "@1 show cli level << x <<\nfoo\n\n",
+    "@1 show cli level<<\nfoo\n\n",
+    "@1 show cli level <<\nfoo\n",
+    "@1 show cli level <<;show proc\n\n",
+    "@1 bogus <<\na b\n\n",
 };
 
 TEST(LbMasterCli, AnswersAsHaproxysMasterThroughReloadsGoodAndBad) {
@@ -162,6 +176,10 @@ TEST(LbMasterCli, AnswersAsHaproxysMasterThroughReloadsGoodAndBad) {
   EXPECT_THAT(heard[kHaproxy], ::testing::Contains(::testing::HasSubstr("Permission denied!")));
   EXPECT_THAT(heard[kHaproxy], ::testing::Contains(::testing::HasSubstr("master> WORKER> admin\n\nWORKER> ")));
   EXPECT_THAT(heard[kHaproxy], ::testing::Contains(::testing::HasSubstr("| user\\n@1 show cli level\\n\nuser\n")));
+  // A payload's lines are prompted "+ " and go with their command; no line of it is a command.
+  EXPECT_THAT(heard[kHaproxy], ::testing::Contains(::testing::HasSubstr(
+                                   "| prompt\\n@1 show cli level <<\\nfoo\\nbar\\n\\n@1 show cli level\\n\n"
+                                   "master> + + + admin\n\nmaster> admin\n\nmaster> ")));
 }
 
 // A reload's old worker, kept by a request in flight, is listed apart and answers by its pid.

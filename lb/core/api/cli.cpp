@@ -362,12 +362,70 @@ std::string Connection::run(const std::vector<std::string>& words) {
   return usage_message(words, false, *table_);
 }
 
+bool Connection::answer(const std::vector<std::string>& words, std::string& out) {
+  out += run(words);
+  if (quit_) {
+    done_ = true;
+    return false;
+  }
+  if (interactive_) out += "\n> ";
+  else if (!no_lf_) out += '\n';
+  no_lf_ = false;  // for this command only, as HAProxy re-arms APPCTX_CLI_ST1_NOLF
+  return true;
+}
+
+bool Connection::take_payload_line(std::string& out) {
+  // A line must fit beside what the buffer holds, with its LF and the NUL HAProxy keeps after.
+  const std::size_t room = kBuffer - held_ - 1;
+  const std::size_t lf = pending_.find('\n');
+  if (lf == std::string::npos || lf + 1 > room) {
+    // haproxy 2.6.12 spins and aborts when only the closing empty line no longer fits; lb ends
+    // the connection there as at any other line too long for the buffer.
+    if (lf != std::string::npos || pending_.size() >= room) done_ = true;
+    return false;
+  }
+  std::string_view line(pending_.data(), lf);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) {
+    pending_.erase(0, lf + 1);
+    // cli_parse_request(): "<<" as the command's last word marks where the payload starts;
+    // glued to a word it is part of that word, and the payload's words are more arguments.
+    std::string command = std::move(*payload_command_);
+    payload_command_.reset();
+    if (!payload_.empty()) payload_.pop_back();  // the last line's LF
+    const std::size_t at = command.size() - kPayloadPattern.size();
+    std::size_t escapes = 0;  // backslashes before the blank in front of "<<"
+    while (at >= escapes + 2 && command[at - 2 - escapes] == '\\') ++escapes;
+    const bool own_word = at == 0 || ((command[at - 1] == ' ' || command[at - 1] == '\t') && escapes % 2 == 0);
+    auto words = split_words(std::string_view(command).substr(0, at));
+    if (!own_word) {
+      words = split_words(command);
+      for (auto& w : split_words(payload_))
+        if (words.size() < kMaxArgs) words.push_back(std::move(w));
+    }
+    payload_.clear();
+    answer(words, out);
+    return true;
+  }
+  held_ += line.size() + 1;
+  payload_ += line;
+  payload_ += '\n';
+  pending_.erase(0, lf + 1);
+  if (interactive_) out += "+ ";
+  return true;
+}
+
 std::string Connection::feed(std::string_view bytes) {
   std::string out;
   if (done_) return out;
   pending_ += bytes;
   bool answered = false;
   while (!done_) {
+    if (payload_command_) {
+      if (!take_payload_line(out)) break;
+      if (!payload_command_) answered = true;
+      continue;
+    }
     const std::size_t end = command_end(pending_);
     if (end == std::string::npos) {
       // A command longer than the CLI's buffer ends the connection, as in HAProxy.
@@ -380,21 +438,20 @@ std::string Connection::feed(std::string_view bytes) {
       break;
     }
     if (!command.empty() && command.back() == '\r') command.remove_suffix(1);
-    const auto words = split_words(command);
-    const std::string rest = pending_.substr(end + 1);
-    out += run(words);
-    pending_ = rest;
-    answered = true;
-    if (quit_) {
-      done_ = true;
-      break;
+    if (command.ends_with(kPayloadPattern)) {
+      payload_command_ = std::string(command);
+      held_ = command.size() + 1;
+      pending_.erase(0, end + 1);
+      if (interactive_) out += "+ ";
+      continue;
     }
-    if (interactive_) out += "\n> ";
-    else if (!no_lf_) out += '\n';
-    no_lf_ = false;  // for this command only, as HAProxy re-arms APPCTX_CLI_ST1_NOLF
+    const auto words = split_words(command);
+    pending_.erase(0, end + 1);
+    answered = true;
+    if (!answer(words, out)) break;
   }
   // Without a prompt, the connection ends once nothing more is waiting to be read.
-  if (answered && !interactive_ && pending_.empty()) done_ = true;
+  if (answered && !interactive_ && pending_.empty() && !payload_command_) done_ = true;
   return out;
 }
 

@@ -21,6 +21,8 @@ std::optional<Level> parse_level(std::string_view word);
 
 inline constexpr std::size_t kMaxArgs = 64;         // MAX_CLI_ARGS
 inline constexpr std::size_t kMaxRequest = 16383;   // one command must fit the CLI's buffer
+inline constexpr std::size_t kBuffer = 16384;       // the CLI's chunk: a command and its payload
+inline constexpr std::string_view kPayloadPattern = "<<";  // a line ending so is followed by a payload
 inline constexpr std::string_view kPermissionDenied = "Permission denied\n";
 
 // Where the first command in `bytes` ends: its LF or ';' not escaped by a backslash; npos when
@@ -48,6 +50,10 @@ std::string usage_message(const std::vector<std::string>& words, bool help,
 // One CLI connection, bytes in and bytes out. A command ends at an LF or an unescaped ';' (a
 // trailing CR is dropped); without `prompt` the connection ends once the commands received so
 // far are answered, with it each answer is followed by "> " and the connection stays.
+// A command whose line ends with "<<" takes the lines after it, up to an empty one, as its
+// payload (taken whole: no ';' and no escapes there), and runs then; interactively each of those
+// lines is answered "+ ". A command and its payload must fit the CLI's buffer (kBuffer), or the
+// connection ends unanswered. No command lb runs reads a payload: it changes what is a command.
 class Connection {
  public:
   struct Answer {
@@ -71,6 +77,10 @@ class Connection {
  private:
   std::string run(const std::vector<std::string>& words);
   std::string mode(const std::vector<std::string>& words);
+  // Runs a whole command and frames its answer; false once the connection is to end.
+  bool answer(const std::vector<std::string>& words, std::string& out);
+  // Takes the next line of a payload from pending_; false while it is not whole.
+  bool take_payload_line(std::string& out);
   Level level_;
   Handler handler_;
   const std::vector<Keyword>* table_;
@@ -79,6 +89,11 @@ class Connection {
   bool quit_ = false;
   bool no_lf_ = false;  // the command just run asked for no empty line after its answer
   bool done_ = false;
+  // The command line that ended with "<<", while its payload comes; what the CLI's buffer holds
+  // of it and the payload lines so far, as HAProxy counts it (the line, a NUL, each line's LF).
+  std::optional<std::string> payload_command_;
+  std::string payload_;
+  std::size_t held_ = 0;
   // expert-mode, experimental-mode, mcli-debug-mode: lb has no command they unlock, but the
   // master CLI sets them on every command it passes on, and `expert-mode` reports its state.
   std::array<bool, 3> modes_{};

@@ -181,6 +181,22 @@ std::string Session::prompt(const Processes& processes) const {
   return out + "> ";
 }
 
+Session::PayloadLine Session::take_payload_line(std::string& text) {
+  auto lf = pending_.find('\n');
+  if (lf == std::string::npos) {
+    // A line that does not fit the buffer is taken as "help", as HAProxy replaces it.
+    if (pending_.size() <= cli::kMaxRequest) return PayloadLine::None;
+    pending_ = "help\n";
+    lf = pending_.size() - 1;
+  }
+  payload_->request.append(pending_, 0, lf + 1);
+  pending_.erase(0, lf + 1);
+  // Only a line with nothing before its LF ends it: the worker also ends it at "\r\n".
+  if (lf == 0) return PayloadLine::Last;
+  if (interactive_) text += "+ ";
+  return PayloadLine::More;
+}
+
 Session::Step Session::next(const Processes& processes) {
   Step step;
   const auto close_with = [&](std::string_view text) {
@@ -189,6 +205,16 @@ Session::Step Session::next(const Processes& processes) {
     return step;
   };
   for (;;) {
+    if (payload_) {
+      const auto line = take_payload_line(step.text);
+      if (line == PayloadLine::None) return step;
+      if (line == PayloadLine::More) continue;
+      step.kind = Step::Kind::Forward;
+      step.target = payload_->target;
+      step.request = std::move(payload_->request);
+      payload_.reset();
+      return step;
+    }
     const std::size_t end = cli::command_end(pending_);
     if (end == std::string::npos) {
       // A command that does not fit the buffer is answered with the help, as HAProxy does.
@@ -245,6 +271,13 @@ Session::Step Session::next(const Processes& processes) {
     step.request += forwarded;
     step.target = next_pid > -1 ? next_pid : default_target_;
     if (step.target != 0 && !alive(step.target, processes)) return close_with("Can't connect to the target CLI!\n");
+    if (const auto pattern = command.find(cli::kPayloadPattern);
+        pattern != std::string::npos && pattern + cli::kPayloadPattern.size() == command.size()) {
+      payload_ = Step{Step::Kind::Forward, step.target, std::move(step.request), {}};
+      step.request.clear();
+      if (interactive_) step.text += "+ ";
+      continue;
+    }
     step.kind = Step::Kind::Forward;
     return step;
   }

@@ -4,7 +4,9 @@
 // words (`@N`/`@!PID`/`@master` prefixes, prompt, quit, operator, user, the expert modes) and
 // passes every other command on, one at a time, to the master's own CLI or to a worker's, with
 // the session's level written in front ("operator -"). The answer comes back whole, then the
-// prompt ("master> ", "1234> ") in interactive mode. The sockets are lb/net/master's.
+// prompt ("master> ", "1234> ") in interactive mode. A command whose line ends with its first
+// "<<" goes on with the lines after it, up to an empty one, as they are (its payload); each is
+// prompted "+ ". The sockets are lb/net/master's.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -90,7 +92,13 @@ class Session {
 
  private:
   std::string prompt(const Processes& processes) const;
+  // Moves the next line of a payload to payload_, if it is whole: Last for its empty line.
+  enum class PayloadLine { None, More, Last };
+  PayloadLine take_payload_line(std::string& text);
   cli::Level level_;
+  // A forwarded command whose line ended with "<<" gathers its payload's lines, up to an empty
+  // one, and goes to its process with them.
+  std::optional<Step> payload_;
   std::string pending_;
   bool interactive_ = false;
   int default_target_ = 0;  // set by a prefix alone on its line

@@ -82,6 +82,51 @@ TEST(CliConnection, ACommandLongerThanTheBufferEndsTheConnection) {
   EXPECT_TRUE(c.done());
 }
 
+TEST(CliPayload, ALineEndingWithTheMarkerRunsAtTheEmptyLineAfterItsPayloadLines) {
+  auto c = echo();
+  EXPECT_EQ(c.feed("a b <<\nx; y\n"), "");  // no ';' and no command inside a payload
+  EXPECT_FALSE(c.done());
+  EXPECT_EQ(c.feed("z\r\n\r\nc\n"), "a|b\n\nc\n\n");
+  EXPECT_TRUE(c.done());
+}
+
+TEST(CliPayload, AMarkerGluedToAWordStaysInItAndThePayloadsWordsFollow) {
+  auto c = echo();
+  EXPECT_EQ(c.feed("a b<<\nx y\nz\n\n"), "a|b<<|x|y\nz\n\n");
+  auto d = echo();
+  EXPECT_EQ(d.feed("a b\\ <<\nx\n\n"), "a|b <<|x\n\n");    // an escaped blank joins the marker to the word
+  auto e = echo();
+  EXPECT_EQ(e.feed("a b\\\\ <<\nx\n\n"), "a|b\\\n\n");  // an escaped backslash does not
+  auto f = echo();
+  EXPECT_EQ(f.feed("a << b\n"), "a|<<|b\n\n");  // not at the end: a word like another
+  auto g = echo();
+  EXPECT_EQ(g.feed("a <<;x\n\n"), "a\n\n");  // ';' ends the command line before the payload
+}
+
+TEST(CliPayload, InteractiveSessionsPromptEachPayloadLineWithAPlus) {
+  auto c = echo();
+  EXPECT_EQ(c.feed("prompt\n"), "\n> ");
+  EXPECT_EQ(c.feed("a <<\n"), "+ ");
+  EXPECT_EQ(c.feed("x\n"), "+ ");
+  EXPECT_EQ(c.feed("\n"), "a\n\n> ");
+}
+
+TEST(CliPayload, ACommandAndItsPayloadMustFitTheBufferOrTheConnectionEnds) {
+  // "a <<", a NUL, the line and its LF: 16382 bytes held, the empty line still fits.
+  const std::string fits(kBuffer - 2 - 5 - 1, 'x');
+  auto c = echo();
+  EXPECT_EQ(c.feed("a <<\n" + fits + "\n\n"), "a\n\n");
+  auto d = echo();
+  EXPECT_EQ(d.feed("a <<\n" + fits + "x\n\n"), "");
+  EXPECT_TRUE(d.done());
+  auto e = echo();
+  EXPECT_EQ(e.feed("a <<\n" + std::string(kBuffer, 'x')), "");  // no LF in sight
+  EXPECT_TRUE(e.done());
+  auto f = echo();
+  EXPECT_EQ(f.feed("a <<\nx\n"), "");  // a payload still coming keeps the connection
+  EXPECT_FALSE(f.done());
+}
+
 TEST(CliUsage, HelpWithWordsListsTheCommandsTheyStart) {
   const auto show_servers = usage_message({"show", "servers"}, true);
   EXPECT_THAT(show_servers, ::testing::HasSubstr("  show servers conn [<backend>]"));

@@ -184,5 +184,36 @@ TEST(MasterCliCommands, TheMastersOwnCommandsAnswerAsHaproxysMaster) {
   EXPECT_THAT(master_command("show stat\n", p, 0).text, ::testing::StartsWith("Unknown command, but maybe"));
 }
 
+TEST(MasterCliSession, APayloadGoesOnWithItsCommandUpToItsEmptyLine) {
+  const auto p = two_workers();
+  Session s(cli::Level::Admin);
+  s.feed("prompt\noperator\n@1 add map m <<\nk v; x\r\n\r\n");
+  auto step = s.next(p);
+  EXPECT_EQ(step.kind, Kind::NeedMore);  // the master ends a payload at "\n" alone
+  EXPECT_EQ(step.text, "master> master> + + + ");
+  s.feed("\nshow proc\n");
+  step = s.next(p);
+  EXPECT_EQ(step.kind, Kind::Forward);
+  EXPECT_EQ(step.target, 102);
+  EXPECT_EQ(step.request, "operator -\nadd map m <<\nk v; x\r\n\r\n\n");
+  step = s.next(p);
+  EXPECT_EQ(step.target, 0);
+  EXPECT_EQ(step.request, "operator -\nshow proc\n");
+}
+
+TEST(MasterCliSession, OnlyALineWhoseFirstMarkerEndsItStartsAPayload) {
+  const auto p = two_workers();
+  Session s(cli::Level::Admin);
+  s.feed("@1 a << b <<\nshow proc\n@1 c <<\r\n");
+  EXPECT_EQ(s.next(p).request, "a << b <<\n");
+  EXPECT_EQ(s.next(p).request, "show proc\n");
+  EXPECT_EQ(s.next(p).request, "c <<\r\n");
+}
+
+TEST(MasterCliSession, AMastersOwnCommandRunsWithItsPayload) {
+  const auto p = two_workers();
+  EXPECT_EQ(master_command("show cli level <<\nx\n\n", p, 1010).text, "admin\n\n");
+}
+
 }  // namespace
 }  // namespace lb::core::mcli

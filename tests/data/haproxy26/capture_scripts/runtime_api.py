@@ -219,6 +219,8 @@ def read_eof(s, limit=5.0):
             out += d
     except socket.timeout:
         eof = False
+    except ConnectionResetError:  # closed with bytes of ours unread: the end, as a reset
+        pass
     return out, eof
 
 
@@ -519,6 +521,26 @@ C(g, "14_health_up_s2_down", "set server apps/s2 health up\n", pre=S2D, after="s
 C(g, "14_set_state_drain_s2_down", "set server apps/s2 state drain\n", pre=S2D, after="s2 DRAIN+DOWN")
 C(g, "14_show_stat_s2_drain_down", "show stat apps 4 -1\n", pre="s2 DRAIN and DOWN")
 C(g, "14_set_state_ready_s2_down", "set server apps/s2 state ready\n", pre="s2 DRAIN and DOWN", after=S2D)
+
+
+# 15 payloads: a command line ending with "<<" takes the lines up to an empty one ---------------
+g = group("15", "up", "payloads")
+C(g, "15_payload_lines", "get weight apps/s1 <<\nfoo\nbar\n\n", pre=UP)
+C(g, "15_payload_no_semicolon", "get weight apps/s1 <<\nfoo;get weight apps/s2\n\nget weight apps/s3\n", pre=UP)
+C(g, "15_payload_empty", "get weight apps/s1 <<\n\n", pre=UP)
+C(g, "15_payload_crlf", "get weight apps/s1 <<\r\nfoo\r\n\r\n", pre=UP)
+C(g, "15_payload_glued", "get weight apps/s1<<\nfoo\n\n", pre=UP)
+C(g, "15_payload_marker_not_last", "get weight apps/s1 << x\n", pre=UP)
+C(g, "15_payload_after_semicolon", "get weight apps/s1 <<;foo\n\nget weight apps/s2\n", pre=UP)
+C(g, "15_payload_two_commands", "get weight apps/s1 <<\na\n\nget weight apps/s2 <<\nb\n\n", pre=UP)
+C(g, "15_payload_unknown_command", "foo <<\nbar\n\n", pre=UP)
+C(g, "15_payload_marker_alone", "<<\nbar\n\n", pre=UP)
+C(g, "15_payload_unterminated_halfclose", "get weight apps/s1 <<\nfoo\n", pre=UP, mode="halfclose")
+C(g, "15_payload_large", "get weight apps/s1 <<\n" + ("x" * 99 + "\n") * 150 + "\n", pre=UP)
+C(g, "15_payload_too_large", "get weight apps/s1 <<\n" + ("x" * 99 + "\n") * 170 + "\n", pre=UP, mode="halfclose")
+C(g, "15_payload_level_user", "get weight apps/s1 <<\nx\n\n", "user", UP)
+C(g, "15_payload_prompt", None, pre=UP, mode="interactive",
+  chunks=["prompt\n", "get weight apps/s1 <<\n", "foo\n", "bar\n", "\n", "get weight apps/s2\n", "quit\n"])
 
 
 # --------------------------------------------------------------------------- runner
