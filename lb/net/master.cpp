@@ -46,7 +46,7 @@ class Master {
                 return it == workers_.end() ? -1 : it->cli_channel;
               }}) {
     sigemptyset(&signals_);
-    for (const int s : {SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT, SIGCHLD}) sigaddset(&signals_, s);
+    for (const int s : {SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGTTOU, SIGTTIN}) sigaddset(&signals_, s);
     ::sigprocmask(SIG_BLOCK, &signals_, nullptr);
   }
   ~Master() {
@@ -94,7 +94,9 @@ class Master {
       switch (info.ssi_signo) {
         case SIGUSR2: reload(); break;
         case SIGUSR1:  // passed on: every worker stops softly, as HAProxy's master does
-          for (const auto& w : workers_) ::kill(w.pid, SIGUSR1);
+        case SIGTTOU:  // and lets go of its abstract names for a process taking over, or
+        case SIGTTIN:  // takes them back (mworker_broadcast_signal)
+          for (const auto& w : workers_) ::kill(w.pid, static_cast<int>(info.ssi_signo));
           break;
         case SIGTERM:
         case SIGINT:

@@ -192,6 +192,8 @@ struct Proxy::Impl {
     int channel_fd = -1;  // N, as the configuration names it
     bool paused = false;  // at a connection limit: no accept pending
     std::string key;      // its name in a ListenSockets handover
+    std::optional<core::UnixAddress> abstract;  // `bind abns@NAME`
+    bool released = false;  // its name let go of for a process taking over (SIGTTOU)
   };
 
   // Each server's pool, per (backend, server).
@@ -292,6 +294,8 @@ struct Proxy::Impl {
   void receive(Listener& l);
   void accept_failed(Listener& l, const boost::system::error_code& ec);
   void serve(const Listener& l, StreamSocket socket);
+  // Closes its socket once what the kernel had queued on it is taken.
+  void close_listener(Listener& l);
   bool below_limits(std::size_t fe) const { return actconn < limits.maxconn && feconn[fe] < fe_maxconn[fe]; }
   void session_started(std::size_t fe) {
     ++actconn;
@@ -1380,6 +1384,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession> {
 // ----------------------------------------------------------------------------- listeners
 
 void Proxy::Impl::accept(Listener& l) {
+  if (l.released) return;
   if (!below_limits(l.frontend)) {
     l.paused = true;  // session_ended() resumes it
     return;
@@ -1387,7 +1392,7 @@ void Proxy::Impl::accept(Listener& l) {
   if (l.channel) return receive(l);
   l.acceptor.async_accept([this, &l](const boost::system::error_code& ec, StreamSocket socket) {
     // A connection accepted before the listener closed is served all the same.
-    if (ec) return accepting ? accept_failed(l, ec) : void();
+    if (ec) return accepting && !l.released ? accept_failed(l, ec) : void();
     serve(l, std::move(socket));
     if (accepting) accept(l);
   });
@@ -1456,7 +1461,7 @@ int Proxy::connections(std::size_t frontend) const { return impl_->feconn.at(fro
 
 void Proxy::set_local_services(LocalServices services) { impl_->local = std::move(services); }
 
-bool Proxy::bind_all(ListenSockets* handover, int replacing) {
+bool Proxy::bind_all(ListenSockets* handover, int replacing, const std::function<bool()>& release_abstract) {
   bool ok = true;
   for (std::size_t pi = 0; pi < impl_->config.proxies.size(); ++pi) {
     const auto& px = impl_->config.proxies[pi];
@@ -1502,7 +1507,7 @@ bool Proxy::bind_all(ListenSockets* handover, int replacing) {
         if (!ec) l->acceptor.listen(impl_->fe_maxconn[pi], ec);
       } else if (unix_address) {
         l->acceptor.open(ep.protocol(), ec);
-        if (!ec) failure = bind_unix(l->acceptor.native_handle(), *unix_address);
+        if (!ec) failure = bind_unix(l->acceptor.native_handle(), *unix_address, std::nullopt, release_abstract);
         if (!ec && failure.empty()) l->acceptor.listen(impl_->fe_maxconn[pi], ec);
       } else {
         l->acceptor.open(ep.protocol(), ec);
@@ -1533,6 +1538,7 @@ bool Proxy::bind_all(ListenSockets* handover, int replacing) {
       }
       // A UNIX path is named as configured: the kernel keeps the name it was bound under (PATH.PID.tmp).
       l->endpoint = unix_address ? ep : l->acceptor.local_endpoint(ec);
+      if (unix_address && unix_address->abstract) l->abstract = unix_address;
       impl_->listeners.push_back(std::move(l));
     }
   }
@@ -1564,20 +1570,57 @@ std::vector<std::pair<std::string, std::string>> Proxy::listening() const {
   return out;
 }
 
+void Proxy::Impl::close_listener(Listener& l) {
+  // What the kernel has queued for this socket would be reset by close(): it is served first.
+  boost::system::error_code ec;
+  l.acceptor.non_blocking(true, ec);
+  while (!ec) {
+    StreamSocket queued(io);
+    l.acceptor.accept(queued, ec);
+    if (!ec) serve(l, std::move(queued));
+  }
+  l.acceptor.close(ec);
+  if (l.channel) l.channel->close(ec);
+}
+
+void Proxy::release_abstract() {
+  for (auto& l : impl_->listeners) {
+    if (!l->abstract || l->released || !l->acceptor.is_open()) continue;
+    l->released = true;
+    impl_->close_listener(*l);
+  }
+}
+
+void Proxy::resume_released() {
+  if (!impl_->accepting) return;
+  bool refused = false;
+  for (auto& l : impl_->listeners) {
+    if (!l->released) continue;
+    boost::system::error_code ec;
+    l->acceptor.open(l->endpoint.protocol(), ec);
+    if (!ec && bind_unix(l->acceptor.native_handle(), *l->abstract).empty())
+      l->acceptor.listen(impl_->fe_maxconn[l->frontend], ec);
+    else
+      ec = asio::error::address_in_use;
+    if (ec) {
+      l->acceptor.close(ec);
+      refused = true;
+      continue;
+    }
+    l->released = false;
+    impl_->accept(*l);
+  }
+  // sig_listen(): one warning for all, on stderr and in the logs.
+  if (refused)
+    impl_->log.process(core::Severity::Warning,
+                       "Some proxies refused to resume, probably due to a conflict on a listening port. You may want "
+                       "to try again after the conflicting application is stopped, otherwise a restart might be "
+                       "necessary to resume safe operations.");
+}
+
 void Proxy::stop_accepting() {
   impl_->accepting = false;
-  for (auto& l : impl_->listeners) {
-    // What the kernel has queued for this socket would be reset by close(): it is served first.
-    boost::system::error_code ec;
-    l->acceptor.non_blocking(true, ec);
-    while (!ec) {
-      StreamSocket queued(impl_->io);
-      l->acceptor.accept(queued, ec);
-      if (!ec) impl_->serve(*l, std::move(queued));
-    }
-    l->acceptor.close(ec);
-    if (l->channel) l->channel->close(ec);
-  }
+  for (auto& l : impl_->listeners) impl_->close_listener(*l);
   for (auto& [key, pool] : impl_->pools) pool.idle.clear();
   if (impl_->purge_timer) impl_->purge_timer->cancel();
   auto hooks = impl_->stop_hooks;  // a hook may end its session, which erases its entry

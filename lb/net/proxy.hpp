@@ -62,12 +62,20 @@ class Proxy {
   void set_local_services(LocalServices services);
 
   // Binds every `bind` of every frontend, taking the sockets `handover` has (a reload) instead
-  // of binding them again. On failure prints HAProxy's alerts ("Starting frontend fe: cannot
-  // bind socket (Address already in use) [127.0.0.1:8080]") and returns false.
+  // of binding them again. On failure prints HAProxy's alerts ("Binding [haproxy.cfg:9] for
+  // frontend fe: cannot bind socket (Address already in use) for [127.0.0.1:8080]") and returns
+  // false.
   // `replacing`: how many processes (-sf/-st) listen on the same addresses; the new sockets then
   // take every new connection from the kernel at once (a reuseport BPF program), so that the old
-  // ones only answer what they had queued.
-  bool bind_all(ListenSockets* handover = nullptr, int replacing = 0);
+  // ones only answer what they had queued. An abstract name they hold cannot be shared: it is
+  // asked for with `release_abstract` (bind_unix's `release`: SIGTTOU to them).
+  bool bind_all(ListenSockets* handover = nullptr, int replacing = 0, const std::function<bool()>& release_abstract = {});
+  // SIGTTOU from a process taking over: the abstract listeners let go of their names (what they
+  // had queued is answered first), while TCP and path listeners go on accepting until the
+  // SIGUSR1 that follows. SIGTTIN, from one that gave up: they are bound again, or HAProxy's
+  // warning says they could not be.
+  void release_abstract();
+  void resume_released();
   // The listening sockets, named as a ListenSockets handover names them (still owned here).
   std::vector<std::pair<std::string, int>> listen_sockets() const;
   // HAProxy's cumulated connections of proxy `proxy`: {accepted as a frontend, given to it as

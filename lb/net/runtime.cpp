@@ -202,6 +202,18 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   soft_signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (!ec) soft_stop();
   });
+  // A process taking over (-sf/-st) that cannot bind an abstract name this one holds sends
+  // SIGTTOU for it (HAProxy's pause), and SIGTTIN if it gives up (its resume).
+  asio::signal_set pause_signals(io, SIGTTOU, SIGTTIN);
+  std::function<void()> await_pause = [&] {
+    pause_signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGTTOU) proxy.release_abstract();
+      else proxy.resume_released();
+      await_pause();
+    });
+  };
+  await_pause();
   // SIGTERM/SIGINT are caught before anything announces readiness, so a stop sent the moment lb
   // says "ready" is a graceful one. A worker dies of them, as HAProxy's do when their master
   // stops.
@@ -225,7 +237,17 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   const int replacing = options.handover ? 0 : static_cast<int>(options.finish_pids.size());
-  if (!stats.bind_all(options.handover) || !proxy.bind_all(options.handover, replacing)) return 1;
+  const auto tell_old = [&](int signal) {
+    bool told = false;
+    for (const int pid : options.finish_pids) told |= ::kill(pid, signal) == 0;
+    return told;
+  };
+  if (!stats.bind_all(options.handover) || !proxy.bind_all(options.handover, replacing, [&] { return tell_old(SIGTTOU); })) {
+    // The names it took are let go of, then the processes that gave them up take them back.
+    proxy.stop_accepting();
+    tell_old(SIGTTIN);
+    return 1;
+  }
   if (options.master_cli_channel >= 0) stats.serve_master(options.master_cli_channel);
   if (options.announce) {
     for (const auto& [frontend, address] : proxy.listening()) fmt::print("listening {} {}\n", frontend, address);

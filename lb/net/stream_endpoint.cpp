@@ -99,14 +99,22 @@ boost::system::error_code pending_connect_error(int fd) {
   return err == 0 ? boost::system::error_code() : boost::system::error_code(err, boost::system::system_category());
 }
 
-std::string bind_unix(int fd, const core::UnixAddress& address, std::optional<unsigned> mode) {
+std::string bind_unix(int fd, const core::UnixAddress& address, std::optional<unsigned> mode,
+                      const std::function<bool()>& release) {
   const auto endpoint = stream_endpoint(core::unix_host(address), 0);
   if (!endpoint) return "name too long for UNIX socket (limit usually 97)";
   const auto os = [] { return std::string(std::strerror(errno)); };
   const auto bind_failed = [&] {
     return errno == EADDRINUSE ? std::string("cannot bind UNIX socket (already in use)") : "cannot bind UNIX socket (" + os() + ")";
   };
-  if (address.abstract) return ::bind(fd, endpoint->data(), endpoint->size()) == 0 ? std::string() : bind_failed();
+  if (address.abstract) {
+    constexpr int kRetries = 100;  // MAX_START_RETRIES, 10 ms apart
+    for (int retry = 0;; ++retry) {
+      if (::bind(fd, endpoint->data(), endpoint->size()) == 0) return {};
+      if (errno != EADDRINUSE || retry == kRetries || !release || !release()) return bind_failed();
+      ::usleep(10'000);
+    }
+  }
   const std::string& path = address.path;
   const std::string temp = fmt::format("{}.{}.tmp", path, ::getpid());
   const std::string back = fmt::format("{}.{}.bak", path, ::getpid());

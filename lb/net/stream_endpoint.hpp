@@ -8,6 +8,7 @@
 #include <boost/asio/generic/stream_protocol.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,10 @@ boost::system::error_code pending_connect_error(int fd);
 // PATH.PID.tmp first, given `mode`, then renamed over PATH, so that a file an earlier process
 // left, or still listens on, is replaced whole; an abstract name as it is. "" on success, else
 // HAProxy's words for what failed ("cannot bind UNIX socket (No such file or directory)").
-std::string bind_unix(int fd, const core::UnixAddress& address, std::optional<unsigned> mode = std::nullopt);
+// `release`, for an abstract name in use: asks the processes being replaced (-sf/-st) to let go
+// of it, false when none could be asked; the bind is then tried again every 10 ms for up to 1 s,
+// as HAProxy retries its binds after SIGTTOU.
+std::string bind_unix(int fd, const core::UnixAddress& address, std::optional<unsigned> mode = std::nullopt,
+                      const std::function<bool()>& release = {});
 
 }  // namespace lb::net

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <thread>
 
 #include "tests/integration/lb_world.hpp"
@@ -300,6 +301,54 @@ TEST(LbReload, SfTakeoverUnderLoadLosesNoRequest) {
   a.join();
   b.join();
   EXPECT_EQ(failed, 0) << "of " << sent << ": " << ::testing::PrintToString(failures);
+  EXPECT_EQ(next.stop(), 0);
+}
+
+// -sf with `bind abns@NAME`: an abstract name cannot be shared as a TCP port is, so the new
+// process asks the old one to let go of it (SIGTTOU, HAProxy's pause) and binds it within
+// HAProxy's second of retries. haproxy 2.6.12's old process aborts there (BUG_ON in
+// pause_listener, as seen running it); lb's finishes as on any -sf. A new process that cannot
+// bind everything after that second gives the name back (SIGTTIN) and exits with HAProxy's alerts.
+TEST(LbReload, SfTakesOverAnAbstractNameAndGivesItBackWhenItFails) {
+  LbWorld w({"s1", "s2"}, {});
+  const auto socket = (w.dir() / "admin.sock").string();
+  const auto name = fmt::format("lbh-reload-{}", ::getpid());
+  const auto with_names = [&](const std::vector<std::string>& names) {
+    std::string binds = "    bind 127.0.0.1:{{fe}}\n";
+    for (const auto& n : names) binds += "    bind abns@" + n + "\n";
+    return std::regex_replace(config(socket), std::regex(R"(    bind 127\.0\.0\.1:\{\{fe\}\}\n)"), binds);
+  };
+  const auto status_via_name = [&] {
+    Fd fd = connect_abstract(name);
+    if (!fd) return -1;
+    send_all(fd.get(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    return status_of(read_to_end(fd.get(), kPatience).bytes);
+  };
+  w.start_lb(with_names({name}));
+  Child old = std::move(w.lb());
+  ASSERT_EQ(status_via_name(), 200);
+
+  const auto cfg = (w.dir() / "lb.cfg").string();
+  Child next = Child::start(LB_BIN, {"-db", "--announce", "-f", cfg, "-sf", std::to_string(old.pid())});
+  EXPECT_EQ(old.wait_exit(kPatience), 0) << old.stderr_text();
+  EXPECT_EQ(status_via_name(), 200) << next.stderr_text();
+
+  // A name someone else holds: the new process fails, and `next` takes its name back.
+  const auto held_name = name + "-held";
+  Fd held(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un held_addr{};
+  held_addr.sun_family = AF_UNIX;
+  std::memcpy(held_addr.sun_path + 1, held_name.data(), held_name.size());
+  ASSERT_EQ(::bind(held.get(), reinterpret_cast<sockaddr*>(&held_addr), sizeof held_addr), 0) << std::strerror(errno);
+  ASSERT_EQ(::listen(held.get(), 1), 0);
+  const auto failing_cfg = w.dir() / "failing.cfg";
+  std::ofstream(failing_cfg) << w.render(with_names({name, held_name}));
+  Child failing = Child::start(LB_BIN, {"-db", "-f", failing_cfg.string(), "-sf", std::to_string(next.pid())}, {.ready_line = ""});
+  EXPECT_EQ(failing.wait_exit(kPatience), 1);
+  EXPECT_THAT(failing.stderr_text(), HasSubstr("failing.cfg:11] for frontend fe: cannot bind UNIX socket (already in use) []"));
+  EXPECT_THAT(failing.stderr_text(), HasSubstr("[haproxy.main()] Some protocols failed to start their listeners! Exiting."));
+  EXPECT_EQ(status_via_name(), 200);
+  EXPECT_THAT(next.stderr_text(), Not(HasSubstr("refused to resume")));
   EXPECT_EQ(next.stop(), 0);
 }
 
