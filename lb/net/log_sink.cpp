@@ -7,9 +7,12 @@
 #include <boost/asio/local/datagram_protocol.hpp>
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <vector>
 
+#include "lb/core/check/connect_failure.hpp"
 #include "lb/core/config/values.hpp"
 #include "lb/core/log/syslog.hpp"
 
@@ -37,16 +40,23 @@ void write_line(int fd, std::string line) {
 class Destination {
  public:
   virtual ~Destination() = default;
-  virtual void send(const std::string& framed) = 0;
+  // Returns whether this write left ENOTTY in errno, as HAProxy's would (FdDestination).
+  virtual bool send(const std::string& framed) = 0;
 };
 
 class FdDestination final : public Destination {
  public:
   explicit FdDestination(int fd) : fd_(fd) {}
-  void send(const std::string& framed) override { write_all(fd_, framed); }
+  bool send(const std::string& framed) override {
+    // fd_write_frag_line() asks isatty() before its first write to a descriptor.
+    const bool enotty = std::exchange(first_, false) && !::isatty(fd_);
+    write_all(fd_, framed);
+    return enotty;
+  }
 
  private:
   int fd_;
+  bool first_ = true;
 };
 
 // A syslog datagram socket: UDP (`log 127.0.0.1:514`) or a unix socket (`log /dev/log`).
@@ -58,9 +68,10 @@ class DatagramDestination final : public Destination {
     socket_.open(to_.protocol(), ec);
     socket_.non_blocking(true, ec);
   }
-  void send(const std::string& framed) override {
+  bool send(const std::string& framed) override {
     boost::system::error_code ec;
     socket_.send_to(asio::buffer(framed), to_, 0, ec);
+    return false;
   }
 
  private:
@@ -96,6 +107,7 @@ struct LogSink::Impl {
   };
   // A proxy's targets (its own, then the global ones for `log global`) and the tag its lines carry.
   struct Routes {
+    std::string name;  // the proxy's
     std::vector<Route> to;
     std::string tag;
   };
@@ -113,12 +125,15 @@ struct LogSink::Impl {
     return it->second.get();
   }
 
-  void send(const Routes& routes, core::Severity s, std::string_view text) {
+  // Returns whether a write left ENOTTY (Destination::send).
+  bool send(const Routes& routes, core::Severity s, std::string_view text) {
     core::SyslogIdentity id{routes.tag, who.pid, std::nullopt, max_message};
     if (hostname) id.hostname = *hostname;
     const auto now = std::chrono::system_clock::now();
+    bool enotty = false;
     for (const auto& r : routes.to)
-      if (r.to && core::target_accepts(r.target, s)) r.to->send(core::frame_log_message(r.target, s, text, now, id));
+      if (r.to && core::target_accepts(r.target, s)) enotty |= r.to->send(core::frame_log_message(r.target, s, text, now, id));
+    return enotty;
   }
 };
 
@@ -132,6 +147,7 @@ LogSink::LogSink(const core::Config& config, asio::io_context& io, LogIdentity w
   for (const auto& t : config.global.logs) impl_->global.to.push_back({t, impl_->destination(io, t.target)});
   for (const auto& p : config.proxies) {
     auto& routes = impl_->routes.emplace_back();
+    routes.name = p.name;
     routes.tag = p.log_tag.empty() ? impl_->global.tag : p.log_tag;
     for (const auto& t : p.logs) routes.to.push_back({t, impl_->destination(io, t.target)});
     if (p.log_global) routes.to.insert(routes.to.end(), impl_->global.to.begin(), impl_->global.to.end());
@@ -170,6 +186,13 @@ void LogSink::foreground_only(const core::LogLine& line) {
 
 void LogSink::foreground_text(std::string_view text) {
   if (impl_->foreground) write_line(STDERR_FILENO, std::string(text));
+}
+
+std::string LogSink::connect_failed(std::size_t backend, std::string_view reason) {
+  if (backend >= impl_->routes.size()) return {};
+  const auto line = core::connect_failed_line(impl_->routes[backend].name, reason);
+  foreground_text(line);
+  return impl_->send(impl_->routes[backend], core::Severity::Err, line) ? std::strerror(ENOTTY) : std::string();
 }
 
 }  // namespace lb::net

@@ -47,6 +47,12 @@ class LogSink {
   // A bare line of stderr in the foreground, as haproxy's qfprintf() prints one ("Cannot get a
   // server socket.").
   void foreground_text(std::string_view text);
+  // A connect() of backend `backend` that failed for want of local resources
+  // (core::ConnectFailure): "Connect() failed for backend B: WHY." on stderr in the foreground,
+  // then at err in the backend's log. Returns the errno text HAProxy's check finds after that
+  // log line: "Inappropriate ioctl for device" when it was the first line written to a stdout,
+  // stderr or fd@ target that is no terminal (HAProxy's log writer asks isatty() then), else "".
+  std::string connect_failed(std::size_t backend, std::string_view reason);
 
  private:
   struct Impl;

@@ -55,9 +55,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (::connect(socket_.native_handle(), endpoint_.data(), endpoint_.size()) == 0) return deliver({});
     if (errno != EINPROGRESS) {
-      const std::string why = std::strerror(errno);
-      asio::post(socket_.get_executor(), [self = shared_from_this(), why] {
-        if (auto* events = std::exchange(self->events_, nullptr)) events->on_connect_failed(why, self->tcp_);
+      asio::post(socket_.get_executor(), [self = shared_from_this(), error = errno] {
+        if (auto* events = std::exchange(self->events_, nullptr)) events->on_connect_failed(error, self->tcp_);
       });
       return;
     }

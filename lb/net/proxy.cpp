@@ -23,6 +23,7 @@
 #include <map>
 #include <optional>
 
+#include "lb/core/check/connect_failure.hpp"
 #include "lb/core/text.hpp"
 #include "lb/core/config/values.hpp"
 #include "lb/core/http/error_page.hpp"
@@ -407,7 +408,9 @@ class Connector : public std::enable_shared_from_this<Connector> {
     // ever under way (a missing UNIX path, a local route that says unreachable).
     if (::connect(stream_->socket.native_handle(), endpoint->data(), endpoint->size()) == 0) return on_connect({});
     if (errno != EINPROGRESS) {
+      const auto failure = core::classify_connect_failure(errno, !core::unix_address(stream_->dialled_host));
       stream_.reset();
+      if (!failure.log_reason.empty()) px_.log.connect_failed(backend_, failure.log_reason);
       out_.timed_out = false;
       return retry(false);
     }

@@ -904,6 +904,100 @@ TEST_F(Differential, UnixAndAbstractSocketsListenAndServeAsHaproxys) {
   EXPECT_EQ(got.cli, want.cli);
 }
 
+// A UNIX server whose backlog is full: connect() fails at once with EAGAIN, which haproxy takes
+// for a shortage of local resources (uxst_connect_server): "Connect() failed for backend B: ..."
+// on stderr and in the backend's log, the check's "Out of local source ports on the system"
+// (with the errno its log writer leaves when that line is the first it writes to stdout), and
+// traffic retried at once, without the turn-around.
+TEST_F(Differential, AUnixServerWithAFullBacklogIsALocalResourceShortageAsInHaproxy) {
+  const auto path = (dir_.path() / "full.sock").string();
+  Fd server(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(server.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  ASSERT_EQ(::listen(server.get(), 0), 0);  // a backlog of 0 holds one connection, never accepted
+  Fd queued(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  ASSERT_EQ(::connect(queued.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  Fd refused(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  ASSERT_EQ(::connect(refused.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), -1);
+  ASSERT_EQ(errno, EAGAIN);
+
+  Mock mock({"--listen", "unused=127.0.0.1:0"});
+  const std::string cfg = fmt::format(R"(global
+    log stdout format raw local0
+defaults
+    log global
+    mode http
+    option httplog
+    timeout connect 1s
+    timeout client 2s
+    timeout server 1s
+frontend fe
+    bind 127.0.0.1:{{{{fe:fe}}}}
+    default_backend checked
+frontend direct
+    bind 127.0.0.1:{{{{fe:direct}}}}
+    default_backend direct
+backend checked
+    server s1 unix@{0} check inter 1s
+    server s2 unix@{0} check inter 1s
+backend direct
+    server d1 unix@{0}
+)",
+                                      path);
+  struct Seen {
+    std::vector<std::string> checks;   // up to "no server available"
+    std::vector<std::string> traffic;  // the request's lines (later checks' left out)
+    std::optional<HttpLog> logged;
+    std::string stderr_lines;          // the bare stderr lines of the request's attempts
+  };
+  auto play = [&](const std::string& bin) {
+    Seen seen;
+    auto b = start(bin, cfg, mock, {});
+    EXPECT_TRUE(b.child.await_line("backend checked has no server available!", kPatience)) << b.child.stderr_text();
+    const auto before = b.child.stdout_lines().size();
+    const auto reply = request_once(b.ports.at("direct"), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_THAT(reply.bytes, ::testing::StartsWith("HTTP/1.1 503 ")) << bin;
+    EXPECT_TRUE(b.child.await_line(" direct direct/d1 ", kPatience)) << bin;
+    const auto lines = b.child.stdout_lines();
+    for (std::size_t i = 0; i < before; ++i) seen.checks.push_back(without_duration(lines[i]));
+    for (auto i = before; i < lines.size(); ++i) {
+      if (lines[i].starts_with("Connect() failed for backend checked")) continue;
+      if (auto h = parse_httplog(lines[i])) seen.logged = h;
+      else seen.traffic.push_back(lines[i]);
+    }
+    b.child.stop();
+    std::istringstream err(b.child.stderr_text());
+    for (std::string line; std::getline(err, line);)
+      if (line.starts_with("Connect() failed for backend direct")) seen.stderr_lines += line + "\n";
+    return seen;
+  };
+  const Seen want = play(haproxy_bin());
+  const Seen got = play(LB_BIN);
+  const std::string backlog = "can't connect to destination unix socket, check backlog size on the server.";
+  EXPECT_EQ(want.checks,
+            (std::vector<std::string>{
+                "Connect() failed for backend checked: " + backlog,
+                "Server checked/s1 is DOWN, reason: Socket error, info: \"Out of local source ports on the system "
+                "(Inappropriate ioctl for device)\", check duration: Nms. 1 active and 0 backup servers left. 0 "
+                "sessions active, 0 requeued, 0 remaining in queue.",
+                "Connect() failed for backend checked: " + backlog,
+                "Server checked/s2 is DOWN, reason: Socket error, info: \"Out of local source ports on the system\", "
+                "check duration: Nms. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining "
+                "in queue.",
+                "backend checked has no server available!"}));
+  EXPECT_EQ(got.checks, want.checks);
+  EXPECT_EQ(want.traffic, std::vector<std::string>(4, "Connect() failed for backend direct: " + backlog));
+  EXPECT_EQ(got.traffic, want.traffic);
+  ASSERT_TRUE(want.logged && got.logged);
+  EXPECT_EQ(want.logged->route + " " + want.logged->rest, "direct/d1 503 217 - - SC-- ac/fc/bc/sc/3 0/0 \"GET / HTTP/1.1\"");
+  EXPECT_EQ(got.logged->route + " " + got.logged->rest, want.logged->route + " " + want.logged->rest);
+  EXPECT_EQ(got.logged->timers, want.logged->timers);  // Tc -1, and no turn-around: Tt 0
+  EXPECT_EQ(got.stderr_lines, want.stderr_lines);
+  EXPECT_EQ(want.stderr_lines.size(), 4 * ("Connect() failed for backend direct: " + backlog + "\n").size());
+}
+
 // A syslog server's end: a UDP socket on loopback.
 class UdpSink {
  public:

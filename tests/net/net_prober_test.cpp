@@ -7,6 +7,8 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
+
+#include <cstring>
 #include <gtest/gtest.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -33,8 +35,8 @@ struct Recorder final : core::ProbeEvents {
   void on_data(std::string_view b) override { events.push_back("data:" + std::string(b)); }
   void on_peer_closed() override { events.push_back("closed"); }
   void on_error(std::string_view e) override { events.push_back("error:" + std::string(e)); }
-  void on_connect_failed(std::string_view e, bool tcp) override {
-    events.push_back(fmt::format("{} connect failed:{}", tcp ? "tcp" : "unix", e));
+  void on_connect_failed(int error, bool tcp) override {
+    events.push_back(fmt::format("{} connect failed:{}", tcp ? "tcp" : "unix", std::strerror(error)));
   }
 };
 

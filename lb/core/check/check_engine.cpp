@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "lb/core/check/check_run.hpp"
+#include "lb/core/check/connect_failure.hpp"
 #include "lb/core/config/values.hpp"
 
 namespace lb::core {
@@ -64,8 +65,12 @@ struct CheckEngine::Impl {
     void on_error(std::string_view os_error) override {
       if (!run.done()) engine.finish(server, run.on_error(os_error));
     }
-    void on_connect_failed(std::string_view os_error, bool tcp) override {
-      if (!run.done()) engine.finish(server, run.on_connect_failed(os_error, tcp));
+    void on_connect_failed(int error, bool tcp) override {
+      if (run.done()) return;
+      auto failure = classify_connect_failure(error, tcp);
+      if (!failure.log_reason.empty())
+        failure.errno_text = engine.shortage_log ? engine.shortage_log(server.key, failure.log_reason) : std::string();
+      engine.finish(server, run.on_connect_failed(with_errno(failure.check_info, failure.errno_text), tcp));
     }
     void on_data_then_error(std::string_view bytes, std::string_view os_error) override {
       if (!run.done()) engine.finish(server, run.on_data_then_error(bytes, os_error));
@@ -444,6 +449,7 @@ struct CheckEngine::Impl {
   Scheduler& scheduler;
   Prober& prober;
   HealthEventSink sink;
+  ConnectShortageLog shortage_log;
   RandomSource random;
   ServerLoadSource load;
   std::vector<std::unique_ptr<Server>> servers;
@@ -493,6 +499,8 @@ std::vector<std::pair<ServerKey, Ms>> CheckEngine::initial_schedule(const Config
   }
   return out;
 }
+
+void CheckEngine::set_connect_shortage_log(ConnectShortageLog log) { impl_->shortage_log = std::move(log); }
 
 void CheckEngine::start() {
   const TimePoint now = impl_->scheduler.now();

@@ -115,6 +115,12 @@ class CheckEngine {
   CheckEngine(const CheckEngine&) = delete;
   CheckEngine& operator=(const CheckEngine&) = delete;
 
+  // A check's connect() that failed for want of local resources (ConnectFailure::log_reason)
+  // is logged by the edge, as HAProxy logs "Connect() failed for backend B: WHY.": `log` does
+  // it and returns the errno text HAProxy's check then finds (ConnectFailure::errno_text).
+  using ConnectShortageLog = std::function<std::string(ServerKey server, std::string_view reason)>;
+  void set_connect_shortage_log(ConnectShortageLog log);
+
   // Schedules every server's first check, spread over one interval as HAProxy does.
   void start();
   // Soft stop (a reload's old process): no check runs any more, the one in flight is dropped;

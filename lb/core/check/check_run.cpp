@@ -554,12 +554,11 @@ CheckResult CheckRun::on_error(std::string_view os_error) {
                   std::string(os_error) + (tcp ? m.tcp_where() : std::string()));
 }
 
-CheckResult CheckRun::on_connect_failed(std::string_view os_error, bool tcp) {
+CheckResult CheckRun::on_connect_failed(std::string_view info, bool tcp) {
   auto& m = *impl_;
   if (m.result) return *m.result;
   const std::string where = m.spec.kind == CheckKind::TcpCheck ? m.tcp_where() : std::string();
-  return m.settle(tcp ? CheckStatus::L4ConnectionProblem : CheckStatus::SocketError, 0,
-                  fmt::format("General socket error ({}){}", os_error, where));
+  return m.settle(tcp ? CheckStatus::L4ConnectionProblem : CheckStatus::SocketError, 0, fmt::format("{}{}", info, where));
 }
 
 CheckResult CheckRun::on_data_then_error(std::string_view bytes, std::string_view os_error) {

@@ -53,9 +53,10 @@ class CheckRun {
   // A socket error with its OS text (strerror), in a read of its own: before the connection
   // was made → L4CON, after → SOCKERR (what earlier reads brought was judged already).
   CheckResult on_error(std::string_view os_error);
-  // connect() failed at once: HAProxy's "General socket error (X)", L4CON for a TCP socket
-  // (marked as connecting before the call), SOCKERR for a UNIX one (marked only once under way).
-  CheckResult on_connect_failed(std::string_view os_error, bool tcp);
+  // connect() failed at once, `info` saying why (ConnectFailure: "General socket error (X)"):
+  // L4CON for a TCP socket (marked as connecting before the call), SOCKERR for a UNIX one
+  // (marked only once under way).
+  CheckResult on_connect_failed(std::string_view info, bool tcp);
   // A read that brought bytes and then the error (a reset right behind the data): the bytes
   // are judged as the last ones, and only when they decide nothing is it SOCKERR.
   CheckResult on_data_then_error(std::string_view bytes, std::string_view os_error);

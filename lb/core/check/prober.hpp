@@ -32,10 +32,10 @@ class ProbeEvents {
   virtual void on_peer_closed() = 0;
   // The OS error text, as strerror() gives it: "Connection refused", "No route to host", ...
   virtual void on_error(std::string_view os_error) = 0;
-  // connect() itself failed, at once (a local route says unreachable, a UNIX path is missing):
-  // no handshake was ever under way. `tcp`: a TCP socket, which HAProxy counts as connecting
-  // even then (a UNIX one it does not).
-  virtual void on_connect_failed(std::string_view os_error, bool tcp) = 0;
+  // connect() itself failed, at once, with errno `error` (a local route says unreachable, a
+  // UNIX path is missing, a UNIX server's backlog is full): no handshake was ever under way.
+  // `tcp`: a TCP socket, which HAProxy counts as connecting even then (a UNIX one it does not).
+  virtual void on_connect_failed(int error, bool tcp) = 0;
   // One read that brought bytes and then hit the error: a reset right behind the data.
   virtual void on_data_then_error(std::string_view bytes, std::string_view os_error) {
     on_data(bytes);

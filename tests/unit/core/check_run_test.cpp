@@ -1,8 +1,11 @@
 #include "lb/core/check/check_run.hpp"
+#include "lb/core/check/connect_failure.hpp"
 
 #include "lb/core/check/http_response.hpp"
 
 #include <gtest/gtest.h>
+
+#include <cerrno>
 
 #include <string>
 #include <vector>
@@ -472,15 +475,36 @@ TEST(CheckRun, PlainConnectRefusalIsLayer4ConnectionProblemWithoutSuffix) {
 // TCP socket, a socket error for a UNIX one (as haproxy logged both, docs/config.md).
 TEST(CheckRun, AConnectThatFailsAtOnceIsAGeneralSocketErrorOfItsFamily) {
   CheckRun tcp(CheckSpec{}, true);
-  EXPECT_EQ(tcp.on_connect_failed("No route to host", true),
+  EXPECT_EQ(tcp.on_connect_failed("General socket error (No route to host)", true),
             result(S::L4ConnectionProblem, 0, "General socket error (No route to host)"));
   CheckRun unix_socket(httpchk(), true);
-  EXPECT_EQ(unix_socket.on_connect_failed("No such file or directory", false),
+  EXPECT_EQ(unix_socket.on_connect_failed("General socket error (No such file or directory)", false),
             result(S::SocketError, 0, "General socket error (No such file or directory)"));
   CheckRun tcp_check(tcpcheck({expect_rule(ExpectKind::String, "OK")}), true);
-  EXPECT_EQ(tcp_check.on_connect_failed("Connection refused", false),
+  EXPECT_EQ(tcp_check.on_connect_failed("General socket error (Connection refused)", false),
             result(S::SocketError, 0, "General socket error (Connection refused) at initial connection step of tcp-check"));
   EXPECT_TRUE(tcp_check.done());
+}
+
+// How connect()'s errno is read (proto_tcp.c, proto_uxst.c): a shortage of local resources has
+// a log line of its own and the check names it; the rest is a general socket error.
+TEST(ConnectFailure, ResourceShortagesAreNamedAsHaproxyNamesThem) {
+  const auto tcp_ports = classify_connect_failure(EADDRNOTAVAIL, true);
+  EXPECT_EQ(tcp_ports.log_reason, "no free ports");
+  EXPECT_EQ(tcp_ports.check_info, "Out of local source ports on the system");
+  EXPECT_EQ(tcp_ports.errno_text, "");
+  const auto backlog = classify_connect_failure(EAGAIN, false);
+  EXPECT_EQ(backlog.log_reason, "can't connect to destination unix socket, check backlog size on the server");
+  EXPECT_EQ(backlog.check_info, "Out of local source ports on the system");
+  const auto in_use = classify_connect_failure(EADDRINUSE, true);
+  EXPECT_EQ(in_use.log_reason, "local address already in use");
+  EXPECT_EQ(in_use.check_info, "Local source address already in use");
+  const auto refused = classify_connect_failure(ENOENT, false);
+  EXPECT_EQ(refused.log_reason, "");
+  EXPECT_EQ(with_errno(refused.check_info, refused.errno_text), "General socket error (No such file or directory)");
+  EXPECT_EQ(with_errno(backlog.check_info, "Inappropriate ioctl for device"),
+            "Out of local source ports on the system (Inappropriate ioctl for device)");
+  EXPECT_EQ(connect_failed_line("be", tcp_ports.log_reason), "Connect() failed for backend be: no free ports.");
 }
 
 TEST(CheckRun, ConnectTimeoutIsLayer4TimeoutWithoutInfo) {
