@@ -39,12 +39,22 @@ class Session : public std::enable_shared_from_this<Session> {
   // handshake is over by the time connect() returns, so the outcome is looked at once, in a
   // posted step, before waiting for writability: the request then goes out in the same wake-up
   // as the connect, as HAProxy sends it, instead of one wake-up later.
-  void start(const core::ProbeTarget& target) {
+  void start(const core::ProbeTarget& target, const std::function<void(std::string_view)>& warn) {
     boost::system::error_code ec;
+    tcp_ = !core::unix_address(target.host);
+    if (const auto pair = core::unix_address(target.host); pair && pair->socket_pair >= 0) {
+      ec = connect_socket_pair(socket_, pair->socket_pair);
+      if (!ec) return deliver({});
+      if (warn) warn("Failed to transfer socket");
+      // A connect that failed at once: "General socket error (Broken pipe)", as haproxy's.
+      asio::post(socket_.get_executor(), [self = shared_from_this(), error = ec.value()] {
+        if (auto* events = std::exchange(self->events_, nullptr)) events->on_connect_failed(error, false);
+      });
+      return;
+    }
     const auto endpoint = stream_endpoint(target.host, target.port);
     if (!endpoint) return deliver(boost::system::error_code(EINVAL, boost::system::system_category()));
     endpoint_ = *endpoint;
-    tcp_ = !core::unix_address(target.host);
     socket_.open(endpoint_.protocol(), ec);
     if (!ec) socket_.non_blocking(true, ec);
     if (!ec && tcp_) socket_.set_option(tcp::no_delay(true), ec);  // as HAProxy sets it on every server connection
@@ -211,7 +221,7 @@ class Handle final : public core::ProbeConnection {
 
 std::unique_ptr<core::ProbeConnection> NetProber::connect(const core::ProbeTarget& target, core::ProbeEvents& events) {
   auto session = std::make_shared<Session>(io_, events);
-  session->start(target);
+  session->start(target, warn_);
   return std::make_unique<Handle>(std::move(session));
 }
 

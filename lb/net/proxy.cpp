@@ -360,6 +360,7 @@ class Connector : public std::enable_shared_from_this<Connector> {
     bool redispatched = false;
     long connect_ms = -1;
     bool timed_out = false;  // the last attempt met `timeout connect` (haproxy's sC--)
+    bool internal = false;   // it failed inside lb (haproxy's SF_ERR_INTERNAL: 500 IC--)
   };
   using Done = std::function<void(Outcome)>;
 
@@ -397,6 +398,14 @@ class Connector : public std::enable_shared_from_this<Connector> {
     started_ = Clock::now();
     stream_->dialled_host = px_.backends.address({backend_, out_.server});
     stream_->dialled_port = px_.backends.port({backend_, out_.server});
+    if (const auto pair = core::unix_address(stream_->dialled_host); pair && pair->socket_pair >= 0) {
+      if (!connect_socket_pair(stream_->socket, pair->socket_pair)) return on_connect({});
+      // haproxy's SF_ERR_INTERNAL: no retry, and a 500 for the client.
+      px_.log.foreground_only({core::Severity::Warning, "Failed to transfer socket", {}});
+      stream_.reset();
+      out_.internal = true;
+      return finish();
+    }
     const auto endpoint = stream_endpoint(stream_->dialled_host, stream_->dialled_port);
     if (!endpoint) return on_connect(asio::error::host_unreachable);
     boost::system::error_code no_socket;
@@ -784,7 +793,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     rec_.server = be_cfg_->servers[*server_].name;
     rec_.retries = o.retries;
     rec_.redispatched = o.redispatched;
-    if (!o.stream) return connect_failed(o.timed_out);
+    if (!o.stream) return o.internal ? answer(500, {'I', 'C'}) : connect_failed(o.timed_out);
     rec_.Tc = o.connect_ms;
     upstream_ = std::move(o.stream);
     forward_request();

@@ -118,6 +118,7 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
       },
       [&](core::ServerKey key) { return backends.load(key); });
   engine_ptr = &engine;
+  prober.on_warning([&](std::string_view text) { log.foreground_only({core::Severity::Warning, std::string(text), {}}); });
   engine.set_connect_shortage_log([&](core::ServerKey key, std::string_view reason) { return log.connect_failed(key.proxy, reason); });
   core::start_in_maintenance(config, engine);
   // The servers' state saved before a reload (server-state-file), as HAProxy applies it.

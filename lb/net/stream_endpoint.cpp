@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "lb/core/config/values.hpp"
+#include "lb/net/listen_sockets.hpp"
 
 namespace lb::net {
 
@@ -91,6 +92,24 @@ std::string endpoint_text(const EndpointParts& e) {
 }
 
 std::string endpoint_text(const StreamEndpoint& e) { return endpoint_text(endpoint_parts(e)); }
+
+boost::system::error_code connect_socket_pair(StreamSocket& socket, int channel) {
+  int ends[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0)
+    return {errno, boost::system::system_category()};
+  const bool passed = send_descriptor(channel, std::string_view("\0\0", 2), ends[0]);
+  const int pass_error = errno;
+  ::close(ends[0]);
+  if (!passed) {
+    ::close(ends[1]);
+    return {pass_error ? pass_error : EPIPE, boost::system::system_category()};
+  }
+  boost::system::error_code ec;
+  socket.assign(boost::asio::generic::stream_protocol(AF_UNIX, 0), ends[1], ec);
+  if (ec) ::close(ends[1]);
+  if (!ec) socket.non_blocking(true, ec);
+  return ec;
+}
 
 boost::system::error_code pending_connect_error(int fd) {
   int err = 0;

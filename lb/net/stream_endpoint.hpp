@@ -23,9 +23,17 @@ using StreamEndpoint = boost::asio::generic::stream_protocol::endpoint;
 using StreamSocket = boost::asio::generic::stream_protocol::socket;
 using StreamAcceptor = boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol>;
 
-// `host` an IP literal (with `port`) or a UNIX address; nullopt for anything else (a name). An
-// abstract name fills the whole of sun_path, zero-padded, as HAProxy binds and connects it.
+// `host` an IP literal (with `port`) or a UNIX address; nullopt for anything else (a name, a
+// socket pair). An abstract name fills the whole of sun_path, zero-padded, as HAProxy binds and
+// connects it.
 std::optional<StreamEndpoint> stream_endpoint(std::string_view host, std::uint16_t port);
+
+// A connection to a `server sockpair@N`, as HAProxy makes one (sockpair_connect_server): a new
+// socket pair, one end passed over `channel` (N) with two bytes, the other end `socket`'s, open
+// and connected at once. The error when it could not be made, the end not passed included
+// (EPIPE when nobody holds N's other end): HAProxy warns "Failed to transfer socket" then, and
+// takes it for an internal error (SF_ERR_INTERNAL).
+boost::system::error_code connect_socket_pair(StreamSocket& socket, int channel);
 
 // A socket address in the form stream_endpoint() reads: the host ("127.0.0.1", "::1",
 // "unix@/run/x.sock", "abns@name") and the port (0 for a UNIX socket).

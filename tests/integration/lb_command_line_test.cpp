@@ -12,11 +12,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
+#include <thread>
+#include <mutex>
+#include <atomic>
 
 #include "tests/integration/lb_world.hpp"
 #include "tests/support/sockets.hpp"
@@ -540,6 +544,154 @@ backend apps
               ::testing::ElementsAre("app", "unix:1 [date] fe apps/app T 200 64 - - ---- T 0/0 \"GET /tcp HTTP/1.1\"",
                                      "app", "unix:1 [date] fe apps/app T 200 64 - - ---- T 0/0 \"GET /unix HTTP/1.1\"",
                                      "no x-forwarded-for"));
+  EXPECT_EQ(heard[LB_BIN], heard[kHaproxy]);
+}
+
+// A server that takes its connections over a socket pair, as a `server sockpair@N` hands them
+// out: each one comes as a descriptor (SCM_RIGHTS) over `channel`, is read up to its head's end
+// and answered "ok". The first line of every request is kept.
+class SocketPairServer {
+ public:
+  explicit SocketPairServer(int channel) : channel_(channel), thread_([this] { serve(); }) {}
+  ~SocketPairServer() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<std::string> requests() {
+    std::lock_guard lock(lock_);
+    return requests_;
+  }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{channel_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      char byte[16];
+      iovec iov{byte, sizeof byte};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      if (::recvmsg(channel_, &msg, MSG_CMSG_CLOEXEC) <= 0) return;
+      const cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      if (!c || c->cmsg_type != SCM_RIGHTS) continue;
+      int fd = -1;
+      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+      Fd conn(fd);
+      std::string head;
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        pollfd r{conn.get(), POLLIN, 0};
+        char buf[4096];
+        if (::poll(&r, 1, 2000) <= 0) break;
+        const ssize_t n = ::recv(conn.get(), buf, sizeof buf, 0);
+        if (n <= 0) break;
+        head.append(buf, static_cast<std::size_t>(n));
+      }
+      {
+        std::lock_guard lock(lock_);
+        requests_.push_back(head.substr(0, head.find("\r\n")));
+      }
+      send_all(conn.get(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  }
+  int channel_;
+  std::atomic<bool> stop_{false};
+  std::mutex lock_;
+  std::vector<std::string> requests_;
+  std::thread thread_;
+};
+
+// `server sockpair@N`: every connection, a check's or a request's, is a new socket pair whose
+// other end goes over N, as haproxy's sockpair_connect_server makes it; `show stat` gives no
+// address, `show servers state` "-" and port 0. Once nobody holds N's other end, haproxy warns
+// "Failed to transfer socket", a check is a "General socket error (Broken pipe)" and a request
+// an internal error (500 IC--, not retried).
+TEST(LbInheritedSocket, AServerOnASocketPairGetsEachConnectionOverItAsHaproxySendsThem) {
+  std::map<std::string, std::vector<std::string>> heard;
+  for (const std::string& bin : {std::string(kHaproxy), std::string(LB_BIN)}) {
+    TempDir dir;
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+    ::fcntl(pair[0], F_SETFD, FD_CLOEXEC);  // ours; pair[1] the balancer inherits
+    const int checked_port = free_tcp_port(), direct_port = free_tcp_port();
+    const auto socket = (dir.path() / "admin.sock").string();
+    const auto cfg = dir.write("site.cfg", fmt::format(R"(global
+    log stdout format raw local0
+    stats socket {0} level admin
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 1s
+    timeout client 2s
+    timeout server 2s
+frontend fe
+    bind 127.0.0.1:{1}
+    default_backend checked
+frontend direct
+    bind 127.0.0.1:{2}
+    default_backend direct
+backend checked
+    option httpchk GET /health
+    server s1 sockpair@{3} check inter 300ms
+backend direct
+    server d1 sockpair@{3}
+)",
+                                                       socket, checked_port, direct_port, pair[1]));
+    Child c = Child::start(bin, {"-db", "-f", cfg.string()}, {.ready_line = ""});
+    ::close(pair[1]);
+    auto& got = heard[bin];
+    const auto undated = [](const std::string& line) {
+      const auto no_date = std::regex_replace(line, std::regex(R"(^127\.0\.0\.1:[0-9]+ \[[^\]]+\])"), "CLIENT");
+      return std::regex_replace(no_date, std::regex(R"( [0-9]+/[0-9]+/[0-9]+/[0-9]+/[0-9]+ )"), " T ");
+    };
+    {
+      SocketPairServer server(pair[0]);
+      const auto deadline = std::chrono::steady_clock::now() + kPatience;
+      while (server.requests().empty() && std::chrono::steady_clock::now() < deadline) ::poll(nullptr, 0, 10);
+      EXPECT_TRUE(wait_listening(direct_port)) << bin;
+      for (const int port : {checked_port, direct_port}) {
+        auto client = connect_to(port);
+        send_all(client.fd.get(), "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        got.push_back(body_of(read_to_end(client.fd.get())));
+        got.push_back(undated(c.await_line("GET /x", kPatience).value_or("(no log line)")));
+      }
+      server.stop();
+      auto requests = server.requests();
+      std::sort(requests.begin(), requests.end());
+      requests.erase(std::unique(requests.begin(), requests.end()), requests.end());
+      got.push_back(::testing::PrintToString(requests));
+      const auto stat = cli_ask(socket, "show stat\n");
+      std::smatch m;
+      got.push_back(std::regex_search(stat, m, std::regex("\nchecked,s1,(?:[^,]*,){71}([^,]*),")) ? "addr '" + m[1].str() + "'"
+                                                                                              : "(no s1 row)");
+      const auto state = cli_ask(socket, "show servers state checked\n");
+      got.push_back(std::regex_search(state, m, std::regex("\n[0-9]+ checked 1 s1 (\\S+) .* (\\S+) - 0 (\\S+) - - 0\n"))
+                        ? m[1].str() + " port " + m[2].str()
+                        : state);
+    }
+    ::close(pair[0]);  // nobody holds the other end any more
+    got.push_back(std::regex_replace(c.await_line("Server checked/s1 is DOWN", kPatience).value_or("(no DOWN line)"),
+                                     std::regex("check duration: [0-9]+ms"), "check duration: Nms"));
+    auto client = connect_to(direct_port);
+    send_all(client.fd.get(), "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    got.push_back(std::to_string(status_of(read_to_end(client.fd.get()))));
+    got.push_back(undated(c.await_line(" direct direct/d1 ", kPatience).value_or("(no log line)")));
+    c.stop();
+    EXPECT_THAT(c.stderr_text(), ::testing::HasSubstr(") : Failed to transfer socket\n")) << bin;
+  }
+  EXPECT_THAT(heard[kHaproxy],
+              ::testing::ElementsAre(
+                  "ok", "CLIENT fe checked/s1 T 200 51 - - ---- T 0/0 \"GET /x HTTP/1.1\"", "ok",
+                  "CLIENT direct direct/d1 T 200 51 - - ---- T 0/0 \"GET /x HTTP/1.1\"",
+                  "{ \"GET /health HTTP/1.0\", \"GET /x HTTP/1.1\" }", "addr ''", "- port 0",
+                  "Server checked/s1 is DOWN, reason: Socket error, info: \"General socket error (Broken pipe)\", check "
+                  "duration: Nms. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+                  "500", "CLIENT direct direct/d1 0/0/-1/-1/0 500 208 - - IC-- T 0/0 \"GET /x HTTP/1.1\""));
   EXPECT_EQ(heard[LB_BIN], heard[kHaproxy]);
 }
 

@@ -15,7 +15,9 @@
 #include <cstring>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness/live/cli_client.hpp"
@@ -89,6 +91,34 @@ inline long proc_number(pid_t pid, std::string_view file, std::string_view key) 
 inline std::string served_by(const Received& r) {
   const auto body = body_of(r.bytes);
   return body.starts_with("hello from ") ? body.substr(11) : "status " + std::to_string(status_of(r.bytes));
+}
+
+// Whether a socket listens on TCP `port`, read from the kernel's tables: a probe that connected
+// would be one more exchange in the balancer's log, and without `option dontlognull` the two
+// balancers log it at moments of their own.
+inline bool listening_on(int port) {
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::istringstream in(read_file(table));
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream row(line);
+      std::string slot, local, remote, state;
+      row >> slot >> local >> remote >> state;
+      if (state == "0A" && std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16) == port) return true;
+    }
+  }
+  return false;
+}
+
+// Waits until `port` is listened on (haproxy prints no readiness line).
+inline bool wait_listening(int port) {
+  const auto deadline = Clock::now() + kPatience;
+  while (Clock::now() < deadline) {
+    if (listening_on(port)) return true;
+    std::this_thread::sleep_for(milliseconds(5));  // polling a port: there is no event to wait on
+  }
+  return false;
 }
 
 // A connected UNIX stream socket (a Runtime API socket); an invalid Fd when none listens there.

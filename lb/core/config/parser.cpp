@@ -1430,10 +1430,11 @@ class Parser {
   // A server's address, or nullopt after the alert (`who` names the server as haproxy does).
   std::optional<SocketAddress> server_address(std::string_view text, const std::string& who) {
     auto a = parse_socket_address(text, AddressUse::Server, variable_lookup());
-    if (a && a->kind == SocketAddress::Kind::Fd) {
-      if (const auto why = unusable_descriptor(*a, inherited_socket(*a))) alert(who + *why, Form::Bracketed);
-      else alert(fmt::format("{}socket pairs ('{}') are not supported by lb.", who, text), Form::Bracketed);
-      return std::nullopt;
+    if (a && a->kind == SocketAddress::Kind::Fd) {  // sockpair@N (fd@N is refused by the address parser)
+      if (const auto why = unusable_descriptor(*a, inherited_socket(*a))) {
+        alert(who + *why, Form::Bracketed);
+        return std::nullopt;
+      }
     }
     if (!a) {
       // HAProxy ends its own server-address messages with a period only for these two.
@@ -1455,9 +1456,13 @@ class Parser {
     if (!a) return;
     if (w[2].empty()) return alert(fmt::format("{}invalid address: '{}'.", who, w[2]), Form::Bracketed);
     if (a->kind == SocketAddress::Kind::UnixPath) s.host = unix_host({a->host, a->abstract});
+    else if (a->kind == SocketAddress::Kind::Fd) s.host = unix_host({{}, false, a->fd});
     else s.host = a->host.empty() ? (a->family == AddressFamily::V6 ? "::" : "0.0.0.0") : a->host;
     // No host (":6378") stands for the address any; so it prints, and so it reads back.
-    s.host_as_written = !a->host.empty() ? a->host_as_written : s.host == "::" ? "[::]" : s.host;
+    s.host_as_written = a->kind == SocketAddress::Kind::Fd ? s.host
+                        : !a->host.empty()                  ? a->host_as_written
+                        : s.host == "::"                    ? "[::]"
+                                                            : s.host;
     s.family = a->family;
     s.port = a->port.value_or(0);
     note_loose_port(*a, "server");

@@ -207,11 +207,20 @@ constexpr std::array kPrefixes{
 
 }  // namespace
 
-std::string unix_host(const UnixAddress& a) { return (a.abstract ? "abns@" : "unix@") + a.path; }
+std::string unix_host(const UnixAddress& a) {
+  if (a.socket_pair >= 0) return fmt::format("sockpair@{}", a.socket_pair);
+  return (a.abstract ? "abns@" : "unix@") + a.path;
+}
 
 std::optional<UnixAddress> unix_address(std::string_view host) {
   if (host.starts_with("unix@")) return UnixAddress{std::string(host.substr(5)), false};
   if (host.starts_with("abns@")) return UnixAddress{std::string(host.substr(5)), true};
+  if (host.starts_with("sockpair@")) {
+    int fd = -1;
+    const auto digits = host.substr(9);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), fd);
+    if (ec == std::errc() && end == digits.data() + digits.size() && fd >= 0) return UnixAddress{{}, false, fd};
+  }
   return std::nullopt;
 }
 

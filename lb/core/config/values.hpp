@@ -80,14 +80,16 @@ bool is_ip_literal(std::string_view host);
 
 // A UNIX stream socket, as a bind's or a server's host carries it: "unix@PATH" (a file) or
 // "abns@NAME" (Linux's abstract namespace), so that one string names any address a stream
-// socket can have, the IP literal being the other form.
+// socket can have, the IP literal being the other form. A server's "sockpair@N" is one too:
+// each connection to it is a new socket pair, one end passed over descriptor N.
 struct UnixAddress {
   std::string path;  // the file, or the abstract name
   bool abstract = false;
+  int socket_pair = -1;  // N of "sockpair@N"
   bool operator==(const UnixAddress&) const = default;
 };
 std::string unix_host(const UnixAddress& a);
-// nullopt when `host` is no "unix@"/"abns@" form (an IP literal or a name).
+// nullopt when `host` is no "unix@"/"abns@"/"sockpair@" form (an IP literal or a name).
 std::optional<UnixAddress> unix_address(std::string_view host);
 // An address literal of either kind: nothing to resolve.
 bool is_address_literal(std::string_view host);

@@ -100,7 +100,8 @@ void traffic_counters(Row& r, const Source& s, const Counters* c) {
 }
 
 std::string address_text(const std::string& host, std::uint16_t port) {
-  if (unix_address(host)) return "unix";  // stats.c prints the family of a UNIX socket
+  // stats.c prints the family of a UNIX socket, and nothing for a socket pair.
+  if (const auto u = unix_address(host)) return u->socket_pair >= 0 ? "" : "unix";
   return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
 }
 
