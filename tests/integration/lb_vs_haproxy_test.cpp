@@ -876,6 +876,81 @@ TEST_F(Differential, UnixAndAbstractSocketsListenAndServeAsHaproxys) {
   EXPECT_EQ(got.cli, want.cli);
 }
 
+// Whether nothing listens on 127.0.0.1:`port` now (a bind says so).
+bool port_free(int port) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+}
+
+// The LISTEN sockets on `ports`, as the kernel's tables name them ("tcp6 0...01:PORT").
+std::set<std::string> listening_sockets(const std::set<int>& ports) {
+  std::set<std::string> out;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::istringstream in(read_file(table));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      std::istringstream row(line);
+      std::string slot, local, remote, state;
+      row >> slot >> local >> remote >> state;
+      const int port = std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16);
+      if (state == "0A" && ports.contains(port))
+        out.insert(fmt::format("{} {}:{}", std::string_view(table).substr(10), local.substr(0, local.rfind(':')), port));
+    }
+  }
+  return out;
+}
+
+// One `bind` line with a port range, a comma list, an empty host and `*`, and an `ipv6@` one:
+// both balancers listen on the same sockets, and each one serves.
+TEST_F(Differential, PortRangesAndAddressListsListenWhereHaproxyListens) {
+  int base = 0;
+  for (int tries = 0; tries < 50 && base == 0; ++tries) {
+    const int p = free_tcp_port();
+    if (p + 2 < 65536 && port_free(p + 1) && port_free(p + 2)) base = p;
+  }
+  ASSERT_NE(base, 0) << "no three free ports in a row";
+  std::set<int> ports{base, base + 1, base + 2};
+  std::vector<int> more;  // four more, all different
+  while (more.size() < 4)
+    if (const int p = free_tcp_port(); ports.insert(p).second) more.push_back(p);
+  const int listed = more[0], any = more[1], star = more[2], v6 = more[3];
+  Mock mock({"--listen", "s1=127.0.0.1:0", "--rule", "s1: -> status 200 body=ok"});
+  const std::string cfg = fmt::format(R"(defaults
+    mode http
+    timeout connect 1s
+    timeout client 2s
+    timeout server 1s
+frontend fe
+    bind 127.0.0.1:{}-{},127.0.0.1:{},:{}
+    bind *:{}
+    bind ipv6@::1:{}
+    default_backend apps
+backend apps
+    server s1 127.0.0.1:{{{{s1}}}}
+)",
+                                      base, base + 2, listed, any, star, v6);
+  std::map<std::string, std::set<std::string>> heard;
+  for (const std::string& bin : {haproxy_bin(), std::string(LB_BIN)}) {
+    auto b = start(bin, cfg, mock, {"s1"});
+    for (const int port : ports) EXPECT_TRUE(wait_listening(port)) << bin << " " << port;
+    auto& got = heard[bin];
+    got = listening_sockets(ports);
+    for (const int port : {base, base + 1, base + 2, listed, any, star})
+      got.insert(fmt::format("{}: {}", port, body_of(request_once(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").bytes)));
+    auto c = connect_to(v6, kPatience, "::1");
+    send_all(c.fd.get(), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    got.insert(fmt::format("[::1]:{}: {}", v6, body_of(read_to_end(c.fd.get(), kPatience).bytes)));
+    b.child.stop();
+  }
+  EXPECT_EQ(heard[haproxy_bin()].size(), 2 * ports.size());
+  EXPECT_EQ(heard[LB_BIN], heard[haproxy_bin()]);
+}
+
 // A UNIX server whose backlog is full: connect() fails at once with EAGAIN, which haproxy takes
 // for a shortage of local resources (uxst_connect_server): "Connect() failed for backend B: ..."
 // on stderr and in the backend's log, the check's "Out of local source ports on the system"
