@@ -43,8 +43,10 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::system::error_code ec;
     tcp_ = !core::unix_address(target.host);
     if (const auto pair = core::unix_address(target.host); pair && pair->socket_pair >= 0) {
-      ec = connect_socket_pair(socket_, pair->socket_pair);
+      bool made = false;
+      ec = connect_socket_pair(socket_, pair->socket_pair, made);
       if (!ec) return deliver({});
+      if (!made) return deliver(ec);
       if (warn) warn("Failed to transfer socket");
       // A connect that failed at once: "General socket error (Broken pipe)", as haproxy's.
       asio::post(socket_.get_executor(), [self = shared_from_this(), error = ec.value()] {

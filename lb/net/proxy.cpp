@@ -399,8 +399,16 @@ class Connector : public std::enable_shared_from_this<Connector> {
     stream_->dialled_host = px_.backends.address({backend_, out_.server});
     stream_->dialled_port = px_.backends.port({backend_, out_.server});
     if (const auto pair = core::unix_address(stream_->dialled_host); pair && pair->socket_pair >= 0) {
-      if (!connect_socket_pair(stream_->socket, pair->socket_pair)) return on_connect({});
-      // haproxy's SF_ERR_INTERNAL: no retry, and a 500 for the client.
+      bool made = false;
+      if (!connect_socket_pair(stream_->socket, pair->socket_pair, made)) return on_connect({});
+      if (!made) {  // SF_ERR_RESOURCE: the next attempt follows at once
+        // ha_alert(): stderr only, "[ALERT]" (foreground_line's prefix for the emerg level).
+        px_.log.foreground_only({core::Severity::Emerg, "socketpair(): Cannot create socketpair. Giving up.", {}});
+        stream_.reset();
+        out_.timed_out = false;
+        return retry(false);
+      }
+      // SF_ERR_INTERNAL: no retry, and a 500 for the client.
       px_.log.foreground_only({core::Severity::Warning, "Failed to transfer socket", {}});
       stream_.reset();
       out_.internal = true;
@@ -1627,7 +1635,7 @@ void Proxy::resume_released() {
     impl_->log.process(core::Severity::Warning,
                        "Some proxies refused to resume, probably due to a conflict on a listening port. You may want "
                        "to try again after the conflicting application is stopped, otherwise a restart might be "
-                       "necessary to resume safe operations.");
+                       "needed to resume safe operations.");
 }
 
 void Proxy::stop_accepting() {

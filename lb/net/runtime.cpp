@@ -270,6 +270,10 @@ int run(const core::Config& parsed, const RuntimeOptions& options) {
   resolution.start();
 
   io.run();
+  // A SIGTTOU or SIGTTIN that comes while lb exits must not stop it (their default action).
+  pause_signals.clear();
+  std::signal(SIGTTOU, SIG_IGN);
+  std::signal(SIGTTIN, SIG_IGN);
   // Sessions still open at the end of a grace period or at `hard-stop-after` are closed by the
   // kernel as the process leaves, as HAProxy's hard stop leaves them; they are not unwound.
   if (proxy.connections() > 0) {

@@ -19,6 +19,7 @@ namespace lb::net {
 
 std::optional<StreamEndpoint> stream_endpoint(std::string_view host, std::uint16_t port) {
   if (const auto unix_address = core::unix_address(host)) {
+    if (unix_address->socket_pair >= 0) return std::nullopt;
     sockaddr_un un{};
     un.sun_family = AF_UNIX;
     // The parser keeps paths within sun_path (core::parse_socket_address).
@@ -93,10 +94,10 @@ std::string endpoint_text(const EndpointParts& e) {
 
 std::string endpoint_text(const StreamEndpoint& e) { return endpoint_text(endpoint_parts(e)); }
 
-boost::system::error_code connect_socket_pair(StreamSocket& socket, int channel) {
+boost::system::error_code connect_socket_pair(StreamSocket& socket, int channel, bool& made) {
   int ends[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0)
-    return {errno, boost::system::system_category()};
+  made = ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0;
+  if (!made) return {errno, boost::system::system_category()};
   const bool passed = send_descriptor(channel, std::string_view("\0\0", 2), ends[0]);
   const int pass_error = errno;
   ::close(ends[0]);
@@ -127,11 +128,13 @@ std::string bind_unix(int fd, const core::UnixAddress& address, std::optional<un
     return errno == EADDRINUSE ? std::string("cannot bind UNIX socket (already in use)") : "cannot bind UNIX socket (" + os() + ")";
   };
   if (address.abstract) {
-    constexpr int kRetries = 100;  // MAX_START_RETRIES, 10 ms apart
+    constexpr int kRetries = 200;  // MAX_START_RETRIES, 10 ms apart
     for (int retry = 0;; ++retry) {
       if (::bind(fd, endpoint->data(), endpoint->size()) == 0) return {};
-      if (errno != EADDRINUSE || retry == kRetries || !release || !release()) return bind_failed();
-      ::usleep(10'000);
+      if (errno != EADDRINUSE || retry == kRetries || !release) return bind_failed();
+      // Nobody left to ask: one last try at once, as haproxy's retry = 0.
+      if (!release()) retry = kRetries - 1;
+      else ::usleep(10'000);
     }
   }
   const std::string& path = address.path;

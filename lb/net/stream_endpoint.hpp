@@ -24,16 +24,17 @@ using StreamSocket = boost::asio::generic::stream_protocol::socket;
 using StreamAcceptor = boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol>;
 
 // `host` an IP literal (with `port`) or a UNIX address; nullopt for anything else (a name, a
-// socket pair). An abstract name fills the whole of sun_path, zero-padded, as HAProxy binds and
+// socket pair, which connect_socket_pair connects). An abstract name fills the whole of sun_path, zero-padded, as HAProxy binds and
 // connects it.
 std::optional<StreamEndpoint> stream_endpoint(std::string_view host, std::uint16_t port);
 
 // A connection to a `server sockpair@N`, as HAProxy makes one (sockpair_connect_server): a new
 // socket pair, one end passed over `channel` (N) with two bytes, the other end `socket`'s, open
-// and connected at once. The error when it could not be made, the end not passed included
-// (EPIPE when nobody holds N's other end): HAProxy warns "Failed to transfer socket" then, and
-// takes it for an internal error (SF_ERR_INTERNAL).
-boost::system::error_code connect_socket_pair(StreamSocket& socket, int channel);
+// and connected at once. The error when it could not be made: `made` false when socketpair()
+// failed (HAProxy's SF_ERR_RESOURCE, retried), else the end could not be passed (EPIPE when
+// nobody holds N's other end): HAProxy warns "Failed to transfer socket" then, and takes it for
+// an internal error (SF_ERR_INTERNAL).
+boost::system::error_code connect_socket_pair(StreamSocket& socket, int channel, bool& made);
 
 // A socket address in the form stream_endpoint() reads: the host ("127.0.0.1", "::1",
 // "unix@/run/x.sock", "abns@name") and the port (0 for a UNIX socket).
@@ -60,8 +61,8 @@ boost::system::error_code pending_connect_error(int fd);
 // left, or still listens on, is replaced whole; an abstract name as it is. "" on success, else
 // HAProxy's words for what failed ("cannot bind UNIX socket (No such file or directory)").
 // `release`, for an abstract name in use: asks the processes being replaced (-sf/-st) to let go
-// of it, false when none could be asked; the bind is then tried again every 10 ms for up to 1 s,
-// as HAProxy retries its binds after SIGTTOU.
+// of it, false when none could be asked; the bind is then tried again every 10 ms for up to 2 s,
+// as HAProxy retries its binds after SIGTTOU (each name here, where HAProxy retries them all).
 std::string bind_unix(int fd, const core::UnixAddress& address, std::optional<unsigned> mode = std::nullopt,
                       const std::function<bool()>& release = {});
 

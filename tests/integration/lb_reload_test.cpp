@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
+#include <poll.h>
 #include <signal.h>
 
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -304,6 +306,18 @@ TEST(LbReload, SfTakeoverUnderLoadLosesNoRequest) {
   EXPECT_EQ(next.stop(), 0);
 }
 
+// The status of the first request `ask` gets answered (-1: none could connect), asked again until
+// one is, for as long as kPatience: a name is bound again a moment after the signal that asks it.
+int status_when_served(const std::function<int()>& ask) {
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  int status = ask();
+  while (status < 0 && std::chrono::steady_clock::now() < deadline) {
+    ::poll(nullptr, 0, 5);  // polling the kernel's state: there is no event to wait on
+    status = ask();
+  }
+  return status;
+}
+
 // -sf with `bind abns@NAME`: an abstract name cannot be shared as a TCP port is, so the new
 // process asks the old one to let go of it (SIGTTOU, HAProxy's pause) and binds it within
 // HAProxy's second of retries. haproxy 2.6.12's old process aborts there (BUG_ON in
@@ -347,8 +361,34 @@ TEST(LbReload, SfTakesOverAnAbstractNameAndGivesItBackWhenItFails) {
   EXPECT_EQ(failing.wait_exit(kPatience), 1);
   EXPECT_THAT(failing.stderr_text(), HasSubstr("failing.cfg:11] for frontend fe: cannot bind UNIX socket (already in use) []"));
   EXPECT_THAT(failing.stderr_text(), HasSubstr("[haproxy.main()] Some protocols failed to start their listeners! Exiting."));
-  EXPECT_EQ(status_via_name(), 200);
+  // `next` binds the name again once its loop has taken the SIGTTIN.
+  EXPECT_EQ(status_when_served(status_via_name), 200);
   EXPECT_THAT(next.stderr_text(), Not(HasSubstr("refused to resume")));
+  EXPECT_EQ(next.stop(), 0);
+}
+
+// The same takeover from `lb -W`: its master passes SIGTTOU on to its worker and lets go of the
+// copy of the socket it keeps for its next reload, so that the name is free for the new process.
+TEST(LbReload, SfTakesOverAnAbstractNameFromAMasterWorker) {
+  LbWorld w({"s1", "s2"}, {});
+  const auto name = fmt::format("lbh-mw-{}", ::getpid());
+  const auto cfg = std::regex_replace(config((w.dir() / "admin.sock").string()),
+                                      std::regex(R"(    bind 127\.0\.0\.1:\{\{fe\}\}\n)"),
+                                      "    bind 127.0.0.1:{{fe}}\n    bind abns@" + name + "\n");
+  const auto path = w.dir() / "lb.cfg";
+  std::ofstream(path) << w.render(cfg);
+  Child master = Child::start(LB_BIN, {"-W", "-f", path.string()}, {.ready_line = ""});
+  await_worker(master, false);
+  const auto status_via_name = [&] {
+    Fd fd = connect_abstract(name);
+    if (!fd) return -1;
+    send_all(fd.get(), "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    return status_of(read_to_end(fd.get(), kPatience).bytes);
+  };
+  EXPECT_EQ(status_when_served(status_via_name), 200);
+  Child next = Child::start(LB_BIN, {"-db", "--announce", "-f", path.string(), "-sf", std::to_string(master.pid())});
+  EXPECT_EQ(master.wait_exit(kPatience), 0) << master.stderr_text();
+  EXPECT_EQ(status_via_name(), 200) << next.stderr_text();
   EXPECT_EQ(next.stop(), 0);
 }
 

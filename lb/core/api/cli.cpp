@@ -376,6 +376,10 @@ bool Connection::answer(const std::vector<std::string>& words, std::string& out)
 
 bool Connection::take_payload_line(std::string& out) {
   // A line must fit beside what the buffer holds, with its LF and the NUL HAProxy keeps after.
+  if (held_ + 1 >= kBuffer) {
+    done_ = true;
+    return false;
+  }
   const std::size_t room = kBuffer - held_ - 1;
   const std::size_t lf = pending_.find('\n');
   if (lf == std::string::npos || lf + 1 > room) {

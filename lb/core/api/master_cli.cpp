@@ -189,7 +189,9 @@ Session::PayloadLine Session::take_payload_line(std::string& text) {
     pending_ = "help\n";
     lf = pending_.size() - 1;
   }
-  payload_->request.append(pending_, 0, lf + 1);
+  // The worker ends a connection whose payload outgrows its buffer: what is past that is not
+  // worth holding here (HAProxy's master streams it on, to no avail).
+  if (payload_->request.size() <= 2 * cli::kBuffer) payload_->request.append(pending_, 0, lf + 1);
   pending_.erase(0, lf + 1);
   // Only a line with nothing before its LF ends it: the worker also ends it at "\r\n".
   if (lf == 0) return PayloadLine::Last;

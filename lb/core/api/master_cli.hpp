@@ -4,9 +4,9 @@
 // words (`@N`/`@!PID`/`@master` prefixes, prompt, quit, operator, user, the expert modes) and
 // passes every other command on, one at a time, to the master's own CLI or to a worker's, with
 // the session's level written in front ("operator -"). The answer comes back whole, then the
-// prompt ("master> ", "1234> ") in interactive mode. A command whose line ends with its first
-// "<<" goes on with the lines after it, up to an empty one, as they are (its payload); each is
-// prompted "+ ". The sockets are lb/net/master's.
+// prompt ("master> ", "1234> ") in interactive mode. A command passed on whose line ends with
+// its first "<<" goes with the lines after it, up to an empty one, as they are (its payload);
+// each is prompted "+ ". The sockets are lb/net/master's.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -68,8 +68,8 @@ struct CheckEngine::Impl {
     void on_connect_failed(int error, bool tcp) override {
       if (run.done()) return;
       auto failure = classify_connect_failure(error, tcp);
-      if (!failure.log_reason.empty())
-        failure.errno_text = engine.shortage_log ? engine.shortage_log(server.key, failure.log_reason) : std::string();
+      if (!failure.log_reason.empty() && engine.shortage_log)
+        if (auto left = engine.shortage_log(server.key, failure.log_reason); !left.empty()) failure.errno_text = std::move(left);
       engine.finish(server, run.on_connect_failed(with_errno(failure.check_info, failure.errno_text), tcp));
     }
     void on_data_then_error(std::string_view bytes, std::string_view os_error) override {

@@ -117,7 +117,8 @@ class CheckEngine {
 
   // A check's connect() that failed for want of local resources (ConnectFailure::log_reason)
   // is logged by the edge, as HAProxy logs "Connect() failed for backend B: WHY.": `log` does
-  // it and returns the errno text HAProxy's check then finds (ConnectFailure::errno_text).
+  // it and returns the errno text its log writer left ("" when it left connect()'s own), which
+  // the check's info then shows (ConnectFailure::errno_text).
   using ConnectShortageLog = std::function<std::string(ServerKey server, std::string_view reason)>;
   void set_connect_shortage_log(ConnectShortageLog log);
 

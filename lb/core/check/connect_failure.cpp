@@ -8,11 +8,14 @@
 namespace lb::core {
 
 ConnectFailure classify_connect_failure(int error, bool tcp) {
+  // chk_report_conn_err() shows errno unless unclean_errno() clears it (EAGAIN among others).
+  const std::string errno_text = error == EAGAIN || error == EWOULDBLOCK ? std::string() : std::strerror(error);
   if (error == EAGAIN || error == EWOULDBLOCK || error == EADDRNOTAVAIL)
     return {tcp ? "no free ports" : "can't connect to destination unix socket, check backlog size on the server",
-            "Out of local source ports on the system"};  // CO_ER_FREE_PORTS
-  if (error == EADDRINUSE) return {"local address already in use", "Local source address already in use"};  // CO_ER_ADDR_INUSE
-  return {{}, "General socket error", std::strerror(error)};  // CO_ER_SOCK_ERR
+            "Out of local source ports on the system", errno_text};  // CO_ER_FREE_PORTS
+  if (error == EADDRINUSE)
+    return {"local address already in use", "Local source address already in use", errno_text};  // CO_ER_ADDR_INUSE
+  return {{}, "General socket error", errno_text};  // CO_ER_SOCK_ERR
 }
 
 std::string connect_failed_line(std::string_view backend, std::string_view reason) {

@@ -12,8 +12,9 @@ namespace lb::core {
 struct ConnectFailure {
   std::string log_reason;  // "no free ports", ...; "" when it is no shortage
   std::string check_info;  // "Out of local source ports on the system", "General socket error"
-  // What the check's info adds in parentheses: connect()'s own error for a general one; for a
-  // shortage, whatever HAProxy's log writer left in errno after the log line (with_errno).
+  // What the check's info adds in parentheses: connect()'s own error, "" for EAGAIN (HAProxy's
+  // unclean_errno() clears it); for a shortage the errno HAProxy's log writer leaves after the
+  // log line replaces it (CheckEngine::ConnectShortageLog).
   std::string errno_text;
 };
 

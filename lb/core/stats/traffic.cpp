@@ -118,7 +118,8 @@ void Traffic::exchange(const Exchange& e, TimePoint now) {
     count_response(be, e.status);
   }
   const bool server_side = e.term.cause == 'S' || e.term.cause == 's';
-  const bool no_connection = server_side && e.term.phase == 'C';
+  // An internal error at connect (IC, back_try_conn_req's SF_ERR_INTERNAL) counts as one too.
+  const bool no_connection = (server_side || e.term.cause == 'I') && e.term.phase == 'C';
   // A bad, missing or late response head; a server that left while sending the body.
   const bool bad_response = (server_side || e.term.cause == 'P') && e.term.phase == 'H';
   const bool server_abort = server_side && e.term.phase == 'D';

@@ -492,7 +492,8 @@ TEST(ConnectFailure, ResourceShortagesAreNamedAsHaproxyNamesThem) {
   const auto tcp_ports = classify_connect_failure(EADDRNOTAVAIL, true);
   EXPECT_EQ(tcp_ports.log_reason, "no free ports");
   EXPECT_EQ(tcp_ports.check_info, "Out of local source ports on the system");
-  EXPECT_EQ(tcp_ports.errno_text, "");
+  EXPECT_EQ(tcp_ports.errno_text, "Cannot assign requested address");
+  EXPECT_EQ(classify_connect_failure(EAGAIN, true).errno_text, "");  // unclean_errno() clears it
   const auto backlog = classify_connect_failure(EAGAIN, false);
   EXPECT_EQ(backlog.log_reason, "can't connect to destination unix socket, check backlog size on the server");
   EXPECT_EQ(backlog.check_info, "Out of local source ports on the system");

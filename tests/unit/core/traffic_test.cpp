@@ -74,6 +74,22 @@ TEST(Traffic, RetriesOnARefusingServer) {
   EXPECT_EQ(t.proxy(1).sessions, 1);
 }
 
+// A connection lb could not make at all (a socket pair whose end could not be passed: haproxy's
+// SF_ERR_INTERNAL, 500 IC--) is a connection error of the server and the backend, as
+// back_try_conn_req counts it.
+TEST(Traffic, AnInternalErrorAtConnectIsAConnectionError) {
+  const auto config = two_servers();
+  Traffic t(config);
+  t.connection_accepted(0, at(0));
+  t.server_attempt({1, 0}, at(0));
+  t.exchange({.frontend = 0, .backend = 1, .server = 0, .request_size = 38, .response_size = 208, .status = 500,
+              .term = {'I', 'C'}},
+             at(1));
+  EXPECT_EQ(t.server({1, 0}).connect_errors, 1);
+  EXPECT_EQ(t.proxy(1).connect_errors, 1);
+  EXPECT_EQ(t.server({1, 0}).requests, 0);
+}
+
 // c04b: a redispatch counts on the server left, and the bytes on the one that answered.
 TEST(Traffic, ARedispatchCountsOnTheServerLeft) {
   const auto config = two_servers();
