@@ -125,6 +125,9 @@ TEST(CliPayload, ACommandAndItsPayloadMustFitTheBufferOrTheConnectionEnds) {
   auto f = echo();
   EXPECT_EQ(f.feed("a <<\nx\n"), "");  // a payload still coming keeps the connection
   EXPECT_FALSE(f.done());
+  auto g = echo();  // a command line that fills the buffer by itself leaves no room for a payload
+  EXPECT_EQ(g.feed(std::string(kMaxRequest - 2, 'a') + "<<\nx\n"), "");
+  EXPECT_TRUE(g.done());
 }
 
 TEST(CliUsage, HelpWithWordsListsTheCommandsTheyStart) {
