@@ -93,19 +93,17 @@ class Master {
     while (::read(signal_fd_, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
       switch (info.ssi_signo) {
         case SIGUSR2: reload(); break;
-        case SIGTTOU:
+        case SIGTTOU: {
           // A process taking over asks for the abstract names: the copies kept for the next
           // reload would hold them bound (haproxy's master holds no listener). If it gives up
           // (SIGTTIN), the worker binds them anew, and a later reload's worker, finding them
           // held, fails and leaves that worker serving.
-          for (std::string key; ;) {
-            key.clear();
-            for (const auto& [k, fd] : sockets_.all())
-              if (k.starts_with("abns ")) key = k;
-            if (key.empty()) break;
-            ::close(sockets_.take(key));
-          }
+          std::vector<std::string> abstract;
+          for (const auto& [key, fd] : sockets_.all())
+            if (key.starts_with("abns ")) abstract.push_back(key);
+          for (const auto& key : abstract) ::close(sockets_.take(key));
           [[fallthrough]];
+        }
         case SIGUSR1:  // passed on: every worker stops softly, as HAProxy's master does
         case SIGTTIN:  // and SIGTTOU/SIGTTIN for a takeover (mworker_broadcast_signal)
           for (const auto& w : workers_) ::kill(w.pid, static_cast<int>(info.ssi_signo));

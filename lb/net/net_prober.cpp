@@ -41,18 +41,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // as the connect, as HAProxy sends it, instead of one wake-up later.
   void start(const core::ProbeTarget& target, const std::function<void(std::string_view)>& warn) {
     boost::system::error_code ec;
-    tcp_ = !core::unix_address(target.host);
-    if (const auto pair = core::unix_address(target.host); pair && pair->socket_pair >= 0) {
+    const auto unix_socket = core::unix_address(target.host);
+    tcp_ = !unix_socket;
+    if (unix_socket && unix_socket->socket_pair >= 0) {
       bool made = false;
-      ec = connect_socket_pair(socket_, pair->socket_pair, made);
+      ec = connect_socket_pair(socket_, unix_socket->socket_pair, made);
       if (!ec) return deliver({});
       if (!made) return deliver(ec);
       if (warn) warn("Failed to transfer socket");
-      // A connect that failed at once: "General socket error (Broken pipe)", as haproxy's.
-      asio::post(socket_.get_executor(), [self = shared_from_this(), error = ec.value()] {
-        if (auto* events = std::exchange(self->events_, nullptr)) events->on_connect_failed(error, false);
-      });
-      return;
+      return connect_failed(ec.value());  // "General socket error (Broken pipe)", as haproxy's
     }
     const auto endpoint = stream_endpoint(target.host, target.port);
     if (!endpoint) return deliver(boost::system::error_code(EINVAL, boost::system::system_category()));
@@ -66,12 +63,7 @@ class Session : public std::enable_shared_from_this<Session> {
       ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off);
     }
     if (::connect(socket_.native_handle(), endpoint_.data(), endpoint_.size()) == 0) return deliver({});
-    if (errno != EINPROGRESS) {
-      asio::post(socket_.get_executor(), [self = shared_from_this(), error = errno] {
-        if (auto* events = std::exchange(self->events_, nullptr)) events->on_connect_failed(error, self->tcp_);
-      });
-      return;
-    }
+    if (errno != EINPROGRESS) return connect_failed(errno);
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->look_at_connect(); });
   }
 
@@ -110,6 +102,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // connect() failed at once with `error`: delivered from the loop, as every event is.
+  void connect_failed(int error) {
+    asio::post(socket_.get_executor(), [self = shared_from_this(), error] {
+      if (auto* events = std::exchange(self->events_, nullptr)) events->on_connect_failed(error, self->tcp_);
+    });
+  }
+
   void deliver(const boost::system::error_code& ec) {
     asio::post(socket_.get_executor(), [self = shared_from_this(), ec] { self->on_connect(ec); });
   }

@@ -398,15 +398,14 @@ class Connector : public std::enable_shared_from_this<Connector> {
     started_ = Clock::now();
     stream_->dialled_host = px_.backends.address({backend_, out_.server});
     stream_->dialled_port = px_.backends.port({backend_, out_.server});
-    if (const auto pair = core::unix_address(stream_->dialled_host); pair && pair->socket_pair >= 0) {
+    const auto unix_socket = core::unix_address(stream_->dialled_host);
+    if (unix_socket && unix_socket->socket_pair >= 0) {
       bool made = false;
-      if (!connect_socket_pair(stream_->socket, pair->socket_pair, made)) return on_connect({});
-      if (!made) {  // SF_ERR_RESOURCE: the next attempt follows at once
+      if (!connect_socket_pair(stream_->socket, unix_socket->socket_pair, made)) return on_connect({});
+      if (!made) {  // SF_ERR_RESOURCE
         // ha_alert(): stderr only, "[ALERT]" (foreground_line's prefix for the emerg level).
         px_.log.foreground_only({core::Severity::Emerg, "socketpair(): Cannot create socketpair. Giving up.", {}});
-        stream_.reset();
-        out_.timed_out = false;
-        return retry(false);
+        return retry_at_once();
       }
       // SF_ERR_INTERNAL: no retry, and a 500 for the client.
       px_.log.foreground_only({core::Severity::Warning, "Failed to transfer socket", {}});
@@ -425,11 +424,9 @@ class Connector : public std::enable_shared_from_this<Connector> {
     // ever under way (a missing UNIX path, a local route that says unreachable).
     if (::connect(stream_->socket.native_handle(), endpoint->data(), endpoint->size()) == 0) return on_connect({});
     if (errno != EINPROGRESS) {
-      const auto failure = core::classify_connect_failure(errno, !core::unix_address(stream_->dialled_host));
-      stream_.reset();
+      const auto failure = core::classify_connect_failure(errno, !unix_socket);
       if (!failure.log_reason.empty()) px_.log.connect_failed(backend_, failure.log_reason);
-      out_.timed_out = false;
-      return retry(false);
+      return retry_at_once();
     }
     stream_->deadline(proxy_.timeouts.connect);
     stream_->socket.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](const boost::system::error_code& e) {
@@ -458,11 +455,17 @@ class Connector : public std::enable_shared_from_this<Connector> {
   // says so on stderr and at emerg in the backend's log, and the next attempt follows at once,
   // a resource error waiting for no turn-around.
   void on_no_socket(const boost::system::error_code& ec) {
-    stream_.reset();
-    out_.timed_out = false;
     px_.log.foreground_text("Cannot get a server socket.");
     const auto why = resource_shortage(proxy_.name, ec.value(), px_.limits.maxsock);
     if (!why.empty()) px_.log.traffic(backend_, core::Severity::Emerg, why);
+    retry_at_once();
+  }
+
+  // An attempt that failed before anything was under way (no socket, connect() failing at
+  // once): the next follows without the turn-around.
+  void retry_at_once() {
+    stream_.reset();
+    out_.timed_out = false;
     retry(false);
   }
 
