@@ -350,10 +350,8 @@ TEST(LbReload, SfTakesOverAnAbstractNameAndGivesItBackWhenItFails) {
   // A name someone else holds: the new process fails, and `next` takes its name back.
   const auto held_name = name + "-held";
   Fd held(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un held_addr{};
-  held_addr.sun_family = AF_UNIX;
-  std::memcpy(held_addr.sun_path + 1, held_name.data(), held_name.size());
-  ASSERT_EQ(::bind(held.get(), reinterpret_cast<sockaddr*>(&held_addr), sizeof held_addr), 0) << std::strerror(errno);
+  const auto held_addr = abstract_address(held_name);
+  ASSERT_EQ(::bind(held.get(), reinterpret_cast<const sockaddr*>(&held_addr), sizeof held_addr), 0) << std::strerror(errno);
   ASSERT_EQ(::listen(held.get(), 1), 0);
   const auto failing_cfg = w.dir() / "failing.cfg";
   std::ofstream(failing_cfg) << w.render(with_names({name, held_name}));

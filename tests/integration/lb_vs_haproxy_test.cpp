@@ -551,18 +551,11 @@ bool holds_only_connection(pid_t pid, int port, int client_port) {
     std::error_code ec;
     held.insert(std::filesystem::read_symlink(e.path(), ec).string());
   }
-  std::istringstream in(read_file("/proc/net/tcp"));
-  std::string line;
-  std::getline(in, line);  // header
   bool ours = false, others = false;
-  while (std::getline(in, line)) {
-    std::istringstream row(line);
-    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
-    row >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
-    const auto port_of = [](const std::string& a) { return std::stoi(a.substr(a.find(':') + 1), nullptr, 16); };
-    if (port_of(local) != port || state == "0A" || inode == "0") continue;  // 0A: the listener
-    const bool accepted = held.contains("socket:[" + inode + "]");
-    if (port_of(remote) == client_port)
+  for (const auto& s : kernel_tcp_sockets(false)) {
+    if (s.local_port != port || s.listening || s.inode == "0") continue;
+    const bool accepted = held.contains("socket:[" + s.inode + "]");
+    if (s.remote_port == client_port)
       ours = accepted;
     else if (accepted)
       others = true;
@@ -889,19 +882,8 @@ bool port_free(int port) {
 // The LISTEN sockets on `ports`, as the kernel's tables name them ("tcp6 0...01:PORT").
 std::set<std::string> listening_sockets(const std::set<int>& ports) {
   std::set<std::string> out;
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::istringstream in(read_file(table));
-    std::string line;
-    std::getline(in, line);
-    while (std::getline(in, line)) {
-      std::istringstream row(line);
-      std::string slot, local, remote, state;
-      row >> slot >> local >> remote >> state;
-      const int port = std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16);
-      if (state == "0A" && ports.contains(port))
-        out.insert(fmt::format("{} {}:{}", std::string_view(table).substr(10), local.substr(0, local.rfind(':')), port));
-    }
-  }
+  for (const auto& s : kernel_tcp_sockets())
+    if (s.listening && ports.contains(s.local_port)) out.insert(fmt::format("{} {}:{}", s.table, s.local_address, s.local_port));
   return out;
 }
 
@@ -958,15 +940,14 @@ backend apps
 // traffic retried at once, without the turn-around.
 TEST_F(Differential, AUnixServerWithAFullBacklogIsALocalResourceShortageAsInHaproxy) {
   const auto path = (dir_.path() / "full.sock").string();
-  Fd server(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const Fd server(listen_on_unix_path(path, 0));  // a backlog of 0 holds one connection, never accepted
+  ASSERT_TRUE(server);
+  const Fd queued = connect_unix(path);
+  ASSERT_TRUE(queued) << std::strerror(errno);
+  Fd refused(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  ASSERT_EQ(::bind(server.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
-  ASSERT_EQ(::listen(server.get(), 0), 0);  // a backlog of 0 holds one connection, never accepted
-  Fd queued(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  ASSERT_EQ(::connect(queued.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
-  Fd refused(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   ASSERT_EQ(::connect(refused.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), -1);
   ASSERT_EQ(errno, EAGAIN);
 

@@ -93,21 +93,39 @@ inline std::string served_by(const Received& r) {
   return body.starts_with("hello from ") ? body.substr(11) : "status " + std::to_string(status_of(r.bytes));
 }
 
-// Whether a socket listens on TCP `port`, read from the kernel's tables: a probe that connected
-// would be one more exchange in the balancer's log, and without `option dontlognull` the two
-// balancers log it at moments of their own.
-inline bool listening_on(int port) {
+// One TCP socket as the kernel's tables (/proc/net/tcp, /proc/net/tcp6) list it.
+struct KernelTcpSocket {
+  std::string table;          // "tcp" or "tcp6"
+  std::string local_address;  // as the table writes it, in hex
+  int local_port = 0, remote_port = 0;
+  bool listening = false;     // state 0A
+  std::string inode;          // "0" for a socket no process holds
+};
+inline std::vector<KernelTcpSocket> kernel_tcp_sockets(bool with_ipv6 = true) {
+  std::vector<KernelTcpSocket> out;
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    if (!with_ipv6 && std::string_view(table).ends_with('6')) continue;
     std::istringstream in(read_file(table));
     std::string line;
     std::getline(in, line);  // header
     while (std::getline(in, line)) {
       std::istringstream row(line);
-      std::string slot, local, remote, state;
-      row >> slot >> local >> remote >> state;
-      if (state == "0A" && std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16) == port) return true;
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      row >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+      const auto port_of = [](const std::string& a) { return std::stoi(a.substr(a.rfind(':') + 1), nullptr, 16); };
+      out.push_back({std::string(table).substr(10), local.substr(0, local.rfind(':')), port_of(local), port_of(remote),
+                     state == "0A", inode});
     }
   }
+  return out;
+}
+
+// Whether a socket listens on TCP `port`, read from the kernel's tables: a probe that connected
+// would be one more exchange in the balancer's log, and without `option dontlognull` the two
+// balancers log it at moments of their own.
+inline bool listening_on(int port) {
+  for (const auto& s : kernel_tcp_sockets())
+    if (s.listening && s.local_port == port) return true;
   return false;
 }
 
@@ -131,14 +149,20 @@ inline Fd connect_unix(const std::string& path) {
   return fd;
 }
 
-// A connected socket to the abstract UNIX name `name` as HAProxy names it (`abns@NAME`: the
-// name after a NUL, zero-padded to the whole sun_path); an invalid Fd when none listens there.
-inline Fd connect_abstract(const std::string& name) {
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+// The abstract UNIX address `name` as HAProxy names it (`abns@NAME`: the name after a NUL,
+// zero-padded to the whole sun_path).
+inline sockaddr_un abstract_address(const std::string& name) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path + 1, name.data(), std::min(name.size(), sizeof addr.sun_path - 1));
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return Fd();
+  return addr;
+}
+
+// A connected socket to the abstract name `name`; an invalid Fd when none listens there.
+inline Fd connect_abstract(const std::string& name) {
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const auto addr = abstract_address(name);
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return Fd();
   return fd;
 }
 
@@ -172,12 +196,12 @@ inline LoopbackListener listen_on_loopback(bool inherited) {
 
 // A UNIX stream socket listening at `path`, not close-on-exec, so that a balancer started next
 // inherits it (`bind fd@N`, `stats socket fd@N`); -1 (and a test failure) when it cannot listen.
-inline int listen_on_unix_path(const std::string& path) {
+inline int listen_on_unix_path(const std::string& path, int backlog = 16) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
   std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 16) != 0) {
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, backlog) != 0) {
     ADD_FAILURE() << "cannot listen on " << path << ": " << std::strerror(errno);
     if (fd >= 0) ::close(fd);
     return -1;
